@@ -1,0 +1,32 @@
+// Maps every error that reaches Fastify onto a status code and one JSON shape:
+// `{ "error": "LH_ERR_…", "message": "…", …details }`. Coded errors carry their own status;
+// Fastify's own errors (body too large, bad content type) are translated to loghaven codes.
+
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { LhError, isLhError } from '../../errors.js';
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError | LhError, req, reply) => {
+    const e = toLhError(err);
+    if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
+    if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
+    if (e.code === 'LH_ERR_DISK_FULL') reply.header('retry-after', '10');
+    return reply.status(e.status).send(e.toJSON());
+  });
+  app.setNotFoundHandler((req, reply) =>
+    reply.status(404).send(new LhError('LH_ERR_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`).toJSON()),
+  );
+}
+
+function toLhError(err: FastifyError | LhError): LhError {
+  if (isLhError(err)) return err;
+  const code = (err as FastifyError).code;
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || code === 'ERR_BUFFER_TOO_LARGE') {
+    return new LhError('LH_ERR_BODY_TOO_LARGE', err.message);
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new LhError('LH_ERR_UNSUPPORTED_MEDIA', err.message);
+  if (code === 'FST_ERR_VALIDATION') return new LhError('LH_ERR_BAD_PARAM', err.message);
+  const status = (err as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return new LhError('LH_ERR_BAD_BODY', err.message);
+  return new LhError('LH_ERR_INTERNAL', err.message);
+}

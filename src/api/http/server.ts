@@ -1,0 +1,99 @@
+// Assembles a running server from a validated Config: opens the store, runs migrations, builds
+// the ingest pipeline and the HTTP routes, and shuts all of it down in order on close().
+
+import fs from 'node:fs';
+import path from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Config } from '../../config/schema.js';
+import { nativeIngestRoutes } from '../../ingest/native/route.js';
+import { Metrics } from '../../observability/metrics.js';
+import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
+import { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
+import type { Store } from '../../store/store.js';
+import { installErrorHandler } from './error-handler.js';
+import { logsRoutes } from './logs-routes.js';
+import { opsRoutes } from './ops-routes.js';
+import { VERSION } from '../../version.js';
+
+export interface RunningServer {
+  url: string;
+  app: FastifyInstance;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config): Promise<RunningServer> {
+  const dataDir = path.resolve(config.data_dir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const opened = Date.now();
+  const store = await DuckDbStore.open({
+    file: path.join(dataDir, 'loghaven.duckdb'),
+    threads: config.store.duckdb.threads,
+    memoryLimit: config.store.duckdb.memory_limit,
+    queryTimeoutMs: config.query.timeout_ms,
+  });
+  const applied = await store.migrate();
+  const metrics = new Metrics();
+  const pipeline = new IngestPipeline(
+    store,
+    {
+      queueMaxBytes: config.ingest.queue_max_bytes,
+      maxBatchRows: config.ingest.max_batch_rows,
+      flushIntervalMs: config.ingest.flush_interval_ms,
+    },
+    metrics,
+  );
+
+  const app = Fastify({
+    logger: config.log.level === 'silent' ? false : { level: config.log.level },
+    bodyLimit: config.http.body_limit,
+    disableRequestLogging: config.log.level !== 'trace' && config.log.level !== 'debug',
+  });
+  // DuckDB replays its WAL while opening: that is the crash recovery, so say how long it took.
+  app.log.info({ ms: Date.now() - opened, migrations: applied, data_dir: dataDir }, 'store opened');
+  installErrorHandler(app);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'loghaven', version: VERSION, description: 'Self-hosted log server API' },
+    },
+  });
+  await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit });
+  await app.register(logsRoutes, {
+    store,
+    metrics,
+    defaultLimit: config.query.default_limit,
+    maxLimit: config.query.max_limit,
+    exportChunkRows: config.query.export_chunk_rows,
+  });
+  await app.register(opsRoutes, { store, pipeline, metrics, dataDir, version: VERSION, startedAt: Date.now() });
+  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : config.http.port;
+  const host = config.http.host.includes(':') ? `[${config.http.host}]` : config.http.host;
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://${host}:${port}`,
+    app,
+    store,
+    close() {
+      // Order matters: stop taking requests, commit what was accepted, then close the store.
+      closing ??= (async () => {
+        const stopListening = app.close();
+        await pipeline.drain();
+        await stopListening;
+        await store.close();
+        app.log.info('stopped');
+      })();
+      return closing;
+    },
+  };
+}

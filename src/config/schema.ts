@@ -1,0 +1,205 @@
+// The configuration schema: the single source for the `Config` type, the defaults, validation,
+// the `LOGHAVEN_*` environment variable names and the generated reference docs. Add a key here
+// and it is loadable from TOML, env and flags, validated and documented with no other change.
+
+import { Type, KindGuard, type Static, type TSchema, type TObject } from '@sinclair/typebox';
+import { SIZE_UNITS, formatByteSize } from './size.js';
+
+export const PROFILES = ['development', 'staging', 'production'] as const;
+export type Profile = (typeof PROFILES)[number];
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+const MiB = 2 ** 20;
+const GiB = 2 ** 30;
+
+/** Marks an integer byte count that TOML, env and flags may also give as `"10MiB"`. */
+const BYTE_SIZE_UNIT = 'bytes';
+
+function byteSize(options: { default: number; minimum: number; maximum: number; description: string }) {
+  return Type.Integer({ ...options, 'x-unit': BYTE_SIZE_UNIT });
+}
+
+function oneOf<const Values extends readonly string[]>(values: Values, options: { default: Values[number]; description: string }) {
+  return Type.Union(
+    values.map((value) => Type.Literal<Values[number]>(value)),
+    options,
+  );
+}
+
+function section<Properties extends Parameters<typeof Type.Object>[0]>(description: string, properties: Properties) {
+  return Type.Object(properties, { description, additionalProperties: false });
+}
+
+export const ConfigSchema = section('loghaven configuration', {
+  profile: oneOf(PROFILES, {
+    default: 'development',
+    description: 'Environment profile; selects the profile defaults and the `[profiles.<name>]` table of the TOML file.',
+  }),
+  data_dir: Type.String({
+    minLength: 1,
+    default: './data',
+    description: 'Directory for the database, category files and archives (relative paths resolve against the working directory).',
+  }),
+  http: section('HTTP listener', {
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the HTTP server binds to; `0.0.0.0` listens on every interface.' }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 7700, description: 'TCP port of the HTTP server (API, UI, health and metrics).' }),
+    body_limit: byteSize({
+      minimum: 1024,
+      maximum: GiB,
+      default: 10 * MiB,
+      description: 'Largest accepted request body, after decompression; larger requests get 413.',
+    }),
+  }),
+  store: section('Storage backend', {
+    backend: Type.Literal('duckdb', { default: 'duckdb', description: 'Storage backend; `duckdb` is the embedded default.' }),
+    duckdb: section('DuckDB backend', {
+      threads: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Worker threads DuckDB may use for queries and loads.' }),
+      memory_limit: Type.String({
+        pattern: '^\\d+(\\.\\d+)?\\s*([Bb]|[KkMmGgTt][Bb]|[KkMmGgTt][Ii][Bb])$',
+        default: '1GB',
+        description: 'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024).',
+        'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
+      }),
+    }),
+  }),
+  ingest: section('Ingestion pipeline', {
+    queue_max_bytes: byteSize({
+      minimum: MiB,
+      maximum: 64 * GiB,
+      default: 64 * MiB,
+      description: 'Memory cap of the ingest queue; beyond it producers get 429 with Retry-After.',
+    }),
+    max_batch_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000, description: 'Most records written to the store in one group commit.' }),
+    flush_interval_ms: Type.Integer({
+      minimum: 0,
+      maximum: 10_000,
+      default: 2,
+      description: 'How long a batch waits for more records before it is committed; 0 commits at once.',
+    }),
+  }),
+  query: section('Query limits', {
+    default_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Rows returned by a search that gives no `limit`.' }),
+    max_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Largest `limit` a search may ask for.' }),
+    timeout_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Time after which a running query is cancelled.' }),
+    export_chunk_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5_000, description: 'Rows fetched from the store per chunk while streaming an export.' }),
+  }),
+  log: section('Server logging', {
+    level: oneOf(LOG_LEVELS, { default: 'info', description: 'Lowest level of the server\'s own log; `silent` turns it off. The profile sets the default.' }),
+  }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** One settable value of the schema, addressed by its dotted path. */
+export interface ConfigLeaf {
+  /** Dotted path, e.g. `http.port`. */
+  key: string;
+  /** Environment variable that overrides it, e.g. `LOGHAVEN_HTTP_PORT`. */
+  env: string;
+  schema: TSchema;
+  isByteSize: boolean;
+  isNumber: boolean;
+}
+
+export const ENV_PREFIX = 'LOGHAVEN_';
+
+export function envNameFor(key: string): string {
+  return ENV_PREFIX + key.replace(/\./g, '_').toUpperCase();
+}
+
+function collectLeaves(schema: TObject, prefix: string, into: ConfigLeaf[]): ConfigLeaf[] {
+  for (const [name, child] of Object.entries(schema.properties)) {
+    const key = prefix ? `${prefix}.${name}` : name;
+    if (KindGuard.IsObject(child)) {
+      collectLeaves(child, key, into);
+    } else {
+      into.push({
+        key,
+        env: envNameFor(key),
+        schema: child,
+        isByteSize: child['x-unit'] === BYTE_SIZE_UNIT,
+        isNumber: KindGuard.IsInteger(child) || KindGuard.IsNumber(child),
+      });
+    }
+  }
+  return into;
+}
+
+/** Every settable key, in schema order. */
+export const CONFIG_LEAVES: readonly ConfigLeaf[] = collectLeaves(ConfigSchema, '', []);
+
+/** Dotted paths of the tables (`http`, `store`, `store.duckdb`, …). */
+export const CONFIG_SECTIONS: ReadonlySet<string> = new Set(
+  CONFIG_LEAVES.flatMap((leaf) => {
+    const parts = leaf.key.split('.');
+    return parts.slice(0, -1).map((_, i) => parts.slice(0, i + 1).join('.'));
+  }),
+);
+
+const LEAF_BY_KEY = new Map(CONFIG_LEAVES.map((leaf) => [leaf.key, leaf]));
+
+export function findLeaf(key: string): ConfigLeaf | undefined {
+  return LEAF_BY_KEY.get(key);
+}
+
+function literalValues(schema: TSchema): string[] | undefined {
+  if (KindGuard.IsLiteral(schema)) return [String(schema.const)];
+  if (KindGuard.IsUnion(schema) && schema.anyOf.every((option) => KindGuard.IsLiteral(option))) {
+    return schema.anyOf.map((option) => String(option.const));
+  }
+  return undefined;
+}
+
+function rangeText(minimum: number | undefined, maximum: number | undefined, show: (n: number) => string): string {
+  if (minimum !== undefined && maximum !== undefined) return ` from ${show(minimum)} to ${show(maximum)}`;
+  if (minimum !== undefined) return ` of at least ${show(minimum)}`;
+  if (maximum !== undefined) return ` of at most ${show(maximum)}`;
+  return '';
+}
+
+/** What a key accepts, phrased to follow "expected …" in an error message. */
+export function describeExpected(leaf: ConfigLeaf): string {
+  const { schema } = leaf;
+  if (typeof schema['x-expected'] === 'string') return schema['x-expected'];
+  const literals = literalValues(schema);
+  if (literals) return literals.length === 1 ? `"${literals[0]}"` : `one of ${literals.map((v) => `"${v}"`).join(', ')}`;
+  if (leaf.isByteSize) {
+    const range = rangeText(schema.minimum, schema.maximum, formatByteSize);
+    return `a size${range}, as a number of bytes or a string such as "10MiB" (units ${SIZE_UNITS.join(', ')})`;
+  }
+  if (KindGuard.IsInteger(schema)) return `an integer${rangeText(schema.minimum, schema.maximum, String)}`;
+  if (KindGuard.IsNumber(schema)) return `a number${rangeText(schema.minimum, schema.maximum, String)}`;
+  if (KindGuard.IsString(schema)) return schema.minLength ? 'a non-empty string' : 'a string';
+  return 'a valid value';
+}
+
+/** Short type name for the reference table. */
+function describeType(leaf: ConfigLeaf): string {
+  const { schema } = leaf;
+  const literals = literalValues(schema);
+  if (literals) return literals.map((v) => `\`${v}\``).join(' \\| ');
+  if (leaf.isByteSize) return `size (${formatByteSize(schema.minimum)}–${formatByteSize(schema.maximum)})`;
+  if (KindGuard.IsInteger(schema)) return `integer (${schema.minimum}–${schema.maximum})`;
+  if (KindGuard.IsString(schema)) return schema['x-expected'] ? 'size string' : 'string';
+  return 'value';
+}
+
+export interface ConfigReferenceEntry {
+  key: string;
+  env: string;
+  type: string;
+  default: unknown;
+  description: string;
+}
+
+/** Every key with its env variable, type, built-in default and description (for the README). */
+export function configReference(): ConfigReferenceEntry[] {
+  return CONFIG_LEAVES.map((leaf) => ({
+    key: leaf.key,
+    env: leaf.env,
+    type: describeType(leaf),
+    default: leaf.schema.default as unknown,
+    description: String(leaf.schema.description ?? ''),
+  }));
+}

@@ -1,0 +1,75 @@
+// POST /api/v1/logs — the native ingest route. Answers only after every accepted row is durable:
+// 200 {accepted, rejected, errors[]}, 400 with the same body when nothing was accepted.
+
+import type { FastifyInstance } from 'fastify';
+import { LhError } from '../../errors.js';
+import { nowMicros } from '../../model/record.js';
+import type { Metrics } from '../../observability/metrics.js';
+import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
+import { acceptRawBodies, decodeBody } from '../common/body.js';
+import { parseNativeBody, type BodyShape } from './native-body.js';
+
+export interface NativeIngestDeps {
+  pipeline: IngestPipeline;
+  metrics: Metrics;
+  bodyLimit: number;
+}
+
+const PROTOCOL = 'native';
+
+const responseSchema = {
+  type: 'object',
+  properties: {
+    accepted: { type: 'integer' },
+    rejected: { type: 'integer' },
+    errors: {
+      type: 'array',
+      items: { type: 'object', properties: { line: { type: 'integer' }, error: { type: 'string' } } },
+    },
+  },
+} as const;
+
+export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeIngestDeps): Promise<void> {
+  acceptRawBodies(app, deps.bodyLimit);
+  app.post(
+    '/api/v1/logs',
+    {
+      schema: {
+        summary: 'Ingest logs: one JSON object, a JSON array, or NDJSON (gzip/deflate allowed)',
+        tags: ['ingest'],
+        response: { 200: responseSchema, 400: responseSchema },
+      },
+    },
+    async (req, reply) => {
+      // Refuse before decoding when the queue is already full: cheaper for everyone.
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (deps.pipeline.isFull(declared)) {
+        deps.metrics.overloaded.inc();
+        throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
+      }
+      const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
+      deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, body.length);
+      const parsed = parseNativeBody(body.toString('utf8'), shapeOf(req.headers['content-type']), {
+        tenant: 'default',
+        receivedAt: nowMicros(),
+      });
+      if (parsed.rejected > 0) deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, parsed.rejected);
+      const answer = { accepted: parsed.batch.length, rejected: parsed.rejected, errors: parsed.errors };
+      if (parsed.batch.length === 0) {
+        if (parsed.rejected === 0) answer.errors = [{ line: 1, error: 'body contains no records' }];
+        return reply.status(400).send(answer);
+      }
+      await deps.pipeline.submit(parsed.batch, body.length);
+      deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, parsed.batch.length);
+      return answer;
+    },
+  );
+}
+
+function shapeOf(contentType: string | undefined): BodyShape {
+  const ct = (contentType ?? '').toLowerCase();
+  if (ct.includes('ndjson') || ct.includes('jsonl') || ct.includes('jsonlines') || ct.startsWith('text/plain')) {
+    return 'ndjson';
+  }
+  return 'json';
+}

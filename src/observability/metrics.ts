@@ -1,0 +1,80 @@
+// Every Prometheus metric loghaven exports, declared in one place with its help text so /metrics
+// and the docs agree. Each server owns its own registry (tests run several servers per process).
+
+import client from 'prom-client';
+
+export class Metrics {
+  readonly registry = new client.Registry();
+
+  readonly ingestLines = new client.Counter({
+    name: 'loghaven_ingest_lines_total',
+    help: 'Records accepted, by protocol',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestBytes = new client.Counter({
+    name: 'loghaven_ingest_bytes_total',
+    help: 'Request body bytes received (after decompression), by protocol',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestRejects = new client.Counter({
+    name: 'loghaven_ingest_rejected_total',
+    help: 'Records rejected, by protocol and reason',
+    labelNames: ['protocol', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestBatches = new client.Counter({
+    name: 'loghaven_ingest_batches_total',
+    help: 'Group commits written to the store',
+    registers: [this.registry],
+  });
+  readonly batchRows = new client.Histogram({
+    name: 'loghaven_ingest_batch_rows',
+    help: 'Rows per group commit',
+    buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000],
+    registers: [this.registry],
+  });
+  readonly flushSeconds = new client.Histogram({
+    name: 'loghaven_ingest_flush_seconds',
+    help: 'Time to write and commit (fsync) one group commit',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly queueRecords = new client.Gauge({
+    name: 'loghaven_ingest_queue_records',
+    help: 'Records waiting to be committed',
+    registers: [this.registry],
+  });
+  readonly queueBytes = new client.Gauge({
+    name: 'loghaven_ingest_queue_bytes',
+    help: 'Bytes of requests waiting to be committed',
+    registers: [this.registry],
+  });
+  readonly overloaded = new client.Counter({
+    name: 'loghaven_ingest_overload_total',
+    help: 'Requests refused with 429 because the ingest queue was full',
+    registers: [this.registry],
+  });
+  readonly queryDuration = new client.Histogram({
+    name: 'loghaven_query_duration_seconds',
+    help: 'Query latency, by route',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly storeRows = new client.Gauge({
+    name: 'loghaven_store_rows',
+    help: 'Rows in the store',
+    registers: [this.registry],
+  });
+  readonly storeBytes = new client.Gauge({
+    name: 'loghaven_store_bytes',
+    help: 'Bytes the store occupies on disk',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'loghaven_' });
+  }
+}

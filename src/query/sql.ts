@@ -1,0 +1,211 @@
+// Compiles a parsed query (ast.ts) into a parenthesised SQL boolean for the `logs` table of either
+// backend, with every value bound as a positional `$n` parameter (both DuckDB and PostgreSQL read
+// `$1…`). Also gives the top-values endpoint the SQL of a groupable field.
+
+import { LhError } from '../errors.js';
+import { normaliseLevel } from '../model/level.js';
+import { LEVELS, type Level, type RecordField } from '../model/record.js';
+import { parseTimestamp } from '../model/timestamp.js';
+import type { FieldRef, MatchOp, QueryNode } from './ast.js';
+import { resolveField } from './fields.js';
+
+export type SqlDialect = 'duckdb' | 'postgres';
+
+/**
+ * A WHERE fragment and its parameters, in placeholder order. Parameter types: string, number
+ * (severity, numeric attrs comparisons), bigint (µs timestamps; the SQL casts it to BIGINT because
+ * @duckdb/node-api binds a JS bigint as HUGEINT) and, for postgres only, string[] (attrs paths,
+ * cast to text[] in the SQL).
+ */
+export interface SqlFragment {
+  sql: string;
+  params: unknown[];
+}
+
+const STRING_COLUMNS: ReadonlySet<RecordField> = new Set([
+  'tenant',
+  'service',
+  'host',
+  'category',
+  'source',
+  'message',
+  'trace_id',
+  'span_id',
+]);
+const COMPARE_SQL: Record<'gt' | 'gte' | 'lt' | 'lte', string> = { gt: '>', gte: '>=', lt: '<', lte: '<=' };
+// The shapes PostgreSQL's float8 input accepts from a JSON number; anything else (strings such as
+// "n/a") must not reach the cast, which would abort the whole query.
+const PG_NUMBER_RE = `'^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'`;
+const JS_NUMBER_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+/** Compile `node` into `(…)` with placeholders `$firstParam`, `$firstParam+1`, …. */
+export function compileWhere(node: QueryNode, dialect: SqlDialect, firstParam: number): SqlFragment {
+  const c = new Compiler(dialect, firstParam);
+  return { sql: c.node(node), params: c.params };
+}
+
+/**
+ * The SQL of a field for GROUP BY (top values), as a text value: a record field name or
+ * `attrs.a.b`; anything else is LH_ERR_QUERY_FIELD. Timestamps come out in the RFC 3339 form of
+ * the API (formatMicros). Placeholders start at `firstParam`.
+ */
+export function fieldSql(field: string, dialect: SqlDialect, firstParam = 1): SqlFragment {
+  const ref = resolveField(field);
+  const c = new Compiler(dialect, firstParam);
+  if (ref.kind === 'attr') return { sql: c.attrText(ref.path), params: c.params };
+  const name = ref.name;
+  const pg = dialect === 'postgres';
+  let sql: string;
+  if (name === 'severity') {
+    sql = pg ? 'severity::text' : 'CAST(severity AS VARCHAR)';
+  } else if (name === 'ts' || name === 'received_at') {
+    sql = pg
+      ? `to_char(${name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+      : `strftime(${name}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
+  } else {
+    sql = name;
+  }
+  return { sql, params: [] };
+}
+
+class Compiler {
+  readonly params: unknown[] = [];
+  private readonly pg: boolean;
+
+  constructor(
+    dialect: SqlDialect,
+    private readonly first: number,
+  ) {
+    this.pg = dialect === 'postgres';
+  }
+
+  node(n: QueryNode): string {
+    switch (n.kind) {
+      case 'and':
+      case 'or':
+        if (n.children.length === 0) return n.kind === 'and' ? '(true)' : '(false)';
+        return `(${n.children.map((c) => this.node(c)).join(n.kind === 'and' ? ' AND ' : ' OR ')})`;
+      case 'not':
+        // Leaves never yield NULL (see leaf), so NOT is two-valued: a row whose field is NULL
+        // matches `-field:value`.
+        return `(NOT ${this.node(n.child)})`;
+      case 'text':
+        return this.text(n.value);
+      case 'match':
+        return this.match(n.field, n.op, n.value);
+    }
+  }
+
+  /** `$n` for a new parameter. */
+  param(v: unknown): string {
+    this.params.push(v);
+    return `$${this.first + this.params.length - 1}`;
+  }
+
+  /** Free text: case-insensitive substring of the message or of the attrs JSON text. */
+  private text(value: string): string {
+    if (this.pg) {
+      const p = this.param(`%${escapeLike(value)}%`);
+      return `(${leaf(`message ILIKE ${p}`)} OR ${leaf(`attrs::text ILIKE ${p}`)})`;
+    }
+    const p = this.param(value.toLowerCase());
+    return `(${leaf(`contains(lower(message), ${p})`)} OR ${leaf(`contains(lower(CAST(attrs AS VARCHAR)), ${p})`)})`;
+  }
+
+  private match(field: FieldRef, op: MatchOp, value: string): string {
+    if (field.kind === 'attr') return this.attrMatch(field.path, op, value);
+    const name = field.name;
+    if (name === 'level') return this.levelMatch(op, value);
+    if (name === 'severity') {
+      if (!/^-?\d{1,6}$/.test(value)) throw unsupported(`an integer severity, found ${JSON.stringify(value)}`);
+      return leaf(`severity ${this.orderingOp(op, name)} ${this.param(Number(value))}`);
+    }
+    if (name === 'ts' || name === 'received_at') {
+      const us = parseTimestamp(value);
+      if (us === null) throw new LhError('LH_ERR_BAD_TIME', `${name}: ${JSON.stringify(value)} is not a timestamp`);
+      const p = this.param(us);
+      const t = this.pg ? `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')` : `make_timestamp(CAST(${p} AS BIGINT))`;
+      return leaf(`${name} ${this.orderingOp(op, name)} ${t}`);
+    }
+    if (!STRING_COLUMNS.has(name)) {
+      throw resolveFieldError(name);
+    }
+    return leaf(this.stringMatch(name, op, value));
+  }
+
+  private levelMatch(op: MatchOp, value: string): string {
+    const level = normaliseLevel(value);
+    if (level === null) throw unsupported(`a level (${LEVELS.join(', ')}), found ${JSON.stringify(value)}`);
+    if (op === 'eq') return leaf(`level = ${this.param(level)}`);
+    const rank = LEVELS.indexOf(level);
+    const wanted: Level[] = LEVELS.filter((_, i) =>
+      op === 'gt' ? i > rank : op === 'gte' ? i >= rank : op === 'lt' ? i < rank : op === 'lte' ? i <= rank : false,
+    );
+    if (op === 'prefix' || op === 'regex') throw unsupported(`level:${value} with a ${op}; use level:>=${value}`);
+    if (wanted.length === 0) return '(false)';
+    return leaf(`level IN (${wanted.map((l) => this.param(l)).join(', ')})`);
+  }
+
+  /** `col op $n` for a text expression; comparisons are by code point on both backends. */
+  private stringMatch(expr: string, op: MatchOp, value: string): string {
+    switch (op) {
+      case 'eq':
+        return `${expr} = ${this.param(value)}`;
+      case 'prefix':
+        return this.pg ? `${expr} LIKE ${this.param(`${escapeLike(value)}%`)}` : `starts_with(${expr}, ${this.param(value)})`;
+      case 'regex':
+        return this.pg ? `${expr} ~ ${this.param(value)}` : `regexp_matches(${expr}, ${this.param(value)})`;
+      default:
+        // DuckDB orders VARCHAR by bytes; PostgreSQL by the database collation unless told
+        // otherwise, and "C" is byte order, so both backends agree.
+        return `${this.pg ? `${expr} COLLATE "C"` : expr} ${COMPARE_SQL[op]} ${this.param(value)}`;
+    }
+  }
+
+  private attrMatch(path: string[], op: MatchOp, value: string): string {
+    const text = this.attrText(path);
+    const numeric = op !== 'eq' && op !== 'prefix' && op !== 'regex' && JS_NUMBER_RE.test(value);
+    if (!numeric) return leaf(this.stringMatch(text, op, value));
+    const cmp = COMPARE_SQL[op as keyof typeof COMPARE_SQL];
+    const n = this.param(Number(value));
+    if (this.pg) {
+      return leaf(`(CASE WHEN ${text} ~ ${PG_NUMBER_RE} THEN (${text})::double precision END) ${cmp} ${n}::double precision`);
+    }
+    return leaf(`TRY_CAST(${text} AS DOUBLE) ${cmp} CAST(${n} AS DOUBLE)`);
+  }
+
+  /** The text of `attrs` at `path`; NULL when absent or JSON null. */
+  attrText(path: string[]): string {
+    if (this.pg) return `(attrs #>> ${this.param(path)}::text[])`;
+    return `json_extract_string(attrs, ${this.param(`$${path.map((s) => `."${s}"`).join('')}`)})`;
+  }
+
+  private orderingOp(op: MatchOp, field: string): string {
+    if (op === 'eq') return '=';
+    if (op === 'prefix' || op === 'regex') throw unsupported(`${field} with a ${op}; use = or a comparison`);
+    return COMPARE_SQL[op];
+  }
+}
+
+/** Never NULL: a missing field is simply "no match", which keeps NOT and OR two-valued. */
+function leaf(cond: string): string {
+  return `coalesce(${cond}, false)`;
+}
+
+/** LIKE metacharacters taken literally (backslash is PostgreSQL's default LIKE escape). */
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function unsupported(what: string): LhError {
+  return new LhError('LH_ERR_QUERY_SYNTAX', `expected ${what}`, { expected: what });
+}
+
+function resolveFieldError(name: string): LhError {
+  try {
+    resolveField(name === 'attrs' ? 'attrs' : `\u0000${name}`);
+  } catch (e) {
+    return e as LhError;
+  }
+  return new LhError('LH_ERR_QUERY_FIELD', name);
+}

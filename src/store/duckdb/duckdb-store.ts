@@ -1,0 +1,398 @@
+// The embedded default backend: one DuckDB database file under the data directory. Appends go
+// through one writer connection as DataChunks inside a transaction (DuckDB fsyncs its WAL at
+// commit, so a resolved append is durable); reads use a small pool of their own connections.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  DuckDBInstance,
+  DuckDBDataChunk,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+  DuckDBTimestampValue,
+} from '@duckdb/node-api';
+import { LhError } from '../../errors.js';
+import type { Level, StoredRecord } from '../../model/record.js';
+import { compileWhere, fieldSql } from '../../query/sql.js';
+import type {
+  AppendResult,
+  ExportRequest,
+  HistogramBucket,
+  HistogramRequest,
+  Page,
+  PageRequest,
+  RecordBatch,
+  Selection,
+  Store,
+  StoreStats,
+  TopRequest,
+  TopValue,
+} from '../store.js';
+import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
+import { ConnectionPool } from './connection-pool.js';
+
+export interface DuckDbStoreOptions {
+  /** Database file; ':memory:' for a throwaway store. */
+  file: string;
+  threads: number;
+  memoryLimit: string;
+  readConnections?: number;
+  queryTimeoutMs?: number;
+}
+
+const SELECT_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS received_at, tenant, level, severity,
+  service, host, category, source, message, trace_id, span_id, CAST(attrs AS VARCHAR) AS attrs`;
+
+/** DuckDB's standard vector size: the most rows one DataChunk holds. */
+const CHUNK_ROWS = 2048;
+
+export class DuckDbStore implements Store {
+  readonly backend = 'duckdb';
+  private nextSeq = 1n;
+  private closed = false;
+  private writeChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly readers: ConnectionPool,
+    private readonly options: DuckDbStoreOptions,
+  ) {}
+
+  static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
+    if (options.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(options.file, {
+        threads: String(options.threads),
+        memory_limit: options.memoryLimit,
+        autoinstall_known_extensions: 'false',
+        autoload_known_extensions: 'false',
+      });
+    } catch (e) {
+      throw new LhError('LH_ERR_STORE', `cannot open DuckDB database ${options.file}: ${errorText(e)}`, undefined, { cause: e });
+    }
+    const writer = await instance.connect();
+    const readers = new ConnectionPool(instance, options.readConnections ?? 4);
+    const store = new DuckDbStore(instance, writer, readers, options);
+    return store;
+  }
+
+  async migrate(): Promise<number[]> {
+    const applied: number[] = [];
+    await this.writer.run(MIGRATIONS_TABLE);
+    const done = await this.writer.runAndReadAll('SELECT version FROM schema_migrations');
+    const have = new Set(done.getRows().map((r) => Number(r[0])));
+    for (const m of MIGRATIONS) {
+      if (have.has(m.version)) continue;
+      try {
+        await this.writer.run('BEGIN TRANSACTION');
+        for (const stmt of m.sql) await this.writer.run(stmt);
+        await this.writer.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [m.version, m.name]);
+        await this.writer.run('COMMIT');
+      } catch (e) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw new LhError('LH_ERR_MIGRATION', `migration ${m.version} (${m.name}): ${errorText(e)}`, undefined, { cause: e });
+      }
+      applied.push(m.version);
+    }
+    const max = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
+    this.nextSeq = BigInt(max.getRows()[0]![0] as bigint) + 1n;
+    return applied;
+  }
+
+  append(batch: RecordBatch): Promise<AppendResult> {
+    // Appends are serialised: one writer connection, one transaction at a time, so sequence
+    // numbers are handed out in commit order.
+    const run = this.writeChain.then(() => this.appendNow(batch));
+    this.writeChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async appendNow(batch: RecordBatch): Promise<AppendResult> {
+    this.assertOpen();
+    const firstSeq = this.nextSeq;
+    if (batch.length === 0) return { firstSeq, count: 0 };
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      const appender = await this.writer.createAppender('logs');
+      const types: DuckDBType[] = [];
+      for (let c = 0; c < appender.columnCount; c++) types.push(appender.columnType(c));
+      for (let off = 0; off < batch.length; off += CHUNK_ROWS) {
+        const n = Math.min(CHUNK_ROWS, batch.length - off);
+        const chunk = DuckDBDataChunk.create(types, n);
+        chunk.setColumns(batchColumns(batch, off, n, firstSeq));
+        appender.appendDataChunk(chunk);
+      }
+      appender.flushSync();
+      appender.closeSync();
+      await this.writer.run('COMMIT');
+    } catch (e) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw storeError('append', e);
+    }
+    this.nextSeq = firstSeq + BigInt(batch.length);
+    return { firstSeq, count: batch.length };
+  }
+
+  async queryPage(req: PageRequest): Promise<Page> {
+    const q = pageSql(req);
+    return this.readers.with(async (conn) => {
+      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params));
+      const scanned = await this.timed(conn, () =>
+        conn.runAndReadAll(`SELECT count(*) FROM logs WHERE ${q.windowSql}`, q.windowParams),
+      );
+      return { items: rows.getRows().map(toStoredRecord), rowsScanned: Number(scanned.getRows()[0]![0]) };
+    });
+  }
+
+  async *exportRows(req: ExportRequest, signal?: AbortSignal): AsyncIterable<StoredRecord[]> {
+    // Keyset pages rather than one big ORDER BY: the engine never sorts the whole result, so
+    // memory stays flat however many rows match.
+    const chunkRows = req.chunkRows ?? 5000;
+    let after: { ts: bigint; seq: bigint } | undefined;
+    const maxSeq = req.maxSeq ?? this.nextSeq - 1n;
+    for (;;) {
+      if (signal?.aborted) return;
+      const page = await this.queryPageRows({ ...req, limit: chunkRows, after, maxSeq });
+      if (page.length === 0) return;
+      yield page;
+      if (page.length < chunkRows) return;
+      const last = page[page.length - 1]!;
+      after = { ts: last.ts, seq: last.seq };
+    }
+  }
+
+  private async queryPageRows(req: PageRequest): Promise<StoredRecord[]> {
+    const q = pageSql(req);
+    return this.readers.with(async (conn) => {
+      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params));
+      return rows.getRows().map(toStoredRecord);
+    });
+  }
+
+  async histogram(req: HistogramRequest): Promise<HistogramBucket[]> {
+    const where = new WhereBuilder(req);
+    where.addQuery(req.query);
+    const step = where.param(req.stepMicros);
+    const sql = `SELECT (epoch_us(ts) // ${step}) * ${step} AS bucket, count(*) AS n FROM logs
+      WHERE ${where.sql()} GROUP BY bucket ORDER BY bucket`;
+    return this.readers.with(async (conn) => {
+      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params));
+      return rows.getRows().map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
+    });
+  }
+
+  async topValues(req: TopRequest): Promise<TopValue[]> {
+    const where = new WhereBuilder(req);
+    const field = fieldSql(req.field, 'duckdb', where.nextParam());
+    where.params.push(...field.params);
+    where.addQuery(req.query);
+    const limit = where.param(BigInt(req.limit));
+    const sql = `SELECT CAST(${field.sql} AS VARCHAR) AS v, count(*) AS n FROM logs WHERE ${where.sql()}
+      GROUP BY v ORDER BY n DESC, v NULLS LAST LIMIT ${limit}`;
+    return this.readers.with(async (conn) => {
+      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params));
+      return rows.getRows().map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
+    });
+  }
+
+  async stats(): Promise<StoreStats> {
+    return this.readers.with(async (conn) => {
+      const r = await conn.runAndReadAll(
+        'SELECT count(*), coalesce(max(seq), 0), epoch_us(min(ts)), epoch_us(max(ts)) FROM logs',
+      );
+      const row = r.getRows()[0]!;
+      return {
+        rows: Number(row[0]),
+        maxSeq: row[1] as bigint,
+        oldestTs: (row[2] as bigint | null) ?? null,
+        newestTs: (row[3] as bigint | null) ?? null,
+        bytes: this.fileBytes(),
+      };
+    });
+  }
+
+  async maxSeq(): Promise<bigint> {
+    return this.nextSeq - 1n;
+  }
+
+  async ping(): Promise<void> {
+    await this.readers.with((conn) => conn.run('SELECT 1'));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writeChain;
+    await this.readers.close();
+    try {
+      // A checkpoint folds the WAL into the database file so the next start opens quickly.
+      if (this.options.file !== ':memory:') await this.writer.run('CHECKPOINT');
+    } catch {
+      // The WAL is still there and is replayed at the next start.
+    }
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+
+  private fileBytes(): number {
+    if (this.options.file === ':memory:') return 0;
+    let total = 0;
+    for (const f of [this.options.file, `${this.options.file}.wal`]) {
+      try {
+        total += fs.statSync(f).size;
+      } catch {
+        // no WAL right after a checkpoint
+      }
+    }
+    return total;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LhError('LH_ERR_STORE_CLOSED');
+  }
+
+  /** Runs a read with the configured timeout: the engine is interrupted when it runs over. */
+  private async timed<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const ms = this.options.queryTimeoutMs;
+    if (!ms) return fn().catch((e) => Promise.reject(storeError('query', e)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      conn.interrupt();
+    }, ms);
+    try {
+      return await fn();
+    } catch (e) {
+      if (timedOut) throw new LhError('LH_ERR_QUERY_TIMEOUT', `query ran longer than ${ms} ms`);
+      throw storeError('query', e);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Accumulates the shared tenant/time/query conditions with positional parameters. */
+class WhereBuilder {
+  readonly params: DuckDBValue[] = [];
+  private readonly parts: string[] = [];
+
+  constructor(sel: Selection) {
+    this.add(`tenant = ${this.param(sel.tenant)}`);
+    if (sel.from !== undefined) this.add(`ts >= make_timestamp(${this.param(sel.from)})`);
+    if (sel.to !== undefined) this.add(`ts < make_timestamp(${this.param(sel.to)})`);
+  }
+
+  param(v: DuckDBValue): string {
+    this.params.push(v);
+    return `$${this.params.length}`;
+  }
+
+  nextParam(): number {
+    return this.params.length + 1;
+  }
+
+  add(cond: string): void {
+    this.parts.push(cond);
+  }
+
+  addQuery(q: Selection['query']): void {
+    if (q === undefined) return;
+    const c = compileWhere(q, 'duckdb', this.nextParam());
+    this.params.push(...(c.params as DuckDBValue[]));
+    this.parts.push(c.sql);
+  }
+
+  sql(): string {
+    return this.parts.join(' AND ');
+  }
+}
+
+/**
+ * One page in (ts, seq) order after an optional keyset position. Also returns the bare window
+ * (tenant, time, snapshot) so the caller can report how many rows the filter was evaluated on.
+ */
+function pageSql(req: PageRequest): { sql: string; params: DuckDBValue[]; windowSql: string; windowParams: DuckDBValue[] } {
+  const where = new WhereBuilder(req);
+  if (req.maxSeq !== undefined) where.add(`seq <= ${where.param(req.maxSeq)}`);
+  const windowSql = where.sql();
+  const windowParams = [...where.params];
+  if (req.after !== undefined) {
+    // `ts >= x` alone can use the zone maps; the OR only refines within equal timestamps.
+    const t = where.param(req.after.ts);
+    const s = where.param(req.after.seq);
+    if (req.order === 'desc') where.add(`ts <= make_timestamp(${t}) AND (ts < make_timestamp(${t}) OR seq < ${s})`);
+    else where.add(`ts >= make_timestamp(${t}) AND (ts > make_timestamp(${t}) OR seq > ${s})`);
+  }
+  where.addQuery(req.query);
+  const dir = req.order === 'desc' ? 'DESC' : 'ASC';
+  const limit = where.param(BigInt(req.limit));
+  const offset = req.offset ? ` OFFSET ${where.param(BigInt(req.offset))}` : '';
+  const sql = `SELECT ${SELECT_COLUMNS} FROM logs WHERE ${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}${offset}`;
+  return { sql, params: where.params, windowSql, windowParams };
+}
+
+function batchColumns(b: RecordBatch, off: number, n: number, firstSeq: bigint): DuckDBValue[][] {
+  const end = off + n;
+  const seq: DuckDBValue[] = new Array(n);
+  const ts: DuckDBValue[] = new Array(n);
+  const rec: DuckDBValue[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    seq[i] = firstSeq + BigInt(off + i);
+    ts[i] = new DuckDBTimestampValue(b.ts[off + i]!);
+    rec[i] = new DuckDBTimestampValue(b.receivedAt[off + i]!);
+  }
+  return [
+    seq,
+    ts,
+    rec,
+    b.tenant.slice(off, end),
+    b.level.slice(off, end),
+    b.severity.slice(off, end),
+    b.service.slice(off, end),
+    b.host.slice(off, end),
+    b.category.slice(off, end),
+    b.source.slice(off, end),
+    b.message.slice(off, end),
+    b.traceId.slice(off, end),
+    b.spanId.slice(off, end),
+    b.attrs.slice(off, end),
+  ];
+}
+
+function toStoredRecord(r: DuckDBValue[]): StoredRecord {
+  return {
+    seq: r[0] as bigint,
+    ts: r[1] as bigint,
+    receivedAt: r[2] as bigint,
+    tenant: r[3] as string,
+    level: r[4] as Level | null,
+    severity: r[5] === null ? null : Number(r[5]),
+    service: r[6] as string | null,
+    host: r[7] as string | null,
+    category: r[8] as string | null,
+    source: r[9] as string | null,
+    message: r[10] as string | null,
+    traceId: r[11] as string | null,
+    spanId: r[12] as string | null,
+    attrs: r[13] as string,
+  };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Engine errors become coded errors; a full disk gets its own code so ingest can answer 507. */
+function storeError(op: string, e: unknown): LhError {
+  if (e instanceof LhError) return e;
+  const text = errorText(e);
+  if (/No space left on device|ENOSPC|disk is full/i.test(text)) {
+    return new LhError('LH_ERR_DISK_FULL', text, undefined, { cause: e });
+  }
+  if (/INTERRUPT/i.test(text)) return new LhError('LH_ERR_QUERY_TIMEOUT', text, undefined, { cause: e });
+  return new LhError('LH_ERR_STORE', `${op}: ${text}`, undefined, { cause: e });
+}

@@ -1,0 +1,39 @@
+// Versioned schema of the DuckDB store. A migration runs once, in a transaction with the row
+// that records it, so a crash mid-migration leaves the previous version intact.
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string[];
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'logs table',
+    sql: [
+      `CREATE TABLE logs (
+        seq BIGINT NOT NULL,
+        ts TIMESTAMP NOT NULL,
+        received_at TIMESTAMP NOT NULL,
+        tenant VARCHAR NOT NULL,
+        level VARCHAR,
+        severity UTINYINT,
+        service VARCHAR,
+        host VARCHAR,
+        category VARCHAR,
+        source VARCHAR,
+        message VARCHAR,
+        trace_id VARCHAR,
+        span_id VARCHAR,
+        attrs JSON NOT NULL
+      )`,
+    ],
+  },
+];
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name VARCHAR NOT NULL,
+  applied_at TIMESTAMP NOT NULL
+)`;

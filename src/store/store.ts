@@ -1,0 +1,176 @@
+// The backend-neutral storage contract. The pipeline appends batches, the query layer reads pages,
+// streams exports and aggregates. A backend knows nothing of protocols or HTTP; every backend runs
+// the same conformance suite (test/store/conformance.ts).
+
+import type { LogRecord, StoredRecord } from '../model/record.js';
+import type { QueryNode } from '../query/ast.js';
+
+/** Rows to append, column by column; all arrays have `length` entries. */
+export interface RecordBatch {
+  length: number;
+  ts: bigint[];
+  receivedAt: bigint[];
+  tenant: string[];
+  level: (string | null)[];
+  severity: (number | null)[];
+  service: (string | null)[];
+  host: (string | null)[];
+  category: (string | null)[];
+  source: (string | null)[];
+  message: (string | null)[];
+  traceId: (string | null)[];
+  spanId: (string | null)[];
+  attrs: string[];
+}
+
+export interface AppendResult {
+  /** Sequence numbers assigned to the batch: firstSeq .. firstSeq + count - 1. */
+  firstSeq: bigint;
+  count: number;
+}
+
+export type SortOrder = 'asc' | 'desc';
+
+/** What every read shares: a tenant, a time window (µs, `to` exclusive) and an optional filter. */
+export interface Selection {
+  tenant: string;
+  from?: bigint;
+  to?: bigint;
+  query?: QueryNode;
+}
+
+/** Position after the last row of a page; rows strictly beyond it in `order` come next. */
+export interface PageAfter {
+  ts: bigint;
+  seq: bigint;
+}
+
+export interface PageRequest extends Selection {
+  limit: number;
+  order: SortOrder;
+  after?: PageAfter;
+  offset?: number;
+  /** Only rows with seq <= maxSeq: pins a paging session to the rows that existed when it began. */
+  maxSeq?: bigint;
+}
+
+export interface Page {
+  items: StoredRecord[];
+  rowsScanned: number;
+}
+
+export interface HistogramRequest extends Selection {
+  stepMicros: bigint;
+}
+
+export interface HistogramBucket {
+  ts: bigint;
+  count: number;
+}
+
+export interface TopRequest extends Selection {
+  /** A record field name or `attrs.a.b`. */
+  field: string;
+  limit: number;
+}
+
+export interface TopValue {
+  value: string | null;
+  count: number;
+}
+
+export interface StoreStats {
+  rows: number;
+  bytes: number;
+  maxSeq: bigint;
+  oldestTs: bigint | null;
+  newestTs: bigint | null;
+}
+
+export interface ExportRequest extends Selection {
+  order: SortOrder;
+  /** Rows per round trip to the engine; bounds memory. */
+  chunkRows?: number;
+  maxSeq?: bigint;
+}
+
+export interface Store {
+  readonly backend: string;
+  /** Create or upgrade the schema; returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  /** Append atomically and durably: when the promise resolves, the rows survive a crash. */
+  append(batch: RecordBatch): Promise<AppendResult>;
+  queryPage(req: PageRequest): Promise<Page>;
+  /** Rows in order, a chunk at a time, with memory bounded by the chunk size. */
+  exportRows(req: ExportRequest, signal?: AbortSignal): AsyncIterable<StoredRecord[]>;
+  histogram(req: HistogramRequest): Promise<HistogramBucket[]>;
+  topValues(req: TopRequest): Promise<TopValue[]>;
+  stats(): Promise<StoreStats>;
+  /** Highest sequence number committed so far (0 when empty): the snapshot bound of a paging session. */
+  maxSeq(): Promise<bigint>;
+  /** Cheap liveness probe of the engine. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function emptyBatch(): RecordBatch {
+  return {
+    length: 0,
+    ts: [],
+    receivedAt: [],
+    tenant: [],
+    level: [],
+    severity: [],
+    service: [],
+    host: [],
+    category: [],
+    source: [],
+    message: [],
+    traceId: [],
+    spanId: [],
+    attrs: [],
+  };
+}
+
+export function pushRecord(batch: RecordBatch, r: LogRecord): void {
+  batch.ts.push(r.ts);
+  batch.receivedAt.push(r.receivedAt);
+  batch.tenant.push(r.tenant);
+  batch.level.push(r.level);
+  batch.severity.push(r.severity);
+  batch.service.push(r.service);
+  batch.host.push(r.host);
+  batch.category.push(r.category);
+  batch.source.push(r.source);
+  batch.message.push(r.message);
+  batch.traceId.push(r.traceId);
+  batch.spanId.push(r.spanId);
+  batch.attrs.push(r.attrs);
+  batch.length++;
+}
+
+/** Appends every row of `src` to `dst`. */
+export function appendBatch(dst: RecordBatch, src: RecordBatch): void {
+  for (const key of BATCH_COLUMNS) {
+    const d = dst[key] as unknown[];
+    const s = src[key] as unknown[];
+    for (let i = 0; i < s.length; i++) d.push(s[i]);
+  }
+  dst.length += src.length;
+}
+
+const BATCH_COLUMNS = [
+  'ts',
+  'receivedAt',
+  'tenant',
+  'level',
+  'severity',
+  'service',
+  'host',
+  'category',
+  'source',
+  'message',
+  'traceId',
+  'spanId',
+  'attrs',
+] as const satisfies readonly (keyof RecordBatch)[];

@@ -1,0 +1,70 @@
+// Runs the real `loghaven start` from dist/ as a child process on a free port, so tests can send
+// it real HTTP, kill -9 it and restart it on the same data directory.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+export const CLI = path.join(ROOT, 'dist/cli/main.js');
+
+export interface ChildServer {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code (or signal name). */
+  exited: Promise<number | string>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startChild(dataDir: string, opts: { port?: number; env?: Record<string, string> } = {}): Promise<ChildServer> {
+  if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
+  const port = opts.port ?? (await freePort());
+  const proc = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
+    env: { ...process.env, LOGHAVEN_LOG_LEVEL: 'warn', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) {
+      throw new Error(`server exited before answering: ${out}`);
+    }
+    try {
+      const r = await fetch(`${url}/health`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not answer within 60 s: ${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { url, port, proc, output: () => out, exited };
+}
+
+/** Resident set size of a process in bytes, from /proc. */
+export function rssOf(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const m = /VmRSS:\s+(\d+) kB/.exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
