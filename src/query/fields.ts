@@ -9,8 +9,8 @@ import type { FieldRef } from './ast.js';
 /** Record fields a query can name directly; `attrs` itself is only reachable through a path. */
 export const COLUMN_FIELDS: readonly RecordField[] = RECORD_FIELDS.filter((f) => f !== 'attrs');
 
-// Path segments stay within a charset that needs no quoting in a DuckDB JSONPath or a PostgreSQL
-// text[] literal, which is what lets fieldSql inline them safely.
+// Path segments stay within a charset that needs no escaping inside a quoted DuckDB JSONPath
+// segment (`$."a"."b"`), so building that path is plain concatenation.
 const SEGMENT = /^[A-Za-z0-9_@-]+$/;
 const ALLOWED_TEXT = `${COLUMN_FIELDS.join(', ')} or attrs.<path>`;
 
@@ -54,7 +54,8 @@ export function resolveField(name: string, opts: ResolveOptions = {}): FieldRef 
   return { kind: 'attr', path: segments };
 }
 
-function fieldError(name: string, position: number | undefined, why?: string): LhError {
+/** LH_ERR_QUERY_FIELD for `name`, listing the allowed fields. */
+export function fieldError(name: string, position: number | undefined, why?: string): LhError {
   const where = position === undefined ? '' : `at position ${position}: `;
   const reason = why ? ` (${why})` : '';
   return new LhError('LH_ERR_QUERY_FIELD', `${where}expected a field (${ALLOWED_TEXT}), found "${name}"${reason}`, {

@@ -288,7 +288,7 @@ class Lexer {
       value += ch;
       this.i++;
     }
-    throw syntaxError(src.length + 1, `'"' to close the quote opened at position ${open + 1}`, 'end of query');
+    throw syntaxError(src.length + 1, `a closing '"' for the quote opened at position ${open + 1}`, 'end of query');
   }
 
   /** `/…/` or `/…/i` starting at this.i; returns the pattern, with a leading `(?i)` for the flag. */

@@ -7,7 +7,7 @@ import { normaliseLevel } from '../model/level.js';
 import { LEVELS, type Level, type RecordField } from '../model/record.js';
 import { parseTimestamp } from '../model/timestamp.js';
 import type { FieldRef, MatchOp, QueryNode } from './ast.js';
-import { resolveField } from './fields.js';
+import { fieldError, resolveField } from './fields.js';
 
 export type SqlDialect = 'duckdb' | 'postgres';
 
@@ -127,9 +127,8 @@ class Compiler {
       const t = this.pg ? `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')` : `make_timestamp(CAST(${p} AS BIGINT))`;
       return leaf(`${name} ${this.orderingOp(op, name)} ${t}`);
     }
-    if (!STRING_COLUMNS.has(name)) {
-      throw resolveFieldError(name);
-    }
+    // Only `attrs` itself is left: it needs a path.
+    if (!STRING_COLUMNS.has(name)) throw fieldError(name, undefined, 'attrs needs a path, e.g. attrs.http.status');
     return leaf(this.stringMatch(name, op, value));
   }
 
@@ -137,11 +136,11 @@ class Compiler {
     const level = normaliseLevel(value);
     if (level === null) throw unsupported(`a level (${LEVELS.join(', ')}), found ${JSON.stringify(value)}`);
     if (op === 'eq') return leaf(`level = ${this.param(level)}`);
+    if (op === 'prefix' || op === 'regex') throw unsupported(`level:${value} with a ${op}; use level:>=${value}`);
     const rank = LEVELS.indexOf(level);
     const wanted: Level[] = LEVELS.filter((_, i) =>
-      op === 'gt' ? i > rank : op === 'gte' ? i >= rank : op === 'lt' ? i < rank : op === 'lte' ? i <= rank : false,
+      op === 'gt' ? i > rank : op === 'gte' ? i >= rank : op === 'lt' ? i < rank : i <= rank,
     );
-    if (op === 'prefix' || op === 'regex') throw unsupported(`level:${value} with a ${op}; use level:>=${value}`);
     if (wanted.length === 0) return '(false)';
     return leaf(`level IN (${wanted.map((l) => this.param(l)).join(', ')})`);
   }
@@ -199,13 +198,4 @@ function escapeLike(s: string): string {
 
 function unsupported(what: string): LhError {
   return new LhError('LH_ERR_QUERY_SYNTAX', `expected ${what}`, { expected: what });
-}
-
-function resolveFieldError(name: string): LhError {
-  try {
-    resolveField(name === 'attrs' ? 'attrs' : `\u0000${name}`);
-  } catch (e) {
-    return e as LhError;
-  }
-  return new LhError('LH_ERR_QUERY_FIELD', name);
 }

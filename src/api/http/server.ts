@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
@@ -48,7 +48,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const app = Fastify({
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
     bodyLimit: config.http.body_limit,
-    disableRequestLogging: config.log.level !== 'trace' && config.log.level !== 'debug',
+    // Per-request log lines cost more than an ingest request itself; only when debugging.
+    logController: new LogController({
+      disableRequestLogging: config.log.level !== 'trace' && config.log.level !== 'debug',
+    }),
   });
   // DuckDB replays its WAL while opening: that is the crash recovery, so say how long it took.
   app.log.info({ ms: Date.now() - opened, migrations: applied, data_dir: dataDir }, 'store opened');

@@ -11,6 +11,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
   DuckDBTimestampValue,
+  BIGINT,
 } from '@duckdb/node-api';
 import { LhError } from '../../errors.js';
 import type { Level, StoredRecord } from '../../model/record.js';
@@ -139,9 +140,9 @@ export class DuckDbStore implements Store {
   async queryPage(req: PageRequest): Promise<Page> {
     const q = pageSql(req);
     return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params));
+      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params, bindTypes(q.params)));
       const scanned = await this.timed(conn, () =>
-        conn.runAndReadAll(`SELECT count(*) FROM logs WHERE ${q.windowSql}`, q.windowParams),
+        conn.runAndReadAll(`SELECT count(*) FROM logs WHERE ${q.windowSql}`, q.windowParams, bindTypes(q.windowParams)),
       );
       return { items: rows.getRows().map(toStoredRecord), rowsScanned: Number(scanned.getRows()[0]![0]) };
     });
@@ -167,7 +168,7 @@ export class DuckDbStore implements Store {
   private async queryPageRows(req: PageRequest): Promise<StoredRecord[]> {
     const q = pageSql(req);
     return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params));
+      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params, bindTypes(q.params)));
       return rows.getRows().map(toStoredRecord);
     });
   }
@@ -179,7 +180,7 @@ export class DuckDbStore implements Store {
     const sql = `SELECT (epoch_us(ts) // ${step}) * ${step} AS bucket, count(*) AS n FROM logs
       WHERE ${where.sql()} GROUP BY bucket ORDER BY bucket`;
     return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params));
+      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params, bindTypes(where.params)));
       return rows.getRows().map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
     });
   }
@@ -187,13 +188,13 @@ export class DuckDbStore implements Store {
   async topValues(req: TopRequest): Promise<TopValue[]> {
     const where = new WhereBuilder(req);
     const field = fieldSql(req.field, 'duckdb', where.nextParam());
-    where.params.push(...field.params);
+    where.params.push(...(field.params as DuckDBValue[]));
     where.addQuery(req.query);
     const limit = where.param(BigInt(req.limit));
     const sql = `SELECT CAST(${field.sql} AS VARCHAR) AS v, count(*) AS n FROM logs WHERE ${where.sql()}
       GROUP BY v ORDER BY n DESC, v NULLS LAST LIMIT ${limit}`;
     return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params));
+      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params, bindTypes(where.params)));
       return rows.getRows().map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
     });
   }
@@ -380,6 +381,12 @@ function toStoredRecord(r: DuckDBValue[]): StoredRecord {
     spanId: r[12] as string | null,
     attrs: r[13] as string,
   };
+}
+
+/** Bigints bind as BIGINT (the default would be HUGEINT, which make_timestamp does not take). */
+function bindTypes(params: DuckDBValue[]): DuckDBType[] {
+  // An undefined entry lets the engine infer that parameter's type.
+  return params.map((p) => (typeof p === 'bigint' ? BIGINT : undefined)) as DuckDBType[];
 }
 
 function errorText(e: unknown): string {
