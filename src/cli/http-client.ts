@@ -22,6 +22,8 @@ export interface GetOptions {
   params?: QueryParams;
   /** Abort when the answer (headers and body) takes longer; none by default. */
   timeoutMs?: number;
+  /** The Accept header; any type by default. */
+  accept?: string;
 }
 
 export function buildUrl(baseUrl: string, path: string, params: QueryParams = {}): string {
@@ -52,8 +54,9 @@ function networkReason(err: unknown): string {
   return cause?.message ?? (err instanceof Error ? err.message : String(err));
 }
 
+/** AbortSignal.timeout() rejects fetch (and body reads) with a DOMException named TimeoutError. */
 function isTimeout(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TimeoutError' || (err.name === 'AbortError' && String(err.message).includes('timeout')));
+  return err instanceof Error && err.name === 'TimeoutError';
 }
 
 /** The server's own explanation of an error answer: `message` of a JSON body, else the text. */
@@ -79,12 +82,12 @@ function requestHeaders(accept: string): Record<string, string> {
 }
 
 /** GET that succeeds only on a 2xx answer; the body is left unread for the caller to stream. */
-export async function sendGet(baseUrl: string, path: string, options: GetOptions = {}, accept = '*/*'): Promise<HttpOutcome<Response>> {
+export async function sendGet(baseUrl: string, path: string, options: GetOptions = {}): Promise<HttpOutcome<Response>> {
   const url = buildUrl(baseUrl, path, options.params);
   let response: Response;
   try {
     response = await fetch(url, {
-      headers: requestHeaders(accept),
+      headers: requestHeaders(options.accept ?? '*/*'),
       signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
     });
   } catch (err) {
@@ -99,7 +102,7 @@ export async function sendGet(baseUrl: string, path: string, options: GetOptions
 
 /** GET a JSON document. The shape is the server's contract and is not re-validated here. */
 export async function getJson<T>(baseUrl: string, path: string, options: GetOptions = {}): Promise<HttpOutcome<T>> {
-  const sent = await sendGet(baseUrl, path, options, 'application/json');
+  const sent = await sendGet(baseUrl, path, { ...options, accept: 'application/json' });
   if (!sent.ok) return sent;
   const url = sent.value.url;
   try {

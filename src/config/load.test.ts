@@ -259,6 +259,14 @@ describe('validation', () => {
     ]);
   });
 
+  it('checks the values of [profiles.<name>] tables that are not active too', () => {
+    writeToml('[profiles.production.http]\nport = "abc"\n[profiles.staging]\nprofile = "production"\n');
+    expect(problemsOf(loadError()).map((p) => p.message)).toEqual([
+      'profile: "production" is not valid — expected to be set at the top level, not in a [profiles.*] table (from loghaven.toml [profiles.staging])',
+      'http.port: "abc" is not valid — expected an integer from 1 to 65535 (from loghaven.toml [profiles.production])',
+    ]);
+  });
+
   it('rejects a default_limit above max_limit', () => {
     const problems = problemsOf(loadError({ overrides: { 'query.default_limit': 500, 'query.max_limit': 200 } }));
     expect(problems.map((p) => p.message)).toEqual([

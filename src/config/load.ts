@@ -6,7 +6,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { LhError } from '../errors.js';
 import { CONFIG_LEAVES, ConfigSchema, PROFILES, describeExpected, findLeaf, type Config, type ConfigLeaf, type Profile } from './schema.js';
 import { invalidValueProblem, unknownKeyProblem, type ConfigProblem } from './problems.js';
-import { readConfigFile, type FlatSettings } from './toml-file.js';
+import { readConfigFile, type ConfigFileSettings, type FlatSettings } from './toml-file.js';
 import { parseByteSize } from './size.js';
 
 export { configReference, type Config, type ConfigReferenceEntry } from './schema.js';
@@ -60,9 +60,9 @@ function normaliseByteSize(leaf: ConfigLeaf, value: unknown): unknown {
   return leaf.isByteSize && typeof value === 'string' ? (parseByteSize(value) ?? value) : value;
 }
 
-function fromFile(settings: FlatSettings | undefined, source: string): SourcedSettings {
+function fromFile(settings: FlatSettings, source: string): SourcedSettings {
   const sourced: SourcedSettings = new Map();
-  for (const [key, value] of settings ?? []) {
+  for (const [key, value] of settings) {
     const leaf = findLeaf(key);
     if (leaf) sourced.set(key, { value: normaliseByteSize(leaf, value), source });
   }
@@ -132,6 +132,21 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
   return problems;
 }
 
+const leafCheckers = new Map(CONFIG_LEAVES.map((leaf) => [leaf.key, TypeCompiler.Compile(leaf.schema)]));
+
+/** The [profiles.*] tables not applied this time are checked too, so `validate` catches them before a deploy does. */
+function validateInactiveProfiles(file: ConfigFileSettings, activeProfile: Profile): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const [name, settings] of file.profiles) {
+    if (name === activeProfile) continue;
+    for (const [key, { value, source }] of fromFile(settings, `${file.label} [profiles.${name}]`)) {
+      const leaf = findLeaf(key);
+      if (leaf && !leafCheckers.get(key)?.Check(value)) problems.push(invalidValueProblem(key, value, describeExpected(leaf), source));
+    }
+  }
+  return problems;
+}
+
 /**
  * The effective configuration. Throws LH_ERR_CONFIG_FILE when the file cannot be read or parsed,
  * and LH_ERR_CONFIG_INVALID listing every problem (`details.problems`) when any value is wrong.
@@ -141,7 +156,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const problems: ConfigProblem[] = [];
 
   const file = readConfigFile(options.file, options.cwd ?? process.cwd(), problems);
-  const fileBase = fromFile(file?.base, file?.label ?? '');
+  const fileBase = file ? fromFile(file.base, file.label) : new Map<string, SourcedValue>();
   const environment = fromEnvironment(env);
   const overrides = fromOverrides(options.overrides ?? {}, problems);
 
@@ -153,13 +168,15 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   const effective: SourcedSettings = new Map();
   for (const leaf of CONFIG_LEAVES) effective.set(leaf.key, { value: leaf.schema.default, source: 'defaults' });
   for (const [key, value] of Object.entries(PROFILE_DEFAULTS[profile])) effective.set(key, { value, source: `${profile} profile defaults` });
-  const layers = [fileBase, fromFile(file?.profiles.get(profile), `${file?.label} [profiles.${profile}]`), environment, overrides];
+  const fileProfile = file ? fromFile(file.profiles.get(profile) ?? new Map(), `${file.label} [profiles.${profile}]`) : new Map<string, SourcedValue>();
+  const layers: SourcedSettings[] = [fileBase, fileProfile, environment, overrides];
   for (const layer of layers) for (const [key, sourced] of layer) effective.set(key, sourced);
 
   const candidate: Record<string, unknown> = {};
   for (const [key, { value }] of effective) setPath(candidate, key, value);
 
   problems.push(...validate(effective, candidate));
+  if (file) problems.push(...validateInactiveProfiles(file, profile));
   if (problems.length > 0) {
     throw new LhError('LH_ERR_CONFIG_INVALID', problems.map((problem) => problem.message).join('; '), { problems });
   }

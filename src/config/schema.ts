@@ -179,9 +179,11 @@ function describeType(leaf: ConfigLeaf): string {
   const { schema } = leaf;
   const literals = literalValues(schema);
   if (literals) return literals.map((v) => `\`${v}\``).join(' \\| ');
-  if (leaf.isByteSize) return `size (${formatByteSize(schema.minimum)}–${formatByteSize(schema.maximum)})`;
-  if (KindGuard.IsInteger(schema)) return `integer (${schema.minimum}–${schema.maximum})`;
-  if (KindGuard.IsString(schema)) return schema['x-expected'] ? 'size string' : 'string';
+  const bounds = (show: (n: number) => string): string =>
+    schema.minimum !== undefined && schema.maximum !== undefined ? ` (${show(schema.minimum)}–${show(schema.maximum)})` : '';
+  if (leaf.isByteSize) return `size${bounds(formatByteSize)}`;
+  if (KindGuard.IsInteger(schema)) return `integer${bounds(String)}`;
+  if (KindGuard.IsString(schema)) return schema.pattern ? 'memory size (e.g. `1GB`)' : 'string';
   return 'value';
 }
 

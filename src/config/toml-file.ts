@@ -71,7 +71,7 @@ function readProfileTables(profiles: unknown, label: string, problems: ConfigPro
     const settings: FlatSettings = new Map();
     flattenTable(table, '', source, settings, problems);
     if (settings.has('profile')) {
-      problems.push(invalidValueProblem('profile', settings.get('profile'), 'no `profile` inside a [profiles.*] table (set it at the top level)', source));
+      problems.push(invalidValueProblem('profile', settings.get('profile'), 'to be set at the top level, not in a [profiles.*] table', source));
       settings.delete('profile');
     }
     tables.set(name, settings);

@@ -65,6 +65,8 @@ describe('parseQuery: structure and precedence', () => {
     expect(parseQuery('a or b')).toEqual(and(t('a'), t('or'), t('b')));
     expect(parseQuery('"OR"')).toEqual(t('OR', true));
     expect(parseQuery('\\OR')).toEqual(t('OR'));
+    expect(parseQuery('constructor toString')).toEqual(and(t('constructor'), t('toString')));
+    expect(parseQuery('constructor:x')).toEqual(attr(['constructor'], 'eq', 'x'));
   });
 
   it('keeps a hyphen inside a word', () => {

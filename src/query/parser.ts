@@ -34,7 +34,11 @@ type Token =
   | { kind: 'match'; pos: number; raw: string; node: QueryNode };
 
 const COMPARISONS: Record<string, MatchOp> = { '>=': 'gte', '<=': 'lte', '>': 'gt', '<': 'lt' };
-const KEYWORDS: Record<string, 'and' | 'or' | 'not'> = { AND: 'and', OR: 'or', NOT: 'not' };
+const KEYWORDS = new Map<string, 'and' | 'or' | 'not'>([
+  ['AND', 'and'],
+  ['OR', 'or'],
+  ['NOT', 'not'],
+]);
 const LEVEL_HINT = `a level (${LEVELS.join(', ')}, or a spelling such as WARNING, err, E)`;
 const TIME_HINT = 'a time (RFC 3339 such as 2024-05-01T12:00:00Z, or Unix s/ms/µs/ns)';
 
@@ -227,7 +231,7 @@ class Lexer {
     }
     this.expectTermEnd();
     const raw = src.slice(start, this.i);
-    const keyword = KEYWORDS[raw];
+    const keyword = KEYWORDS.get(raw);
     if (keyword !== undefined) return { kind: keyword, pos, raw };
     const value = word.starred ? word.value.slice(0, -1) : word.value;
     if (value === '') throw syntaxError(pos, 'a term', quote(raw));

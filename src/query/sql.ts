@@ -46,11 +46,12 @@ export function compileWhere(node: QueryNode, dialect: SqlDialect, firstParam: n
 
 /**
  * The SQL of a field for GROUP BY (top values), as a text value: a record field name or
- * `attrs.a.b`; anything else is LH_ERR_QUERY_FIELD. Timestamps come out in the RFC 3339 form of
+ * `attrs.a.b` (or a bare attrs key); a malformed name is LH_ERR_QUERY_FIELD. Timestamps come out in the RFC 3339 form of
  * the API (formatMicros). Placeholders start at `firstParam`.
  */
 export function fieldSql(field: string, dialect: SqlDialect, firstParam = 1): SqlFragment {
-  const ref = resolveField(field);
+  // Same field naming as the query language: `user` means `attrs.user`.
+  const ref = resolveField(field, { bareNamesAreAttrs: true });
   const c = new Compiler(dialect, firstParam);
   if (ref.kind === 'attr') return { sql: c.attrText(ref.path), params: c.params };
   const name = ref.name;
@@ -117,15 +118,19 @@ class Compiler {
     const name = field.name;
     if (name === 'level') return this.levelMatch(op, value);
     if (name === 'severity') {
+      const cmp = this.orderingOp(op, name);
       if (!/^-?\d{1,6}$/.test(value)) throw unsupported(`an integer severity, found ${JSON.stringify(value)}`);
-      return leaf(`severity ${this.orderingOp(op, name)} ${this.param(Number(value))}`);
+      return leaf(`severity ${cmp} ${this.param(Number(value))}`);
     }
     if (name === 'ts' || name === 'received_at') {
+      const cmp = this.orderingOp(op, name);
       const us = parseTimestamp(value);
       if (us === null) throw new LhError('LH_ERR_BAD_TIME', `${name}: ${JSON.stringify(value)} is not a timestamp`);
+      // Built from integer µs on both backends: a double-precision epoch (to_timestamp) could be
+      // a microsecond off, which matters at page and window boundaries.
       const p = this.param(us);
       const t = this.pg ? `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')` : `make_timestamp(CAST(${p} AS BIGINT))`;
-      return leaf(`${name} ${this.orderingOp(op, name)} ${t}`);
+      return leaf(`${name} ${cmp} ${t}`);
     }
     // Only `attrs` itself is left: it needs a path.
     if (!STRING_COLUMNS.has(name)) throw fieldError(name, undefined, 'attrs needs a path, e.g. attrs.http.status');

@@ -22,6 +22,7 @@ import type {
   HistogramBucket,
   HistogramRequest,
   Page,
+  PageAfter,
   PageRequest,
   RecordBatch,
   Selection,
@@ -47,6 +48,9 @@ const SELECT_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS receiv
 
 /** DuckDB's standard vector size: the most rows one DataChunk holds. */
 const CHUNK_ROWS = 2048;
+
+/** Keyset pages per export time slice: bounds how many rows one page query looks at. */
+const SLICE_PAGES = 8;
 
 export class DuckDbStore implements Store {
   readonly backend = 'duckdb';
@@ -149,20 +153,78 @@ export class DuckDbStore implements Store {
   }
 
   async *exportRows(req: ExportRequest, signal?: AbortSignal): AsyncIterable<StoredRecord[]> {
-    // Keyset pages rather than one big ORDER BY: the engine never sorts the whole result, so
-    // memory stays flat however many rows match.
+    // Neither one big ORDER BY (the engine would sort everything in memory) nor plain keyset
+    // pages (each page would rescan every later row): the matching rows are cut into time
+    // slices of bounded size, and each slice is read in keyset pages. Memory stays flat and
+    // every row is read a bounded number of times.
     const chunkRows = req.chunkRows ?? 5000;
-    let after: { ts: bigint; seq: bigint } | undefined;
-    const maxSeq = req.maxSeq ?? this.nextSeq - 1n;
-    for (;;) {
-      if (signal?.aborted) return;
-      const page = await this.queryPageRows({ ...req, limit: chunkRows, after, maxSeq });
-      if (page.length === 0) return;
-      yield page;
-      if (page.length < chunkRows) return;
-      const last = page[page.length - 1]!;
-      after = { ts: last.ts, seq: last.seq };
+    const maxSeq = req.maxSeq ?? (await this.maxSeq());
+    const slices = await this.exportSlices(req, maxSeq, chunkRows * SLICE_PAGES);
+    if (req.order === 'desc') slices.reverse();
+    for (const slice of slices) {
+      let after: PageAfter | undefined;
+      for (;;) {
+        if (signal?.aborted) return;
+        const page = await this.queryPageRows({ ...req, ...slice, limit: chunkRows, after, maxSeq });
+        if (page.length > 0) yield page;
+        if (page.length < chunkRows) break;
+        const last = page[page.length - 1]!;
+        after = { ts: last.ts, seq: last.seq };
+      }
     }
+  }
+
+  /** Consecutive time ranges covering every matching row, each holding about `cap` rows at most. */
+  private async exportSlices(req: ExportRequest, maxSeq: bigint, cap: number): Promise<{ from: bigint; to: bigint }[]> {
+    const where = new WhereBuilder(req);
+    where.add(`seq <= ${where.param(maxSeq)}`);
+    where.addQuery(req.query);
+    const extent = await this.readers.with((conn) =>
+      this.timed(conn, () =>
+        conn.runAndReadAll(
+          `SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM logs WHERE ${where.sql()}`,
+          where.params,
+          bindTypes(where.params),
+        ),
+      ),
+    );
+    const [count, lo, hi] = extent.getRows()[0]! as [bigint, bigint | null, bigint | null];
+    if (lo === null || hi === null || count === 0n) return [];
+    const end = hi + 1n;
+    if (Number(count) <= cap) return [{ from: lo, to: end }];
+    // A histogram with several buckets per slice, then greedy merging of neighbouring buckets.
+    const buckets = BigInt(Math.min(100_000, Math.ceil(Number(count) / cap) * 8));
+    const span = end - lo;
+    const step = span / buckets + 1n;
+    const origin = where.param(lo);
+    const width = where.param(step);
+    const hist = await this.readers.with((conn) =>
+      this.timed(conn, () =>
+        conn.runAndReadAll(
+          `SELECT (epoch_us(ts) - ${origin}) // ${width} AS b, count(*) FROM logs WHERE ${where.sql()} GROUP BY b ORDER BY b`,
+          where.params,
+          bindTypes(where.params),
+        ),
+      ),
+    );
+    const slices: { from: bigint; to: bigint }[] = [];
+    let from: bigint | null = null;
+    let rows = 0;
+    let to = lo;
+    for (const [b, n] of hist.getRows() as [bigint, bigint][]) {
+      const bFrom = lo + b * step;
+      const bTo = bFrom + step < end ? bFrom + step : end;
+      if (from !== null && rows + Number(n) > cap) {
+        slices.push({ from, to });
+        from = null;
+        rows = 0;
+      }
+      from ??= bFrom;
+      rows += Number(n);
+      to = bTo;
+    }
+    if (from !== null) slices.push({ from, to });
+    return slices;
   }
 
   private async queryPageRows(req: PageRequest): Promise<StoredRecord[]> {
