@@ -63,6 +63,11 @@ export class Metrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly exportsCancelled = new client.Counter({
+    name: 'loghaven_export_cancelled_total',
+    help: 'Exports stopped because the client went away',
+    registers: [this.registry],
+  });
   readonly storeRows = new client.Gauge({
     name: 'loghaven_store_rows',
     help: 'Rows in the store',

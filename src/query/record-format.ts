@@ -1,5 +1,6 @@
-// Output encodings of stored records: JSON (SPEC §1 field names, RFC 3339 µs timestamps) and
-// CSV. The `attrs` text is spliced in as stored instead of being parsed and re-serialised.
+// The JSON wire form of a stored record (SPEC §1 field names, RFC 3339 µs timestamps) and the CSV
+// header. The `attrs` text is spliced in as stored instead of being parsed and re-serialised.
+// Exports are rendered by the store engine in the same forms (checked by the conformance suite).
 
 import { formatMicros, type StoredRecord } from '../model/record.js';
 
@@ -21,19 +22,3 @@ function nullable(s: string | null): string {
 
 export const CSV_HEADER =
   'ts,received_at,tenant,level,severity,service,host,category,source,message,trace_id,span_id,attrs\n';
-
-export function recordToCsv(r: StoredRecord): string {
-  return (
-    `${formatMicros(r.ts)},${formatMicros(r.receivedAt)},${csv(r.tenant)},${r.level ?? ''},${r.severity ?? ''},` +
-    `${csv(r.service)},${csv(r.host)},${csv(r.category)},${csv(r.source)},${csv(r.message)},` +
-    `${csv(r.traceId)},${csv(r.spanId)},${csv(r.attrs)}\n`
-  );
-}
-
-const NEEDS_QUOTES = /[",\r\n]/;
-
-function csv(s: string | null): string {
-  if (s === null) return '';
-  if (!NEEDS_QUOTES.test(s)) return s;
-  return `"${s.replace(/"/g, '""')}"`;
-}

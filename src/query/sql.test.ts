@@ -288,9 +288,10 @@ describe('compileWhere: PostgreSQL SQL', () => {
 });
 
 describe('fieldSql', () => {
-  it('accepts record fields and attrs paths, and nothing else', () => {
+  it('accepts record fields, attrs paths and bare attrs keys, and nothing else', () => {
     expect(fieldSql('service', 'duckdb')).toEqual({ sql: 'service', params: [] });
-    for (const bad of ['user', 'attrs', 'attrs.', 'attrs.a..b', 'attrs.a b', '']) {
+    expect(fieldSql('user', 'duckdb')).toEqual(fieldSql('attrs.user', 'duckdb'));
+    for (const bad of ['attrs', 'attrs.', 'attrs.a..b', 'attrs.a b', '']) {
       let err: unknown;
       try {
         fieldSql(bad, 'duckdb');

@@ -87,8 +87,18 @@ export interface StoreStats {
   newestTs: bigint | null;
 }
 
+/** `ndjson`: one record per line in the JSON wire form of SPEC §1; `csv`: CSV rows (no header). */
+export type ExportFormat = 'ndjson' | 'csv';
+
+export interface ExportChunk {
+  /** Complete lines, each ending in a newline. */
+  text: string;
+  rows: number;
+}
+
 export interface ExportRequest extends Selection {
   order: SortOrder;
+  format: ExportFormat;
   /** Rows per round trip to the engine; bounds memory. */
   chunkRows?: number;
   maxSeq?: bigint;
@@ -101,8 +111,11 @@ export interface Store {
   /** Append atomically and durably: when the promise resolves, the rows survive a crash. */
   append(batch: RecordBatch): Promise<AppendResult>;
   queryPage(req: PageRequest): Promise<Page>;
-  /** Rows in order, a chunk at a time, with memory bounded by the chunk size. */
-  exportRows(req: ExportRequest, signal?: AbortSignal): AsyncIterable<StoredRecord[]>;
+  /**
+   * Every matching row in (ts, seq) order, already encoded by the engine, a chunk at a time, with
+   * memory bounded by the chunk size. Stops when `signal` aborts.
+   */
+  exportText(req: ExportRequest, signal?: AbortSignal): AsyncIterable<ExportChunk>;
   histogram(req: HistogramRequest): Promise<HistogramBucket[]>;
   topValues(req: TopRequest): Promise<TopValue[]>;
   stats(): Promise<StoreStats>;

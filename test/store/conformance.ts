@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../src/model/record.js';
 import { parseQuery } from '../../src/query/parser.js';
+import { recordToJson } from '../../src/query/record-format.js';
 import { emptyBatch, pushRecord, type RecordBatch, type Store } from '../../src/store/store.js';
 
 const T0 = 1_700_000_000_000_000n; // 2023-11-14T22:13:20Z in µs
@@ -117,31 +118,46 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(page.items.map((r) => r.tenant)).toEqual(['acme']);
     });
 
-    it('exports every matching row in order, chunk by chunk', async () => {
+    it('exports every matching row in order, chunk by chunk, in the same JSON form as search', async () => {
       await store.append(batchOf(Array.from({ length: 1234 }, (_, i) => record(i % 600))));
-      const seqs: bigint[] = [];
+      await store.append(batchOf([record(7, { message: 'tab\t "quote" \u2603 \n line', traceId: 'ab', severity: 17 })]));
+      const lines: string[] = [];
       let chunks = 0;
-      let prevTs = -1n;
-      for await (const chunk of store.exportRows({ tenant: 'default', order: 'asc', chunkRows: 100 })) {
+      for await (const chunk of store.exportText({ tenant: 'default', order: 'asc', format: 'ndjson', chunkRows: 100 })) {
         chunks++;
-        expect(chunk.length).toBeLessThanOrEqual(100);
-        for (const r of chunk) {
-          expect(r.ts >= prevTs).toBe(true);
-          prevTs = r.ts;
-          seqs.push(r.seq);
-        }
+        expect(chunk.rows).toBeLessThanOrEqual(100);
+        expect(chunk.text.endsWith('\n')).toBe(true);
+        const got = chunk.text.slice(0, -1).split('\n');
+        expect(got.length).toBe(chunk.rows);
+        lines.push(...got);
       }
-      expect(seqs.length).toBe(1234);
-      expect(new Set(seqs).size).toBe(1234);
-      expect(chunks).toBe(13);
+      expect(lines.length).toBe(1235);
+      expect(chunks).toBeGreaterThanOrEqual(13);
+      const search = await store.queryPage({ tenant: 'default', limit: 2000, order: 'asc' });
+      expect(lines).toEqual(search.items.map(recordToJson));
+      const desc: string[] = [];
+      for await (const chunk of store.exportText({ tenant: 'default', order: 'desc', format: 'ndjson', chunkRows: 64 })) {
+        desc.push(...chunk.text.slice(0, -1).split('\n'));
+      }
+      expect(desc).toEqual([...lines].reverse());
+    });
+
+    it('exports CSV with quoting where a field needs it', async () => {
+      await store.append(batchOf([record(1, { message: 'a, "b"\nc', service: null })]));
+      let text = '';
+      for await (const chunk of store.exportText({ tenant: 'default', order: 'asc', format: 'csv' })) text += chunk.text;
+      expect(text).toBe(
+        '2023-11-14T22:13:21.000000Z,2023-11-14T22:13:21.000005Z,default,warn,,,host-1,,,"a, ""b""\nc",,,' +
+          '"{""i"":1,""http"":{""status"":300}}"\n',
+      );
     });
 
     it('stops an export when its signal aborts', async () => {
       await store.append(batchOf(Array.from({ length: 500 }, (_, i) => record(i))));
       const ac = new AbortController();
       let rows = 0;
-      for await (const chunk of store.exportRows({ tenant: 'default', order: 'asc', chunkRows: 100 }, ac.signal)) {
-        rows += chunk.length;
+      for await (const chunk of store.exportText({ tenant: 'default', order: 'asc', format: 'ndjson', chunkRows: 100 }, ac.signal)) {
+        rows += chunk.rows;
         ac.abort();
       }
       expect(rows).toBe(100);

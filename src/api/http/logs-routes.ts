@@ -9,7 +9,7 @@ import { formatMicros, nowMicros } from '../../model/record.js';
 import type { Metrics } from '../../observability/metrics.js';
 import { decodeCursor, encodeCursor, queryHash } from '../../query/cursor.js';
 import { parseQuery } from '../../query/parser.js';
-import { CSV_HEADER, recordToCsv, recordToJson } from '../../query/record-format.js';
+import { CSV_HEADER, recordToJson } from '../../query/record-format.js';
 import { parseStep, parseTimeParam } from '../../query/time.js';
 import type { Selection, SortOrder, Store } from '../../store/store.js';
 
@@ -106,26 +106,38 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       const p = req.query as Params;
       const sel = selection(p);
       const order = sortOrder(p.order, 'asc');
-      const format = p.format ?? 'ndjson';
+      const format = p.format || 'ndjson';
+      if (format !== 'ndjson' && format !== 'csv' && format !== 'json') {
+        throw new LhError('LH_ERR_BAD_PARAM', `format must be ndjson, csv or json, got ${JSON.stringify(format)}`);
+      }
       const maxSeq = await deps.store.maxSeq();
+      // The response closing before it finished means the client went away: stop reading.
       const abort = new AbortController();
-      req.raw.on('close', () => abort.abort());
-      const rows = deps.store.exportRows({ ...sel, order, maxSeq, chunkRows: deps.exportChunkRows }, abort.signal);
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) {
+          abort.abort();
+          deps.metrics.exportsCancelled.inc();
+        }
+      });
+      const chunks = deps.store.exportText(
+        { ...sel, order, maxSeq, format: format === 'csv' ? 'csv' : 'ndjson', chunkRows: deps.exportChunkRows },
+        abort.signal,
+      );
       const started = performance.now();
       async function* encode(): AsyncGenerator<string> {
         if (format === 'csv') yield CSV_HEADER;
-        if (format === 'json') yield '[';
+        if (format === 'json') yield '[\n';
         let first = true;
-        for await (const chunk of rows) {
-          let text = '';
-          for (const r of chunk) {
-            if (format === 'csv') text += recordToCsv(r);
-            else if (format === 'json') {
-              text += (first ? '\n' : ',\n') + recordToJson(r);
-              first = false;
-            } else text += recordToJson(r) + '\n';
+        for await (const chunk of chunks) {
+          if (abort.signal.aborted) return;
+          if (format !== 'json') {
+            yield chunk.text;
+            continue;
           }
-          yield text;
+          // JSON strings never hold a raw newline, so newlines are exactly the record boundaries.
+          const body = chunk.text.slice(0, -1).replaceAll('\n', ',\n');
+          yield first ? body : `,\n${body}`;
+          first = false;
         }
         if (format === 'json') yield '\n]\n';
         deps.metrics.queryDuration.observe({ route: 'export' }, (performance.now() - started) / 1000);

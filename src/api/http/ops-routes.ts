@@ -54,7 +54,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       ready: Object.values(checks).every((c) => c.ok),
       store: { backend: deps.store.backend, rows: stats.rows, bytes: stats.bytes },
       ingest: { queue_records: deps.pipeline.queueRecords, queue_bytes: deps.pipeline.queueBytes },
-      memory: { rss_bytes: process.memoryUsage.rss() },
+      memory: memoryUsage(),
     };
   });
 }
@@ -75,4 +75,15 @@ async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {
   const full = deps.pipeline.isFull(0);
   const queue = { ok: !full, detail: `${deps.pipeline.queueBytes} bytes queued` };
   return { store, disk, queue };
+}
+
+function memoryUsage(): Record<string, number> {
+  const m = process.memoryUsage();
+  return {
+    rss_bytes: m.rss,
+    heap_used_bytes: m.heapUsed,
+    heap_total_bytes: m.heapTotal,
+    external_bytes: m.external,
+    array_buffers_bytes: m.arrayBuffers,
+  };
 }

@@ -18,6 +18,7 @@ import type { Level, StoredRecord } from '../../model/record.js';
 import { compileWhere, fieldSql } from '../../query/sql.js';
 import type {
   AppendResult,
+  ExportChunk,
   ExportRequest,
   HistogramBucket,
   HistogramRequest,
@@ -46,11 +47,35 @@ export interface DuckDbStoreOptions {
 const SELECT_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS received_at, tenant, level, severity,
   service, host, category, source, message, trace_id, span_id, CAST(attrs AS VARCHAR) AS attrs`;
 
+const RFC3339_MICROS = `'%Y-%m-%dT%H:%M:%S.%fZ'`;
+const jsonText = (col: string) => `coalesce(to_json(${col})::VARCHAR, 'null')`;
+
+/**
+ * The JSON wire form of a record (SPEC §1), rendered by the engine for exports. It must stay
+ * byte-identical to `recordToJson` (src/query/record-format.ts); the conformance suite checks it.
+ */
+const JSON_LINE_SQL = `concat('{"ts":"', strftime(ts, ${RFC3339_MICROS}), '","received_at":"', strftime(received_at, ${RFC3339_MICROS}),
+  '","tenant":', ${jsonText('tenant')}, ',"level":', ${jsonText('level')}, ',"severity":', coalesce(CAST(severity AS VARCHAR), 'null'),
+  ',"service":', ${jsonText('service')}, ',"host":', ${jsonText('host')}, ',"category":', ${jsonText('category')},
+  ',"source":', ${jsonText('source')}, ',"message":', ${jsonText('message')}, ',"trace_id":', ${jsonText('trace_id')},
+  ',"span_id":', ${jsonText('span_id')}, ',"attrs":', CAST(attrs AS VARCHAR), '}')`;
+
+const csvText = (col: string) =>
+  `CASE WHEN ${col} IS NULL THEN '' WHEN regexp_matches(${col}, '[",\r\n]') THEN concat('"', replace(${col}, '"', '""'), '"') ELSE ${col} END`;
+
+/** A CSV row in the column order of CSV_HEADER; must match `recordToCsv`. */
+const CSV_LINE_SQL = `concat_ws(',', strftime(ts, ${RFC3339_MICROS}), strftime(received_at, ${RFC3339_MICROS}), ${csvText('tenant')},
+  coalesce(level, ''), coalesce(CAST(severity AS VARCHAR), ''), ${csvText('service')}, ${csvText('host')}, ${csvText('category')},
+  ${csvText('source')}, ${csvText('message')}, ${csvText('trace_id')}, ${csvText('span_id')}, ${csvText('CAST(attrs AS VARCHAR)')})`;
+
 /** DuckDB's standard vector size: the most rows one DataChunk holds. */
 const CHUNK_ROWS = 2048;
 
 /** Keyset pages per export time slice: bounds how many rows one page query looks at. */
 const SLICE_PAGES = 8;
+
+/** Rows per exported string piece (a few tens of kilobytes). */
+const PIECE_ROWS = 64;
 
 export class DuckDbStore implements Store {
   readonly backend = 'duckdb';
@@ -152,24 +177,43 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async *exportRows(req: ExportRequest, signal?: AbortSignal): AsyncIterable<StoredRecord[]> {
+  async *exportText(req: ExportRequest, signal?: AbortSignal): AsyncIterable<ExportChunk> {
     // Neither one big ORDER BY (the engine would sort everything in memory) nor plain keyset
     // pages (each page would rescan every later row): the matching rows are cut into time
-    // slices of bounded size, and each slice is read in keyset pages. Memory stays flat and
-    // every row is read a bounded number of times.
+    // slices of bounded size, and each slice is read in keyset pages. The engine renders each
+    // page into one string, so the JavaScript side handles one value per page, not per field.
     const chunkRows = req.chunkRows ?? 5000;
     const maxSeq = req.maxSeq ?? (await this.maxSeq());
     const slices = await this.exportSlices(req, maxSeq, chunkRows * SLICE_PAGES);
     if (req.order === 'desc') slices.reverse();
+    const line = req.format === 'csv' ? CSV_LINE_SQL : JSON_LINE_SQL;
+    const dir = req.order === 'desc' ? 'DESC' : 'ASC';
     for (const slice of slices) {
       let after: PageAfter | undefined;
       for (;;) {
         if (signal?.aborted) return;
-        const page = await this.queryPageRows({ ...req, ...slice, limit: chunkRows, after, maxSeq });
-        if (page.length > 0) yield page;
-        if (page.length < chunkRows) break;
-        const last = page[page.length - 1]!;
-        after = { ts: last.ts, seq: last.seq };
+        const q = pageSql({ ...req, ...slice, limit: chunkRows, after, maxSeq }, '*');
+        // Pieces of PIECE_ROWS lines: small strings die young in V8, where one multi-megabyte
+        // string per page would sit in the large-object space until a full collection.
+        const sql = `SELECT string_agg(line, chr(10) ORDER BY rn), count(*), last(tsu ORDER BY rn), last(seq ORDER BY rn)
+          FROM (SELECT ${line} AS line, epoch_us(ts) AS tsu, seq, row_number() OVER (ORDER BY ts ${dir}, seq ${dir}) AS rn
+                FROM (${q.sql}) AS page) AS numbered
+          GROUP BY (rn - 1) // ${PIECE_ROWS} ORDER BY min(rn)`;
+        const result = await this.readers.with((conn) =>
+          this.timed(conn, () => conn.runAndReadAll(sql, q.params, bindTypes(q.params))),
+        );
+        let rows = 0;
+        let lastTs = 0n;
+        let lastSeq = 0n;
+        for (const [text, count, ts, seq] of result.getRows() as [string, bigint, bigint, bigint][]) {
+          const n = Number(count);
+          rows += n;
+          lastTs = ts;
+          lastSeq = seq;
+          yield { text: `${text}\n`, rows: n };
+        }
+        if (rows < chunkRows) break;
+        after = { ts: lastTs, seq: lastSeq };
       }
     }
   }
@@ -225,14 +269,6 @@ export class DuckDbStore implements Store {
     }
     if (from !== null) slices.push({ from, to });
     return slices;
-  }
-
-  private async queryPageRows(req: PageRequest): Promise<StoredRecord[]> {
-    const q = pageSql(req);
-    return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params, bindTypes(q.params)));
-      return rows.getRows().map(toStoredRecord);
-    });
   }
 
   async histogram(req: HistogramRequest): Promise<HistogramBucket[]> {
@@ -378,7 +414,7 @@ class WhereBuilder {
  * One page in (ts, seq) order after an optional keyset position. Also returns the bare window
  * (tenant, time, snapshot) so the caller can report how many rows the filter was evaluated on.
  */
-function pageSql(req: PageRequest): { sql: string; params: DuckDBValue[]; windowSql: string; windowParams: DuckDBValue[] } {
+function pageSql(req: PageRequest, columns = SELECT_COLUMNS): { sql: string; params: DuckDBValue[]; windowSql: string; windowParams: DuckDBValue[] } {
   const where = new WhereBuilder(req);
   if (req.maxSeq !== undefined) where.add(`seq <= ${where.param(req.maxSeq)}`);
   const windowSql = where.sql();
@@ -394,7 +430,7 @@ function pageSql(req: PageRequest): { sql: string; params: DuckDBValue[]; window
   const dir = req.order === 'desc' ? 'DESC' : 'ASC';
   const limit = where.param(BigInt(req.limit));
   const offset = req.offset ? ` OFFSET ${where.param(BigInt(req.offset))}` : '';
-  const sql = `SELECT ${SELECT_COLUMNS} FROM logs WHERE ${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}${offset}`;
+  const sql = `SELECT ${columns} FROM logs WHERE ${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}${offset}`;
   return { sql, params: where.params, windowSql, windowParams };
 }
 
