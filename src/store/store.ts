@@ -2,26 +2,11 @@
 // streams exports and aggregates. A backend knows nothing of protocols or HTTP; every backend runs
 // the same conformance suite (test/store/conformance.ts).
 
-import type { LogRecord, StoredRecord } from '../model/record.js';
+import { LOG_RECORD_KEYS, type LogRecord, type LogRecordKey, type StoredRecord } from '../model/record.js';
 import type { QueryNode } from '../query/ast.js';
 
-/** Rows to append, column by column; all arrays have `length` entries. */
-export interface RecordBatch {
-  length: number;
-  ts: bigint[];
-  receivedAt: bigint[];
-  tenant: string[];
-  level: (string | null)[];
-  severity: (number | null)[];
-  service: (string | null)[];
-  host: (string | null)[];
-  category: (string | null)[];
-  source: (string | null)[];
-  message: (string | null)[];
-  traceId: (string | null)[];
-  spanId: (string | null)[];
-  attrs: string[];
-}
+/** Rows to append, column by column (one array per LogRecord field); all arrays have `length` entries. */
+export type RecordBatch = { length: number } & { [K in LogRecordKey]: LogRecord[K][] };
 
 export interface AppendResult {
   /** Sequence numbers assigned to the batch: firstSeq .. firstSeq + count - 1. */
@@ -127,63 +112,22 @@ export interface Store {
 }
 
 export function emptyBatch(): RecordBatch {
-  return {
-    length: 0,
-    ts: [],
-    receivedAt: [],
-    tenant: [],
-    level: [],
-    severity: [],
-    service: [],
-    host: [],
-    category: [],
-    source: [],
-    message: [],
-    traceId: [],
-    spanId: [],
-    attrs: [],
-  };
+  const batch = { length: 0 } as RecordBatch;
+  for (const key of LOG_RECORD_KEYS) (batch[key] as unknown[]) = [];
+  return batch;
 }
 
 export function pushRecord(batch: RecordBatch, r: LogRecord): void {
-  batch.ts.push(r.ts);
-  batch.receivedAt.push(r.receivedAt);
-  batch.tenant.push(r.tenant);
-  batch.level.push(r.level);
-  batch.severity.push(r.severity);
-  batch.service.push(r.service);
-  batch.host.push(r.host);
-  batch.category.push(r.category);
-  batch.source.push(r.source);
-  batch.message.push(r.message);
-  batch.traceId.push(r.traceId);
-  batch.spanId.push(r.spanId);
-  batch.attrs.push(r.attrs);
+  for (const key of LOG_RECORD_KEYS) (batch[key] as unknown[]).push(r[key]);
   batch.length++;
 }
 
 /** Appends every row of `src` to `dst`. */
 export function appendBatch(dst: RecordBatch, src: RecordBatch): void {
-  for (const key of BATCH_COLUMNS) {
+  for (const key of LOG_RECORD_KEYS) {
     const d = dst[key] as unknown[];
     const s = src[key] as unknown[];
     for (let i = 0; i < s.length; i++) d.push(s[i]);
   }
   dst.length += src.length;
 }
-
-const BATCH_COLUMNS = [
-  'ts',
-  'receivedAt',
-  'tenant',
-  'level',
-  'severity',
-  'service',
-  'host',
-  'category',
-  'source',
-  'message',
-  'traceId',
-  'spanId',
-  'attrs',
-] as const satisfies readonly (keyof RecordBatch)[];

@@ -5,23 +5,11 @@ import { Command, Option } from 'commander';
 import { describeFailure, exitCodeFor, getJson } from '../http-client.js';
 import { EXIT_OK, type ExitCode } from '../exit-codes.js';
 import { parsePositiveInteger, serverUrlOption } from '../options.js';
+import type { WireRecord } from '../../model/record.js';
 
 /** One record as GET /api/v1/logs returns it. */
-export interface LogItem {
-  ts: string;
-  received_at: string;
-  tenant: string;
-  level: string | null;
-  severity: number | null;
-  service: string | null;
-  host: string | null;
-  category: string | null;
-  source: string | null;
-  message: string | null;
-  trace_id: string | null;
-  span_id: string | null;
-  attrs: Record<string, unknown>;
-}
+/** One item of GET /api/v1/logs: the wire form of a record. */
+export type LogItem = WireRecord;
 
 /** The body of GET /api/v1/logs. */
 export interface LogsPage {
