@@ -1,6 +1,7 @@
-// Prints the configuration reference as Markdown for the README, generated from the schema:
-//   node --import tsx src/config/print-reference.ts > docs/config-reference.md
+// Prints the configuration reference as Markdown, generated from the schema, or writes it into the
+// README between its config-reference markers (`npm run docs:config`); a test keeps them equal.
 
+import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { configReference, PROFILE_DEFAULTS } from './load.js';
 import { formatByteSize } from './size.js';
@@ -38,6 +39,19 @@ export function renderConfigReference(): string {
   return lines.join('\n') + '\n';
 }
 
+export const README_START = '<!-- config-reference:start -->';
+export const README_END = '<!-- config-reference:end -->';
+
+/** `readme` with the text between the markers replaced by the current reference. */
+export function withConfigReference(readme: string): string {
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a === -1 || b < a) return readme;
+  return `${readme.slice(0, a + README_START.length)}\n${renderConfigReference()}${readme.slice(b)}`;
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(renderConfigReference());
+  const readme = process.argv[2] === '--readme' ? process.argv[3] : undefined;
+  if (readme) fs.writeFileSync(readme, withConfigReference(fs.readFileSync(readme, 'utf8')));
+  else process.stdout.write(renderConfigReference());
 }
