@@ -81,8 +81,9 @@ export function formatMicros(us: bigint): string {
   return `${iso.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
 }
 
+/** The current time in µs: the wall clock at process start plus the monotonic clock since. */
 export function nowMicros(): bigint {
-  return BigInt(Date.now()) * MICROS_PER_MS;
+  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));
 }
 
 /** The wire (JSON) form of a stored record, with the SPEC §1 field names. */

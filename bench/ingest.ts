@@ -1,0 +1,174 @@
+// npm run bench:ingest — sustained HTTP ingest into a real loghaven process, with two baselines
+// measured in the same run on the same lines: DuckDB's own read_json loading them into the same
+// table (the engine limit), and SQLite (better-sqlite3, WAL, batched transactions).
+//
+//   npm run bench:ingest -- [--duration 60] [--clients 8] [--batch 1000] [--latency-rate 50000]
+//                           [--latency-batch 100] [--latency-duration 20] [--no-baselines]
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startChild, rssOf, type ChildServer } from '../test/helpers/child-server.js';
+import { corpusLines } from './lib/corpus.js';
+import { duckdbReadJsonBaseline, sqliteBaseline } from './lib/ingest-baselines.js';
+import { machine, percentile, fmt } from './lib/report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '60' },
+    clients: { type: 'string', default: '8' },
+    batch: { type: 'string', default: '1000' },
+    'latency-rate': { type: 'string', default: '50000' },
+    'latency-batch': { type: 'string', default: '100' },
+    'latency-duration': { type: 'string', default: '20' },
+    'no-baselines': { type: 'boolean', default: false },
+  },
+});
+const DURATION_S = Number(args.duration);
+const CLIENTS = Number(args.clients);
+const BATCH = Number(args.batch);
+
+const CORPUS_LINES = 200_000;
+const lines = corpusLines(CORPUS_LINES);
+const ndjsonBytesPerLine = lines.reduce((n, l) => n + Buffer.byteLength(l) + 1, 0) / lines.length;
+
+function bodies(batch: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i + batch <= lines.length; i += batch) out.push(Buffer.from(lines.slice(i, i + batch).join('\n') + '\n'));
+  return out;
+}
+
+interface Throughput {
+  lines: number;
+  bytes: number;
+  seconds: number;
+  latenciesMs: number[];
+  rejected: number;
+  rssSamples: number[];
+}
+
+/** Closed loop: each client sends its next batch as soon as the previous one is acknowledged. */
+async function sustained(server: ChildServer, seconds: number): Promise<Throughput> {
+  const payloads = bodies(BATCH);
+  const res: Throughput = { lines: 0, bytes: 0, seconds: 0, latenciesMs: [], rejected: 0, rssSamples: [] };
+  const sampler = setInterval(() => res.rssSamples.push(rssOf(server.proc.pid!)), 250);
+  const start = performance.now();
+  const end = start + seconds * 1000;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (performance.now() < end) {
+        const body = payloads[next++ % payloads.length]!;
+        const t = performance.now();
+        const r = await fetch(`${server.url}/api/v1/logs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson' },
+          body,
+        });
+        const answer = (await r.json()) as { accepted?: number };
+        if (r.status === 200) {
+          res.lines += answer.accepted ?? 0;
+          res.bytes += body.length;
+          res.latenciesMs.push(performance.now() - t);
+        } else {
+          res.rejected++;
+          await new Promise((w) => setTimeout(w, 50));
+        }
+      }
+    }),
+  );
+  res.seconds = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  return res;
+}
+
+/** Open loop: batches of `batch` lines sent on a fixed schedule at `rate` lines/s. */
+async function latencyAtRate(server: ChildServer, rate: number, batch: number, seconds: number): Promise<number[]> {
+  const payloads = bodies(batch);
+  const perSecond = rate / batch;
+  const total = Math.floor(perSecond * seconds);
+  const latencies: number[] = [];
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((w) => setTimeout(w, wait));
+    inflight.push(
+      (async () => {
+        const t = performance.now();
+        const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body: payloads[i % payloads.length] });
+        await r.arrayBuffer();
+        if (r.status === 200) latencies.push(performance.now() - t);
+      })(),
+    );
+  }
+  await Promise.all(inflight);
+  return latencies;
+}
+
+async function main(): Promise<void> {
+  console.log(`loghaven ingest benchmark — ${machine()}`);
+  console.log(
+    `corpus: ${CORPUS_LINES} distinct NDJSON lines, ${ndjsonBytesPerLine.toFixed(0)} bytes/line; ` +
+      `${CLIENTS} clients × ${BATCH}-line batches for ${DURATION_S} s; durability fsync`,
+  );
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-'));
+  const env = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
+  const server = await startChild(dataDir, { env });
+  try {
+    await sustained(server, 3); // warm-up: JIT, DuckDB buffers
+    const t = await sustained(server, DURATION_S);
+    const lat = t.latenciesMs.sort((a, b) => a - b);
+    const rss = t.rssSamples;
+    const steady = [...rss.slice(Math.floor(rss.length / 2))].sort((a, b) => a - b);
+    console.log(
+      `\nloghaven HTTP ingest: ${fmt(t.lines / t.seconds)} lines/s, ${(t.bytes / t.seconds / 2 ** 20).toFixed(1)} MB/s; ` +
+        `ack p50 ${percentile(lat, 50).toFixed(1)} ms, p95 ${percentile(lat, 95).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; ` +
+        `${t.rejected} refused; RSS peak ${(Math.max(...rss) / 2 ** 20).toFixed(0)} MB, steady ${(percentile(steady, 50) / 2 ** 20).toFixed(0)} MB`,
+    );
+
+    const rate = Number(args['latency-rate']);
+    const lbatch = Number(args['latency-batch']);
+    const l = (await latencyAtRate(server, rate, lbatch, Number(args['latency-duration']))).sort((a, b) => a - b);
+    console.log(
+      `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
+        `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (${l.length} requests)`,
+    );
+
+    // Stored size: after a clean shutdown the WAL is folded into the database file.
+    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { store: { rows: number } };
+    server.proc.kill('SIGTERM');
+    await server.exited;
+    const stored = fs.statSync(path.join(dataDir, 'loghaven.duckdb')).size;
+    const ndjson = status.store.rows * ndjsonBytesPerLine;
+    console.log(
+      `stored: ${fmt(status.store.rows)} rows in ${(stored / 2 ** 20).toFixed(1)} MB = 1/${(ndjson / stored).toFixed(1)} of their NDJSON bytes`,
+    );
+  } finally {
+    if (server.proc.exitCode === null) {
+      server.proc.kill('SIGKILL');
+      await server.exited;
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+
+  if (!args['no-baselines']) {
+    const rows = 1_000_000;
+    const file = path.join(os.tmpdir(), `loghaven-bench-${process.pid}.ndjson`);
+    const fd = fs.openSync(file, 'w');
+    for (let i = 0; i < rows / CORPUS_LINES; i++) fs.writeSync(fd, lines.join('\n') + '\n');
+    fs.closeSync(fd);
+    try {
+      const d = await duckdbReadJsonBaseline(file, rows);
+      console.log(`baseline DuckDB read_json → same table: ${fmt(d.rowsPerSecond)} rows/s (${fmt(rows)} rows, ${d.seconds.toFixed(2)} s)`);
+      const s = sqliteBaseline(lines, rows);
+      console.log(`baseline SQLite (better-sqlite3, WAL, 1000-row transactions): ${fmt(s.rowsPerSecond)} rows/s (${fmt(rows)} rows, ${s.seconds.toFixed(2)} s)`);
+    } finally {
+      fs.rmSync(file, { force: true });
+    }
+  }
+}
+
+await main();
