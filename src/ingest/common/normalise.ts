@@ -5,6 +5,7 @@
 import type { LogRecord } from '../../model/record.js';
 import { parseTimestamp } from '../../model/timestamp.js';
 import { normaliseLevel, levelFromOtelSeverity } from '../../model/level.js';
+import { scanObjectLine, ValueKind, type Member } from './json-scanner.js';
 
 /**
  * Input names of each record field, in priority order: when a record carries two aliases of the
@@ -43,6 +44,79 @@ export function normaliseObject(value: unknown, ctx: NormaliseContext): Normalis
     return { ok: false, error: `expected a JSON object, got ${describe(value)}` };
   }
   const obj = value as Record<string, unknown>;
+  const fields = normaliseFields(obj, ctx);
+  if (!fields.ok) return fields;
+  let rest: Record<string, unknown> | null = null;
+  for (const key in obj) {
+    if (fields.consumed.has(key)) continue;
+    (rest ??= {})[key] = obj[key];
+  }
+  if (rest !== null) fields.record.attrs = JSON.stringify(rest);
+  return { ok: true, record: fields.record };
+}
+
+/**
+ * The same mapping for one NDJSON line, without JSON.parse: only members whose names are field
+ * aliases are decoded; attrs is the raw text of the other members, which the scanner has
+ * already validated.
+ */
+export function normaliseLine(text: string, start: number, end: number, ctx: NormaliseContext): NormaliseResult {
+  const scan = scanObjectLine(text, start, end);
+  if (!scan.ok) return scan;
+  const members = scan.members;
+  const aliased: Record<string, unknown> = {};
+  let anyAlias = false;
+  for (const m of members) {
+    const key = memberKey(text, m);
+    if (!ALIAS_INDEX.has(key)) continue;
+    aliased[key] = memberValue(text, m);
+    anyAlias = true;
+  }
+  const fields = normaliseFields(anyAlias ? aliased : {}, ctx);
+  if (!fields.ok) return fields;
+  let attrs = '';
+  for (const m of members) {
+    if (fields.consumed.size > 0 && fields.consumed.has(memberKey(text, m))) continue;
+    attrs += `${attrs === '' ? '{' : ','}${text.slice(m.keyStart - 1, m.keyEnd + 1)}:${text.slice(m.valueStart, m.valueEnd)}`;
+  }
+  fields.record.attrs = attrs === '' ? '{}' : `${attrs}}`;
+  return { ok: true, record: fields.record };
+}
+
+function memberKey(text: string, m: Member): string {
+  const raw = text.slice(m.keyStart, m.keyEnd);
+  return m.keyEscaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+}
+
+function memberValue(text: string, m: Member): unknown {
+  switch (m.kind) {
+    case ValueKind.String:
+      return m.escaped ? JSON.parse(text.slice(m.valueStart, m.valueEnd)) : text.slice(m.valueStart + 1, m.valueEnd - 1);
+    case ValueKind.True:
+      return true;
+    case ValueKind.False:
+      return false;
+    case ValueKind.Null:
+      return null;
+    case ValueKind.Number: {
+      const raw = text.slice(m.valueStart, m.valueEnd);
+      // Integer timestamps in ns exceed 2^53: keep them exact.
+      const n = Number(raw);
+      return Number.isSafeInteger(n) || !/^-?\d+$/.test(raw) ? n : BigInt(raw);
+    }
+    default:
+      return JSON.parse(text.slice(m.valueStart, m.valueEnd));
+  }
+}
+
+interface Fields {
+  ok: true;
+  record: LogRecord;
+  /** Keys that became record fields (everything else belongs in attrs). */
+  consumed: Set<string>;
+}
+
+function normaliseFields(obj: Record<string, unknown>, ctx: NormaliseContext): Fields | { ok: false; error: string } {
   // Which key feeds each field: the best-ranked alias present.
   const chosen: Partial<Record<AliasedField, string>> = {};
   const chosenRank: Partial<Record<AliasedField, number>> = {};
@@ -112,14 +186,7 @@ export function normaliseObject(value: unknown, ctx: NormaliseContext): Normalis
   record.source = takeString(obj, chosen.source, consumed);
   record.traceId = takeString(obj, chosen.trace_id, consumed);
   record.spanId = takeString(obj, chosen.span_id, consumed);
-
-  let rest: Record<string, unknown> | null = null;
-  for (const key in obj) {
-    if (consumed.has(key)) continue;
-    (rest ??= {})[key] = obj[key];
-  }
-  if (rest !== null) record.attrs = JSON.stringify(rest);
-  return { ok: true, record };
+  return { ok: true, record, consumed };
 }
 
 /** Strings are taken as they are, numbers and booleans as text; objects stay in attrs. */
@@ -130,7 +197,7 @@ function takeString(obj: Record<string, unknown>, key: string | undefined, consu
     consumed.add(key);
     return v;
   }
-  if (typeof v === 'number' || typeof v === 'boolean') {
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') {
     consumed.add(key);
     return String(v);
   }

@@ -4,7 +4,7 @@
 
 import type { RecordBatch } from '../../store/store.js';
 import { emptyBatch, pushRecord } from '../../store/store.js';
-import { normaliseObject, type NormaliseContext } from '../common/normalise.js';
+import { normaliseLine, normaliseObject, type NormaliseContext } from '../common/normalise.js';
 
 export interface LineError {
   line: number;
@@ -60,16 +60,9 @@ function parseLines(text: string, out: ParsedBody, ctx: NormaliseContext): void 
     let stop = end;
     if (stop > start && text.charCodeAt(stop - 1) === 13) stop--; // CRLF
     if (stop > start) {
-      const raw = text.slice(start, stop);
-      let value: unknown;
-      let ok = true;
-      try {
-        value = JSON.parse(raw);
-      } catch (e) {
-        ok = false;
-        if (raw.trim().length > 0) reject(out, line, `invalid JSON: ${(e as Error).message}`);
-      }
-      if (ok) addValue(out, value, line, ctx);
+      const r = normaliseLine(text, start, stop, ctx);
+      if (r.ok) pushRecord(out.batch, r.record);
+      else if (!isBlank(text, start, stop)) reject(out, line, r.error);
     }
     start = end + 1;
   }
@@ -84,4 +77,12 @@ function addValue(out: ParsedBody, value: unknown, line: number, ctx: NormaliseC
 function reject(out: ParsedBody, line: number, error: string): void {
   out.rejected++;
   if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ line, error });
+}
+
+function isBlank(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
 }
