@@ -25,24 +25,6 @@ export interface LogRecord {
   attrs: string;
 }
 
-/** The LogRecord fields in table column order. */
-export const LOG_RECORD_KEYS = [
-  'ts',
-  'receivedAt',
-  'tenant',
-  'level',
-  'severity',
-  'service',
-  'host',
-  'category',
-  'source',
-  'message',
-  'traceId',
-  'spanId',
-  'attrs',
-] as const satisfies readonly (keyof LogRecord)[];
-export type LogRecordKey = (typeof LOG_RECORD_KEYS)[number];
-
 /** A record as it comes back from the store: the stored fields plus its sequence number. */
 export interface StoredRecord extends LogRecord {
   /** Monotonic per store, assigned at append; ties on `ts` are broken by it. */

@@ -53,7 +53,7 @@ export class IngestPipeline {
   /** Queues a batch; resolves once every row in it is durable in the store. */
   submit(batch: RecordBatch, bytes: number): Promise<AppendResult> {
     if (this.closing) return Promise.reject(new LhError('LH_ERR_SHUTTING_DOWN'));
-    if (batch.length === 0) return Promise.resolve({ firstSeq: 0n, count: 0 });
+    if (batch.rows.length === 0) return Promise.resolve({ firstSeq: 0n, count: 0 });
     if (this.isFull(bytes)) {
       this.metrics.overloaded.inc();
       return Promise.reject(
@@ -63,7 +63,7 @@ export class IngestPipeline {
     return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ batch, bytes, resolve, reject });
       this.queuedBytes += bytes;
-      this.queuedRecords += batch.length;
+      this.queuedRecords += batch.rows.length;
       this.updateGauges();
       this.running ??= this.commitLoop().finally(() => {
         this.running = null;
@@ -91,11 +91,11 @@ export class IngestPipeline {
         const res = await this.store.append(merged);
         this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
         this.metrics.ingestBatches.inc();
-        this.metrics.batchRows.observe(merged.length);
+        this.metrics.batchRows.observe(merged.rows.length);
         let seq = res.firstSeq;
         for (const p of group) {
-          p.resolve({ firstSeq: seq, count: p.batch.length });
-          seq += BigInt(p.batch.length);
+          p.resolve({ firstSeq: seq, count: p.batch.rows.length });
+          seq += BigInt(p.batch.rows.length);
         }
       } catch (e) {
         for (const p of group) p.reject(e);
@@ -111,12 +111,12 @@ export class IngestPipeline {
     let rows = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (group.length > 0 && rows + next.batch.length > this.options.maxBatchRows) break;
+      if (group.length > 0 && rows + next.batch.rows.length > this.options.maxBatchRows) break;
       this.queue.shift();
       group.push(next);
-      rows += next.batch.length;
+      rows += next.batch.rows.length;
       this.queuedBytes -= next.bytes;
-      this.queuedRecords -= next.batch.length;
+      this.queuedRecords -= next.batch.rows.length;
     }
     return group;
   }

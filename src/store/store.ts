@@ -2,11 +2,14 @@
 // streams exports and aggregates. A backend knows nothing of protocols or HTTP; every backend runs
 // the same conformance suite (test/store/conformance.ts).
 
-import { LOG_RECORD_KEYS, type LogRecord, type LogRecordKey, type StoredRecord } from '../model/record.js';
+import type { LogRecord, StoredRecord } from '../model/record.js';
+import { encodeRecord } from './row-format.js';
 import type { QueryNode } from '../query/ast.js';
 
-/** Rows to append, column by column (one array per LogRecord field); all arrays have `length` entries. */
-export type RecordBatch = { length: number } & { [K in LogRecordKey]: LogRecord[K][] };
+/** Rows to append, each encoded once by the producer in the row format of row-format.ts. */
+export interface RecordBatch {
+  rows: string[];
+}
 
 export interface AppendResult {
   /** Sequence numbers assigned to the batch: firstSeq .. firstSeq + count - 1. */
@@ -112,22 +115,14 @@ export interface Store {
 }
 
 export function emptyBatch(): RecordBatch {
-  const batch = { length: 0 } as RecordBatch;
-  for (const key of LOG_RECORD_KEYS) (batch[key] as unknown[]) = [];
-  return batch;
+  return { rows: [] };
 }
 
 export function pushRecord(batch: RecordBatch, r: LogRecord): void {
-  for (const key of LOG_RECORD_KEYS) (batch[key] as unknown[]).push(r[key]);
-  batch.length++;
+  batch.rows.push(encodeRecord(r));
 }
 
 /** Appends every row of `src` to `dst`. */
 export function appendBatch(dst: RecordBatch, src: RecordBatch): void {
-  for (const key of LOG_RECORD_KEYS) {
-    const d = dst[key] as unknown[];
-    const s = src[key] as unknown[];
-    for (let i = 0; i < s.length; i++) d.push(s[i]);
-  }
-  dst.length += src.length;
+  for (const row of src.rows) dst.rows.push(row);
 }

@@ -54,13 +54,13 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
         receivedAt: nowMicros(),
       });
       if (parsed.rejected > 0) deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, parsed.rejected);
-      const answer = { accepted: parsed.batch.length, rejected: parsed.rejected, errors: parsed.errors };
-      if (parsed.batch.length === 0) {
+      const answer = { accepted: parsed.batch.rows.length, rejected: parsed.rejected, errors: parsed.errors };
+      if (parsed.batch.rows.length === 0) {
         if (parsed.rejected === 0) answer.errors = [{ line: 1, error: 'body contains no records' }];
         return reply.status(400).send(answer);
       }
       await deps.pipeline.submit(parsed.batch, body.length);
-      deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, parsed.batch.length);
+      deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, parsed.batch.rows.length);
       return answer;
     },
   );

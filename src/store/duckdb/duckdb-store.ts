@@ -3,16 +3,9 @@
 // commit, so a resolved append is durable); reads use a small pool of their own connections.
 
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import {
-  DuckDBInstance,
-  DuckDBDataChunk,
-  type DuckDBConnection,
-  type DuckDBType,
-  type DuckDBValue,
-  DuckDBTimestampValue,
-  BIGINT,
-} from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue, BIGINT } from '@duckdb/node-api';
 import { LhError } from '../../errors.js';
 import type { Level, StoredRecord } from '../../model/record.js';
 import { compileWhere, fieldSql } from '../../query/sql.js';
@@ -68,8 +61,17 @@ const CSV_LINE_SQL = `concat_ws(',', strftime(ts, ${RFC3339_MICROS}), strftime(r
   coalesce(level, ''), coalesce(CAST(severity AS VARCHAR), ''), ${csvText('service')}, ${csvText('host')}, ${csvText('category')},
   ${csvText('source')}, ${csvText('message')}, ${csvText('trace_id')}, ${csvText('span_id')}, ${csvText('CAST(attrs AS VARCHAR)')})`;
 
-/** DuckDB's standard vector size: the most rows one DataChunk holds. */
-const CHUNK_ROWS = 2048;
+const unescapeText = (col: string) =>
+  `CASE WHEN contains(${col}, '\\') THEN json_extract_string(concat('"', ${col}, '"'), '$') ELSE ${col} END`;
+
+/** Reads a file of `seq<TAB>row` lines (row-format.ts) as table rows. */
+const LOAD_ROWS_SQL = `SELECT seq, make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level, severity,
+  ${unescapeText('service')}, ${unescapeText('host')}, ${unescapeText('category')}, ${unescapeText('source')},
+  ${unescapeText('message')}, ${unescapeText('trace_id')}, ${unescapeText('span_id')}, attrs
+FROM read_csv($1, delim = '\t', quote = '', escape = '', header = false, nullstr = '\\N', auto_detect = false,
+  columns = {seq: 'BIGINT', ts: 'BIGINT', received_at: 'BIGINT', tenant: 'VARCHAR', level: 'VARCHAR', severity: 'UTINYINT',
+    service: 'VARCHAR', host: 'VARCHAR', category: 'VARCHAR', source: 'VARCHAR', message: 'VARCHAR', trace_id: 'VARCHAR',
+    span_id: 'VARCHAR', attrs: 'VARCHAR'})`;
 
 /** Keyset pages per export time slice: bounds how many rows one page query looks at. */
 const SLICE_PAGES = 8;
@@ -88,6 +90,7 @@ export class DuckDbStore implements Store {
     private readonly writer: DuckDBConnection,
     private readonly readers: ConnectionPool,
     private readonly options: DuckDbStoreOptions,
+    private readonly spoolDir: string,
   ) {}
 
   static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
@@ -105,7 +108,12 @@ export class DuckDbStore implements Store {
     }
     const writer = await instance.connect();
     const readers = new ConnectionPool(instance, options.readConnections ?? 4);
-    const store = new DuckDbStore(instance, writer, readers, options);
+    const spoolDir =
+      options.file === ':memory:'
+        ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-spool-'))
+        : path.join(path.dirname(path.resolve(options.file)), 'spool');
+    fs.mkdirSync(spoolDir, { recursive: true });
+    const store = new DuckDbStore(instance, writer, readers, options, spoolDir);
     return store;
   }
 
@@ -143,27 +151,33 @@ export class DuckDbStore implements Store {
   private async appendNow(batch: RecordBatch): Promise<AppendResult> {
     this.assertOpen();
     const firstSeq = this.nextSeq;
-    if (batch.length === 0) return { firstSeq, count: 0 };
-    await this.writer.run('BEGIN TRANSACTION');
+    const count = batch.rows.length;
+    if (count === 0) return { firstSeq, count: 0 };
+    // The rows go through a file so the engine's own parallel CSV reader loads them: far
+    // cheaper than converting every value through the JavaScript bindings.
+    const file = path.join(this.spoolDir, `append-${firstSeq}.tsv`);
+    const lines = new Array<string>(count);
+    let seq = firstSeq;
+    for (let i = 0; i < count; i++) lines[i] = `${seq++}\t${batch.rows[i]}`;
     try {
-      const appender = await this.writer.createAppender('logs');
-      const types: DuckDBType[] = [];
-      for (let c = 0; c < appender.columnCount; c++) types.push(appender.columnType(c));
-      for (let off = 0; off < batch.length; off += CHUNK_ROWS) {
-        const n = Math.min(CHUNK_ROWS, batch.length - off);
-        const chunk = DuckDBDataChunk.create(types, n);
-        chunk.setColumns(batchColumns(batch, off, n, firstSeq));
-        appender.appendDataChunk(chunk);
+      // Synchronous on purpose: a page-cache write of a few MB takes a millisecond or two, while
+      // an async write's completion would queue behind every request the event loop is parsing.
+      fs.writeFileSync(file, lines.join('\n') + '\n');
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        await this.writer.run(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]);
+        await this.writer.run('COMMIT');
+      } catch (e) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw e;
       }
-      appender.flushSync();
-      appender.closeSync();
-      await this.writer.run('COMMIT');
     } catch (e) {
-      await this.writer.run('ROLLBACK').catch(() => undefined);
       throw storeError('append', e);
+    } finally {
+      fs.rmSync(file, { force: true });
     }
-    this.nextSeq = firstSeq + BigInt(batch.length);
-    return { firstSeq, count: batch.length };
+    this.nextSeq = firstSeq + BigInt(count);
+    return { firstSeq, count };
   }
 
   async queryPage(req: PageRequest): Promise<Page> {
@@ -432,34 +446,6 @@ function pageSql(req: PageRequest, columns = SELECT_COLUMNS): { sql: string; par
   const offset = req.offset ? ` OFFSET ${where.param(BigInt(req.offset))}` : '';
   const sql = `SELECT ${columns} FROM logs WHERE ${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}${offset}`;
   return { sql, params: where.params, windowSql, windowParams };
-}
-
-function batchColumns(b: RecordBatch, off: number, n: number, firstSeq: bigint): DuckDBValue[][] {
-  const end = off + n;
-  const seq: DuckDBValue[] = new Array(n);
-  const ts: DuckDBValue[] = new Array(n);
-  const rec: DuckDBValue[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    seq[i] = firstSeq + BigInt(off + i);
-    ts[i] = new DuckDBTimestampValue(b.ts[off + i]!);
-    rec[i] = new DuckDBTimestampValue(b.receivedAt[off + i]!);
-  }
-  return [
-    seq,
-    ts,
-    rec,
-    b.tenant.slice(off, end),
-    b.level.slice(off, end),
-    b.severity.slice(off, end),
-    b.service.slice(off, end),
-    b.host.slice(off, end),
-    b.category.slice(off, end),
-    b.source.slice(off, end),
-    b.message.slice(off, end),
-    b.traceId.slice(off, end),
-    b.spanId.slice(off, end),
-    b.attrs.slice(off, end),
-  ];
 }
 
 function toStoredRecord(r: DuckDBValue[]): StoredRecord {
