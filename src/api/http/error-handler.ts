@@ -5,12 +5,23 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { LhError, isLhError } from '../../errors.js';
 
+/** How long an oversized body may keep streaming in after its 413. */
+const DRAIN_GRACE_MS = 10_000;
+
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | LhError, req, reply) => {
     const e = toLhError(err);
     if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
     if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
     if (e.code === 'LH_ERR_DISK_FULL') reply.header('retry-after', '10');
+    if (e.code === 'LH_ERR_BODY_TOO_LARGE' && !req.raw.readableEnded) {
+      // Refused before the body was read: drain it rather than close, since closing a socket
+      // with unread data makes the kernel send a reset that can destroy the 413 before the client
+      // reads it. A client that keeps sending is cut off after a grace period.
+      req.raw.resume();
+      const cutOff = setTimeout(() => req.raw.socket?.destroy(), DRAIN_GRACE_MS).unref();
+      req.raw.once('end', () => clearTimeout(cutOff));
+    }
     return reply.status(e.status).send(e.toJSON());
   });
   app.setNotFoundHandler((req, reply) =>
