@@ -13,6 +13,8 @@ export function installErrorHandler(app: FastifyInstance): void {
     const e = toLhError(err);
     if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
     if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
+    // A keep-alive client retrying on the same connection would hold the server open forever.
+    if (e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('connection', 'close');
     if (e.code === 'LH_ERR_DISK_FULL') reply.header('retry-after', '10');
     if (e.code === 'LH_ERR_BODY_TOO_LARGE' && !req.raw.readableEnded) {
       // Refused before the body was read: drain it rather than close, since closing a socket
