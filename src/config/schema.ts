@@ -8,6 +8,8 @@ import { SIZE_UNITS, formatByteSize } from './size.js';
 export const PROFILES = ['development', 'staging', 'production'] as const;
 export type Profile = (typeof PROFILES)[number];
 
+export const DURABILITY_MODES = ['fsync', 'batch', 'none'] as const;
+
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const MiB = 2 ** 20;
@@ -68,9 +70,21 @@ export const ConfigSchema = section('loghaven configuration', {
       minimum: MiB,
       maximum: 64 * GiB,
       default: 64 * MiB,
-      description: 'Memory cap of the ingest queue; beyond it producers get 429 with Retry-After.',
+      description: 'Memory cap of the requests waiting to be written to the spool; beyond it producers get 429 with Retry-After.',
     }),
-    max_batch_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000, description: 'Most records written to the store in one group commit.' }),
+    max_batch_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50_000, description: 'Most records written to the spool in one group (one fsync).' }),
+    durability: oneOf(DURABILITY_MODES, {
+      default: 'fsync',
+      description:
+        '`fsync`: a 2xx means the records are fsynced to the spool (survive power loss); `batch`: the spool is fsynced every `fsync_interval_ms` (a crash of the process loses nothing, a power loss at most that interval); `none`: the OS writes when it likes (a process crash loses nothing, a power loss may lose seconds).',
+    }),
+    fsync_interval_ms: Type.Integer({ minimum: 1, maximum: 60_000, default: 50, description: 'With `durability = "batch"`: how often the spool is fsynced.' }),
+    spool_max_bytes: byteSize({
+      minimum: MiB,
+      maximum: 1024 * GiB,
+      default: 512 * MiB,
+      description: 'Acknowledged bytes in the spool not yet loaded into the store; beyond it producers get 429 until the store catches up.',
+    }),
     flush_interval_ms: Type.Integer({
       minimum: 0,
       maximum: 10_000,

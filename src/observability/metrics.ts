@@ -26,18 +26,18 @@ export class Metrics {
   });
   readonly ingestBatches = new client.Counter({
     name: 'loghaven_ingest_batches_total',
-    help: 'Group commits written to the store',
+    help: 'Write groups appended to the spool',
     registers: [this.registry],
   });
   readonly batchRows = new client.Histogram({
     name: 'loghaven_ingest_batch_rows',
-    help: 'Rows per group commit',
+    help: 'Rows per spool write group',
     buckets: [1, 10, 100, 1000, 5000, 10000, 50000, 100000],
     registers: [this.registry],
   });
   readonly flushSeconds = new client.Histogram({
     name: 'loghaven_ingest_flush_seconds',
-    help: 'Time to write and commit (fsync) one group commit',
+    help: 'Time to write one group to the spool, fsync included when durability is fsync',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
@@ -49,6 +49,22 @@ export class Metrics {
   readonly queueBytes = new client.Gauge({
     name: 'loghaven_ingest_queue_bytes',
     help: 'Bytes of requests waiting to be committed',
+    registers: [this.registry],
+  });
+  readonly fsyncSeconds = new client.Histogram({
+    name: 'loghaven_ingest_fsync_seconds',
+    help: 'Time of one spool fsync (one covers a whole write group)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+    registers: [this.registry],
+  });
+  readonly spoolBacklogBytes = new client.Gauge({
+    name: 'loghaven_ingest_spool_backlog_bytes',
+    help: 'Spooled (acknowledged) bytes not yet loaded into the store',
+    registers: [this.registry],
+  });
+  readonly recoveryRows = new client.Counter({
+    name: 'loghaven_ingest_recovery_replayed_rows_total',
+    help: 'Rows replayed from the spool at start-up',
     registers: [this.registry],
   });
   readonly overloaded = new client.Counter({

@@ -30,3 +30,11 @@ export function encodeRecord(r: LogRecord): string {
     `${textField(r.message)}\t${textField(r.traceId)}\t${textField(r.spanId)}\t${attrsField(r.attrs)}`
   );
 }
+
+/** Rows as the lines of a load file: `seq<TAB>row`, consecutive sequence numbers from `firstSeq`. */
+export function encodeSeqLines(rows: string[], firstSeq: bigint): string {
+  const lines = new Array<string>(rows.length);
+  let seq = firstSeq;
+  for (let i = 0; i < rows.length; i++) lines[i] = `${seq++}\t${rows[i]}`;
+  return `${lines.join('\n')}\n`;
+}

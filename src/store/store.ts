@@ -107,6 +107,16 @@ export interface Store {
   histogram(req: HistogramRequest): Promise<HistogramBucket[]>;
   topValues(req: TopRequest): Promise<TopValue[]>;
   stats(): Promise<StoreStats>;
+  /**
+   * Loads a spool segment — lines of `seq<TAB>row` (row-format.ts), sequence numbers assigned by
+   * the caller — atomically with a record that segment `id` is loaded, so a replay after a crash
+   * loads it exactly once. Returns the rows loaded (0 if the segment was loaded before).
+   */
+  loadSegment(file: string, id: bigint): Promise<number>;
+  /** Ids of the spool segments already loaded, among `ids`. */
+  loadedSegments(ids: bigint[]): Promise<Set<bigint>>;
+  /** Highest spool segment id ever loaded (0 when none). */
+  maxSegmentId(): Promise<bigint>;
   /** Highest sequence number committed so far (0 when empty): the snapshot bound of a paging session. */
   maxSeq(): Promise<bigint>;
   /** Cheap liveness probe of the engine. */

@@ -15,6 +15,8 @@ import type { Selection, SortOrder, Store } from '../../store/store.js';
 
 export interface LogsRouteDeps {
   store: Store;
+  /** Resolves once everything acknowledged so far is queryable (read-your-writes). */
+  visible: () => Promise<void>;
   metrics: Metrics;
   defaultLimit: number;
   maxLimit: number;
@@ -54,6 +56,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       const started = performance.now();
       const p = req.query as Params;
       const sel = selection(p);
+      await deps.visible();
       const order = sortOrder(p.order, 'desc');
       const limit = intParam('limit', p.limit, deps.defaultLimit, 1, deps.maxLimit);
       const hash = queryHash([p.q ?? '', p.from ?? '', p.to ?? '', order]);
@@ -105,6 +108,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
     async (req, reply) => {
       const p = req.query as Params;
       const sel = selection(p);
+      await deps.visible();
       const order = sortOrder(p.order, 'asc');
       const format = p.format || 'ndjson';
       if (format !== 'ndjson' && format !== 'csv' && format !== 'json') {
@@ -171,6 +175,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       const started = performance.now();
       const p = req.query as Params;
       const sel = selection(p);
+      await deps.visible();
       const step = p.step ? parseStep(p.step) : autoStep(sel);
       const found = await deps.store.histogram({ ...sel, stepMicros: step });
       let buckets = found;
@@ -208,6 +213,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       const started = performance.now();
       const p = req.query as Params;
       const sel = selection(p);
+      await deps.visible();
       const limit = intParam('limit', p.limit, 10, 1, 1000);
       const values = await deps.store.topValues({ ...sel, field: p.field!, limit });
       deps.metrics.queryDuration.observe({ route: 'top' }, (performance.now() - started) / 1000);

@@ -53,7 +53,11 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
       ready: Object.values(checks).every((c) => c.ok),
       store: { backend: deps.store.backend, rows: stats.rows, bytes: stats.bytes },
-      ingest: { queue_records: deps.pipeline.queueRecords, queue_bytes: deps.pipeline.queueBytes },
+      ingest: {
+        queue_records: deps.pipeline.queueRecords,
+        queue_bytes: deps.pipeline.queueBytes,
+        spool_backlog_bytes: deps.pipeline.backlogBytes,
+      },
       memory: memoryUsage(),
     };
   });
@@ -73,8 +77,13 @@ async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {
     disk = { ok: false, detail: (e as Error).message };
   }
   const full = deps.pipeline.isFull(0);
-  const queue = { ok: !full, detail: `${deps.pipeline.queueBytes} bytes queued` };
-  return { store, disk, queue };
+  const queue = {
+    ok: !full,
+    detail: `${deps.pipeline.queueBytes} bytes queued, ${deps.pipeline.backlogBytes} bytes spooled not yet loaded`,
+  };
+  const loadError = deps.pipeline.loadError;
+  const loader = { ok: loadError === null, detail: loadError ?? 'spool segments load' };
+  return { store, disk, queue, loader };
 }
 
 function memoryUsage(): Record<string, number> {

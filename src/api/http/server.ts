@@ -16,6 +16,10 @@ import { logsRoutes } from './logs-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import { VERSION } from '../../version.js';
 
+/** Spool segments are loaded when they reach this many rows or this age. */
+const SEGMENT_ROWS = 100_000;
+const LOAD_INTERVAL_MS = 100;
+
 export interface RunningServer {
   url: string;
   app: FastifyInstance;
@@ -35,16 +39,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const applied = await store.migrate();
   const metrics = new Metrics();
-  const pipeline = new IngestPipeline(
-    store,
-    {
-      queueMaxBytes: config.ingest.queue_max_bytes,
-      maxBatchRows: config.ingest.max_batch_rows,
-      flushIntervalMs: config.ingest.flush_interval_ms,
-    },
-    metrics,
-  );
-
   const app = Fastify({
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
     bodyLimit: config.http.body_limit,
@@ -53,8 +47,24 @@ export async function startServer(config: Config): Promise<RunningServer> {
       disableRequestLogging: config.log.level !== 'trace' && config.log.level !== 'debug',
     }),
   });
-  // DuckDB replays its WAL while opening: that is the crash recovery, so say how long it took.
+  // DuckDB replays its own WAL while opening; the pipeline then replays the spool.
   app.log.info({ ms: Date.now() - opened, migrations: applied, data_dir: dataDir }, 'store opened');
+  const pipeline = await IngestPipeline.open(
+    store,
+    {
+      spoolDir: path.join(dataDir, 'spool'),
+      durability: config.ingest.durability,
+      fsyncIntervalMs: config.ingest.fsync_interval_ms,
+      queueMaxBytes: config.ingest.queue_max_bytes,
+      spoolMaxBytes: config.ingest.spool_max_bytes,
+      maxBatchRows: config.ingest.max_batch_rows,
+      flushIntervalMs: config.ingest.flush_interval_ms,
+      segmentRows: SEGMENT_ROWS,
+      loadIntervalMs: LOAD_INTERVAL_MS,
+    },
+    metrics,
+    app.log,
+  );
   installErrorHandler(app);
   await app.register(swagger, {
     openapi: {
@@ -64,6 +74,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit });
   await app.register(logsRoutes, {
     store,
+    visible: () => pipeline.visible(),
     metrics,
     defaultLimit: config.query.default_limit,
     maxLimit: config.query.max_limit,

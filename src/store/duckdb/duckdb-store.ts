@@ -26,6 +26,7 @@ import type {
   TopValue,
 } from '../store.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
+import { encodeSeqLines } from '../row-format.js';
 import { ConnectionPool } from './connection-pool.js';
 
 export interface DuckDbStoreOptions {
@@ -90,7 +91,7 @@ export class DuckDbStore implements Store {
     private readonly writer: DuckDBConnection,
     private readonly readers: ConnectionPool,
     private readonly options: DuckDbStoreOptions,
-    private readonly spoolDir: string,
+    private readonly loadDir: string,
   ) {}
 
   static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
@@ -108,12 +109,12 @@ export class DuckDbStore implements Store {
     }
     const writer = await instance.connect();
     const readers = new ConnectionPool(instance, options.readConnections ?? 4);
-    const spoolDir =
+    const loadDir =
       options.file === ':memory:'
-        ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-spool-'))
-        : path.join(path.dirname(path.resolve(options.file)), 'spool');
-    fs.mkdirSync(spoolDir, { recursive: true });
-    const store = new DuckDbStore(instance, writer, readers, options, spoolDir);
+        ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-load-'))
+        : path.join(path.dirname(path.resolve(options.file)), 'load');
+    fs.mkdirSync(loadDir, { recursive: true });
+    const store = new DuckDbStore(instance, writer, readers, options, loadDir);
     return store;
   }
 
@@ -143,9 +144,46 @@ export class DuckDbStore implements Store {
   append(batch: RecordBatch): Promise<AppendResult> {
     // Appends are serialised: one writer connection, one transaction at a time, so sequence
     // numbers are handed out in commit order.
-    const run = this.writeChain.then(() => this.appendNow(batch));
-    this.writeChain = run.catch(() => undefined);
-    return run;
+    return this.serialised(() => this.appendNow(batch));
+  }
+
+  loadSegment(file: string, id: bigint): Promise<number> {
+    return this.serialised(async () => {
+      this.assertOpen();
+      try {
+        await this.writer.run('BEGIN TRANSACTION');
+        try {
+          const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
+          if (Number(seen.getRows()[0]![0]) > 0) {
+            await this.writer.run('ROLLBACK');
+            return 0;
+          }
+          const loaded = await this.writer.runAndReadAll(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]);
+          const rows = Number(loaded.getRows()[0]![0]);
+          await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(rows)], [BIGINT, BIGINT]);
+          await this.writer.run('COMMIT');
+          const max = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
+          const top = BigInt(max.getRows()[0]![0] as bigint);
+          if (top >= this.nextSeq) this.nextSeq = top + 1n;
+          return rows;
+        } catch (e) {
+          await this.writer.run('ROLLBACK').catch(() => undefined);
+          throw e;
+        }
+      } catch (e) {
+        throw storeError('load segment', e);
+      }
+    });
+  }
+
+  async loadedSegments(ids: bigint[]): Promise<Set<bigint>> {
+    if (ids.length === 0) return new Set();
+    const r = await this.writer.runAndReadAll(
+      `SELECT id FROM spool_segments WHERE id IN (${ids.map((_, i) => `$${i + 1}`).join(', ')})`,
+      ids,
+      ids.map(() => BIGINT),
+    );
+    return new Set(r.getRows().map((row) => row[0] as bigint));
   }
 
   private async appendNow(batch: RecordBatch): Promise<AppendResult> {
@@ -155,14 +193,9 @@ export class DuckDbStore implements Store {
     if (count === 0) return { firstSeq, count: 0 };
     // The rows go through a file so the engine's own parallel CSV reader loads them: far
     // cheaper than converting every value through the JavaScript bindings.
-    const file = path.join(this.spoolDir, `append-${firstSeq}.tsv`);
-    const lines = new Array<string>(count);
-    let seq = firstSeq;
-    for (let i = 0; i < count; i++) lines[i] = `${seq++}\t${batch.rows[i]}`;
+    const file = path.join(this.loadDir, `append-${firstSeq}.tsv`);
     try {
-      // Synchronous on purpose: a page-cache write of a few MB takes a millisecond or two, while
-      // an async write's completion would queue behind every request the event loop is parsing.
-      fs.writeFileSync(file, lines.join('\n') + '\n');
+      fs.writeFileSync(file, encodeSeqLines(batch.rows, firstSeq));
       await this.writer.run('BEGIN TRANSACTION');
       try {
         await this.writer.run(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]);
@@ -178,6 +211,17 @@ export class DuckDbStore implements Store {
     }
     this.nextSeq = firstSeq + BigInt(count);
     return { firstSeq, count };
+  }
+
+  async maxSegmentId(): Promise<bigint> {
+    const r = await this.writer.runAndReadAll('SELECT coalesce(max(id), 0) FROM spool_segments');
+    return r.getRows()[0]![0] as bigint;
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.writeChain.then(fn);
+    this.writeChain = run.catch(() => undefined);
+    return run;
   }
 
   async queryPage(req: PageRequest): Promise<Page> {
@@ -328,7 +372,8 @@ export class DuckDbStore implements Store {
   }
 
   async maxSeq(): Promise<bigint> {
-    return this.nextSeq - 1n;
+    const r = await this.readers.with((conn) => conn.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs'));
+    return r.getRows()[0]![0] as bigint;
   }
 
   async ping(): Promise<void> {

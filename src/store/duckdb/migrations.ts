@@ -30,6 +30,19 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'spool segments loaded',
+    sql: [
+      // One row per spool segment loaded into logs, written in the same transaction as its rows:
+      // what makes replay after a crash load every segment exactly once.
+      `CREATE TABLE spool_segments (
+        id BIGINT PRIMARY KEY,
+        rows BIGINT NOT NULL,
+        loaded_at TIMESTAMP NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
