@@ -20,6 +20,9 @@ import { VERSION } from '../../version.js';
 const SEGMENT_ROWS = 100_000;
 const LOAD_INTERVAL_MS = 100;
 
+/** After the drain, how long open connections get to finish before they are closed. */
+const SHUTDOWN_GRACE_MS = 1000;
+
 export interface RunningServer {
   url: string;
   app: FastifyInstance;
@@ -103,6 +106,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
       closing ??= (async () => {
         const stopListening = app.close();
         await pipeline.drain();
+        // Every accepted request has its answer now; a client holding a connection open (an
+        // unread response, a slow reader) must not keep the process alive.
+        const graceOver = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
+        if ((await Promise.race([stopListening.then(() => true), graceOver])) !== true) {
+          app.server.closeAllConnections();
+        }
         await stopListening;
         await store.close();
         app.log.info('stopped');
