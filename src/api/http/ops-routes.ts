@@ -16,7 +16,7 @@ export interface OpsRouteDeps {
   startedAt: number;
 }
 
-/** Below this much free space in the data directory the server reports itself not ready. */
+/** Below this much free space (or a tenth of a small disk) the server reports itself not ready. */
 const MIN_FREE_BYTES = 256 * 2 ** 20;
 
 interface Check {
@@ -72,7 +72,8 @@ async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {
   try {
     const s = fs.statfsSync(deps.dataDir);
     const free = s.bavail * s.bsize;
-    disk = { ok: free >= MIN_FREE_BYTES, detail: `${free} bytes free in ${deps.dataDir}` };
+    const needed = Math.min(MIN_FREE_BYTES, (s.blocks * s.bsize) / 10);
+    disk = { ok: free >= needed, detail: `${free} bytes free in ${deps.dataDir} (needs ${Math.round(needed)})` };
   } catch (e) {
     disk = { ok: false, detail: (e as Error).message };
   }
