@@ -56,6 +56,9 @@ interface ClosedSegment extends SegmentInfo {
 /** After a failed load (a full disk, say) the loader tries again after this long. */
 const LOAD_RETRY_MS = 1000;
 
+/** Longest a query waits for acknowledged rows to become visible. */
+const VISIBLE_WAIT_MS = 5000;
+
 export class IngestPipeline {
   private queue: Pending[] = [];
   private queuedBytes = 0;
@@ -159,12 +162,21 @@ export class IngestPipeline {
     });
   }
 
-  /** Resolves once every row acknowledged before the call is loaded into the store. */
+  /**
+   * Resolves once every row acknowledged before the call is loaded into the store — or after
+   * VISIBLE_WAIT_MS, so a stalled loader (a full disk) delays queries but never hangs them.
+   */
   visible(): Promise<void> {
     const target = this.writtenSeq;
     if (this.loadedSeq >= target) return Promise.resolve();
     return new Promise((resolve) => {
-      this.waiters.push({ seq: target, resolve });
+      const waiter = { seq: target, resolve: () => (clearTimeout(timer), resolve()) };
+      const timer = setTimeout(() => {
+        const i = this.waiters.indexOf(waiter);
+        if (i !== -1) this.waiters.splice(i, 1);
+        resolve();
+      }, VISIBLE_WAIT_MS);
+      this.waiters.push(waiter);
       this.rotateIfDue(true);
     });
   }

@@ -96,47 +96,9 @@ class Scanner {
   }
 
   topObject(): Member[] {
-    const t = this.text;
     const members: Member[] = [];
-    this.pos++; // {
-    this.skipWs();
-    if (this.pos < this.end && t.charCodeAt(this.pos) === 125 /* } */) {
-      this.pos++;
-      return members;
-    }
-    for (;;) {
-      this.skipWs();
-      if (this.pos >= this.end || t.charCodeAt(this.pos) !== 34) throw new ScanError('expected a member name in double quotes', this.pos);
-      const keyStart = this.pos + 1;
-      const keyEscaped = this.string();
-      const keyEnd = this.pos - 1;
-      this.skipWs();
-      if (this.pos >= this.end || t.charCodeAt(this.pos) !== 58 /* : */) throw new ScanError("expected ':' after the member name", this.pos);
-      this.pos++;
-      this.skipWs();
-      const valueStart = this.pos;
-      const c = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
-      let kind: ValueKind;
-      let escaped = false;
-      if (c === 34) {
-        kind = ValueKind.String;
-        escaped = this.string();
-      } else {
-        kind = this.value(1);
-      }
-      members.push({ keyStart, keyEnd, keyEscaped, valueStart, valueEnd: this.pos, kind, escaped });
-      this.skipWs();
-      const d = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
-      if (d === 44 /* , */) {
-        this.pos++;
-        continue;
-      }
-      if (d === 125 /* } */) {
-        this.pos++;
-        return members;
-      }
-      throw new ScanError("expected ',' or '}' after a member", this.pos);
-    }
+    this.object(1, members);
+    return members;
   }
 
   /** At an opening quote; leaves pos after the closing quote. Returns whether it had escapes. */
@@ -198,7 +160,8 @@ class Scanner {
     throw new ScanError('expected a value', this.pos);
   }
 
-  object(depth: number): ValueKind {
+  /** At an opening brace; records the members in `members` when given (the top level only). */
+  object(depth: number, members?: Member[]): ValueKind {
     const t = this.text;
     this.pos++;
     this.skipWs();
@@ -209,12 +172,23 @@ class Scanner {
     for (;;) {
       this.skipWs();
       if (this.pos >= this.end || t.charCodeAt(this.pos) !== 34) throw new ScanError('expected a member name in double quotes', this.pos);
-      this.string();
+      const keyStart = this.pos + 1;
+      const keyEscaped = this.string();
+      const keyEnd = this.pos - 1;
       this.skipWs();
       if (this.pos >= this.end || t.charCodeAt(this.pos) !== 58) throw new ScanError("expected ':' after the member name", this.pos);
       this.pos++;
       this.skipWs();
-      this.value(depth + 1);
+      const valueStart = this.pos;
+      let kind: ValueKind;
+      let escaped = false;
+      if (this.pos < this.end && t.charCodeAt(this.pos) === 34) {
+        kind = ValueKind.String;
+        escaped = this.string();
+      } else {
+        kind = this.value(depth + 1);
+      }
+      members?.push({ keyStart, keyEnd, keyEscaped, valueStart, valueEnd: this.pos, kind, escaped });
       this.skipWs();
       const d = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
       if (d === 44) {
@@ -225,7 +199,7 @@ class Scanner {
         this.pos++;
         return ValueKind.Object;
       }
-      throw new ScanError("expected ',' or '}' in an object", this.pos);
+      throw new ScanError("expected ',' or '}' after a member", this.pos);
     }
   }
 
