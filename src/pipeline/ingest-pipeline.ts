@@ -59,6 +59,9 @@ const LOAD_RETRY_MS = 1000;
 /** Longest a query waits for acknowledged rows to become visible. */
 const VISIBLE_WAIT_MS = 5000;
 
+/** Longest a shutdown waits for the spool to load before leaving the rest for replay. */
+const DRAIN_LOAD_MS = 30_000;
+
 export class IngestPipeline {
   private queue: Pending[] = [];
   private queuedBytes = 0;
@@ -77,6 +80,8 @@ export class IngestPipeline {
   private readonly waiters: { seq: bigint; resolve: () => void }[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private lastLoadError: string | null = null;
+  /** Set by drain(): the loader stops before its next segment. */
+  private stopped = false;
 
   private constructor(
     private readonly store: Store,
@@ -181,13 +186,27 @@ export class IngestPipeline {
     });
   }
 
-  /** Refuses new submissions, writes and loads everything accepted, closes the spool. */
+  /**
+   * Refuses new submissions, writes everything accepted, and loads the spool into the store —
+   * unless loading fails or takes longer than DRAIN_LOAD_MS: what is left stays in the spool
+   * (acknowledged and durable) and is replayed at the next start.
+   */
   async drain(): Promise<void> {
     this.closing = true;
     while (this.writing) await this.writing;
     await this.syncing;
     this.closeSegment();
-    while (this.loading) await this.loading;
+    const deadline = Date.now() + DRAIN_LOAD_MS;
+    while (this.loading && this.lastLoadError === null && Date.now() < deadline) {
+      await Promise.race([this.loading, new Promise((r) => setTimeout(r, 100))]);
+    }
+    if (this.toLoad.length > 0) {
+      this.log.error(
+        { segments: this.toLoad.length, bytes: this.unloadedBytes, error: this.lastLoadError },
+        'stopping with spool segments not loaded; they are replayed at the next start',
+      );
+    }
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.spool.close();
   }
@@ -266,7 +285,7 @@ export class IngestPipeline {
   }
 
   private async loadLoop(): Promise<void> {
-    while (this.toLoad.length > 0) {
+    while (this.toLoad.length > 0 && !this.stopped) {
       const seg = this.toLoad[0]!;
       try {
         await this.store.loadSegment(seg.file, seg.id);
@@ -275,6 +294,7 @@ export class IngestPipeline {
         // The rows are safe in the spool: say so, and try again (a full disk may be freed).
         this.lastLoadError = (e as Error).message;
         this.log.error({ err: e, segment: String(seg.id) }, 'loading a spool segment failed; will retry');
+        if (this.closing) return;
         await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
         continue;
       }

@@ -68,3 +68,17 @@ export function rssOf(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   return m ? Number(m[1]) * 1024 : 0;
 }
+
+/** SIGTERM and wait for a clean exit; a server that does not stop in time fails, with its output. */
+export async function stopChild(server: ChildServer | undefined, timeoutMs = 90_000): Promise<void> {
+  if (!server || server.proc.exitCode !== null || server.proc.signalCode !== null) return;
+  server.proc.kill('SIGTERM');
+  const timedOut = Symbol('timeout');
+  const result = await Promise.race([server.exited, new Promise((r) => setTimeout(() => r(timedOut), timeoutMs))]);
+  if (result === timedOut) {
+    server.proc.kill('SIGKILL');
+    await server.exited;
+    throw new Error(`server did not stop within ${timeoutMs} ms of SIGTERM; its output:\n${server.output().slice(-4000)}`);
+  }
+  if (result !== 0) throw new Error(`server exited with ${String(result)}; its output:\n${server.output().slice(-4000)}`);
+}

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rssOf, startChild, type ChildServer } from '../helpers/child-server.js';
+import { rssOf, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 import { logLine } from '../helpers/log-lines.js';
 
 const ROWS = 1_000_000;
@@ -38,8 +38,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  server?.proc.kill('SIGTERM');
-  await server?.exited;
+  await stopChild(server);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChild, type ChildServer } from '../helpers/child-server.js';
+import { startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 import { logLine, type LineSpec } from '../helpers/log-lines.js';
 
 let server: ChildServer;
@@ -19,8 +19,7 @@ beforeAll(async () => {
   server = await startChild(dataDir, { env: { LOGHAVEN_HTTP_BODY_LIMIT: '16MiB' } });
 });
 afterAll(async () => {
-  server?.proc.kill('SIGTERM');
-  await server?.exited;
+  await stopChild(server);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 

@@ -104,8 +104,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     close() {
       // Order matters: stop taking requests, commit what was accepted, then close the store.
       closing ??= (async () => {
+        const started = Date.now();
         const stopListening = app.close();
         await pipeline.drain();
+        const drained = Date.now();
         // Every accepted request has its answer now; a client holding a connection open (an
         // unread response, a slow reader) must not keep the process alive.
         const graceOver = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
@@ -113,8 +115,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
           app.server.closeAllConnections();
         }
         await stopListening;
+        const listenerClosed = Date.now();
         await store.close();
-        app.log.info('stopped');
+        const phases = { drain_ms: drained - started, connections_ms: listenerClosed - drained, store_ms: Date.now() - listenerClosed };
+        // A slow stop is worth a warning: it is what an orchestrator's kill timeout cuts short.
+        if (Date.now() - started > 5000) app.log.warn(phases, 'stopped slowly');
+        else app.log.info(phases, 'stopped');
       })();
       return closing;
     },
