@@ -57,7 +57,7 @@ interface ClosedSegment extends SegmentInfo {
 const LOAD_RETRY_MS = 1000;
 
 /** Longest a query waits for acknowledged rows to become visible. */
-const VISIBLE_WAIT_MS = 5000;
+const VISIBLE_WAIT_MS = 30_000;
 
 /** Longest a shutdown waits for the spool to load before leaving the rest for replay. */
 const DRAIN_LOAD_MS = 30_000;
@@ -168,12 +168,13 @@ export class IngestPipeline {
   }
 
   /**
-   * Resolves once every row acknowledged before the call is loaded into the store — or after
-   * VISIBLE_WAIT_MS, so a stalled loader (a full disk) delays queries but never hangs them.
+   * Resolves once every row acknowledged before the call is loaded into the store. A failing
+   * loader (a full disk) does not hold queries: they answer from what is loaded, at once while
+   * loads fail, and after VISIBLE_WAIT_MS at the most.
    */
   visible(): Promise<void> {
     const target = this.writtenSeq;
-    if (this.loadedSeq >= target) return Promise.resolve();
+    if (this.loadedSeq >= target || this.lastLoadError !== null) return Promise.resolve();
     return new Promise((resolve) => {
       const waiter = { seq: target, resolve: () => (clearTimeout(timer), resolve()) };
       const timer = setTimeout(() => {
@@ -294,6 +295,7 @@ export class IngestPipeline {
         // The rows are safe in the spool: say so, and try again (a full disk may be freed).
         this.lastLoadError = (e as Error).message;
         this.log.error({ err: e, segment: String(seg.id) }, 'loading a spool segment failed; will retry');
+        for (const w of this.waiters.splice(0)) w.resolve();
         if (this.closing) return;
         await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
         continue;
