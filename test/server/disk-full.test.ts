@@ -58,9 +58,9 @@ describe.skipIf(!mounted)('disk full', () => {
     }
     expect(full, 'no 507 while the disk was full').not.toBeNull();
     expect(full!.json.message).toMatch(/space/);
-    const ready = await fetch(`${server.url}/ready`);
-    expect(ready.status).toBe(503);
-    expect(JSON.stringify(await ready.json())).toMatch(/disk/);
+    const notReady = await fetch(`${server.url}/ready`);
+    expect(notReady.status).toBe(503);
+    expect(JSON.stringify(await notReady.json())).toMatch(/disk/);
 
     fs.rmSync(filler);
     let status = 0;
@@ -69,6 +69,13 @@ describe.skipIf(!mounted)('disk full', () => {
       if (status !== 200) await new Promise((w) => setTimeout(w, 200));
     }
     expect(status).toBe(200);
+    // Readiness comes back once the loader has caught up on what it could not load meanwhile.
+    let ready = 0;
+    for (let i = 0; i < 100 && ready !== 200; i++) {
+      ready = (await fetch(`${server.url}/ready`)).status;
+      if (ready !== 200) await new Promise((w) => setTimeout(w, 200));
+    }
+    expect(ready).toBe(200);
     const r = await fetch(`${server.url}/api/v1/logs/export?q=${encodeURIComponent('id:df-*')}&format=ndjson`);
     expect(r.status).toBe(200);
     const stored = new Set((await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).attrs.id as string));
