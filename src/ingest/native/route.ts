@@ -39,14 +39,17 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
         tags: ['ingest'],
         response: { 200: responseSchema, 400: responseSchema },
       },
+      // Refuse before the body is even read when the queue is full, so memory stays bounded
+      // however many clients send at once.
+      onRequest: async (req) => {
+        const declared = Number(req.headers['content-length'] ?? 0);
+        if (deps.pipeline.isFull(declared)) {
+          deps.metrics.overloaded.inc();
+          throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
+        }
+      },
     },
     async (req, reply) => {
-      // Refuse before decoding when the queue is already full: cheaper for everyone.
-      const declared = Number(req.headers['content-length'] ?? 0);
-      if (deps.pipeline.isFull(declared)) {
-        deps.metrics.overloaded.inc();
-        throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
-      }
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
       deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, body.length);
       const parsed = parseNativeBody(body.toString('utf8'), shapeOf(req.headers['content-type']), {
