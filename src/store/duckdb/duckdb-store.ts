@@ -82,7 +82,6 @@ const PIECE_ROWS = 64;
 
 export class DuckDbStore implements Store {
   readonly backend = 'duckdb';
-  private nextSeq = 1n;
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
 
@@ -126,24 +125,21 @@ export class DuckDbStore implements Store {
     for (const m of MIGRATIONS) {
       if (have.has(m.version)) continue;
       try {
-        await this.writer.run('BEGIN TRANSACTION');
-        for (const stmt of m.sql) await this.writer.run(stmt);
-        await this.writer.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [m.version, m.name]);
-        await this.writer.run('COMMIT');
+        await this.inTransaction(async () => {
+          for (const stmt of m.sql) await this.writer.run(stmt);
+          await this.writer.run('INSERT INTO schema_migrations VALUES ($1, $2, now())', [m.version, m.name]);
+        });
       } catch (e) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
         throw new LhError('LH_ERR_MIGRATION', `migration ${m.version} (${m.name}): ${errorText(e)}`, undefined, { cause: e });
       }
       applied.push(m.version);
     }
-    const max = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
-    this.nextSeq = BigInt(max.getRows()[0]![0] as bigint) + 1n;
     return applied;
   }
 
   append(batch: RecordBatch): Promise<AppendResult> {
-    // Appends are serialised: one writer connection, one transaction at a time, so sequence
-    // numbers are handed out in commit order.
+    // Appends are serialised: one writer connection, one transaction at a time, so each takes
+    // its sequence numbers from the rows committed before it.
     return this.serialised(() => this.appendNow(batch));
   }
 
@@ -151,25 +147,14 @@ export class DuckDbStore implements Store {
     return this.serialised(async () => {
       this.assertOpen();
       try {
-        await this.writer.run('BEGIN TRANSACTION');
-        try {
+        return await this.inTransaction(async () => {
           const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
-          if (Number(seen.getRows()[0]![0]) > 0) {
-            await this.writer.run('ROLLBACK');
-            return 0;
-          }
+          if (Number(seen.getRows()[0]![0]) > 0) return 0;
           const loaded = await this.writer.runAndReadAll(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]);
           const rows = Number(loaded.getRows()[0]![0]);
           await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(rows)], [BIGINT, BIGINT]);
-          await this.writer.run('COMMIT');
-          const max = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
-          const top = BigInt(max.getRows()[0]![0] as bigint);
-          if (top >= this.nextSeq) this.nextSeq = top + 1n;
           return rows;
-        } catch (e) {
-          await this.writer.run('ROLLBACK').catch(() => undefined);
-          throw e;
-        }
+        });
       } catch (e) {
         throw storeError('load segment', e);
       }
@@ -188,7 +173,7 @@ export class DuckDbStore implements Store {
 
   private async appendNow(batch: RecordBatch): Promise<AppendResult> {
     this.assertOpen();
-    const firstSeq = this.nextSeq;
+    const firstSeq = (await maxSeqOn(this.writer)) + 1n;
     const count = batch.rows.length;
     if (count === 0) return { firstSeq, count: 0 };
     // The rows go through a file so the engine's own parallel CSV reader loads them: far
@@ -196,21 +181,26 @@ export class DuckDbStore implements Store {
     const file = path.join(this.loadDir, `append-${firstSeq}.tsv`);
     try {
       fs.writeFileSync(file, encodeSeqLines(batch.rows, firstSeq));
-      await this.writer.run('BEGIN TRANSACTION');
-      try {
-        await this.writer.run(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]);
-        await this.writer.run('COMMIT');
-      } catch (e) {
-        await this.writer.run('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
+      await this.inTransaction(() => this.writer.run(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]));
     } catch (e) {
       throw storeError('append', e);
     } finally {
       fs.rmSync(file, { force: true });
     }
-    this.nextSeq = firstSeq + BigInt(count);
     return { firstSeq, count };
+  }
+
+  /** Runs `fn` on the writer connection inside one transaction, rolled back if it throws. */
+  private async inTransaction<T>(fn: () => Promise<T>): Promise<T> {
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      const result = await fn();
+      await this.writer.run('COMMIT');
+      return result;
+    } catch (e) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   }
 
   async maxSegmentId(): Promise<bigint> {
@@ -371,9 +361,8 @@ export class DuckDbStore implements Store {
     });
   }
 
-  async maxSeq(): Promise<bigint> {
-    const r = await this.readers.with((conn) => conn.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs'));
-    return r.getRows()[0]![0] as bigint;
+  maxSeq(): Promise<bigint> {
+    return this.readers.with(maxSeqOn);
   }
 
   async ping(): Promise<void> {
@@ -516,6 +505,11 @@ function toStoredRecord(r: DuckDBValue[]): StoredRecord {
 function bindTypes(params: DuckDBValue[]): DuckDBType[] {
   // An undefined entry lets the engine infer that parameter's type.
   return params.map((p) => (typeof p === 'bigint' ? BIGINT : undefined)) as DuckDBType[];
+}
+
+async function maxSeqOn(conn: DuckDBConnection): Promise<bigint> {
+  const r = await conn.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
+  return r.getRows()[0]![0] as bigint;
 }
 
 function errorText(e: unknown): string {
