@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import { LhError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { RecordBatch, Store } from '../store/store.js';
+import type { AppendResult, RecordBatch, Store } from '../store/store.js';
 import { encodeSeqLines } from '../store/row-format.js';
 import { Spool, type SegmentInfo } from './spool.js';
 
@@ -32,11 +32,6 @@ export interface IngestPipelineOptions {
   loadIntervalMs: number;
 }
 
-export interface Acknowledgement {
-  firstSeq: bigint;
-  count: number;
-}
-
 export interface PipelineLog {
   info(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
@@ -45,7 +40,7 @@ export interface PipelineLog {
 interface Pending {
   batch: RecordBatch;
   bytes: number;
-  resolve: (r: Acknowledgement) => void;
+  resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
 
@@ -144,7 +139,7 @@ export class IngestPipeline {
   }
 
   /** Queues a batch; resolves once every row in it is durable (per the durability mode). */
-  submit(batch: RecordBatch, bytes: number): Promise<Acknowledgement> {
+  submit(batch: RecordBatch, bytes: number): Promise<AppendResult> {
     if (this.closing) return Promise.reject(new LhError('LH_ERR_SHUTTING_DOWN'));
     if (batch.rows.length === 0) return Promise.resolve({ firstSeq: 0n, count: 0 });
     if (this.isFull(bytes)) {
@@ -156,7 +151,7 @@ export class IngestPipeline {
         ),
       );
     }
-    return new Promise<Acknowledgement>((resolve, reject) => {
+    return new Promise<AppendResult>((resolve, reject) => {
       this.queue.push({ batch, bytes, resolve, reject });
       this.queuedBytes += bytes;
       this.queuedRecords += batch.rows.length;

@@ -131,8 +131,3 @@ export function emptyBatch(): RecordBatch {
 export function pushRecord(batch: RecordBatch, r: LogRecord): void {
   batch.rows.push(encodeRecord(r));
 }
-
-/** Appends every row of `src` to `dst`. */
-export function appendBatch(dst: RecordBatch, src: RecordBatch): void {
-  for (const row of src.rows) dst.rows.push(row);
-}

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rssOf, startChild } from '../helpers/child-server.js';
+import { rssOf, startChild, stopChild } from '../helpers/child-server.js';
 import { logLine } from '../helpers/log-lines.js';
 
 const dirs: string[] = [];
@@ -60,8 +60,7 @@ describe('backpressure', () => {
       const ids = new Set((await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).attrs.id as string));
       for (const b of acked) for (let i = 0; i < 2000; i++) expect(ids.has(`bp-${b * 2000 + i}`)).toBe(true);
     } finally {
-      server.proc.kill('SIGTERM');
-      await server.exited;
+      await stopChild(server);
     }
   });
 });

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startChild } from '../helpers/child-server.js';
+import { startChild, stopChild } from '../helpers/child-server.js';
 import { logLine } from '../helpers/log-lines.js';
 
 const dirs: string[] = [];
@@ -81,8 +81,7 @@ describe('durability', () => {
           for (const id of allAcked) if (id.startsWith(`k${cycle}-`)) expect(stored.has(id), id).toBe(true);
         }
       } finally {
-        server.proc.kill('SIGTERM');
-        await server.exited;
+        await stopChild(server);
       }
     });
   }
@@ -100,8 +99,7 @@ describe('durability', () => {
       const stored = await countIds(again.url, 't');
       for (const id of load.acked) expect(stored.has(id), id).toBe(true);
     } finally {
-      again.proc.kill('SIGTERM');
-      await again.exited;
+      await stopChild(again);
     }
   });
 });

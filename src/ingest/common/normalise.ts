@@ -64,19 +64,17 @@ export function normaliseLine(text: string, start: number, end: number, ctx: Nor
   const scan = scanObjectLine(text, start, end);
   if (!scan.ok) return scan;
   const members = scan.members;
+  const keys = members.map((m) => memberKey(text, m));
   const aliased: Record<string, unknown> = {};
-  let anyAlias = false;
-  for (const m of members) {
-    const key = memberKey(text, m);
-    if (!ALIAS_INDEX.has(key)) continue;
-    aliased[key] = memberValue(text, m);
-    anyAlias = true;
+  for (let i = 0; i < members.length; i++) {
+    if (ALIAS_INDEX.has(keys[i]!)) aliased[keys[i]!] = memberValue(text, members[i]!);
   }
-  const fields = normaliseFields(anyAlias ? aliased : {}, ctx);
+  const fields = normaliseFields(aliased, ctx);
   if (!fields.ok) return fields;
   let attrs = '';
-  for (const m of members) {
-    if (fields.consumed.size > 0 && fields.consumed.has(memberKey(text, m))) continue;
+  for (let i = 0; i < members.length; i++) {
+    if (fields.consumed.has(keys[i]!)) continue;
+    const m = members[i]!;
     attrs += `${attrs === '' ? '{' : ','}${text.slice(m.keyStart - 1, m.keyEnd + 1)}:${text.slice(m.valueStart, m.valueEnd)}`;
   }
   fields.record.attrs = attrs === '' ? '{}' : `${attrs}}`;

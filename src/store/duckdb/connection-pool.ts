@@ -23,10 +23,6 @@ export class ConnectionPool {
     }
   }
 
-  get busy(): number {
-    return this.all.length - this.idle.length;
-  }
-
   private async acquire(): Promise<DuckDBConnection> {
     const free = this.idle.pop();
     if (free) return free;
