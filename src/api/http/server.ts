@@ -23,6 +23,9 @@ const LOAD_INTERVAL_MS = 100;
 /** After the drain, how long open connections get to finish before they are closed. */
 const SHUTDOWN_GRACE_MS = 1000;
 
+/** Longest a shutdown may take before the process stops regardless (logged with the phase). */
+const SHUTDOWN_LIMIT_MS = 45_000;
+
 export interface RunningServer {
   url: string;
   app: FastifyInstance;
@@ -105,22 +108,38 @@ export async function startServer(config: Config): Promise<RunningServer> {
       // Order matters: stop taking requests, commit what was accepted, then close the store.
       closing ??= (async () => {
         const started = Date.now();
-        const stopListening = app.close();
-        await pipeline.drain();
-        const drained = Date.now();
-        // Every accepted request has its answer now; a client holding a connection open (an
-        // unread response, a slow reader) must not keep the process alive.
-        const graceOver = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
-        if ((await Promise.race([stopListening.then(() => true), graceOver])) !== true) {
-          app.server.closeAllConnections();
-        }
-        await stopListening;
-        const listenerClosed = Date.now();
-        await store.close();
-        const phases = { drain_ms: drained - started, connections_ms: listenerClosed - drained, store_ms: Date.now() - listenerClosed };
-        // A slow stop is worth a warning: it is what an orchestrator's kill timeout cuts short.
-        if (Date.now() - started > 5000) app.log.warn(phases, 'stopped slowly');
-        else app.log.info(phases, 'stopped');
+        let phase = 'drain';
+        const sequence = (async () => {
+          const stopListening = app.close();
+          await pipeline.drain();
+          const drained = Date.now();
+          phase = 'connections';
+          // Every accepted request has its answer now; a client holding a connection open (an
+          // unread response, a slow reader) must not keep the process alive.
+          const graceOver = new Promise((r) => setTimeout(r, SHUTDOWN_GRACE_MS).unref());
+          if ((await Promise.race([stopListening.then(() => true), graceOver])) !== true) {
+            app.server.closeAllConnections();
+          }
+          await stopListening;
+          const listenerClosed = Date.now();
+          phase = 'store';
+          await store.close();
+          const phases = { drain_ms: drained - started, connections_ms: listenerClosed - drained, store_ms: Date.now() - listenerClosed };
+          // A slow stop is worth a warning: it is what an orchestrator's kill timeout cuts short.
+          if (Date.now() - started > 5000) app.log.warn(phases, 'stopped slowly');
+          else app.log.info(phases, 'stopped');
+        })();
+        // Whatever a phase waits on, the process stops: everything acknowledged is already
+        // durable (spool or store), and a later start replays what was not loaded.
+        let limit: NodeJS.Timeout | undefined;
+        const overdue = new Promise<void>((resolve) => {
+          limit = setTimeout(() => {
+            app.log.warn({ phase, ms: Date.now() - started }, 'shutdown did not finish in time; stopping anyway');
+            resolve();
+          }, SHUTDOWN_LIMIT_MS);
+        });
+        await Promise.race([sequence, overdue]);
+        clearTimeout(limit);
       })();
       return closing;
     },
