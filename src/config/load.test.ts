@@ -49,7 +49,7 @@ describe('loadConfig defaults', () => {
         durability: 'fsync',
         fsync_interval_ms: 50,
         spool_max_bytes: 512 * 2 ** 20,
-        flush_interval_ms: 2,
+        flush_interval_ms: 0,
       },
       query: { default_limit: 100, max_limit: 10_000, timeout_ms: 30_000, export_chunk_rows: 5_000 },
       log: { level: 'debug' },

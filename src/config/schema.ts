@@ -88,8 +88,9 @@ export const ConfigSchema = section('loghaven configuration', {
     flush_interval_ms: Type.Integer({
       minimum: 0,
       maximum: 10_000,
-      default: 2,
-      description: 'How long a batch waits for more records before it is committed; 0 commits at once.',
+      default: 0,
+      description:
+        'How long the spool writer waits for more requests before writing a group; 0 writes at once (a group is then whatever arrived during the previous fsync, so groups grow with the load).',
     }),
   }),
   query: section('Query limits', {

@@ -43,3 +43,41 @@ function levelFromNumber(n: number): Level | null {
   if (n >= 10 && n <= 60 && n % 10 === 0) return LEVELS[n / 10 - 1]!;
   return levelFromOtelSeverity(n);
 }
+
+/** Spellings keyed by their lower-case ASCII bytes packed into a number (spellings of ≤ 6 bytes). */
+const PACKED = new Map<number, Level>();
+for (const name in SPELLINGS) {
+  if (name.length <= 6) PACKED.set(pack(name, 0, name.length, (s, i) => s.charCodeAt(i)), SPELLINGS[name]!);
+}
+
+function pack<T>(src: T, start: number, end: number, at: (src: T, i: number) => number): number {
+  let key = end - start;
+  for (let i = start; i < end; i++) key = key * 256 + (at(src, i) | 0x20);
+  return key;
+}
+
+const byteAt = (b: Uint8Array, i: number): number => b[i]!;
+
+/**
+ * normaliseLevel for a JSON string's raw content in UTF-8 bytes (no escapes): short ASCII
+ * spellings are looked up without making a string; anything else is decoded and normalised.
+ */
+export function levelFromBytes(buf: Uint8Array, start: number, end: number): Level | null {
+  const len = end - start;
+  if (len > 0 && len <= 6) {
+    let ascii = true;
+    for (let i = start; i < end; i++) {
+      const c = buf[i]!;
+      // Letters only: `| 0x20` lower-cases them and would alias other bytes.
+      if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) {
+      const found = PACKED.get(pack(buf, start, end, byteAt));
+      if (found !== undefined) return found;
+    }
+  }
+  return normaliseLevel(Buffer.from(buf.buffer, buf.byteOffset + start, len).toString('utf8'));
+}

@@ -92,3 +92,96 @@ function parseTimestampString(raw: string): bigint | null {
 function isLeapYear(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 }
+
+/**
+ * The same parser over the UTF-8 bytes of a JSON value, for the ingest hot path: `string` says
+ * whether `[start, end)` is a string's content (quotes excluded, no escapes) or a number's text.
+ * The common shapes — RFC 3339 with `T` and a `Z` or numeric offset, integer Unix times — are read
+ * straight from the bytes as a number of µs; everything else goes through parseTimestamp, so the
+ * answer is always the one parseTimestamp gives.
+ */
+export function timestampFromBytes(buf: Uint8Array, start: number, end: number, string: boolean): number | bigint | null {
+  const fast = string ? rfc3339Micros(buf, start, end) : integerMicros(buf, start, end);
+  if (fast === fast) return fast; // not NaN
+  const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+  return parseTimestamp(string ? text : jsonNumber(text));
+}
+
+/** A JSON number's text as JSON.parse would read it, but integers beyond 2^53 kept exact. */
+export function jsonNumber(raw: string): number | bigint {
+  const n = Number(raw);
+  return Number.isSafeInteger(n) || !/^-?\d+$/.test(raw) ? n : BigInt(raw);
+}
+
+function digit(buf: Uint8Array, i: number): number {
+  const d = buf[i]! - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+}
+
+/** `YYYY-MM-DD[T ]HH:MM:SS[.f{1,12}](Z|±HH:MM)?` as µs, NaN for anything else (or anything odd). */
+function rfc3339Micros(buf: Uint8Array, s: number, e: number): number {
+  if (e - s < 19 || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return NaN;
+  const sep = buf[s + 10];
+  if (sep !== 84 && sep !== 32 && sep !== 116) return NaN;
+  const year = digit(buf, s) * 1000 + digit(buf, s + 1) * 100 + digit(buf, s + 2) * 10 + digit(buf, s + 3);
+  const month = digit(buf, s + 5) * 10 + digit(buf, s + 6);
+  const day = digit(buf, s + 8) * 10 + digit(buf, s + 9);
+  const hour = digit(buf, s + 11) * 10 + digit(buf, s + 12);
+  const minute = digit(buf, s + 14) * 10 + digit(buf, s + 15);
+  let second = digit(buf, s + 17) * 10 + digit(buf, s + 18);
+  // NaN fails every comparison below, so a non-digit anywhere ends in the slow path.
+  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= DAYS_IN_MONTH[month - 1]!)) return NaN;
+  if (month === 2 && day === 29 && !isLeapYear(year)) return NaN;
+  if (!(hour <= 23 && minute <= 59 && second <= 60)) return NaN;
+  if (second === 60) second = 59;
+  let p = s + 19;
+  let frac = 0;
+  if (p < e && (buf[p] === 46 || buf[p] === 44)) {
+    p++;
+    const first = p;
+    let scale = 100_000;
+    while (p < e) {
+      const d = buf[p]! - 48;
+      if (d < 0 || d > 9) break;
+      if (scale >= 1) frac += d * scale;
+      scale /= 10;
+      p++;
+    }
+    if (p === first || p - first > 12) return NaN;
+    frac = Math.round(frac);
+  }
+  let offsetMinutes = 0;
+  if (p < e) {
+    const z = buf[p];
+    if ((z === 90 || z === 122) && p + 1 === e) {
+      // Z
+    } else if ((z === 43 || z === 45) && p + 6 === e && buf[p + 3] === 58) {
+      const oh = digit(buf, p + 1) * 10 + digit(buf, p + 2);
+      const om = digit(buf, p + 4) * 10 + digit(buf, p + 5);
+      if (!(oh <= 23 && om <= 59)) return NaN;
+      offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
+    } else {
+      return NaN;
+    }
+  }
+  const us = (Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000) * 1000 + frac;
+  return Number.isSafeInteger(us) ? us : NaN;
+}
+
+/** An integer of at most 15 digits (exact as a double) as µs by magnitude; NaN otherwise. */
+function integerMicros(buf: Uint8Array, s: number, e: number): number {
+  let p = s;
+  const negative = buf[p] === 45;
+  if (negative) p++;
+  if (e - p < 1 || e - p > 15) return NaN;
+  let n = 0;
+  for (; p < e; p++) {
+    const d = buf[p]! - 48;
+    if (d < 0 || d > 9) return NaN;
+    n = n * 10 + d;
+  }
+  if (negative) n = -n;
+  const a = Math.abs(n);
+  const us = a < SECONDS_BELOW ? n * 1e6 : a < MILLIS_BELOW ? n * 1e3 : n;
+  return Number.isSafeInteger(us) ? us : NaN;
+}

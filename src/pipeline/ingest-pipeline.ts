@@ -1,14 +1,16 @@
 // The one path from every protocol to the store. Requests queue (bounded in bytes); a writer
-// appends each group of queued requests to the spool — the write-ahead log — and acknowledges
-// them once durable per the durability mode (one fsync covers the whole group); a loader
-// bulk-loads closed spool segments into the store, exactly once, and deletes them. Queries call
-// `visible()` first, so a search after an acknowledgement sees the acknowledged rows.
+// appends everything queued to the spool — the write-ahead log — as one group and acknowledges it
+// once durable per the durability mode (one fsync covers the whole group; whatever arrives while
+// it runs forms the next group, so groups grow with the load and nothing waits on a timer). The
+// spool is cut into segments of the store's preferred load size; a loader bulk-loads closed
+// segments into the store, exactly once, and deletes them. Queries call `visible()` first, so a
+// search after an acknowledgement sees the acknowledged rows.
 
 import fs from 'node:fs';
 import { LhError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { AppendResult, RecordBatch, Store } from '../store/store.js';
-import { encodeSeqLines } from '../store/row-format.js';
+import type { RowBatch } from '../store/row-format.js';
+import type { Store } from '../store/store.js';
 import { Spool, type SegmentInfo } from './spool.js';
 
 export type Durability = 'fsync' | 'batch' | 'none';
@@ -24,11 +26,13 @@ export interface IngestPipelineOptions {
   spoolMaxBytes: number;
   /** Most rows written to the spool in one group. */
   maxBatchRows: number;
-  /** How long the writer waits for more requests before writing a small group. */
+  /** How long the writer waits for more requests before writing a group (0: never waits). */
   flushIntervalMs: number;
-  /** A segment is closed and loaded when it holds this many rows ... */
+  /** Longest row the store can load; a batch with a longer one is refused before it is spooled. */
+  maxRowBytes: number;
+  /** A segment is closed and loaded when it holds exactly this many rows ... */
   segmentRows: number;
-  /** ... or when it is this old. */
+  /** ... or when its first row is this old. */
   loadIntervalMs: number;
 }
 
@@ -38,14 +42,15 @@ export interface PipelineLog {
 }
 
 interface Pending {
-  batch: RecordBatch;
+  batch: RowBatch;
   bytes: number;
-  resolve: (r: AppendResult) => void;
+  resolve: () => void;
   reject: (e: unknown) => void;
 }
 
 interface ClosedSegment extends SegmentInfo {
-  lastSeq: bigint;
+  /** Rows written to the spool up to and including this segment (the `written` counter). */
+  upTo: number;
 }
 
 /** After a failed load (a full disk, say) the loader tries again after this long. */
@@ -63,18 +68,19 @@ export class IngestPipeline {
   private queuedRecords = 0;
   private writing: Promise<void> | null = null;
   private closing = false;
-  private nextSeq: bigint;
-  /** Highest sequence number written to the spool / loaded into the store. */
-  private writtenSeq: bigint;
-  private loadedSeq: bigint;
+  /** Rows written to the spool since start, and rows of those loaded into the store. */
+  private written = 0;
+  private loaded = 0;
   private segmentFirstWrite = 0;
   private readonly toLoad: ClosedSegment[] = [];
   private loading: Promise<void> | null = null;
   private unloadedBytes = 0;
   private syncing: Promise<void> | null = null;
-  private readonly waiters: { seq: bigint; resolve: () => void }[] = [];
+  private readonly waiters: { upTo: number; resolve: () => void }[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private lastLoadError: string | null = null;
+  /** A query asked for the open segment to be loaded while a group was being written. */
+  private rotateWanted = false;
   /** Set by drain(): the loader stops before its next segment. */
   private stopped = false;
 
@@ -84,12 +90,8 @@ export class IngestPipeline {
     private readonly options: IngestPipelineOptions,
     private readonly metrics: Metrics,
     private readonly log: PipelineLog,
-    maxSeq: bigint,
   ) {
-    this.nextSeq = maxSeq + 1n;
-    this.writtenSeq = maxSeq;
-    this.loadedSeq = maxSeq;
-    this.timers.push(setInterval(() => this.rotateIfDue(), Math.max(10, options.loadIntervalMs)));
+    this.timers.push(setInterval(() => this.rotateIfDue(), Math.max(10, Math.min(options.loadIntervalMs, 250))));
     if (options.durability === 'batch') {
       this.timers.push(setInterval(() => void this.syncNow().catch(() => undefined), Math.max(1, options.fsyncIntervalMs)));
     }
@@ -112,7 +114,7 @@ export class IngestPipeline {
     }
     const lastId = leftovers.reduce((m, s) => (s.id > m ? s.id : m), await store.maxSegmentId());
     const spool = new Spool(options.spoolDir, lastId + 1n);
-    return new IngestPipeline(store, spool, options, metrics, log, await store.maxSeq());
+    return new IngestPipeline(store, spool, options, metrics, log);
   }
 
   get queueBytes(): number {
@@ -138,10 +140,15 @@ export class IngestPipeline {
     return this.queuedBytes > 0 && this.queuedBytes + bytes > this.options.queueMaxBytes;
   }
 
-  /** Queues a batch; resolves once every row in it is durable (per the durability mode). */
-  submit(batch: RecordBatch, bytes: number): Promise<AppendResult> {
+  /** Queues rows; resolves once every one of them is durable (per the durability mode). */
+  submit(batch: RowBatch, bytes: number): Promise<void> {
     if (this.closing) return Promise.reject(new LhError('LH_ERR_SHUTTING_DOWN'));
-    if (batch.rows.length === 0) return Promise.resolve({ firstSeq: 0n, count: 0 });
+    if (batch.count === 0) return Promise.resolve();
+    if (batch.longestRow > this.options.maxRowBytes) {
+      return Promise.reject(
+        new LhError('LH_ERR_BAD_BODY', `a record encodes to ${batch.longestRow} bytes, more than the ${this.options.maxRowBytes} the store takes`),
+      );
+    }
     if (this.isFull(bytes)) {
       this.metrics.overloaded.inc();
       return Promise.reject(
@@ -151,10 +158,10 @@ export class IngestPipeline {
         ),
       );
     }
-    return new Promise<AppendResult>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       this.queue.push({ batch, bytes, resolve, reject });
       this.queuedBytes += bytes;
-      this.queuedRecords += batch.rows.length;
+      this.queuedRecords += batch.count;
       this.updateGauges();
       this.writing ??= this.writeLoop().finally(() => {
         this.writing = null;
@@ -168,10 +175,10 @@ export class IngestPipeline {
    * loads fail, and after VISIBLE_WAIT_MS at the most.
    */
   visible(): Promise<void> {
-    const target = this.writtenSeq;
-    if (this.loadedSeq >= target || this.lastLoadError !== null) return Promise.resolve();
+    const target = this.written;
+    if (this.loaded >= target || this.lastLoadError !== null) return Promise.resolve();
     return new Promise((resolve) => {
-      const waiter = { seq: target, resolve: () => (clearTimeout(timer), resolve()) };
+      const waiter = { upTo: target, resolve: () => (clearTimeout(timer), resolve()) };
       const timer = setTimeout(() => {
         const i = this.waiters.indexOf(waiter);
         if (i !== -1) this.waiters.splice(i, 1);
@@ -189,9 +196,11 @@ export class IngestPipeline {
    */
   async drain(): Promise<void> {
     this.closing = true;
+    for (const t of this.timers) clearInterval(t);
     while (this.writing) await this.writing;
-    await this.syncing;
-    this.closeSegment();
+    await this.syncsSettled();
+    if (this.options.durability !== 'none') await this.syncNow().catch(() => undefined);
+    this.sealWhenSynced();
     const deadline = Date.now() + DRAIN_LOAD_MS;
     while (this.loading && this.lastLoadError === null && Date.now() < deadline) {
       await Promise.race([this.loading, new Promise((r) => setTimeout(r, 100))]);
@@ -203,7 +212,6 @@ export class IngestPipeline {
       );
     }
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
     this.spool.close();
   }
 
@@ -213,16 +221,10 @@ export class IngestPipeline {
         await new Promise((r) => setTimeout(r, this.options.flushIntervalMs));
       }
       const group = this.takeGroup();
-      const rows: string[] = [];
-      for (const p of group) for (const row of p.batch.rows) rows.push(row);
-      const firstSeq = this.nextSeq;
       const started = process.hrtime.bigint();
+      let rows: number;
       try {
-        if (this.spool.currentRows === 0) this.segmentFirstWrite = Date.now();
-        this.spool.write(encodeSeqLines(rows, firstSeq), rows.length);
-        this.nextSeq += BigInt(rows.length);
-        this.writtenSeq = this.nextSeq - 1n;
-        if (this.options.durability === 'fsync') await this.syncNow();
+        rows = await this.writeGroup(group.map((p) => p.batch));
       } catch (e) {
         const err = spoolError(e);
         for (const p of group) p.reject(err);
@@ -230,15 +232,71 @@ export class IngestPipeline {
       }
       this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.metrics.ingestBatches.inc();
-      this.metrics.batchRows.observe(rows.length);
-      let seq = firstSeq;
-      for (const p of group) {
-        p.resolve({ firstSeq: seq, count: p.batch.rows.length });
-        seq += BigInt(p.batch.rows.length);
-      }
+      this.metrics.batchRows.observe(rows);
+      for (const p of group) p.resolve();
+      if (this.rotateWanted || this.segmentAged()) this.sealWhenSynced();
       this.updateGauges();
-      this.rotateIfDue();
     }
+  }
+
+  /**
+   * Appends the batches to the spool — all of them or, when a write or fsync fails, none — and
+   * makes them durable per the durability mode. A segment is sealed each time it reaches
+   * segmentRows, the batch that crosses the line split at a row boundary, so the store loads
+   * whole row groups. Returns the rows written.
+   */
+  private async writeGroup(batches: RowBatch[]): Promise<number> {
+    const segmentRows = this.options.segmentRows;
+    const mark = this.spool.mark();
+    let chunks: Buffer[] = [];
+    let chunkRows = 0;
+    let total = 0;
+    try {
+      for (const b of batches) {
+        let bytes = b.bytes;
+        let count = b.count;
+        while (count > 0) {
+          const room = segmentRows - this.spool.currentRows - chunkRows;
+          if (count < room) {
+            chunks.push(bytes);
+            chunkRows += count;
+            break;
+          }
+          // This batch fills the segment: write up to the boundary, seal, go on with the rest.
+          const cut = offsetAfterRows(bytes, room);
+          chunks.push(bytes.subarray(0, cut));
+          this.appendChunks(chunks, chunkRows + room);
+          if (this.options.durability !== 'none') await this.syncNow();
+          await this.syncsSettled();
+          this.spool.seal();
+          total += chunkRows + room;
+          chunks = [];
+          chunkRows = 0;
+          bytes = bytes.subarray(cut);
+          count -= room;
+        }
+      }
+      if (chunkRows > 0) {
+        this.appendChunks(chunks, chunkRows);
+        total += chunkRows;
+      }
+      if (this.options.durability === 'fsync') await this.syncNow();
+    } catch (e) {
+      this.spool.rollback(mark);
+      throw e;
+    }
+    this.written += total;
+    this.queueSealed(this.written - this.spool.currentRows);
+    return total;
+  }
+
+  private appendChunks(chunks: Buffer[], rows: number): void {
+    if (this.spool.currentRows === 0) this.segmentFirstWrite = Date.now();
+    this.spool.write(chunks, rows);
+  }
+
+  private segmentAged(): boolean {
+    return this.spool.currentRows > 0 && Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
   }
 
   private syncNow(): Promise<void> {
@@ -253,28 +311,52 @@ export class IngestPipeline {
     return tracked;
   }
 
-  /** Closes the open segment for loading when it is big or old enough, or when `force`d. */
+  /**
+   * Closes the open segment for loading when it is old enough, or when `force`d (a query waits
+   * for it).
+   */
   private rotateIfDue(force = false): void {
-    const rows = this.spool.currentRows;
-    if (rows === 0) return;
-    const due =
-      force ||
-      this.waiters.length > 0 ||
-      rows >= this.options.segmentRows ||
-      Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
-    // Never while a write group is between its write and its fsync: that fd is still in use.
-    if (!due || this.syncing) {
-      if (due && this.syncing) void this.syncing.then(() => this.rotateIfDue(force));
-      return;
-    }
-    this.closeSegment();
+    if (this.spool.currentRows > 0 && (force || this.segmentAged())) this.closeSegment();
   }
 
+  /** Seals the open segment and queues it for loading; while a group is being written, the writer does it after the group. */
   private closeSegment(): void {
-    const seg = this.spool.rotate();
-    if (seg === null) return;
-    this.toLoad.push({ ...seg, lastSeq: this.writtenSeq });
-    this.unloadedBytes += seg.bytes;
+    if (this.writing) {
+      this.rotateWanted = true;
+      return;
+    }
+    this.sealWhenSynced();
+  }
+
+  /** Seals the open segment once no fsync is in flight on it (the writer's own call). */
+  private sealWhenSynced(): void {
+    this.rotateWanted = false;
+    if (this.syncing) {
+      const again = () => this.closeSegment();
+      void this.syncing.then(again, again);
+      return;
+    }
+    this.spool.seal();
+    this.queueSealed(this.written);
+  }
+
+  /** Waits until no fsync is in flight (a batch-mode timer's, say). */
+  private async syncsSettled(): Promise<void> {
+    while (this.syncing) await this.syncing.catch(() => undefined);
+  }
+
+  /** Hands the sealed segments to the loader; `upTo` is the row count at the end of the last. */
+  private queueSealed(upTo: number): void {
+    const sealed = this.spool.takeSealed();
+    let end = upTo;
+    for (let i = sealed.length - 1; i >= 0; i--) {
+      const seg = sealed[i]!;
+      this.toLoad.push({ ...seg, upTo: end });
+      end -= seg.rows;
+      this.unloadedBytes += seg.bytes;
+    }
+    if (sealed.length > 1) this.toLoad.sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (sealed.length === 0) return;
     this.loading ??= this.loadLoop().finally(() => {
       this.loading = null;
     });
@@ -298,9 +380,9 @@ export class IngestPipeline {
       fs.rmSync(seg.file, { force: true });
       this.toLoad.shift();
       this.unloadedBytes -= seg.bytes;
-      this.loadedSeq = seg.lastSeq;
+      this.loaded = seg.upTo;
       for (let i = this.waiters.length - 1; i >= 0; i--) {
-        if (this.waiters[i]!.seq <= this.loadedSeq) this.waiters.splice(i, 1)[0]!.resolve();
+        if (this.waiters[i]!.upTo <= this.loaded) this.waiters.splice(i, 1)[0]!.resolve();
       }
       this.updateGauges();
     }
@@ -311,12 +393,12 @@ export class IngestPipeline {
     let rows = 0;
     while (this.queue.length > 0) {
       const next = this.queue[0]!;
-      if (group.length > 0 && rows + next.batch.rows.length > this.options.maxBatchRows) break;
+      if (group.length > 0 && rows + next.batch.count > this.options.maxBatchRows) break;
       this.queue.shift();
       group.push(next);
-      rows += next.batch.rows.length;
+      rows += next.batch.count;
       this.queuedBytes -= next.bytes;
-      this.queuedRecords -= next.batch.rows.length;
+      this.queuedRecords -= next.batch.count;
     }
     return group;
   }
@@ -326,6 +408,13 @@ export class IngestPipeline {
     this.metrics.queueRecords.set(this.queuedRecords);
     this.metrics.spoolBacklogBytes.set(this.backlogBytes);
   }
+}
+
+/** Offset just after the first `rows` rows (newline-terminated lines) of `bytes`. */
+function offsetAfterRows(bytes: Buffer, rows: number): number {
+  let at = 0;
+  for (let i = 0; i < rows; i++) at = bytes.indexOf(10, at) + 1;
+  return at;
 }
 
 function spoolError(e: unknown): LhError {

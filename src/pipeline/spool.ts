@@ -1,7 +1,9 @@
-// The ingest write-ahead log: append-only segment files of load-ready rows (`seq<TAB>row`).
+// The ingest write-ahead log: append-only segment files of load-ready rows (row-format.ts).
 // A request is acknowledged once its rows are in the current segment (and fsynced, in the
-// default durability mode); segments are later bulk-loaded into the store and deleted. After a
-// crash, whatever segments remain are replayed; a torn last line was never acknowledged.
+// default durability mode); full segments are sealed, later bulk-loaded into the store and
+// deleted. A group of writes can be rolled back as a whole (a full disk halfway through), so a
+// refused request leaves nothing behind. After a crash, whatever segments remain are replayed; a
+// torn last line was never acknowledged.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,12 +18,21 @@ export interface SegmentInfo {
   bytes: number;
 }
 
+/** Where the spool stood before a group of writes. */
+export interface SpoolMark {
+  id: bigint;
+  rows: number;
+  bytes: number;
+}
+
 const SEGMENT_RE = /^segment-(\d{20})\.tsv$/;
 
 export class Spool {
   private fd: number | null = null;
   private current: SegmentInfo | null = null;
   private nextId: bigint;
+  /** Segments sealed since the last takeSealed(), oldest first. */
+  private sealed: SegmentInfo[] = [];
 
   constructor(
     readonly dir: string,
@@ -55,49 +66,104 @@ export class Spool {
   }
 
   /** Appends whole lines to the open segment (opening one if needed); synchronous. */
-  write(text: string, rows: number): void {
+  write(chunks: Buffer[], rows: number): void {
+    const seg = this.open();
+    const fd = this.fd!;
+    let total = 0;
+    for (const c of chunks) total += c.length;
+    let written = 0;
+    try {
+      let pending = chunks;
+      while (written < total) {
+        let n = fs.writevSync(fd, pending);
+        written += n;
+        if (written === total) break;
+        // A short write: carry on after the bytes that made it.
+        let i = 0;
+        while (n >= pending[i]!.length) n -= pending[i++]!.length;
+        pending = [pending[i]!.subarray(n), ...pending.slice(i + 1)];
+      }
+    } catch (e) {
+      // Cut back to where the segment was, so a failed write leaves no partial rows behind.
+      truncateQuietly(seg.file, seg.bytes);
+      throw e;
+    }
+    seg.bytes += total;
+    seg.rows += rows;
+  }
+
+  /** Makes everything written to the open segment durable. */
+  async sync(): Promise<void> {
+    if (this.fd !== null) await fdatasync(this.fd);
+  }
+
+  /** Closes the open segment (if it has rows) and sets it aside for takeSealed(). */
+  seal(): void {
+    if (this.fd === null || this.current === null) return;
+    fs.closeSync(this.fd);
+    const done = this.current;
+    this.fd = null;
+    this.current = null;
+    if (done.rows > 0) this.sealed.push(done);
+    else fs.rmSync(done.file, { force: true });
+  }
+
+  /** The segments sealed since the last call, ready to load. */
+  takeSealed(): SegmentInfo[] {
+    const out = this.sealed;
+    this.sealed = [];
+    return out;
+  }
+
+  /** The current position, to roll back to if a group of writes fails. */
+  mark(): SpoolMark {
+    if (this.current === null) return { id: this.nextId, rows: 0, bytes: 0 };
+    return { id: this.current.id, rows: this.current.rows, bytes: this.current.bytes };
+  }
+
+  /**
+   * Undoes every write since `mark`: segments begun since are deleted, the segment that was open
+   * then is cut back and open again. Only valid while the segments sealed since are not taken.
+   */
+  rollback(mark: SpoolMark): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+    const segments = this.current ? [...this.sealed, this.current] : this.sealed;
+    this.current = null;
+    this.sealed = this.sealed.filter((s) => s.id < mark.id);
+    for (const s of segments) {
+      if (s.id > mark.id) {
+        fs.rmSync(s.file, { force: true });
+      } else if (s.id === mark.id) {
+        truncateQuietly(s.file, mark.bytes);
+        this.current = { id: s.id, file: s.file, rows: mark.rows, bytes: mark.bytes };
+        this.fd = fs.openSync(s.file, 'a');
+      }
+    }
+    if (this.current === null) this.nextId = mark.id;
+  }
+
+  close(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    this.fd = null;
+  }
+
+  private open(): SegmentInfo {
     if (this.fd === null || this.current === null) {
       const id = this.nextId++;
       const file = path.join(this.dir, `segment-${id.toString().padStart(20, '0')}.tsv`);
       this.fd = fs.openSync(file, 'a');
       this.current = { id, file, rows: 0, bytes: 0 };
     }
-    const buf = Buffer.from(text);
-    let off = 0;
-    try {
-      while (off < buf.length) off += fs.writeSync(this.fd, buf, off);
-    } catch (e) {
-      // A partial write (disk full) must not leave half a batch behind: cut back to where the
-      // segment was, so the rows that were refused are not replayed later.
-      try {
-        fs.ftruncateSync(this.fd, this.current.bytes);
-      } catch {
-        // If even that fails the torn tail is cut at the next start.
-      }
-      throw e;
-    }
-    this.current.bytes += buf.length;
-    this.current.rows += rows;
+    return this.current;
   }
+}
 
-  /** Makes everything written so far durable. */
-  async sync(): Promise<void> {
-    if (this.fd !== null) await fdatasync(this.fd);
-  }
-
-  /** Closes the open segment and returns it for loading (null when nothing was written). */
-  rotate(): SegmentInfo | null {
-    if (this.fd === null || this.current === null) return null;
-    fs.closeSync(this.fd);
-    const done = this.current;
-    this.fd = null;
-    this.current = null;
-    return done;
-  }
-
-  close(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
-    this.fd = null;
+function truncateQuietly(file: string, bytes: number): void {
+  try {
+    fs.truncateSync(file, bytes);
+  } catch {
+    // If even that fails the torn tail is cut at the next start.
   }
 }
 

@@ -1,40 +1,240 @@
-// The one wire format between the pipeline and every store backend: a record is one line of
-// tab-separated columns in LogRecord field order, which DuckDB loads with its native CSV reader.
+// The one wire format between ingest and every store backend: a record is one line of
+// tab-separated columns in ROW_COLUMNS order, which DuckDB loads with its native CSV reader.
 // Text columns hold JSON string escapes without the surrounding quotes (so no value can contain a
-// raw tab or newline; the loader unescapes the rare value with a backslash), NULL is `\N`
-// (never a valid JSON escape, so never confused with text), timestamps are integer µs.
+// raw tab or newline, and a JSON string's raw content is already a valid column; the loader
+// unescapes the rare value with a backslash), NULL is `\N` (never a valid JSON escape, so never
+// confused with text), timestamps are integer µs, attrs is JSON text with no tab, CR or LF.
+// Rows carry no sequence number: the store assigns those as it loads them, in load order.
 
-import type { LogRecord } from '../model/record.js';
+import type { Level, LogRecord } from '../model/record.js';
+
+export const ROW_COLUMNS = [
+  'ts',
+  'received_at',
+  'tenant',
+  'level',
+  'severity',
+  'service',
+  'host',
+  'category',
+  'source',
+  'message',
+  'trace_id',
+  'span_id',
+  'attrs',
+] as const;
 
 export const NULL_FIELD = '\\N';
 
-const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]/;
+/** Complete rows, each ending in a newline. */
+export interface RowBatch {
+  bytes: Buffer;
+  count: number;
+  /** Bytes of the longest row, newline excluded. */
+  longestRow: number;
+}
 
-/** A decoded string as a text column. */
-export function textField(s: string | null): string {
-  if (s === null) return NULL_FIELD;
+const TAB = 9;
+const NL = 10;
+const BACKSLASH = 92;
+const N_UPPER = 78;
+const SPACE = 32;
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+
+/** A decoded string as the text of a column. */
+export function textField(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s;
 }
 
-/** JSON text (already valid) as the attrs column: tabs and CRs can only be insignificant whitespace. */
-export function attrsField(json: string): string {
+/**
+ * Accumulates rows in one growing buffer. Encoders on the hot path write bytes straight into
+ * `buf` at `pos` (after `reserve`), one row at a time; everything else uses `writeRecord`.
+ */
+export class RowBatchBuilder {
+  buf: Buffer;
+  pos = 0;
+  count = 0;
+  private rowStart = 0;
+  private longestRow = 0;
+
+  constructor(initialBytes = 64 * 1024) {
+    this.buf = Buffer.allocUnsafe(Math.max(1024, initialBytes));
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Writes a non-negative safe integer's decimal digits. */
+  int(n: number): void {
+    const buf = this.buf;
+    if (n < 10) {
+      buf[this.pos++] = 48 + n;
+      return;
+    }
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    const end = this.pos + digits;
+    let p = end;
+    let x = n;
+    while (p > this.pos) {
+      const q = Math.floor(x / 10);
+      buf[--p] = 48 + (x - q * 10);
+      x = q;
+    }
+    this.pos = end;
+  }
+
+  /** An integer of any size (timestamps may be negative or beyond 2^53). */
+  bigint(n: bigint): void {
+    if (n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER)) this.int(Number(n));
+    else this.ascii(n.toString());
+  }
+
+  /** A short string known to be ASCII with nothing to escape (level names, digits). */
+  ascii(s: string): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Bytes copied as they are. */
+  copy(src: Uint8Array, start: number, end: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    if (end - start > 64) {
+      buf.set(src.subarray(start, end), p);
+      p += end - start;
+    } else {
+      for (let i = start; i < end; i++) buf[p++] = src[i]!;
+    }
+    this.pos = p;
+  }
+
+  /** JSON text copied with tabs, CRs and LFs (insignificant whitespace there) turned into spaces. */
+  copyJsonBlanking(src: Uint8Array, start: number, end: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      buf[p++] = c === TAB || c === NL || c === 13 ? SPACE : c;
+    }
+    this.pos = p;
+  }
+
+  /** A column separator. */
+  tab(): void {
+    this.buf[this.pos++] = TAB;
+  }
+
+  /** The NULL marker. */
+  nul(): void {
+    this.buf[this.pos++] = BACKSLASH;
+    this.buf[this.pos++] = N_UPPER;
+  }
+
+  /** A JavaScript string as a text column (escaped, UTF-8), or NULL. */
+  text(s: string | null): void {
+    if (s === null) return this.nul();
+    const t = textField(s);
+    this.reserve(t.length * 3);
+    this.pos += this.buf.write(t, this.pos, 'utf8');
+  }
+
+  /** Ends the current row. */
+  endRow(): void {
+    if (this.pos - this.rowStart > this.longestRow) this.longestRow = this.pos - this.rowStart;
+    this.buf[this.pos++] = NL;
+    this.rowStart = this.pos;
+    this.count++;
+  }
+
+  /** One whole row from a record (the path of protocols that decode into objects). */
+  writeRecord(r: LogRecord): void {
+    this.reserve(128);
+    this.bigint(r.ts);
+    this.tab();
+    this.bigint(r.receivedAt);
+    this.tab();
+    this.text(r.tenant);
+    this.tab();
+    this.reserve(64);
+    if (r.level === null) this.nul();
+    else this.ascii(r.level);
+    this.tab();
+    if (r.severity === null) this.nul();
+    else this.int(r.severity);
+    for (const s of [r.service, r.host, r.category, r.source, r.message, r.traceId, r.spanId]) {
+      this.reserve(1);
+      this.tab();
+      this.text(s);
+    }
+    const attrs = attrsText(r.attrs);
+    this.reserve(attrs.length * 3 + 2);
+    this.tab();
+    this.pos += this.buf.write(attrs, this.pos, 'utf8');
+    this.endRow();
+  }
+
+  /** Forgets everything after the first `count` rows, which end at `pos`. */
+  rollback(pos: number, count: number): void {
+    this.pos = pos;
+    this.rowStart = pos;
+    this.count = count;
+  }
+
+  /** The rows written so far; the builder must not be used afterwards. */
+  finish(): RowBatch {
+    return { bytes: this.buf.subarray(0, this.pos), count: this.count, longestRow: this.longestRow };
+  }
+}
+
+/** JSON text (already valid) as the attrs column: tabs, CRs and LFs can only be whitespace. */
+function attrsText(json: string): string {
   if (json.indexOf('\t') === -1 && json.indexOf('\r') === -1 && json.indexOf('\n') === -1) return json;
   return json.replace(/[\t\r\n]/g, ' ');
 }
 
-/** One row; the store prepends the sequence number it assigns. */
-export function encodeRecord(r: LogRecord): string {
-  return (
-    `${r.ts}\t${r.receivedAt}\t${textField(r.tenant)}\t${r.level ?? NULL_FIELD}\t${r.severity ?? NULL_FIELD}\t` +
-    `${textField(r.service)}\t${textField(r.host)}\t${textField(r.category)}\t${textField(r.source)}\t` +
-    `${textField(r.message)}\t${textField(r.traceId)}\t${textField(r.spanId)}\t${attrsField(r.attrs)}`
-  );
+/** Rows from records (tests, small batches). */
+export function rowsOf(records: LogRecord[]): RowBatch {
+  const b = new RowBatchBuilder();
+  for (const r of records) b.writeRecord(r);
+  return b.finish();
 }
 
-/** Rows as the lines of a load file: `seq<TAB>row`, consecutive sequence numbers from `firstSeq`. */
-export function encodeSeqLines(rows: string[], firstSeq: bigint): string {
-  const lines = new Array<string>(rows.length);
-  let seq = firstSeq;
-  for (let i = 0; i < rows.length; i++) lines[i] = `${seq++}\t${rows[i]}`;
-  return `${lines.join('\n')}\n`;
+/** The inverse of the encoding: one row's text back into a record (tests and tools). */
+export function decodeRow(line: string): LogRecord {
+  const f = line.split('\t');
+  if (f.length !== ROW_COLUMNS.length) throw new Error(`row has ${f.length} columns, expected ${ROW_COLUMNS.length}`);
+  const text = (s: string): string | null => (s === NULL_FIELD ? null : s.includes('\\') ? (JSON.parse(`"${s}"`) as string) : s);
+  return {
+    ts: BigInt(f[0]!),
+    receivedAt: BigInt(f[1]!),
+    tenant: text(f[2]!) ?? '',
+    level: f[3] === NULL_FIELD ? null : (f[3] as Level),
+    severity: f[4] === NULL_FIELD ? null : Number(f[4]),
+    service: text(f[5]!),
+    host: text(f[6]!),
+    category: text(f[7]!),
+    source: text(f[8]!),
+    message: text(f[9]!),
+    traceId: text(f[10]!),
+    spanId: text(f[11]!),
+    attrs: f[12]!,
+  };
+}
+
+/** Every row of a batch, decoded. */
+export function decodeRows(batch: RowBatch): LogRecord[] {
+  const text = batch.bytes.toString('utf8');
+  if (text === '') return [];
+  return text.slice(0, -1).split('\n').map(decodeRow);
 }

@@ -2,14 +2,9 @@
 // streams exports and aggregates. A backend knows nothing of protocols or HTTP; every backend runs
 // the same conformance suite (test/store/conformance.ts).
 
-import type { LogRecord, StoredRecord } from '../model/record.js';
-import { encodeRecord } from './row-format.js';
+import type { StoredRecord } from '../model/record.js';
+import type { RowBatch } from './row-format.js';
 import type { QueryNode } from '../query/ast.js';
-
-/** Rows to append, each encoded once by the producer in the row format of row-format.ts. */
-export interface RecordBatch {
-  rows: string[];
-}
 
 export interface AppendResult {
   /** Sequence numbers assigned to the batch: firstSeq .. firstSeq + count - 1. */
@@ -96,8 +91,11 @@ export interface Store {
   readonly backend: string;
   /** Create or upgrade the schema; returns the versions applied now. */
   migrate(): Promise<number[]>;
-  /** Append atomically and durably: when the promise resolves, the rows survive a crash. */
-  append(batch: RecordBatch): Promise<AppendResult>;
+  /**
+   * Append rows (row-format.ts) atomically and durably, with the next sequence numbers: when the
+   * promise resolves, the rows survive a crash.
+   */
+  append(batch: RowBatch): Promise<AppendResult>;
   queryPage(req: PageRequest): Promise<Page>;
   /**
    * Every matching row in (ts, seq) order, already encoded by the engine, a chunk at a time, with
@@ -108,9 +106,9 @@ export interface Store {
   topValues(req: TopRequest): Promise<TopValue[]>;
   stats(): Promise<StoreStats>;
   /**
-   * Loads a spool segment — lines of `seq<TAB>row` (row-format.ts), sequence numbers assigned by
-   * the caller — atomically with a record that segment `id` is loaded, so a replay after a crash
-   * loads it exactly once. Returns the rows loaded (0 if the segment was loaded before).
+   * Loads a spool segment — a file of rows (row-format.ts) — with the next sequence numbers,
+   * atomically with a record that segment `id` is loaded, so a replay after a crash loads it
+   * exactly once. Returns the rows loaded (0 if the segment was loaded before).
    */
   loadSegment(file: string, id: bigint): Promise<number>;
   /** Ids of the spool segments already loaded, among `ids`. */
@@ -122,12 +120,4 @@ export interface Store {
   /** Cheap liveness probe of the engine. */
   ping(): Promise<void>;
   close(): Promise<void>;
-}
-
-export function emptyBatch(): RecordBatch {
-  return { rows: [] };
-}
-
-export function pushRecord(batch: RecordBatch, r: LogRecord): void {
-  batch.rows.push(encodeRecord(r));
 }

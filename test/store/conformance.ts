@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../src/model/record.js';
 import { parseQuery } from '../../src/query/parser.js';
 import { recordToJson } from '../../src/query/record-format.js';
-import { emptyBatch, pushRecord, type RecordBatch, type Store } from '../../src/store/store.js';
+import { rowsOf, type RowBatch } from '../../src/store/row-format.js';
+import type { Store } from '../../src/store/store.js';
 
 const T0 = 1_700_000_000_000_000n; // 2023-11-14T22:13:20Z in µs
 
@@ -28,10 +29,8 @@ export function record(i: number, over: Partial<LogRecord> = {}): LogRecord {
   };
 }
 
-export function batchOf(records: LogRecord[]): RecordBatch {
-  const b = emptyBatch();
-  for (const r of records) pushRecord(b, r);
-  return b;
+export function batchOf(records: LogRecord[]): RowBatch {
+  return rowsOf(records);
 }
 
 export function describeStoreConformance(name: string, open: () => Promise<Store>): void {

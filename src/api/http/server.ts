@@ -9,16 +9,21 @@ import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
 import { Metrics } from '../../observability/metrics.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
-import { DuckDbStore } from '../../store/duckdb/duckdb-store.js';
+import { DUCKDB_ROW_GROUP_ROWS, DuckDbStore } from '../../store/duckdb/duckdb-store.js';
 import type { Store } from '../../store/store.js';
 import { installErrorHandler } from './error-handler.js';
 import { logsRoutes } from './logs-routes.js';
 import { opsRoutes } from './ops-routes.js';
 import { VERSION } from '../../version.js';
 
-/** Spool segments are loaded when they reach this many rows or this age. */
-const SEGMENT_ROWS = 100_000;
-const LOAD_INTERVAL_MS = 100;
+/**
+ * Spool segments are loaded when they reach one DuckDB row group, or this age (a search loads
+ * the open segment at once, so this only bounds how stale the store's own counts get).
+ */
+const LOAD_INTERVAL_MS = 1000;
+
+/** A row is its record's line plus the receive time, tenant and separators: this covers them. */
+const ROW_OVERHEAD_BYTES = 64 * 1024;
 
 /** After the drain, how long open connections get to finish before they are closed. */
 const SHUTDOWN_GRACE_MS = 1000;
@@ -42,6 +47,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     threads: config.store.duckdb.threads,
     memoryLimit: config.store.duckdb.memory_limit,
     queryTimeoutMs: config.query.timeout_ms,
+    maxRowBytes: config.http.body_limit + ROW_OVERHEAD_BYTES,
   });
   const applied = await store.migrate();
   const metrics = new Metrics();
@@ -65,7 +71,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
       spoolMaxBytes: config.ingest.spool_max_bytes,
       maxBatchRows: config.ingest.max_batch_rows,
       flushIntervalMs: config.ingest.flush_interval_ms,
-      segmentRows: SEGMENT_ROWS,
+      maxRowBytes: config.http.body_limit + ROW_OVERHEAD_BYTES,
+      segmentRows: DUCKDB_ROW_GROUP_ROWS,
       loadIntervalMs: LOAD_INTERVAL_MS,
     },
     metrics,

@@ -1,8 +1,9 @@
-// A validating single-pass scanner for one JSON object per line, built for the ingest hot path.
-// It checks the whole line against the JSON grammar (RFC 8259) but materialises only what the
-// record model needs: the top-level members, each as its raw source slice. Members that feed no
-// record field are never decoded — attrs is rebuilt from their raw text — so a line costs one
-// pass over its characters instead of JSON.parse plus JSON.stringify.
+// A validating single-pass scanner for JSON objects in UTF-8 bytes, built for the ingest hot path.
+// It checks a whole object against the JSON grammar (RFC 8259) but materialises only what the
+// record model needs: the top-level members, as offsets into the bytes, in a member table that is
+// reused from one object to the next. Nothing is decoded and nothing is allocated per member, so
+// members that feed no record field are later copied into attrs as raw bytes.
+// The bytes must already be valid UTF-8 (the caller checks the whole body once).
 
 export enum ValueKind {
   String,
@@ -14,43 +15,11 @@ export enum ValueKind {
   Array,
 }
 
-/** One top-level member: offsets into the scanned text. */
-export interface Member {
-  keyStart: number; // first character of the key, after its opening quote
-  keyEnd: number; // the key's closing quote
-  keyEscaped: boolean;
-  valueStart: number;
-  valueEnd: number; // exclusive
-  kind: ValueKind;
-  /** For strings: the content has a backslash escape (the raw slice is not the value). */
-  escaped: boolean;
-}
-
-export type ScanResult = { ok: true; members: Member[] } | { ok: false; error: string };
+/** Member flags. */
+export const VALUE_ESCAPED = 1; // a string value with a backslash escape: its raw bytes are not its value
+export const KEY_ESCAPED = 2;
 
 const MAX_DEPTH = 128;
-
-/**
- * Scans `text[start, end)` as one JSON object. On success returns its top-level members in
- * order; on failure a message naming the column (1-based) and what was wrong.
- */
-export function scanObjectLine(text: string, start: number, end: number): ScanResult {
-  const s = new Scanner(text, start, end);
-  try {
-    s.skipWs();
-    if (s.pos >= end) return fail(s, 'empty line');
-    if (text.charCodeAt(s.pos) !== 123 /* { */) {
-      return { ok: false, error: `expected a JSON object, got ${kindName(text.charCodeAt(s.pos))}` };
-    }
-    const members = s.topObject();
-    s.skipWs();
-    if (s.pos < end) return fail(s, 'unexpected text after the object');
-    return { ok: true, members };
-  } catch (e) {
-    if (e instanceof ScanError) return { ok: false, error: `invalid JSON at column ${e.pos - start + 1}: ${e.message}` };
-    throw e;
-  }
-}
 
 class ScanError extends Error {
   constructor(
@@ -61,62 +30,120 @@ class ScanError extends Error {
   }
 }
 
-function fail(s: Scanner, message: string): ScanResult {
-  return { ok: false, error: `invalid JSON at column ${s.pos - s.start + 1}: ${message}` };
-}
+/**
+ * Scans one JSON object at a time. After a successful `scanObject`, members 0..count-1 of the
+ * table describe its top-level members in order; `blanks` says whether a tab, CR or LF appeared
+ * between tokens (such whitespace must not reach a tab-separated row).
+ */
+export class JsonObjectScanner {
+  count = 0;
+  keyStart = new Int32Array(32); // first byte of the key, after its opening quote
+  keyEnd = new Int32Array(32); // the key's closing quote
+  valueStart = new Int32Array(32);
+  valueEnd = new Int32Array(32); // exclusive
+  kind = new Uint8Array(32);
+  flags = new Uint8Array(32);
+  blanks = false;
+  /** After a failed scan: what was wrong, and where (byte offset). */
+  error = '';
+  errorPos = 0;
 
-function kindName(c: number): string {
-  if (c === 91) return 'an array';
-  if (c === 34) return 'a string';
-  if (c === 116 || c === 102) return 'a boolean';
-  if (c === 110) return 'null';
-  if (c === 45 || (c >= 48 && c <= 57)) return 'a number';
-  return 'something that is not JSON';
-}
+  private buf: Uint8Array = new Uint8Array(0);
+  private pos = 0;
+  private end = 0;
 
-class Scanner {
-  pos: number;
-  constructor(
-    readonly text: string,
-    readonly start: number,
-    readonly end: number,
-  ) {
+  /**
+   * Scans the object that starts at `start` (after optional whitespace), reading no further than
+   * `end`. Returns the offset just after it, or -1 with `error` set.
+   */
+  scanObject(buf: Uint8Array, start: number, end: number): number {
+    this.buf = buf;
     this.pos = start;
+    this.end = end;
+    this.count = 0;
+    this.blanks = false;
+    try {
+      this.skipWs();
+      if (this.pos >= end) throw new ScanError('empty line', this.pos);
+      if (buf[this.pos] !== 123 /* { */) throw new NotAnObject(jsonKindName(buf[this.pos]!), this.pos);
+      this.object(1, true);
+      return this.pos;
+    } catch (e) {
+      if (!(e instanceof ScanError)) throw e;
+      this.error = e.message;
+      this.errorPos = e.pos;
+      return -1;
+    }
   }
 
-  skipWs(): void {
-    const t = this.text;
+  /** After a failed scan: true when the input was valid JSON but not an object. */
+  get notAnObject(): boolean {
+    return this.error.startsWith(NOT_AN_OBJECT);
+  }
+
+  /**
+   * Skips one JSON value of any kind at `start` (array elements that are not objects); returns
+   * the offset after it or -1 with `error` set.
+   */
+  skipValue(buf: Uint8Array, start: number, end: number): number {
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    try {
+      this.skipWs();
+      if (this.pos < end && buf[this.pos] === 34) this.string();
+      else this.value(1);
+      return this.pos;
+    } catch (e) {
+      if (!(e instanceof ScanError)) throw e;
+      this.error = e.message;
+      this.errorPos = e.pos;
+      return -1;
+    }
+  }
+
+  /** Offset of the first non-whitespace byte at or after `pos` (before `end`). */
+  static skipWhitespace(buf: Uint8Array, pos: number, end: number): number {
+    while (pos < end) {
+      const c = buf[pos]!;
+      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+      pos++;
+    }
+    return pos;
+  }
+
+  private skipWs(): void {
+    const buf = this.buf;
     let p = this.pos;
     while (p < this.end) {
-      const c = t.charCodeAt(p);
-      if (c !== 32 && c !== 9 && c !== 10 && c !== 13) break;
+      const c = buf[p]!;
+      if (c === 32) {
+        p++;
+        continue;
+      }
+      if (c !== 9 && c !== 10 && c !== 13) break;
+      this.blanks = true;
       p++;
     }
     this.pos = p;
   }
 
-  topObject(): Member[] {
-    const members: Member[] = [];
-    this.object(1, members);
-    return members;
-  }
-
   /** At an opening quote; leaves pos after the closing quote. Returns whether it had escapes. */
-  string(): boolean {
-    const t = this.text;
+  private string(): boolean {
+    const buf = this.buf;
     const end = this.end;
     let p = this.pos + 1;
     let escaped = false;
     for (;;) {
       if (p >= end) throw new ScanError('unterminated string', this.pos);
-      const c = t.charCodeAt(p);
+      const c = buf[p]!;
       if (c === 34) break;
       if (c === 92 /* \ */) {
         escaped = true;
-        const e = p + 1 < end ? t.charCodeAt(p + 1) : -1;
+        const e = p + 1 < end ? buf[p + 1]! : -1;
         if (e === 117 /* u */) {
           for (let k = 2; k < 6; k++) {
-            const h = p + k < end ? t.charCodeAt(p + k) : -1;
+            const h = p + k < end ? buf[p + k]! : -1;
             if (!((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) {
               throw new ScanError('bad \\u escape', p);
             }
@@ -137,22 +164,24 @@ class Scanner {
     return escaped;
   }
 
-  /** Any value that is not a top-level string; leaves pos after it. */
-  value(depth: number): ValueKind {
-    const t = this.text;
+  /** Any value; leaves pos after it. */
+  private value(depth: number): ValueKind {
+    const buf = this.buf;
     if (this.pos >= this.end) throw new ScanError('expected a value', this.pos);
-    const c = t.charCodeAt(this.pos);
+    const c = buf[this.pos]!;
     if (c === 34) {
       this.string();
       return ValueKind.String;
     }
     if (c === 123 || c === 91) {
       if (depth > MAX_DEPTH) throw new ScanError(`nesting deeper than ${MAX_DEPTH}`, this.pos);
-      return c === 123 ? this.object(depth) : this.array(depth);
+      if (c === 123) this.object(depth, false);
+      else this.array(depth);
+      return c === 123 ? ValueKind.Object : ValueKind.Array;
     }
-    if (c === 116) return this.literal('true', ValueKind.True);
-    if (c === 102) return this.literal('false', ValueKind.False);
-    if (c === 110) return this.literal('null', ValueKind.Null);
+    if (c === 116) return this.literal(0x74727565, ValueKind.True); // true
+    if (c === 102) return this.literalFalse();
+    if (c === 110) return this.literal(0x6e756c6c, ValueKind.Null); // null
     if (c === 45 || (c >= 48 && c <= 57)) {
       this.number();
       return ValueKind.Number;
@@ -160,110 +189,166 @@ class Scanner {
     throw new ScanError('expected a value', this.pos);
   }
 
-  /** At an opening brace; records the members in `members` when given (the top level only). */
-  object(depth: number, members?: Member[]): ValueKind {
-    const t = this.text;
+  /** At an opening brace; records the members in the table when `top`. */
+  private object(depth: number, top: boolean): void {
+    const buf = this.buf;
     this.pos++;
     this.skipWs();
-    if (this.pos < this.end && t.charCodeAt(this.pos) === 125) {
+    if (this.pos < this.end && buf[this.pos] === 125) {
       this.pos++;
-      return ValueKind.Object;
+      return;
     }
     for (;;) {
       this.skipWs();
-      if (this.pos >= this.end || t.charCodeAt(this.pos) !== 34) throw new ScanError('expected a member name in double quotes', this.pos);
+      if (this.pos >= this.end || buf[this.pos] !== 34) throw new ScanError('expected a member name in double quotes', this.pos);
       const keyStart = this.pos + 1;
       const keyEscaped = this.string();
       const keyEnd = this.pos - 1;
       this.skipWs();
-      if (this.pos >= this.end || t.charCodeAt(this.pos) !== 58) throw new ScanError("expected ':' after the member name", this.pos);
+      if (this.pos >= this.end || buf[this.pos] !== 58) throw new ScanError("expected ':' after the member name", this.pos);
       this.pos++;
       this.skipWs();
       const valueStart = this.pos;
       let kind: ValueKind;
       let escaped = false;
-      if (this.pos < this.end && t.charCodeAt(this.pos) === 34) {
+      if (this.pos < this.end && buf[this.pos] === 34) {
         kind = ValueKind.String;
         escaped = this.string();
       } else {
         kind = this.value(depth + 1);
       }
-      members?.push({ keyStart, keyEnd, keyEscaped, valueStart, valueEnd: this.pos, kind, escaped });
+      if (top) {
+        const i = this.count;
+        if (i === this.keyStart.length) this.grow();
+        this.keyStart[i] = keyStart;
+        this.keyEnd[i] = keyEnd;
+        this.valueStart[i] = valueStart;
+        this.valueEnd[i] = this.pos;
+        this.kind[i] = kind;
+        this.flags[i] = (escaped ? VALUE_ESCAPED : 0) | (keyEscaped ? KEY_ESCAPED : 0);
+        this.count = i + 1;
+      }
       this.skipWs();
-      const d = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
+      const d = this.pos < this.end ? buf[this.pos] : -1;
       if (d === 44) {
         this.pos++;
         continue;
       }
       if (d === 125) {
         this.pos++;
-        return ValueKind.Object;
+        return;
       }
       throw new ScanError("expected ',' or '}' after a member", this.pos);
     }
   }
 
-  array(depth: number): ValueKind {
-    const t = this.text;
+  private array(depth: number): void {
+    const buf = this.buf;
     this.pos++;
     this.skipWs();
-    if (this.pos < this.end && t.charCodeAt(this.pos) === 93) {
+    if (this.pos < this.end && buf[this.pos] === 93) {
       this.pos++;
-      return ValueKind.Array;
+      return;
     }
     for (;;) {
       this.skipWs();
       this.value(depth + 1);
       this.skipWs();
-      const d = this.pos < this.end ? t.charCodeAt(this.pos) : -1;
+      const d = this.pos < this.end ? buf[this.pos] : -1;
       if (d === 44) {
         this.pos++;
         continue;
       }
       if (d === 93) {
         this.pos++;
-        return ValueKind.Array;
+        return;
       }
       throw new ScanError("expected ',' or ']' in an array", this.pos);
     }
   }
 
-  literal(word: string, kind: ValueKind): ValueKind {
-    if (this.text.startsWith(word, this.pos) && this.pos + word.length <= this.end) {
-      this.pos += word.length;
+  /** A four-letter literal given as its bytes packed big-endian. */
+  private literal(word: number, kind: ValueKind): ValueKind {
+    const buf = this.buf;
+    const p = this.pos;
+    if (p + 4 <= this.end && ((buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!) === word) {
+      this.pos = p + 4;
       return kind;
     }
-    throw new ScanError('expected a value', this.pos);
+    throw new ScanError('expected a value', p);
   }
 
-  number(): void {
-    const t = this.text;
+  private literalFalse(): ValueKind {
+    const buf = this.buf;
+    const p = this.pos;
+    if (p + 5 <= this.end && buf[p + 1] === 97 && buf[p + 2] === 108 && buf[p + 3] === 115 && buf[p + 4] === 101) {
+      this.pos = p + 5;
+      return ValueKind.False;
+    }
+    throw new ScanError('expected a value', p);
+  }
+
+  private number(): void {
+    const buf = this.buf;
     const end = this.end;
     let p = this.pos;
-    if (t.charCodeAt(p) === 45) p++;
-    let c = p < end ? t.charCodeAt(p) : -1;
+    if (buf[p] === 45) p++;
+    let c = p < end ? buf[p]! : -1;
     if (c === 48) {
       p++;
     } else if (c >= 49 && c <= 57) {
-      while (p < end && (c = t.charCodeAt(p)) >= 48 && c <= 57) p++;
+      while (p < end && (c = buf[p]!) >= 48 && c <= 57) p++;
     } else {
       throw new ScanError('bad number', this.pos);
     }
-    if (p < end && t.charCodeAt(p) === 46) {
+    if (p < end && buf[p] === 46) {
       p++;
       const digits = p;
-      while (p < end && (c = t.charCodeAt(p)) >= 48 && c <= 57) p++;
+      while (p < end && (c = buf[p]!) >= 48 && c <= 57) p++;
       if (p === digits) throw new ScanError('bad number', this.pos);
     }
-    c = p < end ? t.charCodeAt(p) : -1;
+    c = p < end ? buf[p]! : -1;
     if (c === 101 || c === 69) {
       p++;
-      c = p < end ? t.charCodeAt(p) : -1;
+      c = p < end ? buf[p]! : -1;
       if (c === 43 || c === 45) p++;
       const digits = p;
-      while (p < end && (c = t.charCodeAt(p)) >= 48 && c <= 57) p++;
+      while (p < end && (c = buf[p]!) >= 48 && c <= 57) p++;
       if (p === digits) throw new ScanError('bad number', this.pos);
     }
     this.pos = p;
   }
+
+  private grow(): void {
+    const n = this.keyStart.length * 2;
+    const widen = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.keyStart = widen(this.keyStart, (k) => new Int32Array(k));
+    this.keyEnd = widen(this.keyEnd, (k) => new Int32Array(k));
+    this.valueStart = widen(this.valueStart, (k) => new Int32Array(k));
+    this.valueEnd = widen(this.valueEnd, (k) => new Int32Array(k));
+    this.kind = widen(this.kind, (k) => new Uint8Array(k));
+    this.flags = widen(this.flags, (k) => new Uint8Array(k));
+  }
+}
+
+const NOT_AN_OBJECT = 'expected a JSON object, got ';
+
+class NotAnObject extends ScanError {
+  constructor(what: string, pos: number) {
+    super(`${NOT_AN_OBJECT}${what}`, pos);
+  }
+}
+
+/** What a JSON value starting with byte `c` is, for error messages. */
+export function jsonKindName(c: number): string {
+  if (c === 91) return 'an array';
+  if (c === 34) return 'a string';
+  if (c === 116 || c === 102) return 'a boolean';
+  if (c === 110) return 'null';
+  if (c === 45 || (c >= 48 && c <= 57)) return 'a number';
+  return 'something that is not JSON';
 }

@@ -1,11 +1,11 @@
 // Maps a JSON object onto the record model (SPEC §1): known field names and their aliases become
-// record fields, everything else stays in `attrs`. Every protocol that carries JSON-like records
-// funnels through here, so aliases, timestamp and level rules are the same everywhere.
+// record fields, everything else stays in `attrs`. The alias table here is the one every protocol
+// uses; normaliseObject applies it to an already decoded value (protocols that decode into
+// objects), and json-rows.ts applies the same rules straight to JSON bytes on the hot path.
 
 import type { LogRecord } from '../../model/record.js';
 import { parseTimestamp } from '../../model/timestamp.js';
 import { normaliseLevel, levelFromOtelSeverity } from '../../model/level.js';
-import { scanObjectLine, ValueKind, type Member } from './json-scanner.js';
 
 /**
  * Input names of each record field, in priority order: when a record carries two aliases of the
@@ -53,58 +53,6 @@ export function normaliseObject(value: unknown, ctx: NormaliseContext): Normalis
   }
   if (rest !== null) fields.record.attrs = JSON.stringify(rest);
   return { ok: true, record: fields.record };
-}
-
-/**
- * The same mapping for one NDJSON line, without JSON.parse: only members whose names are field
- * aliases are decoded; attrs is the raw text of the other members, which the scanner has
- * already validated.
- */
-export function normaliseLine(text: string, start: number, end: number, ctx: NormaliseContext): NormaliseResult {
-  const scan = scanObjectLine(text, start, end);
-  if (!scan.ok) return scan;
-  const members = scan.members;
-  const keys = members.map((m) => memberKey(text, m));
-  const aliased: Record<string, unknown> = {};
-  for (let i = 0; i < members.length; i++) {
-    if (ALIAS_INDEX.has(keys[i]!)) aliased[keys[i]!] = memberValue(text, members[i]!);
-  }
-  const fields = normaliseFields(aliased, ctx);
-  if (!fields.ok) return fields;
-  let attrs = '';
-  for (let i = 0; i < members.length; i++) {
-    if (fields.consumed.has(keys[i]!)) continue;
-    const m = members[i]!;
-    attrs += `${attrs === '' ? '{' : ','}${text.slice(m.keyStart - 1, m.keyEnd + 1)}:${text.slice(m.valueStart, m.valueEnd)}`;
-  }
-  fields.record.attrs = attrs === '' ? '{}' : `${attrs}}`;
-  return { ok: true, record: fields.record };
-}
-
-function memberKey(text: string, m: Member): string {
-  const raw = text.slice(m.keyStart, m.keyEnd);
-  return m.keyEscaped ? (JSON.parse(`"${raw}"`) as string) : raw;
-}
-
-function memberValue(text: string, m: Member): unknown {
-  switch (m.kind) {
-    case ValueKind.String:
-      return m.escaped ? JSON.parse(text.slice(m.valueStart, m.valueEnd)) : text.slice(m.valueStart + 1, m.valueEnd - 1);
-    case ValueKind.True:
-      return true;
-    case ValueKind.False:
-      return false;
-    case ValueKind.Null:
-      return null;
-    case ValueKind.Number: {
-      const raw = text.slice(m.valueStart, m.valueEnd);
-      // Integer timestamps in ns exceed 2^53: keep them exact.
-      const n = Number(raw);
-      return Number.isSafeInteger(n) || !/^-?\d+$/.test(raw) ? n : BigInt(raw);
-    }
-    default:
-      return JSON.parse(text.slice(m.valueStart, m.valueEnd));
-  }
 }
 
 interface Fields {

@@ -1,10 +1,13 @@
-// Parses the native ingest body (SPEC §2): one JSON object, a JSON array of objects, or NDJSON.
-// Each line (or array element) is judged on its own: valid ones become rows, invalid ones are
-// reported with their 1-based line number and never cost the rest of the body.
+// Parses the native ingest body (SPEC §2): one JSON object, a JSON array of objects, or NDJSON,
+// straight from its bytes into spool rows. Each line (or array element) is judged on its own:
+// valid ones become rows, invalid ones are reported with their 1-based line number (element
+// number in an array) and never cost the rest of the body.
 
-import type { RecordBatch } from '../../store/store.js';
-import { emptyBatch, pushRecord } from '../../store/store.js';
-import { normaliseLine, normaliseObject, type NormaliseContext } from '../common/normalise.js';
+import { isUtf8 } from 'node:buffer';
+import { RowBatchBuilder, type RowBatch } from '../../store/row-format.js';
+import { JsonObjectScanner, jsonKindName } from '../common/json-scanner.js';
+import { JsonRowEncoder } from '../common/json-rows.js';
+import type { NormaliseContext } from '../common/normalise.js';
 
 export interface LineError {
   line: number;
@@ -12,7 +15,7 @@ export interface LineError {
 }
 
 export interface ParsedBody {
-  batch: RecordBatch;
+  batch: RowBatch;
   rejected: number;
   /** The first MAX_REPORTED_ERRORS errors; `rejected` counts them all. */
   errors: LineError[];
@@ -23,66 +26,110 @@ export const MAX_REPORTED_ERRORS = 1000;
 
 export type BodyShape = 'json' | 'ndjson';
 
-export function parseNativeBody(text: string, shape: BodyShape, ctx: NormaliseContext): ParsedBody {
-  const out: ParsedBody = { batch: emptyBatch(), rejected: 0, errors: [] };
+const skipWs = JsonObjectScanner.skipWhitespace;
+
+class BodyParse {
+  readonly encoder: JsonRowEncoder;
+  rejected = 0;
+  errors: LineError[] = [];
+
+  constructor(
+    readonly body: Buffer,
+    ctx: NormaliseContext,
+  ) {
+    // Rows are about as long as their lines; a little headroom saves a copy.
+    this.encoder = new JsonRowEncoder(new RowBatchBuilder(body.length + (body.length >> 3) + 1024), ctx);
+  }
+
+  reject(line: number, error: string): void {
+    this.rejected++;
+    if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ line, error });
+  }
+
+  /** Forgets everything encoded so far (a body that turned out to have another shape). */
+  reset(): void {
+    this.encoder.out.rollback(0, 0);
+    this.rejected = 0;
+    this.errors = [];
+  }
+
+  result(): ParsedBody {
+    return { batch: this.encoder.out.finish(), rejected: this.rejected, errors: this.errors };
+  }
+}
+
+export function parseNativeBody(body: Buffer, shape: BodyShape, ctx: NormaliseContext): ParsedBody {
+  // Rows must be valid UTF-8 for the store; invalid sequences become U+FFFD, as a decoder would.
+  const buf = isUtf8(body) ? body : Buffer.from(body.toString('utf8'));
+  const p = new BodyParse(buf, ctx);
+  let start = 0;
+  if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3; // BOM
   if (shape === 'json') {
     // A JSON body is one object or an array; if it is neither it may still be NDJSON sent with
     // a JSON content type, which many shippers do.
-    let whole: unknown;
-    let parsed = false;
-    try {
-      whole = JSON.parse(text);
-      parsed = true;
-    } catch {
-      // fall through to NDJSON
-    }
-    if (parsed) {
-      if (Array.isArray(whole)) {
-        whole.forEach((v, i) => addValue(out, v, i + 1, ctx));
-      } else {
-        addValue(out, whole, 1, ctx);
+    const first = skipWs(buf, start, buf.length);
+    if (buf[first] === 91 /* [ */ && parseArray(p, first)) return p.result();
+    if (buf[first] === 123 /* { */) {
+      const after = p.encoder.encodeObject(buf, first, buf.length, true);
+      if (after >= 0) {
+        if (p.encoder.rejected) p.reject(1, p.encoder.error);
+        return p.result();
       }
-      return out;
     }
+    p.reset();
   }
-  parseLines(text, out, ctx);
-  return out;
+  parseLines(p, start);
+  return p.result();
 }
 
-function parseLines(text: string, out: ParsedBody, ctx: NormaliseContext): void {
-  let start = 0;
+function parseLines(p: BodyParse, from: number): void {
+  const buf = p.body;
+  const len = buf.length;
+  const enc = p.encoder;
+  let start = from;
   let line = 0;
-  const len = text.length;
   while (start <= len) {
-    let end = text.indexOf('\n', start);
+    let end = buf.indexOf(10, start);
     if (end === -1) end = len;
     line++;
     let stop = end;
-    if (stop > start && text.charCodeAt(stop - 1) === 13) stop--; // CRLF
-    if (stop > start) {
-      const r = normaliseLine(text, start, stop, ctx);
-      if (r.ok) pushRecord(out.batch, r.record);
-      else if (!isBlank(text, start, stop)) reject(out, line, r.error);
+    if (stop > start && buf[stop - 1] === 13) stop--; // CRLF
+    if (skipWs(buf, start, stop) < stop) {
+      enc.encodeObject(buf, start, stop, true);
+      if (enc.rejected) p.reject(line, enc.error);
     }
     start = end + 1;
   }
 }
 
-function addValue(out: ParsedBody, value: unknown, line: number, ctx: NormaliseContext): void {
-  const r = normaliseObject(value, ctx);
-  if (r.ok) pushRecord(out.batch, r.record);
-  else reject(out, line, r.error);
-}
-
-function reject(out: ParsedBody, line: number, error: string): void {
-  out.rejected++;
-  if (out.errors.length < MAX_REPORTED_ERRORS) out.errors.push({ line, error });
-}
-
-function isBlank(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 13) return false;
+/** A JSON array of objects; false when the body is not one (it is then read as NDJSON). */
+function parseArray(p: BodyParse, open: number): boolean {
+  const buf = p.body;
+  const len = buf.length;
+  const enc = p.encoder;
+  const scanner = new JsonObjectScanner();
+  let pos = skipWs(buf, open + 1, len);
+  if (buf[pos] === 93 /* ] */) return skipWs(buf, pos + 1, len) === len;
+  for (let element = 1; ; element++) {
+    pos = skipWs(buf, pos, len);
+    if (buf[pos] === 123) {
+      pos = enc.encodeObject(buf, pos, len, false);
+      if (pos < 0) break;
+      if (enc.rejected) p.reject(element, enc.error);
+    } else {
+      const at = pos;
+      pos = scanner.skipValue(buf, pos, len);
+      if (pos < 0) break;
+      p.reject(element, `expected a JSON object, got ${jsonKindName(buf[at]!)}`);
+    }
+    pos = skipWs(buf, pos, len);
+    if (buf[pos] === 44 /* , */) {
+      pos++;
+      continue;
+    }
+    if (buf[pos] === 93 && skipWs(buf, pos + 1, len) === len) return true;
+    break;
   }
-  return true;
+  p.reset();
+  return false;
 }

@@ -52,18 +52,18 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
     async (req, reply) => {
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
       deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, body.length);
-      const parsed = parseNativeBody(body.toString('utf8'), shapeOf(req.headers['content-type']), {
+      const parsed = parseNativeBody(body, shapeOf(req.headers['content-type']), {
         tenant: 'default',
         receivedAt: nowMicros(),
       });
       if (parsed.rejected > 0) deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, parsed.rejected);
-      const answer = { accepted: parsed.batch.rows.length, rejected: parsed.rejected, errors: parsed.errors };
-      if (parsed.batch.rows.length === 0) {
+      const answer = { accepted: parsed.batch.count, rejected: parsed.rejected, errors: parsed.errors };
+      if (parsed.batch.count === 0) {
         if (parsed.rejected === 0) answer.errors = [{ line: 1, error: 'body contains no records' }];
         return reply.status(400).send(answer);
       }
       await deps.pipeline.submit(parsed.batch, body.length);
-      deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, parsed.batch.rows.length);
+      deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, parsed.batch.count);
       return answer;
     },
   );

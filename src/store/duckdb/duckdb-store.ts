@@ -1,11 +1,13 @@
-// The embedded default backend: one DuckDB database file under the data directory. Appends go
-// through one writer connection as DataChunks inside a transaction (DuckDB fsyncs its WAL at
-// commit, so a resolved append is durable); reads use a small pool of their own connections.
+// The embedded default backend: one DuckDB database file under the data directory. Rows arrive
+// as files in the row format (spool segments, or an append's rows written to a file) and are
+// loaded by DuckDB's own CSV reader through one writer connection, one transaction per file
+// (DuckDB fsyncs its WAL at commit, so a resolved load is durable); reads use a small pool of
+// their own connections.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue, BIGINT } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue, BIGINT, VARCHAR } from '@duckdb/node-api';
 import { LhError } from '../../errors.js';
 import type { Level, StoredRecord } from '../../model/record.js';
 import { compileWhere, fieldSql } from '../../query/sql.js';
@@ -18,7 +20,6 @@ import type {
   Page,
   PageAfter,
   PageRequest,
-  RecordBatch,
   Selection,
   Store,
   StoreStats,
@@ -26,7 +27,7 @@ import type {
   TopValue,
 } from '../store.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
-import { encodeSeqLines } from '../row-format.js';
+import type { RowBatch } from '../row-format.js';
 import { ConnectionPool } from './connection-pool.js';
 
 export interface DuckDbStoreOptions {
@@ -36,6 +37,8 @@ export interface DuckDbStoreOptions {
   memoryLimit: string;
   readConnections?: number;
   queryTimeoutMs?: number;
+  /** Longest row (row-format.ts, without its newline) a load must take; the default is 1 MiB. */
+  maxRowBytes?: number;
 }
 
 const SELECT_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS received_at, tenant, level, severity,
@@ -65,14 +68,26 @@ const CSV_LINE_SQL = `concat_ws(',', strftime(ts, ${RFC3339_MICROS}), strftime(r
 const unescapeText = (col: string) =>
   `CASE WHEN contains(${col}, '\\') THEN json_extract_string(concat('"', ${col}, '"'), '$') ELSE ${col} END`;
 
-/** Reads a file of `seq<TAB>row` lines (row-format.ts) as table rows. */
-const LOAD_ROWS_SQL = `SELECT seq, make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level, severity,
-  ${unescapeText('service')}, ${unescapeText('host')}, ${unescapeText('category')}, ${unescapeText('source')},
+/**
+ * Reads a file of rows (row-format.ts) as table rows, numbered from $2 + 1. One reader thread: a
+ * load shares the machine with ingest parsing, and one thread does the most rows per CPU second.
+ * The line size limit is the longest row the pipeline accepts, so no acknowledged row is refused
+ * here; the buffer is sized from it explicitly (DuckDB's default is 16 times the limit).
+ */
+const loadRowsSql = (maxRowBytes: number) => `SELECT $2 + row_number() OVER (), make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level,
+  severity, ${unescapeText('service')}, ${unescapeText('host')}, ${unescapeText('category')}, ${unescapeText('source')},
   ${unescapeText('message')}, ${unescapeText('trace_id')}, ${unescapeText('span_id')}, attrs
 FROM read_csv($1, delim = '\t', quote = '', escape = '', header = false, nullstr = '\\N', auto_detect = false,
-  columns = {seq: 'BIGINT', ts: 'BIGINT', received_at: 'BIGINT', tenant: 'VARCHAR', level: 'VARCHAR', severity: 'UTINYINT',
+  parallel = false, max_line_size = ${maxRowBytes + 1}, buffer_size = ${Math.max(maxRowBytes + 2 ** 20, 8 * 2 ** 20)},
+  columns = {ts: 'BIGINT', received_at: 'BIGINT', tenant: 'VARCHAR', level: 'VARCHAR', severity: 'UTINYINT',
     service: 'VARCHAR', host: 'VARCHAR', category: 'VARCHAR', source: 'VARCHAR', message: 'VARCHAR', trace_id: 'VARCHAR',
     span_id: 'VARCHAR', attrs: 'VARCHAR'})`;
+
+/**
+ * DuckDB stores rows in groups of this many; a load of whole groups is written once, where
+ * partial groups are merged and rewritten by later checkpoints.
+ */
+export const DUCKDB_ROW_GROUP_ROWS = 122_880;
 
 /** Keyset pages per export time slice: bounds how many rows one page query looks at. */
 const SLICE_PAGES = 8;
@@ -84,6 +99,8 @@ export class DuckDbStore implements Store {
   readonly backend = 'duckdb';
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
+  /** Highest sequence number committed; only the writer connection changes it, after a commit. */
+  private lastSeq = 0n;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -102,6 +119,9 @@ export class DuckDbStore implements Store {
         memory_limit: options.memoryLimit,
         autoinstall_known_extensions: 'false',
         autoload_known_extensions: 'false',
+        // New database files use the current storage format, which can compress attrs with
+        // zstd (a file made by an older format keeps its own).
+        storage_compatibility_version: 'latest',
       });
     } catch (e) {
       throw new LhError('LH_ERR_STORE', `cannot open DuckDB database ${options.file}: ${errorText(e)}`, undefined, { cause: e });
@@ -134,31 +154,61 @@ export class DuckDbStore implements Store {
       }
       applied.push(m.version);
     }
+    const last = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
+    this.lastSeq = last.getRows()[0]![0] as bigint;
     return applied;
   }
 
-  append(batch: RecordBatch): Promise<AppendResult> {
-    // Appends are serialised: one writer connection, one transaction at a time, so each takes
-    // its sequence numbers from the rows committed before it.
-    return this.serialised(() => this.appendNow(batch));
+  append(batch: RowBatch): Promise<AppendResult> {
+    // The rows go through a file so the engine's own CSV reader loads them: far cheaper than
+    // converting every value through the JavaScript bindings.
+    return this.serialised(async () => {
+      this.assertOpen();
+      const firstSeq = this.lastSeq + 1n;
+      if (batch.count === 0) return { firstSeq, count: 0 };
+      const file = path.join(this.loadDir, `append-${firstSeq}.tsv`);
+      try {
+        fs.writeFileSync(file, batch.bytes);
+        await this.inTransaction(() => this.loadRows(file));
+      } catch (e) {
+        throw storeError('append', e);
+      } finally {
+        fs.rmSync(file, { force: true });
+      }
+      return this.committed(firstSeq, batch.count);
+    });
   }
 
   loadSegment(file: string, id: bigint): Promise<number> {
     return this.serialised(async () => {
       this.assertOpen();
+      const firstSeq = this.lastSeq + 1n;
+      let rows: number;
       try {
-        return await this.inTransaction(async () => {
+        rows = await this.inTransaction(async () => {
           const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
           if (Number(seen.getRows()[0]![0]) > 0) return 0;
-          const loaded = await this.writer.runAndReadAll(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]);
-          const rows = Number(loaded.getRows()[0]![0]);
-          await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(rows)], [BIGINT, BIGINT]);
-          return rows;
+          const n = await this.loadRows(file);
+          await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(n)], [BIGINT, BIGINT]);
+          return n;
         });
       } catch (e) {
         throw storeError('load segment', e);
       }
+      return this.committed(firstSeq, rows).count;
     });
+  }
+
+  /** Inserts the rows of a file with the sequence numbers after lastSeq; returns how many. */
+  private async loadRows(file: string): Promise<number> {
+    const sql = `INSERT INTO logs ${loadRowsSql(this.options.maxRowBytes ?? 2 ** 20)}`;
+    const loaded = await this.writer.runAndReadAll(sql, [file, this.lastSeq], [VARCHAR, BIGINT]);
+    return Number(loaded.getRows()[0]![0]);
+  }
+
+  private committed(firstSeq: bigint, count: number): AppendResult {
+    this.lastSeq = firstSeq + BigInt(count) - 1n;
+    return { firstSeq, count };
   }
 
   async loadedSegments(ids: bigint[]): Promise<Set<bigint>> {
@@ -169,25 +219,6 @@ export class DuckDbStore implements Store {
       ids.map(() => BIGINT),
     );
     return new Set(r.getRows().map((row) => row[0] as bigint));
-  }
-
-  private async appendNow(batch: RecordBatch): Promise<AppendResult> {
-    this.assertOpen();
-    const firstSeq = (await maxSeqOn(this.writer)) + 1n;
-    const count = batch.rows.length;
-    if (count === 0) return { firstSeq, count: 0 };
-    // The rows go through a file so the engine's own parallel CSV reader loads them: far
-    // cheaper than converting every value through the JavaScript bindings.
-    const file = path.join(this.loadDir, `append-${firstSeq}.tsv`);
-    try {
-      fs.writeFileSync(file, encodeSeqLines(batch.rows, firstSeq));
-      await this.inTransaction(() => this.writer.run(`INSERT INTO logs ${LOAD_ROWS_SQL}`, [file]));
-    } catch (e) {
-      throw storeError('append', e);
-    } finally {
-      fs.rmSync(file, { force: true });
-    }
-    return { firstSeq, count };
   }
 
   /** Runs `fn` on the writer connection inside one transaction, rolled back if it throws. */
@@ -362,7 +393,7 @@ export class DuckDbStore implements Store {
   }
 
   maxSeq(): Promise<bigint> {
-    return this.readers.with(maxSeqOn);
+    return Promise.resolve(this.lastSeq);
   }
 
   async ping(): Promise<void> {
@@ -505,11 +536,6 @@ function toStoredRecord(r: DuckDBValue[]): StoredRecord {
 function bindTypes(params: DuckDBValue[]): DuckDBType[] {
   // An undefined entry lets the engine infer that parameter's type.
   return params.map((p) => (typeof p === 'bigint' ? BIGINT : undefined)) as DuckDBType[];
-}
-
-async function maxSeqOn(conn: DuckDBConnection): Promise<bigint> {
-  const r = await conn.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
-  return r.getRows()[0]![0] as bigint;
 }
 
 function errorText(e: unknown): string {

@@ -1,0 +1,140 @@
+// The byte encoder (scanner + rows written straight from the request bytes) must agree with
+// normaliseObject over JSON.parse (the reference) on every input: same accept/reject, same
+// fields, same attrs value.
+
+import { describe, expect, it } from 'vitest';
+import { decodeRows, RowBatchBuilder } from '../../store/row-format.js';
+import { JsonRowEncoder } from './json-rows.js';
+import { normaliseObject } from './normalise.js';
+
+const ctx = { tenant: 'default', receivedAt: 1_700_000_000_000_000n };
+
+function reference(line: string) {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return { ok: false as const };
+  }
+  return normaliseObject(value, ctx);
+}
+
+function encode(line: string) {
+  const enc = new JsonRowEncoder(new RowBatchBuilder(16), ctx);
+  const bytes = Buffer.from(line);
+  enc.encodeObject(bytes, 0, bytes.length, true);
+  if (enc.rejected) return { ok: false as const, error: enc.error };
+  const rows = decodeRows(enc.out.finish());
+  expect(rows.length).toBe(1);
+  return { ok: true as const, record: rows[0]! };
+}
+
+function check(line: string): void {
+  const ref = reference(line);
+  const got = encode(line);
+  expect(got.ok, line).toBe(ref.ok);
+  if (got.ok && ref.ok) {
+    const { attrs: a, ...fa } = got.record;
+    const { attrs: b, ...fb } = ref.record;
+    expect(fa, line).toEqual(fb);
+    expect(a, line).not.toMatch(/[\t\r\n]/);
+    // Out-of-range numbers stay verbatim in raw attrs where JSON.stringify would write null,
+    // and -0 stays -0 where it would write 0.
+    const finite = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v === 0 ? 0 : v);
+    expect(JSON.parse(a, finite), line).toEqual(JSON.parse(b));
+  }
+}
+
+/** Seeded PRNG so a failure reproduces. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+const KEYS = ['ts', 'time', '@t', 'level', 'lvl', 'severity', 'msg', 'message', 'service', 'app', 'host', 'trace_id', 'x', 'é', 'a"b', 'n\\u0041', 'm\u0073g'];
+const STRINGS = [
+  'info', 'WARNING', 'E', ' warn ', 'nonsense', '30', 'Ünï', '2024-01-02T03:04:05.123456789+02:00', '2024-02-29T23:59:60Z',
+  '2023-02-29T00:00:00Z', '2024-01-02 03:04:05', '2024-01-02T03:04:05.5-0130', '0099-01-01T00:00:00Z', '1700000000',
+  '1700000000.5', '', 'tab\there "q" \\ é ☃', '\u2028',
+];
+function randomValue(r: () => number, depth: number): unknown {
+  const k = Math.floor(r() * (depth > 2 ? 7 : 9));
+  switch (k) {
+    case 0: return Math.floor(r() * 1e6) - 5e5;
+    case 1: return r() * 1e3;
+    case 2: return STRINGS[Math.floor(r() * STRINGS.length)];
+    case 3: return r() < 0.5;
+    case 4: return null;
+    case 5: return [1_700_000_000_123 + Math.floor(r() * 1000), 1_700_000_000, 1_700_000_000_123_456, 17, 30, 1.5, -1][Math.floor(r() * 7)];
+    case 6: return '1700000000123456789';
+    case 7: return Object.fromEntries(Array.from({ length: Math.floor(r() * 3) }, () => [KEYS[Math.floor(r() * KEYS.length)], randomValue(r, depth + 1)]));
+    default: return Array.from({ length: Math.floor(r() * 3) }, () => randomValue(r, depth + 1));
+  }
+}
+
+describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
+  it('on hand-picked lines', () => {
+    for (const line of [
+      '{}',
+      ' { "ts" : 1700000000 , "msg":"a\\nb", "x": [1, {"y": null}] } ',
+      '{"level":30,"time":1700000000123,"msg":"pino"}',
+      '{"severity":17,"message":"otel"}',
+      '{"severity":"17","message":"otel"}',
+      '{"ts":"bad"}',
+      '{"ts":true}',
+      '{"ts":{"a":1}}',
+      '{"ts":null,"level":"nonsense","service":{"name":"x"}}',
+      '{"ts":"","msg":1.50,"host":1e3,"app":"x","source":false}',
+      '{"msg":"first","msg":"second","x":1,"x":2}',
+      '{"time":"2024-01-01T00:00:00Z","ts":"2025-01-01T00:00:00Z"}',
+      '{"ts":-1700000000,"level":"\\u0045"}',
+      '{"a":1,}',
+      '{"a":01}',
+      '{"a":1.}',
+      '{"a":-}',
+      '{"a":"\\x"}',
+      '{"a":"\\u12"}',
+      '{"a" 1}',
+      '{"a":1} x',
+      '[1,2]',
+      '"str"',
+      '{"a":tru}',
+      '{"a":fals}',
+      '{"a":nul}',
+      '{"a":"raw\ttab"}',
+      '{"a":\t{"b":\t1}\r}',
+      '{"a":1e5,"b":-0.5E-3,"c":0,"d":1e400}',
+      '{"msg":"\\ud83d\\ude00 emoji","host":"h\\u00e9"}',
+    ]) {
+      check(line);
+    }
+  });
+
+  it('keeps nanosecond timestamps and big integers exact, where JSON.parse would round them', () => {
+    const r = encode('{"ts":1700000000123456789,"service":12345678901234567890}');
+    expect(r.ok && r.record.ts).toBe(1_700_000_000_123_456n);
+    expect(r.ok && r.record.service).toBe('12345678901234567890');
+  });
+
+  it('names the column of a syntax error and the field of a bad timestamp', () => {
+    expect(encode('{"a":1,}')).toEqual({ ok: false, error: "invalid JSON at column 8: expected a member name in double quotes" });
+    expect(encode('[1]')).toEqual({ ok: false, error: 'expected a JSON object, got an array' });
+    expect(encode('{"time":"yesterday"}')).toEqual({ ok: false, error: 'invalid timestamp "yesterday" in field "time"' });
+  });
+
+  it('on 20,000 random objects and their mutations', () => {
+    const r = rng(42);
+    const junk = ['', ',', '}', '{', '"', ':', '\\', ' ', 'x', '0', '-', '.', 'e', '[', ']', '\u0001', '\t'];
+    for (let i = 0; i < 10_000; i++) {
+      const obj = randomValue(r, 0) as unknown;
+      const root = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? obj : { v: obj, ts: 1_700_000_000 };
+      const line = JSON.stringify(root, null, r() < 0.1 ? '\t' : undefined).replace(/\n/g, ' ');
+      check(line);
+      // A mutation: replace, insert or delete one character.
+      const at = Math.floor(r() * line.length);
+      const piece = junk[Math.floor(r() * junk.length)]!;
+      const mutated = r() < 0.5 ? line.slice(0, at) + piece + line.slice(at + 1) : line.slice(0, at) + piece + line.slice(at);
+      check(mutated);
+    }
+  });
+});
