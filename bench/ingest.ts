@@ -11,6 +11,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChild, rssOf, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
+import { HttpPoster } from './lib/http-post.js';
 import { duckdbReadJsonBaseline, sqliteBaseline } from './lib/ingest-baselines.js';
 import { machine, percentile, fmt } from './lib/report.js';
 
@@ -53,6 +54,7 @@ async function sustained(server: ChildServer, seconds: number): Promise<Throughp
   const payloads = bodies(BATCH);
   const res: Throughput = { lines: 0, bytes: 0, seconds: 0, latenciesMs: [], rejected: 0, rssSamples: [] };
   const sampler = setInterval(() => res.rssSamples.push(rssOf(server.proc.pid!)), 250);
+  const client = new HttpPoster(server.url, CLIENTS);
   const start = performance.now();
   const end = start + seconds * 1000;
   let next = 0;
@@ -61,13 +63,9 @@ async function sustained(server: ChildServer, seconds: number): Promise<Throughp
       while (performance.now() < end) {
         const body = payloads[next++ % payloads.length]!;
         const t = performance.now();
-        const r = await fetch(`${server.url}/api/v1/logs`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-ndjson' },
-          body,
-        });
-        const answer = (await r.json()) as { accepted?: number };
+        const r = await client.post('/api/v1/logs', body, { 'content-type': 'application/x-ndjson' });
         if (r.status === 200) {
+          const answer = JSON.parse(r.body.toString()) as { accepted?: number };
           res.lines += answer.accepted ?? 0;
           res.bytes += body.length;
           res.latenciesMs.push(performance.now() - t);
@@ -80,6 +78,7 @@ async function sustained(server: ChildServer, seconds: number): Promise<Throughp
   );
   res.seconds = (performance.now() - start) / 1000;
   clearInterval(sampler);
+  client.close();
   return res;
 }
 
@@ -89,6 +88,7 @@ async function latencyAtRate(server: ChildServer, rate: number, batch: number, s
   const perSecond = rate / batch;
   const total = Math.floor(perSecond * seconds);
   const latencies: number[] = [];
+  const client = new HttpPoster(server.url);
   const start = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -98,14 +98,28 @@ async function latencyAtRate(server: ChildServer, rate: number, batch: number, s
     inflight.push(
       (async () => {
         const t = performance.now();
-        const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body: payloads[i % payloads.length] });
-        await r.arrayBuffer();
+        const r = await client.post('/api/v1/logs', payloads[i % payloads.length]!, { 'content-type': 'application/x-ndjson' });
         if (r.status === 200) latencies.push(performance.now() - t);
       })(),
     );
   }
   await Promise.all(inflight);
+  client.close();
   return latencies;
+}
+
+/** The server's own ack latency histogram (loghaven_ingest_request_seconds): bucket bound → count. */
+async function ackHistogram(server: ChildServer): Promise<Map<string, number>> {
+  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const m of text.matchAll(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
+  return out;
+}
+
+function histogramDelta(before: Map<string, number>, after: Map<string, number>): { count: number; within10ms: number } {
+  const d = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
+  const count = d('+Inf');
+  return { count, within10ms: count === 0 ? NaN : d('0.01') / count };
 }
 
 async function main(): Promise<void> {
@@ -116,7 +130,7 @@ async function main(): Promise<void> {
   );
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-'));
   const env = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
-  const server = await startChild(dataDir, { env });
+  const server = await startChild(dataDir, { env, nodeArgs: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [] });
   try {
     await sustained(server, 3); // warm-up: JIT, DuckDB buffers
     const t = await sustained(server, DURATION_S);
@@ -129,12 +143,23 @@ async function main(): Promise<void> {
         `${t.rejected} refused; RSS peak ${(Math.max(...rss) / 2 ** 20).toFixed(0)} MB, steady ${(percentile(steady, 50) / 2 ** 20).toFixed(0)} MB`,
     );
 
+    // The latency run measures the steady state at its rate, not the catch-up after the
+    // closed loop: wait until everything spooled so far is loaded.
+    const settled = Date.now();
+    while (Date.now() - settled < 60_000) {
+      const s = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { ingest: { spool_backlog_bytes: number } };
+      if (s.ingest.spool_backlog_bytes === 0) break;
+      await new Promise((w) => setTimeout(w, 200));
+    }
     const rate = Number(args['latency-rate']);
     const lbatch = Number(args['latency-batch']);
+    const serverBefore = await ackHistogram(server);
     const l = (await latencyAtRate(server, rate, lbatch, Number(args['latency-duration']))).sort((a, b) => a - b);
+    const serverSide = histogramDelta(serverBefore, await ackHistogram(server));
     console.log(
       `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
-        `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (${l.length} requests)`,
+        `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (${l.length} requests); ` +
+        `server side ${(serverSide.within10ms * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms`,
     );
 
     // Stored size: after a clean shutdown the WAL is folded into the database file.

@@ -56,11 +56,12 @@ export const ConfigSchema = section('loghaven configuration', {
   store: section('Storage backend', {
     backend: Type.Literal('duckdb', { default: 'duckdb', description: 'Storage backend; `duckdb` is the embedded default.' }),
     duckdb: section('DuckDB backend', {
-      threads: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Worker threads DuckDB may use for queries and loads.' }),
+      threads: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Worker threads DuckDB may use for queries (a load reads its segment on one thread).' }),
       memory_limit: Type.String({
         pattern: '^\\d+(\\.\\d+)?\\s*([Bb]|[KkMmGgTt][Bb]|[KkMmGgTt][Ii][Bb])$',
-        default: '1GB',
-        description: 'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024).',
+        default: '64MB',
+        description:
+          'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). The default keeps the whole server near 256 MB while ingesting at full speed; loads need about 64MB; queries larger than the limit spill to disk, so raise it for faster big aggregations.',
         'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
       }),
     }),

@@ -44,40 +44,44 @@ function levelFromNumber(n: number): Level | null {
   return levelFromOtelSeverity(n);
 }
 
-/** Spellings keyed by their lower-case ASCII bytes packed into a number (spellings of ≤ 6 bytes). */
-const PACKED = new Map<number, Level>();
+/**
+ * The spellings as a trie over lower-case letters, for looking up bytes without making a string:
+ * TRIE[node * 26 + letter] is the next node (0: none), LEVEL_AT[node] the level index (-1: none).
+ */
+const TRIE_NODES: number[] = [0];
+const TRIE_EDGES: number[] = new Array(26).fill(0);
+const TRIE_LEVELS: number[] = [-1];
 for (const name in SPELLINGS) {
-  if (name.length <= 6) PACKED.set(pack(name, 0, name.length, (s, i) => s.charCodeAt(i)), SPELLINGS[name]!);
+  if (!/^[a-z]+$/.test(name)) continue;
+  let node = 0;
+  for (let i = 0; i < name.length; i++) {
+    const edge = node * 26 + (name.charCodeAt(i) - 97);
+    if (TRIE_EDGES[edge] === 0) {
+      TRIE_EDGES[edge] = TRIE_NODES.length;
+      TRIE_NODES.push(TRIE_NODES.length);
+      TRIE_LEVELS.push(-1);
+      for (let k = 0; k < 26; k++) TRIE_EDGES.push(0);
+    }
+    node = TRIE_EDGES[edge]!;
+  }
+  TRIE_LEVELS[node] = LEVELS.indexOf(SPELLINGS[name]!);
 }
-
-function pack<T>(src: T, start: number, end: number, at: (src: T, i: number) => number): number {
-  let key = end - start;
-  for (let i = start; i < end; i++) key = key * 256 + (at(src, i) | 0x20);
-  return key;
-}
-
-const byteAt = (b: Uint8Array, i: number): number => b[i]!;
+const TRIE = Int32Array.from(TRIE_EDGES);
+const LEVEL_AT = Int8Array.from(TRIE_LEVELS);
 
 /**
- * normaliseLevel for a JSON string's raw content in UTF-8 bytes (no escapes): short ASCII
- * spellings are looked up without making a string; anything else is decoded and normalised.
+ * normaliseLevel for a JSON string's raw content in UTF-8 bytes (no escapes): spellings made of
+ * ASCII letters are looked up without making a string; anything else is decoded and normalised.
  */
 export function levelFromBytes(buf: Uint8Array, start: number, end: number): Level | null {
-  const len = end - start;
-  if (len > 0 && len <= 6) {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      // Letters only: `| 0x20` lower-cases them and would alias other bytes.
-      if (!((c >= 65 && c <= 90) || (c >= 97 && c <= 122))) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) {
-      const found = PACKED.get(pack(buf, start, end, byteAt));
-      if (found !== undefined) return found;
-    }
+  let node = 0;
+  let i = start;
+  for (; i < end; i++) {
+    const c = buf[i]! | 0x20; // lower-cases letters; other bytes fail the range check or the trie
+    if (c < 97 || c > 122) break;
+    node = TRIE[node * 26 + (c - 97)]!;
+    if (node === 0) break;
   }
-  return normaliseLevel(Buffer.from(buf.buffer, buf.byteOffset + start, len).toString('utf8'));
+  if (i === end && end > start && LEVEL_AT[node]! >= 0) return LEVELS[LEVEL_AT[node]!]!;
+  return normaliseLevel(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8'));
 }

@@ -93,18 +93,33 @@ function isLeapYear(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
 }
 
+/** What timestampFromBytes found. */
+export enum BytesTimestamp {
+  /** Not a timestamp. */
+  Invalid,
+  /** µs in the caller's Float64Array. */
+  Micros,
+  /** A timestamp beyond 2^53 µs: parseTimestamp gives it exactly. */
+  Big,
+}
+
 /**
  * The same parser over the UTF-8 bytes of a JSON value, for the ingest hot path: `string` says
  * whether `[start, end)` is a string's content (quotes excluded, no escapes) or a number's text.
- * The common shapes — RFC 3339 with `T` and a `Z` or numeric offset, integer Unix times — are read
- * straight from the bytes as a number of µs; everything else goes through parseTimestamp, so the
- * answer is always the one parseTimestamp gives.
+ * The common shapes — RFC 3339 with a `Z` or numeric offset, integer Unix times — are read
+ * straight from the bytes; everything else goes through parseTimestamp, so the answer is always
+ * the one parseTimestamp gives. The µs go into `out[0]` (a number returned from here would be a
+ * heap allocation per record).
  */
-export function timestampFromBytes(buf: Uint8Array, start: number, end: number, string: boolean): number | bigint | null {
-  const fast = string ? rfc3339Micros(buf, start, end) : integerMicros(buf, start, end);
-  if (fast === fast) return fast; // not NaN
+export function timestampFromBytes(buf: Uint8Array, start: number, end: number, string: boolean, out: Float64Array): BytesTimestamp {
+  const fast = string ? rfc3339Micros(buf, start, end, out) : integerMicros(buf, start, end, out);
+  if (fast) return BytesTimestamp.Micros;
   const text = Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
-  return parseTimestamp(string ? text : jsonNumber(text));
+  const v = parseTimestamp(string ? text : jsonNumber(text));
+  if (v === null) return BytesTimestamp.Invalid;
+  if (v < -BigInt(Number.MAX_SAFE_INTEGER) || v > BigInt(Number.MAX_SAFE_INTEGER)) return BytesTimestamp.Big;
+  out[0] = Number(v);
+  return BytesTimestamp.Micros;
 }
 
 /** A JSON number's text as JSON.parse would read it, but integers beyond 2^53 kept exact. */
@@ -118,11 +133,11 @@ function digit(buf: Uint8Array, i: number): number {
   return d >= 0 && d <= 9 ? d : NaN;
 }
 
-/** `YYYY-MM-DD[T ]HH:MM:SS[.f{1,12}](Z|±HH:MM)?` as µs, NaN for anything else (or anything odd). */
-function rfc3339Micros(buf: Uint8Array, s: number, e: number): number {
-  if (e - s < 19 || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return NaN;
+/** `YYYY-MM-DD[T ]HH:MM:SS[.f{1,12}](Z|±HH:MM)?` as µs into out[0]; false for anything else (or odd). */
+function rfc3339Micros(buf: Uint8Array, s: number, e: number, out: Float64Array): boolean {
+  if (e - s < 19 || buf[s + 4] !== 45 || buf[s + 7] !== 45 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return false;
   const sep = buf[s + 10];
-  if (sep !== 84 && sep !== 32 && sep !== 116) return NaN;
+  if (sep !== 84 && sep !== 32 && sep !== 116) return false;
   const year = digit(buf, s) * 1000 + digit(buf, s + 1) * 100 + digit(buf, s + 2) * 10 + digit(buf, s + 3);
   const month = digit(buf, s + 5) * 10 + digit(buf, s + 6);
   const day = digit(buf, s + 8) * 10 + digit(buf, s + 9);
@@ -130,9 +145,9 @@ function rfc3339Micros(buf: Uint8Array, s: number, e: number): number {
   const minute = digit(buf, s + 14) * 10 + digit(buf, s + 15);
   let second = digit(buf, s + 17) * 10 + digit(buf, s + 18);
   // NaN fails every comparison below, so a non-digit anywhere ends in the slow path.
-  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= DAYS_IN_MONTH[month - 1]!)) return NaN;
-  if (month === 2 && day === 29 && !isLeapYear(year)) return NaN;
-  if (!(hour <= 23 && minute <= 59 && second <= 60)) return NaN;
+  if (!(year >= 100 && month >= 1 && month <= 12 && day >= 1 && day <= DAYS_IN_MONTH[month - 1]!)) return false;
+  if (month === 2 && day === 29 && !isLeapYear(year)) return false;
+  if (!(hour <= 23 && minute <= 59 && second <= 60)) return false;
   if (second === 60) second = 59;
   let p = s + 19;
   let frac = 0;
@@ -147,7 +162,7 @@ function rfc3339Micros(buf: Uint8Array, s: number, e: number): number {
       scale /= 10;
       p++;
     }
-    if (p === first || p - first > 12) return NaN;
+    if (p === first || p - first > 12) return false;
     frac = Math.round(frac);
   }
   let offsetMinutes = 0;
@@ -158,30 +173,46 @@ function rfc3339Micros(buf: Uint8Array, s: number, e: number): number {
     } else if ((z === 43 || z === 45) && p + 6 === e && buf[p + 3] === 58) {
       const oh = digit(buf, p + 1) * 10 + digit(buf, p + 2);
       const om = digit(buf, p + 4) * 10 + digit(buf, p + 5);
-      if (!(oh <= 23 && om <= 59)) return NaN;
+      if (!(oh <= 23 && om <= 59)) return false;
       offsetMinutes = (z === 45 ? -1 : 1) * (oh * 60 + om);
     } else {
-      return NaN;
+      return false;
     }
   }
-  const us = (Date.UTC(year, month - 1, day, hour, minute, second) - offsetMinutes * 60_000) * 1000 + frac;
-  return Number.isSafeInteger(us) ? us : NaN;
+  // Date.UTC would do, but its result is a heap number: one allocation per record.
+  const seconds = daysFromCivil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second - offsetMinutes * 60;
+  const us = seconds * 1_000_000 + frac;
+  if (!Number.isSafeInteger(us)) return false;
+  out[0] = us;
+  return true;
 }
 
-/** An integer of at most 15 digits (exact as a double) as µs by magnitude; NaN otherwise. */
-function integerMicros(buf: Uint8Array, s: number, e: number): number {
+/** Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/** An integer of at most 15 digits (exact as a double) as µs by magnitude into out[0]; false otherwise. */
+function integerMicros(buf: Uint8Array, s: number, e: number, out: Float64Array): boolean {
   let p = s;
   const negative = buf[p] === 45;
   if (negative) p++;
-  if (e - p < 1 || e - p > 15) return NaN;
+  if (e - p < 1 || e - p > 15) return false;
   let n = 0;
   for (; p < e; p++) {
     const d = buf[p]! - 48;
-    if (d < 0 || d > 9) return NaN;
+    if (d < 0 || d > 9) return false;
     n = n * 10 + d;
   }
   if (negative) n = -n;
   const a = Math.abs(n);
   const us = a < SECONDS_BELOW ? n * 1e6 : a < MILLIS_BELOW ? n * 1e3 : n;
-  return Number.isSafeInteger(us) ? us : NaN;
+  if (!Number.isSafeInteger(us)) return false;
+  out[0] = us;
+  return true;
 }

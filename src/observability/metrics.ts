@@ -41,6 +41,13 @@ export class Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+  readonly ingestRequestSeconds = new client.Histogram({
+    name: 'loghaven_ingest_request_seconds',
+    help: 'Time from receiving an ingest request to sending its answer (the acknowledgement latency), by protocol',
+    labelNames: ['protocol'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.015, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
   readonly queueRecords = new client.Gauge({
     name: 'loghaven_ingest_queue_records',
     help: 'Records waiting to be committed',

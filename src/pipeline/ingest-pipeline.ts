@@ -142,21 +142,10 @@ export class IngestPipeline {
 
   /** Queues rows; resolves once every one of them is durable (per the durability mode). */
   submit(batch: RowBatch, bytes: number): Promise<void> {
-    if (this.closing) return Promise.reject(new LhError('LH_ERR_SHUTTING_DOWN'));
-    if (batch.count === 0) return Promise.resolve();
-    if (batch.longestRow > this.options.maxRowBytes) {
-      return Promise.reject(
-        new LhError('LH_ERR_BAD_BODY', `a record encodes to ${batch.longestRow} bytes, more than the ${this.options.maxRowBytes} the store takes`),
-      );
-    }
-    if (this.isFull(bytes)) {
-      this.metrics.overloaded.inc();
-      return Promise.reject(
-        new LhError(
-          'LH_ERR_OVERLOADED',
-          `${this.queuedBytes} bytes queued (limit ${this.options.queueMaxBytes}), ${this.backlogBytes} bytes not yet loaded (limit ${this.options.spoolMaxBytes})`,
-        ),
-      );
+    const refused = this.refusal(batch, bytes);
+    if (refused !== null || batch.count === 0) {
+      batch.release();
+      return refused === null ? Promise.resolve() : Promise.reject(refused);
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ batch, bytes, resolve, reject });
@@ -167,6 +156,24 @@ export class IngestPipeline {
         this.writing = null;
       });
     });
+  }
+
+  /** Why a batch cannot be queued now, or null. */
+  private refusal(batch: RowBatch, bytes: number): LhError | null {
+    if (this.closing) return new LhError('LH_ERR_SHUTTING_DOWN');
+    if (batch.longestRow > this.options.maxRowBytes) {
+      return new LhError('LH_ERR_BAD_BODY', `a record encodes to ${batch.longestRow} bytes, more than the ${this.options.maxRowBytes} the store takes`);
+    }
+    if (this.isFull(bytes)) {
+      this.metrics.overloaded.inc();
+      return (
+        new LhError(
+          'LH_ERR_OVERLOADED',
+          `${this.queuedBytes} bytes queued (limit ${this.options.queueMaxBytes}), ${this.backlogBytes} bytes not yet loaded (limit ${this.options.spoolMaxBytes})`,
+        )
+      );
+    }
+    return null;
   }
 
   /**
@@ -227,9 +234,13 @@ export class IngestPipeline {
         rows = await this.writeGroup(group.map((p) => p.batch));
       } catch (e) {
         const err = spoolError(e);
-        for (const p of group) p.reject(err);
+        for (const p of group) {
+          p.batch.release();
+          p.reject(err);
+        }
         continue;
-      }
+      } 
+      for (const p of group) p.batch.release();
       this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.metrics.ingestBatches.inc();
       this.metrics.batchRows.observe(rows);
@@ -377,7 +388,8 @@ export class IngestPipeline {
         await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
         continue;
       }
-      fs.rmSync(seg.file, { force: true });
+      // Off the event loop: unlinking a segment of tens of MB takes milliseconds.
+      void fs.promises.rm(seg.file, { force: true }).catch((e: Error) => this.log.error({ err: e, file: seg.file }, 'cannot delete a loaded spool segment'));
       this.toLoad.shift();
       this.unloadedBytes -= seg.bytes;
       this.loaded = seg.upTo;

@@ -32,7 +32,17 @@ export interface RowBatch {
   count: number;
   /** Bytes of the longest row, newline excluded. */
   longestRow: number;
+  /** Hands the memory back for reuse once the rows are spooled (or refused); `bytes` is dead then. */
+  release(): void;
 }
+
+/** Where a builder gets its buffers (a pool, so buffers are reused from one request to the next). */
+export interface BufferSource {
+  take(bytes: number): Buffer;
+  give(buf: Buffer): void;
+}
+
+const FRESH_BUFFERS: BufferSource = { take: (n) => Buffer.allocUnsafe(n), give: () => undefined };
 
 const TAB = 9;
 const NL = 10;
@@ -58,8 +68,11 @@ export class RowBatchBuilder {
   private rowStart = 0;
   private longestRow = 0;
 
-  constructor(initialBytes = 64 * 1024) {
-    this.buf = Buffer.allocUnsafe(Math.max(1024, initialBytes));
+  constructor(
+    initialBytes = 64 * 1024,
+    private readonly source: BufferSource = FRESH_BUFFERS,
+  ) {
+    this.buf = source.take(Math.max(1024, initialBytes));
   }
 
   /** Makes room for `n` more bytes. */
@@ -67,8 +80,9 @@ export class RowBatchBuilder {
     if (this.pos + n <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < this.pos + n) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    const next = this.source.take(size);
     this.buf.copy(next, 0, 0, this.pos);
+    this.source.give(this.buf);
     this.buf = next;
   }
 
@@ -92,6 +106,19 @@ export class RowBatchBuilder {
     this.pos = end;
   }
 
+  /**
+   * The integer in `src[0]`, negative too: timestamps reach here through a Float64Array so that
+   * the hot path never boxes a double to pass it along.
+   */
+  intFrom(src: Float64Array): void {
+    let n = src[0]!;
+    if (n < 0) {
+      this.buf[this.pos++] = 45;
+      n = -n;
+    }
+    this.int(n);
+  }
+
   /** An integer of any size (timestamps may be negative or beyond 2^53). */
   bigint(n: bigint): void {
     if (n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER)) this.int(Number(n));
@@ -110,7 +137,8 @@ export class RowBatchBuilder {
   copy(src: Uint8Array, start: number, end: number): void {
     const buf = this.buf;
     let p = this.pos;
-    if (end - start > 64) {
+    if (end - start > 512) {
+      // Long runs are worth the view object that a native copy needs.
       buf.set(src.subarray(start, end), p);
       p += end - start;
     } else {
@@ -193,7 +221,19 @@ export class RowBatchBuilder {
 
   /** The rows written so far; the builder must not be used afterwards. */
   finish(): RowBatch {
-    return { bytes: this.buf.subarray(0, this.pos), count: this.count, longestRow: this.longestRow };
+    const buf = this.buf;
+    const source = this.source;
+    let released = false;
+    return {
+      bytes: buf.subarray(0, this.pos),
+      count: this.count,
+      longestRow: this.longestRow,
+      release() {
+        if (released) return;
+        released = true;
+        source.give(buf);
+      },
+    };
   }
 }
 

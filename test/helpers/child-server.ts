@@ -30,10 +30,13 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startChild(dataDir: string, opts: { port?: number; env?: Record<string, string> } = {}): Promise<ChildServer> {
+export async function startChild(
+  dataDir: string,
+  opts: { port?: number; env?: Record<string, string>; nodeArgs?: string[] } = {},
+): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
     env: { ...process.env, LOGHAVEN_LOG_LEVEL: 'warn', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
 import { Metrics } from '../../observability/metrics.js';
+import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import { DUCKDB_ROW_GROUP_ROWS, DuckDbStore } from '../../store/duckdb/duckdb-store.js';
 import type { Store } from '../../store/store.js';
@@ -84,7 +85,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       info: { title: 'loghaven', version: VERSION, description: 'Self-hosted log server API' },
     },
   });
-  await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit });
+  // Request bodies and the rows built from them reuse the same buffers, across every protocol.
+  const buffers = new BufferPool();
+  await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
   await app.register(logsRoutes, {
     store,
     visible: () => pipeline.visible(),

@@ -7,7 +7,7 @@
 
 import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
-import { jsonNumber, parseTimestamp, timestampFromBytes } from '../../model/timestamp.js';
+import { BytesTimestamp, jsonNumber, parseTimestamp, timestampFromBytes } from '../../model/timestamp.js';
 import { RowBatchBuilder, textField } from '../../store/row-format.js';
 import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind } from './json-scanner.js';
 import { FIELD_ALIASES, type NormaliseContext } from './normalise.js';
@@ -45,9 +45,10 @@ export class JsonRowEncoder {
   private aliasCode = new Int16Array(32);
   private readonly best = new Int32Array(FIELDS.length);
   private readonly consumed = new Uint8Array(FIELDS.length * RANKS);
+  /** timestampFromBytes puts the µs here (a returned number would be an allocation per record). */
+  private readonly micros = new Float64Array(1);
   private readonly receivedAt: string;
   private readonly tenant: Buffer;
-  private readonly receivedAtValue: bigint;
   /** After encodeObject: whether the object was refused (and nothing written), and why. */
   rejected = false;
   error = '';
@@ -56,7 +57,6 @@ export class JsonRowEncoder {
     readonly out: RowBatchBuilder,
     ctx: NormaliseContext,
   ) {
-    this.receivedAtValue = ctx.receivedAt;
     this.receivedAt = ctx.receivedAt.toString();
     this.tenant = Buffer.from(textField(ctx.tenant));
   }
@@ -97,7 +97,8 @@ export class JsonRowEncoder {
     consumed.fill(0);
 
     // The two fields that can refuse a record come first, before anything is written.
-    let ts: number | bigint = this.receivedAtValue;
+    let hasTs = false; // the µs are in this.micros[0]; in tsBig instead when they exceed 2^53
+    let tsBig: bigint | null = null;
     const tsAt = best[F_TS]!;
     if (tsAt >= 0) {
       const kind = sc.kind[tsAt]!;
@@ -105,19 +106,25 @@ export class JsonRowEncoder {
       const ve = sc.valueEnd[tsAt]!;
       const empty = kind === ValueKind.Null || (kind === ValueKind.String && ve - vs === 2);
       if (!empty) {
-        let v: number | bigint | null;
-        if (kind === ValueKind.String) {
-          v = (sc.flags[tsAt]! & VALUE_ESCAPED) === 0 ? timestampFromBytes(buf, vs + 1, ve - 1, true) : parseTimestamp(decodeJson(buf, vs, ve));
+        let found = BytesTimestamp.Invalid;
+        if (kind === ValueKind.String && (sc.flags[tsAt]! & VALUE_ESCAPED) === 0) {
+          found = timestampFromBytes(buf, vs + 1, ve - 1, true, this.micros);
         } else if (kind === ValueKind.Number) {
-          v = timestampFromBytes(buf, vs, ve, false);
-        } else {
-          v = null;
+          found = timestampFromBytes(buf, vs, ve, false, this.micros);
+        } else if (kind === ValueKind.String) {
+          tsBig = parseTimestamp(decodeJson(buf, vs, ve));
+          found = tsBig === null ? BytesTimestamp.Invalid : BytesTimestamp.Big;
         }
-        if (v === null) {
+        if (found === BytesTimestamp.Invalid) {
           this.error = `invalid timestamp ${preview(buf, vs, ve)} in field "${keyText(buf, sc, tsAt)}"`;
           return after;
         }
-        ts = v;
+        if (found === BytesTimestamp.Micros) {
+          hasTs = true;
+        } else if (tsBig === null) {
+          const text = utf8(buf, kind === ValueKind.String ? vs + 1 : vs, kind === ValueKind.String ? ve - 1 : ve);
+          tsBig = parseTimestamp(kind === ValueKind.String ? text : jsonNumber(text));
+        }
       }
       consumed[codes[tsAt]!] = 1;
     }
@@ -145,15 +152,12 @@ export class JsonRowEncoder {
 
     const out = this.out;
     out.reserve(after - start + this.tenant.length + 128);
-    if (typeof ts === 'number') {
-      if (ts < 0) {
-        out.ascii('-');
-        out.int(-ts);
-      } else {
-        out.int(ts);
-      }
+    if (tsBig !== null) {
+      out.bigint(tsBig);
+    } else if (!hasTs) {
+      out.ascii(this.receivedAt);
     } else {
-      out.bigint(ts);
+      out.intFrom(this.micros);
     }
     out.tab();
     out.ascii(this.receivedAt);
@@ -249,6 +253,10 @@ function keyText(buf: Uint8Array, sc: JsonObjectScanner, i: number): string {
 
 function decodeJson(buf: Uint8Array, start: number, end: number): unknown {
   return JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8'));
+}
+
+function utf8(buf: Uint8Array, start: number, end: number): string {
+  return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {

@@ -4,7 +4,7 @@
 // number in an array) and never cost the rest of the body.
 
 import { isUtf8 } from 'node:buffer';
-import { RowBatchBuilder, type RowBatch } from '../../store/row-format.js';
+import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
 import { JsonObjectScanner, jsonKindName } from '../common/json-scanner.js';
 import { JsonRowEncoder } from '../common/json-rows.js';
 import type { NormaliseContext } from '../common/normalise.js';
@@ -36,9 +36,10 @@ class BodyParse {
   constructor(
     readonly body: Buffer,
     ctx: NormaliseContext,
+    buffers: BufferSource | undefined,
   ) {
     // Rows are about as long as their lines; a little headroom saves a copy.
-    this.encoder = new JsonRowEncoder(new RowBatchBuilder(body.length + (body.length >> 3) + 1024), ctx);
+    this.encoder = new JsonRowEncoder(new RowBatchBuilder(body.length + (body.length >> 3) + 1024, buffers), ctx);
   }
 
   reject(line: number, error: string): void {
@@ -58,10 +59,11 @@ class BodyParse {
   }
 }
 
-export function parseNativeBody(body: Buffer, shape: BodyShape, ctx: NormaliseContext): ParsedBody {
+/** Parses a body into rows; `buffers` supplies the memory the rows are built in. */
+export function parseNativeBody(body: Buffer, shape: BodyShape, ctx: NormaliseContext, buffers?: BufferSource): ParsedBody {
   // Rows must be valid UTF-8 for the store; invalid sequences become U+FFFD, as a decoder would.
   const buf = isUtf8(body) ? body : Buffer.from(body.toString('utf8'));
-  const p = new BodyParse(buf, ctx);
+  const p = new BodyParse(buf, ctx, buffers);
   let start = 0;
   if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3; // BOM
   if (shape === 'json') {

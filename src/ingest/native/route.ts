@@ -5,14 +5,16 @@ import type { FastifyInstance } from 'fastify';
 import { LhError } from '../../errors.js';
 import { nowMicros } from '../../model/record.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { BufferPool } from '../../pipeline/buffer-pool.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import { acceptRawBodies, decodeBody } from '../common/body.js';
-import { parseNativeBody, type BodyShape } from './native-body.js';
+import { parseNativeBody, type BodyShape, type ParsedBody } from './native-body.js';
 
 export interface NativeIngestDeps {
   pipeline: IngestPipeline;
   metrics: Metrics;
   bodyLimit: number;
+  buffers: BufferPool;
 }
 
 const PROTOCOL = 'native';
@@ -30,7 +32,7 @@ const responseSchema = {
 } as const;
 
 export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeIngestDeps): Promise<void> {
-  acceptRawBodies(app, deps.bodyLimit);
+  acceptRawBodies(app, deps.bodyLimit, deps.buffers);
   app.post(
     '/api/v1/logs',
     {
@@ -48,21 +50,28 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
           throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
         }
       },
+      onResponse: async (_req, reply) => {
+        deps.metrics.ingestRequestSeconds.observe({ protocol: PROTOCOL }, reply.elapsedTime / 1000);
+      },
     },
     async (req, reply) => {
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
-      deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, body.length);
-      const parsed = parseNativeBody(body, shapeOf(req.headers['content-type']), {
-        tenant: 'default',
-        receivedAt: nowMicros(),
-      });
+      const bytes = body.bytes.length;
+      deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, bytes);
+      let parsed: ParsedBody;
+      try {
+        parsed = parseNativeBody(body.bytes, shapeOf(req.headers['content-type']), { tenant: 'default', receivedAt: nowMicros() }, deps.buffers);
+      } finally {
+        body.release(); // the rows are copies: the body's buffer is free for the next request
+      }
       if (parsed.rejected > 0) deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, parsed.rejected);
       const answer = { accepted: parsed.batch.count, rejected: parsed.rejected, errors: parsed.errors };
       if (parsed.batch.count === 0) {
+        parsed.batch.release();
         if (parsed.rejected === 0) answer.errors = [{ line: 1, error: 'body contains no records' }];
         return reply.status(400).send(answer);
       }
-      await deps.pipeline.submit(parsed.batch, body.length);
+      await deps.pipeline.submit(parsed.batch, bytes);
       deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, parsed.batch.count);
       return answer;
     },

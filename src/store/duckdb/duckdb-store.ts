@@ -122,6 +122,11 @@ export class DuckDbStore implements Store {
         // New database files use the current storage format, which can compress attrs with
         // zstd (a file made by an older format keeps its own).
         storage_compatibility_version: 'latest',
+        // DuckDB's allocator keeps freed pages for reuse and by default returns them only past
+        // 128 MiB (512 MiB after a bulk free): under a steady load that is hundreds of MB of
+        // resident memory doing nothing. Returning them sooner costs loads about 10 %.
+        allocator_flush_threshold: '8MB',
+        allocator_bulk_deallocation_flush_threshold: '8MB',
       });
     } catch (e) {
       throw new LhError('LH_ERR_STORE', `cannot open DuckDB database ${options.file}: ${errorText(e)}`, undefined, { cause: e });
