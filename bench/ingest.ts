@@ -2,8 +2,12 @@
 // measured in the same run on the same lines: DuckDB's own read_json loading them into the same
 // table (the engine limit), and SQLite (better-sqlite3, WAL, batched transactions).
 //
+// Then an overload of three times the sustained rate (429 + Retry-After, bounded memory) and the
+// same closed loop again, to show the server back at full speed once the overload stops.
+//
 //   npm run bench:ingest -- [--duration 60] [--clients 8] [--batch 1000] [--latency-rate 50000]
-//                           [--latency-batch 100] [--latency-duration 20] [--no-baselines]
+//                           [--latency-batch 100] [--latency-duration 20] [--overload-duration 20]
+//                           [--no-baselines]
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +27,7 @@ const { values: args } = parseArgs({
     'latency-rate': { type: 'string', default: '50000' },
     'latency-batch': { type: 'string', default: '100' },
     'latency-duration': { type: 'string', default: '20' },
+    'overload-duration': { type: 'string', default: '20' },
     'no-baselines': { type: 'boolean', default: false },
   },
 });
@@ -108,6 +113,71 @@ async function latencyAtRate(server: ChildServer, rate: number, batch: number, s
   return latencies;
 }
 
+interface Overload {
+  offeredRate: number;
+  sentRate: number;
+  acceptedRate: number;
+  /** Answers by status; 429s without a Retry-After header are counted under "429 without Retry-After". */
+  answers: Map<string, number>;
+  rssPeak: number;
+}
+
+/**
+ * Open loop at `rate` lines/s in BATCH-line requests. A client that cannot keep up (more than
+ * `maxInflight` requests unanswered) skips the sends it is late for; the rate it managed is
+ * reported as sent.
+ */
+async function overload(server: ChildServer, rate: number, seconds: number, maxInflight = 256): Promise<Overload> {
+  const payloads = bodies(BATCH);
+  const client = new HttpPoster(server.url, maxInflight);
+  const perSecond = rate / BATCH;
+  const total = Math.floor(perSecond * seconds);
+  const answers = new Map<string, number>();
+  const count = (k: string) => answers.set(k, (answers.get(k) ?? 0) + 1);
+  let rssPeak = 0;
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(server.proc.pid!))), 250);
+  let inflight = 0;
+  let sent = 0;
+  let acceptedLines = 0;
+  const pending: Promise<void>[] = [];
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / perSecond;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((w) => setTimeout(w, wait));
+    if (inflight >= maxInflight) continue;
+    inflight++;
+    sent++;
+    pending.push(
+      client
+        .post('/api/v1/logs', payloads[i % payloads.length]!, { 'content-type': 'application/x-ndjson' })
+        .then(
+          (r) => {
+            if (r.status === 200) acceptedLines += (JSON.parse(r.body.toString()) as { accepted: number }).accepted;
+            count(r.status === 429 && r.headers['retry-after'] === undefined ? '429 without Retry-After' : String(r.status));
+          },
+          (e: Error) => count(`error ${e.message}`),
+        )
+        .finally(() => inflight--),
+    );
+  }
+  await Promise.all(pending);
+  const elapsed = (performance.now() - start) / 1000;
+  clearInterval(sampler);
+  client.close();
+  return { offeredRate: rate, sentRate: (sent * BATCH) / elapsed, acceptedRate: acceptedLines / elapsed, answers, rssPeak };
+}
+
+/** Waits until everything spooled so far is loaded (at most a minute). */
+async function settle(server: ChildServer): Promise<void> {
+  const started = Date.now();
+  while (Date.now() - started < 60_000) {
+    const s = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { ingest: { spool_backlog_bytes: number } };
+    if (s.ingest.spool_backlog_bytes === 0) return;
+    await new Promise((w) => setTimeout(w, 200));
+  }
+}
+
 /** The server's own ack latency histogram (loghaven_ingest_request_seconds): bucket bound → count. */
 async function ackHistogram(server: ChildServer): Promise<Map<string, number>> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -145,12 +215,7 @@ async function main(): Promise<void> {
 
     // The latency run measures the steady state at its rate, not the catch-up after the
     // closed loop: wait until everything spooled so far is loaded.
-    const settled = Date.now();
-    while (Date.now() - settled < 60_000) {
-      const s = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { ingest: { spool_backlog_bytes: number } };
-      if (s.ingest.spool_backlog_bytes === 0) break;
-      await new Promise((w) => setTimeout(w, 200));
-    }
+    await settle(server);
     const rate = Number(args['latency-rate']);
     const lbatch = Number(args['latency-batch']);
     const serverBefore = await ackHistogram(server);
@@ -160,6 +225,21 @@ async function main(): Promise<void> {
       `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
         `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (${l.length} requests); ` +
         `server side ${(serverSide.within10ms * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms`,
+    );
+
+    const sustainedRate = t.lines / t.seconds;
+    await settle(server);
+    const o = await overload(server, 3 * sustainedRate, Number(args['overload-duration']));
+    const answers = [...o.answers].map(([k, n]) => `${fmt(n)} × ${k}`).join(', ');
+    console.log(
+      `overload at 3 × the sustained rate (${fmt(o.offeredRate)} lines/s offered, ${fmt(o.sentRate)} sent): ` +
+        `${fmt(o.acceptedRate)} lines/s accepted; answers ${answers}; RSS peak ${(o.rssPeak / 2 ** 20).toFixed(0)} MB`,
+    );
+    await settle(server);
+    const after = await sustained(server, 15);
+    console.log(
+      `after the overload, same closed loop for 15 s: ${fmt(after.lines / after.seconds)} lines/s ` +
+        `(${((after.lines / after.seconds / sustainedRate) * 100).toFixed(0)} % of the sustained rate)`,
     );
 
     // Stored size: after a clean shutdown the WAL is folded into the database file.

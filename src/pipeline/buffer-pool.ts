@@ -6,40 +6,48 @@
 
 import type { BufferSource } from '../store/row-format.js';
 
-const MIN_CLASS = 16; // 64 KiB
-const MAX_CLASS = 24; // 16 MiB
+/** Sizes are rounded up to 2^k or 1.5 × 2^k bytes, from 64 KiB to 16 MiB; larger ones are not pooled. */
+const MIN_BYTES = 64 * 1024;
+const MAX_BYTES = 16 * 2 ** 20;
 
 export class BufferPool implements BufferSource {
-  private readonly free: Buffer[][] = [];
+  private readonly free = new Map<number, Buffer[]>();
   private freeBytes = 0;
 
-  /** `maxFreeBytes`: most bytes kept for reuse; beyond it returned buffers are dropped. */
-  constructor(private readonly maxFreeBytes = 32 * 2 ** 20) {
-    for (let c = 0; c <= MAX_CLASS; c++) this.free.push([]);
-  }
+  /**
+   * `maxFreeBytes`: most bytes kept for reuse; beyond it returned buffers are dropped. Enough for
+   * the requests in flight at once, so the pool itself never holds much idle memory.
+   */
+  constructor(private readonly maxFreeBytes = 8 * 2 ** 20) {}
 
   /** A buffer of at least `bytes` (contents undefined). */
   take(bytes: number): Buffer {
-    const cls = sizeClass(bytes);
-    if (cls > MAX_CLASS) return Buffer.allocUnsafeSlow(bytes);
-    const reused = this.free[cls]!.pop();
+    const size = pooledSize(bytes);
+    if (size === 0) return Buffer.allocUnsafeSlow(bytes);
+    const reused = this.free.get(size)?.pop();
     if (reused !== undefined) {
-      this.freeBytes -= reused.length;
+      this.freeBytes -= size;
       return reused;
     }
-    return Buffer.allocUnsafeSlow(2 ** cls);
+    return Buffer.allocUnsafeSlow(size);
   }
 
   /** Takes back a buffer from `take`; the caller must not touch it afterwards. */
   give(buf: Buffer): void {
-    const cls = sizeClass(buf.length);
-    if (cls > MAX_CLASS || buf.length !== 2 ** cls || buf.byteOffset !== 0) return;
-    if (this.freeBytes + buf.length > this.maxFreeBytes) return;
-    this.free[cls]!.push(buf);
-    this.freeBytes += buf.length;
+    const size = buf.length;
+    if (pooledSize(size) !== size || buf.byteOffset !== 0 || buf.buffer.byteLength !== size) return;
+    if (this.freeBytes + size > this.maxFreeBytes) return;
+    let list = this.free.get(size);
+    if (list === undefined) this.free.set(size, (list = []));
+    list.push(buf);
+    this.freeBytes += size;
   }
 }
 
-function sizeClass(bytes: number): number {
-  return Math.max(MIN_CLASS, Math.ceil(Math.log2(Math.max(1, bytes))));
+/** The pooled size for a request of `bytes`, or 0 when such a buffer is not pooled. */
+function pooledSize(bytes: number): number {
+  if (bytes > MAX_BYTES) return 0;
+  let size = MIN_BYTES;
+  while (size < bytes) size = size % 3 === 0 ? (size / 3) * 4 : (size / 2) * 3; // 64K, 96K, 128K, 192K, ...
+  return size;
 }

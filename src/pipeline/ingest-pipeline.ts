@@ -152,9 +152,18 @@ export class IngestPipeline {
       this.queuedBytes += bytes;
       this.queuedRecords += batch.count;
       this.updateGauges();
-      this.writing ??= this.writeLoop().finally(() => {
-        this.writing = null;
-      });
+      this.startWriter();
+    });
+  }
+
+  private startWriter(): void {
+    if (this.writing) return;
+    this.writing = this.writeLoop().finally(() => {
+      this.writing = null;
+      // A request (or a query's wish to load the open segment) may have come in after the
+      // loop's last look at the queue but before this point: it must not wait for the next one.
+      if (this.queue.length > 0) this.startWriter();
+      else if (this.rotateWanted) this.closeSegment();
     });
   }
 

@@ -20,7 +20,9 @@ export interface SegmentInfo {
 
 /** Where the spool stood before a group of writes. */
 export interface SpoolMark {
+  /** The open segment then, or the id the next one would get when none was open. */
   id: bigint;
+  open: boolean;
   rows: number;
   bytes: number;
 }
@@ -117,8 +119,8 @@ export class Spool {
 
   /** The current position, to roll back to if a group of writes fails. */
   mark(): SpoolMark {
-    if (this.current === null) return { id: this.nextId, rows: 0, bytes: 0 };
-    return { id: this.current.id, rows: this.current.rows, bytes: this.current.bytes };
+    if (this.current === null) return { id: this.nextId, open: false, rows: 0, bytes: 0 };
+    return { id: this.current.id, open: true, rows: this.current.rows, bytes: this.current.bytes };
   }
 
   /**
@@ -132,7 +134,7 @@ export class Spool {
     this.current = null;
     this.sealed = this.sealed.filter((s) => s.id < mark.id);
     for (const s of segments) {
-      if (s.id > mark.id) {
+      if (s.id > mark.id || (s.id === mark.id && !mark.open)) {
         fs.rmSync(s.file, { force: true });
       } else if (s.id === mark.id) {
         truncateQuietly(s.file, mark.bytes);
@@ -140,7 +142,7 @@ export class Spool {
         this.fd = fs.openSync(s.file, 'a');
       }
     }
-    if (this.current === null) this.nextId = mark.id;
+    this.nextId = mark.open ? mark.id + 1n : mark.id;
   }
 
   close(): void {
