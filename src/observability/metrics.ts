@@ -20,7 +20,15 @@ export class Metrics {
   });
   readonly ingestRejects = new client.Counter({
     name: 'loghaven_ingest_rejected_total',
-    help: 'Records rejected, by protocol and reason',
+    help: 'Records rejected inside an accepted request (a bad line or element), by protocol and reason',
+    labelNames: ['protocol', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly ingestRefused = new client.Counter({
+    name: 'loghaven_ingest_refused_requests_total',
+    help:
+      'Ingest requests answered with an error and nothing stored, by protocol and reason ' +
+      '(overloaded, disk_full, too_large, shutting_down, bad_body, unsupported_media, nothing_accepted, error)',
     labelNames: ['protocol', 'reason'] as const,
     registers: [this.registry],
   });
@@ -72,11 +80,6 @@ export class Metrics {
   readonly recoveryRows = new client.Counter({
     name: 'loghaven_ingest_recovery_replayed_rows_total',
     help: 'Rows replayed from the spool at start-up',
-    registers: [this.registry],
-  });
-  readonly overloaded = new client.Counter({
-    name: 'loghaven_ingest_overload_total',
-    help: 'Requests refused with 429 because the ingest queue was full',
     registers: [this.registry],
   });
   readonly queryDuration = new client.Histogram({

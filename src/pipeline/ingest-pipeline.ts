@@ -174,7 +174,6 @@ export class IngestPipeline {
       return new LhError('LH_ERR_BAD_BODY', `a record encodes to ${batch.longestRow} bytes, more than the ${this.options.maxRowBytes} the store takes`);
     }
     if (this.isFull(bytes)) {
-      this.metrics.overloaded.inc();
       return (
         new LhError(
           'LH_ERR_OVERLOADED',

@@ -195,6 +195,17 @@ describe('native ingest and search', () => {
     const m = await (await fetch(`${server.url}/metrics`)).text();
     expect(m).toMatch(/loghaven_ingest_lines_total\{protocol="native"\} \d+/);
     expect(m).toMatch(/loghaven_store_rows \d+/);
+    // Rejects by reason: bad lines inside accepted requests, and whole requests refused above.
+    const count = (re: RegExp) => Number(re.exec(m)?.[1] ?? NaN);
+    expect(count(/loghaven_ingest_rejected_total\{protocol="native",reason="invalid"\} (\d+)/)).toBeGreaterThanOrEqual(10);
+    expect(count(/loghaven_ingest_refused_requests_total\{protocol="native",reason="nothing_accepted"\} (\d+)/)).toBeGreaterThanOrEqual(1);
+    expect(count(/loghaven_ingest_refused_requests_total\{protocol="native",reason="too_large"\} (\d+)/)).toBeGreaterThanOrEqual(2);
+    for (const name of ['ingest_request_seconds', 'ingest_flush_seconds', 'ingest_fsync_seconds', 'ingest_batch_rows']) {
+      expect(m).toMatch(new RegExp(`loghaven_${name}_count(\\{[^}]*\\})? [1-9]`));
+    }
+    for (const name of ['ingest_queue_records', 'ingest_queue_bytes', 'ingest_spool_backlog_bytes', 'ingest_recovery_replayed_rows_total', 'ingest_bytes_total']) {
+      expect(m).toMatch(new RegExp(`^loghaven_${name}`, 'm'));
+    }
     const s = await get('/api/v1/status');
     expect(s.json.store.backend).toBe('duckdb');
     const docs = await get('/docs');

@@ -2,15 +2,33 @@
 // `{ "error": "LH_ERR_…", "message": "…", …details }`. Coded errors carry their own status;
 // Fastify's own errors (body too large, bad content type) are translated to loghaven codes.
 
-import type { FastifyError, FastifyInstance } from 'fastify';
-import { LhError, isLhError } from '../../errors.js';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import { LhError, isLhError, type ErrorCode } from '../../errors.js';
+import type { Metrics } from '../../observability/metrics.js';
 
 /** How long an oversized body may keep streaming in after its 413. */
 const DRAIN_GRACE_MS = 10_000;
 
-export function installErrorHandler(app: FastifyInstance): void {
+/** Why an ingest request was refused, as the `reason` label of the refused-requests metric. */
+const REFUSAL_REASONS: Partial<Record<ErrorCode, string>> = {
+  LH_ERR_OVERLOADED: 'overloaded',
+  LH_ERR_DISK_FULL: 'disk_full',
+  LH_ERR_BODY_TOO_LARGE: 'too_large',
+  LH_ERR_SHUTTING_DOWN: 'shutting_down',
+  LH_ERR_BAD_BODY: 'bad_body',
+  LH_ERR_UNSUPPORTED_MEDIA: 'unsupported_media',
+};
+
+/** Ingest routes name their protocol in their route config (`config: { ingestProtocol }`). */
+function ingestProtocolOf(req: FastifyRequest): string | undefined {
+  return (req.routeOptions.config as { ingestProtocol?: string } | undefined)?.ingestProtocol;
+}
+
+export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((err: FastifyError | LhError, req, reply) => {
     const e = toLhError(err);
+    const protocol = ingestProtocolOf(req);
+    if (protocol !== undefined) metrics.ingestRefused.inc({ protocol, reason: REFUSAL_REASONS[e.code] ?? 'error' });
     if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
     if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
     // A keep-alive client retrying on the same connection would hold the server open forever.

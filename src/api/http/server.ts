@@ -79,7 +79,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     metrics,
     app.log,
   );
-  installErrorHandler(app);
+  installErrorHandler(app, metrics);
   await app.register(swagger, {
     openapi: {
       info: { title: 'loghaven', version: VERSION, description: 'Self-hosted log server API' },

@@ -36,6 +36,7 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
   app.post(
     '/api/v1/logs',
     {
+      config: { ingestProtocol: PROTOCOL },
       schema: {
         summary: 'Ingest logs: one JSON object, a JSON array, or NDJSON (gzip/deflate allowed)',
         tags: ['ingest'],
@@ -45,10 +46,7 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
       // however many clients send at once.
       onRequest: async (req) => {
         const declared = Number(req.headers['content-length'] ?? 0);
-        if (deps.pipeline.isFull(declared)) {
-          deps.metrics.overloaded.inc();
-          throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
-        }
+        if (deps.pipeline.isFull(declared)) throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
       },
       onResponse: async (_req, reply) => {
         deps.metrics.ingestRequestSeconds.observe({ protocol: PROTOCOL }, reply.elapsedTime / 1000);
@@ -68,6 +66,7 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
       const answer = { accepted: parsed.batch.count, rejected: parsed.rejected, errors: parsed.errors };
       if (parsed.batch.count === 0) {
         parsed.batch.release();
+        deps.metrics.ingestRefused.inc({ protocol: PROTOCOL, reason: 'nothing_accepted' });
         if (parsed.rejected === 0) answer.errors = [{ line: 1, error: 'body contains no records' }];
         return reply.status(400).send(answer);
       }
