@@ -1,6 +1,7 @@
 // The one timestamp parser every protocol and the query layer share. It turns RFC 3339 strings
 // (any fractional precision, any offset) and Unix times in s/ms/µs/ns (told apart by magnitude,
-// as numbers or numeric strings) into integer microseconds since the epoch, UTC.
+// as numbers or numeric strings) into integer microseconds since the epoch, UTC. Times outside
+// the years 1–9999 are not timestamps: no log is from then, and the store could not hold them.
 
 // Magnitude thresholds: 1e11 s is the year 5138, 1e14 ms is the year 5138, and so on, so any
 // plausible event time falls clearly into one unit.
@@ -13,12 +14,16 @@ const RFC3339 =
 const NUMERIC = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE][+-]?\d+)?$/;
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/** 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in µs. */
+export const MIN_MICROS = -62_135_596_800_000_000n;
+export const MAX_MICROS = 253_402_300_799_999_999n;
+const MIN_MICROS_NUMBER = Number(MIN_MICROS);
+
 /** µs since epoch, or null when `v` is not a timestamp this parser understands. */
 export function parseTimestamp(v: unknown): bigint | null {
-  if (typeof v === 'string') return parseTimestampString(v);
-  if (typeof v === 'number') return fromUnixNumber(v);
-  if (typeof v === 'bigint') return fromUnixInteger(v);
-  return null;
+  const us =
+    typeof v === 'string' ? parseTimestampString(v) : typeof v === 'number' ? fromUnixNumber(v) : typeof v === 'bigint' ? fromUnixInteger(v) : null;
+  return us !== null && us >= MIN_MICROS && us <= MAX_MICROS ? us : null;
 }
 
 function fromUnixNumber(n: number): bigint | null {
@@ -212,7 +217,8 @@ function integerMicros(buf: Uint8Array, s: number, e: number, out: Float64Array)
   if (negative) n = -n;
   const a = Math.abs(n);
   const us = a < SECONDS_BELOW ? n * 1e6 : a < MILLIS_BELOW ? n * 1e3 : n;
-  if (!Number.isSafeInteger(us)) return false;
+  // Beyond 2^53 or before year 1: the slow path gives the exact answer (or none).
+  if (!Number.isSafeInteger(us) || us < MIN_MICROS_NUMBER) return false;
   out[0] = us;
   return true;
 }

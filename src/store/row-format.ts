@@ -51,10 +51,15 @@ const N_UPPER = 78;
 const SPACE = 32;
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
-/** A decoded string as the text of a column. */
+/**
+ * A decoded string as the text of a column. A lone surrogate (half of a UTF-16 pair, which no
+ * encoding can carry) becomes U+FFFD, as it would when written out as UTF-8.
+ */
 export function textField(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s).slice(1, -1) : s;
+  const t = s.replace(LONE_SURROGATE, '\uFFFD');
+  return NEEDS_ESCAPE.test(t) ? JSON.stringify(t).slice(1, -1) : t;
 }
 
 /**

@@ -179,6 +179,26 @@ describe('native ingest and search', () => {
     expect(back.json.items[0]).toMatchObject({ level: 'error', ts: '2023-11-14T22:13:20.123000Z' });
   });
 
+  it('acknowledges only rows the store can hold: lone surrogates repaired, out-of-range times refused', async () => {
+    const body = [
+      '{"msg":"poison? \\ud800","id":"sur-1","deep":{"k\\udc00":["\\udbff"]}}',
+      '{"ts":1e30,"msg":"far future","id":"sur-2"}',
+      '{"ts":"0000-01-01T00:00:00Z","id":"sur-3"}',
+      Buffer.from([0x7b, 0x22, 0x6d, 0x73, 0x67, 0x22, 0x3a, 0x22, 0xff, 0xfe, 0x22, 0x2c, 0x22, 0x69, 0x64, 0x22, 0x3a, 0x22, 0x73, 0x75, 0x72, 0x2d, 0x34, 0x22, 0x7d]).toString('latin1'),
+    ].join('\n');
+    const r = await post(Buffer.from(body, 'latin1'));
+    expect(r.json).toMatchObject({ accepted: 2, rejected: 2, errors: [{ line: 2 }, { line: 3 }] });
+    expect(r.json.errors[0].error).toMatch(/invalid timestamp 1e\+30 in field "ts"/);
+    // The rows are loaded (a row the store refused would stop every later load).
+    const back = await get(`/api/v1/logs?q=${encodeURIComponent('id:sur-*')}&order=asc`);
+    expect(back.json.items.map((i: any) => [i.attrs.id, i.message])).toEqual([
+      ['sur-1', 'poison? \ufffd'],
+      ['sur-4', '\ufffd\ufffd'],
+    ]);
+    expect(back.json.items[0].attrs.deep).toEqual({ 'k\ufffd': ['\ufffd'] });
+    expect((await post(logLine(1, 'after-sur').text)).status).toBe(200);
+  });
+
   it('answers 400 when nothing is accepted and 413 over the body limit', async () => {
     const none = await post('not json\n{"ts":"nope"}');
     expect(none.status).toBe(400);

@@ -3,7 +3,7 @@
 // fields, same attrs value.
 
 import { describe, expect, it } from 'vitest';
-import { decodeRows, RowBatchBuilder } from '../../store/row-format.js';
+import { decodeRows, RowBatchBuilder, rowsOf } from '../../store/row-format.js';
 import { JsonRowEncoder } from './json-rows.js';
 import { normaliseObject } from './normalise.js';
 
@@ -119,6 +119,24 @@ describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
     const r = encode('{"ts":1700000000123456789,"service":12345678901234567890}');
     expect(r.ok && r.record.ts).toBe(1_700_000_000_123_456n);
     expect(r.ok && r.record.service).toBe('12345678901234567890');
+  });
+
+  it('turns lone surrogate escapes into U+FFFD, in columns and attrs, where the store would refuse the row', () => {
+    const r = encode('{"msg":"a\\ud800b\\udc00c\\ud83d\\ude00","x":{"y\\udbff":"\\udfff"},"z":"\\ud800\\ud800"}');
+    expect(r.ok && r.record.message).toBe('a\ufffdb\ufffdc\u{1f600}');
+    expect(r.ok && JSON.parse(r.record.attrs)).toEqual({ x: { 'y\ufffd': '\ufffd' }, z: '\ufffd\ufffd' });
+    // The object path (protocols that decode into objects) repairs the same way.
+    const ref = normaliseObject(JSON.parse('{"msg":"a\\ud800","x":"\\udc00"}'), ctx);
+    expect(ref.ok && decodeRows(rowsOf([ref.record]))[0]).toMatchObject({ message: 'a\ufffd', attrs: '{"x":"\\ufffd"}' });
+  });
+
+  it('refuses timestamps outside the years 1 to 9999', () => {
+    for (const ts of ['1e30', '-1e30', '-99999999999', '"9999-12-31T23:59:59-01:00"', '"0000-06-01T00:00:00Z"', '"10000-01-01T00:00:00Z"']) {
+      const r = encode(`{"ts":${ts}}`);
+      expect(r.ok, ts).toBe(false);
+    }
+    expect(encode('{"ts":"9999-12-31T23:59:59.999999Z"}')).toMatchObject({ ok: true, record: { ts: 253_402_300_799_999_999n } });
+    expect(encode('{"ts":"0001-01-01T00:00:00Z"}')).toMatchObject({ ok: true, record: { ts: -62_135_596_800_000_000n } });
   });
 
   it('names the column of a syntax error and the field of a bad timestamp', () => {

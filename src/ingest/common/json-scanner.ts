@@ -3,7 +3,11 @@
 // record model needs: the top-level members, as offsets into the bytes, in a member table that is
 // reused from one object to the next. Nothing is decoded and nothing is allocated per member, so
 // members that feed no record field are later copied into attrs as raw bytes.
-// The bytes must already be valid UTF-8 (the caller checks the whole body once).
+// The bytes must already be valid UTF-8 (the caller checks the whole body once). One thing is
+// repaired in place rather than refused: a `\uD800`–`\uDFFF` escape that is not half of a
+// surrogate pair becomes `\uFFFD`, as a decoder would do with a bad byte. JSON's grammar allows
+// such escapes, but they name no character, and the store (like most JSON readers) would refuse
+// the whole row — after it was acknowledged.
 
 export enum ValueKind {
   String,
@@ -142,11 +146,18 @@ export class JsonObjectScanner {
         escaped = true;
         const e = p + 1 < end ? buf[p + 1]! : -1;
         if (e === 117 /* u */) {
-          for (let k = 2; k < 6; k++) {
-            const h = p + k < end ? buf[p + k]! : -1;
-            if (!((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) {
-              throw new ScanError('bad \\u escape', p);
+          const unit = hex4(buf, p + 2, end);
+          if (unit < 0) throw new ScanError('bad \\u escape', p);
+          if (unit >= 0xd800 && unit <= 0xdfff) {
+            const low = unit <= 0xdbff && buf[p + 6] === 92 && buf[p + 7] === 117 ? hex4(buf, p + 8, end) : -1;
+            if (low >= 0xdc00 && low <= 0xdfff) {
+              p += 12;
+              continue;
             }
+            buf[p + 2] = 102; // f
+            buf[p + 3] = 102; // f
+            buf[p + 4] = 102; // f
+            buf[p + 5] = 100; // d
           }
           p += 6;
           continue;
@@ -341,6 +352,33 @@ class NotAnObject extends ScanError {
   constructor(what: string, pos: number) {
     super(`${NOT_AN_OBJECT}${what}`, pos);
   }
+}
+
+/** JSON text with any lone surrogate escape repaired to `\uFFFD` (see the top of this file). */
+export function wellFormedJson(text: string): string {
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return text;
+  const bytes = Buffer.from(text);
+  const scanner = new JsonObjectScanner();
+  for (let at = JsonObjectScanner.skipWhitespace(bytes, 0, bytes.length); at < bytes.length; ) {
+    // Objects are what attrs hold; anything else is repaired value by value all the same.
+    at = bytes[at] === 123 ? scanner.scanObject(bytes, at, bytes.length) : scanner.skipValue(bytes, at, bytes.length);
+    if (at < 0) return text; // not JSON: nothing to repair here, the caller's validation decides
+    at = JsonObjectScanner.skipWhitespace(bytes, at, bytes.length);
+  }
+  return bytes.toString();
+}
+
+/** The value of four hex digits at `at`, or -1. */
+function hex4(buf: Uint8Array, at: number, end: number): number {
+  if (at + 4 > end) return -1;
+  let v = 0;
+  for (let k = at; k < at + 4; k++) {
+    const h = buf[k]!;
+    const d = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
 }
 
 /** What a JSON value starting with byte `c` is, for error messages. */

@@ -6,6 +6,7 @@
 import type { LogRecord } from '../../model/record.js';
 import { parseTimestamp } from '../../model/timestamp.js';
 import { normaliseLevel, levelFromOtelSeverity } from '../../model/level.js';
+import { wellFormedJson } from './json-scanner.js';
 
 /**
  * Input names of each record field, in priority order: when a record carries two aliases of the
@@ -51,7 +52,7 @@ export function normaliseObject(value: unknown, ctx: NormaliseContext): Normalis
     if (fields.consumed.has(key)) continue;
     (rest ??= {})[key] = obj[key];
   }
-  if (rest !== null) fields.record.attrs = JSON.stringify(rest);
+  if (rest !== null) fields.record.attrs = wellFormedJson(JSON.stringify(rest));
   return { ok: true, record: fields.record };
 }
 
