@@ -42,7 +42,7 @@ describe('loadConfig defaults', () => {
       profile: 'development',
       data_dir: './data',
       http: { host: '127.0.0.1', port: 7700, body_limit: 10 * 2 ** 20 },
-      store: { backend: 'duckdb', duckdb: { threads: 2, memory_limit: '64MB' } },
+      store: { backend: 'duckdb', duckdb: { threads: 2, memory_limit: '64MB', max_memory_limit: '1GB' } },
       ingest: {
         queue_max_bytes: 64 * 2 ** 20,
         max_batch_rows: 50_000,
@@ -134,6 +134,7 @@ describe('environment variables', () => {
       ['store.backend', 'LOGHAVEN_STORE_BACKEND'],
       ['store.duckdb.threads', 'LOGHAVEN_STORE_DUCKDB_THREADS'],
       ['store.duckdb.memory_limit', 'LOGHAVEN_STORE_DUCKDB_MEMORY_LIMIT'],
+      ['store.duckdb.max_memory_limit', 'LOGHAVEN_STORE_DUCKDB_MAX_MEMORY_LIMIT'],
       ['ingest.queue_max_bytes', 'LOGHAVEN_INGEST_QUEUE_MAX_BYTES'],
       ['ingest.max_batch_rows', 'LOGHAVEN_INGEST_MAX_BATCH_ROWS'],
       ['ingest.durability', 'LOGHAVEN_INGEST_DURABILITY'],

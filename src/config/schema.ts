@@ -64,6 +64,13 @@ export const ConfigSchema = section('loghaven configuration', {
           'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). The default keeps the whole server near 256 MB while ingesting at full speed; loads need about 64MB; queries larger than the limit spill to disk, so raise it for faster big aggregations.',
         'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
       }),
+      max_memory_limit: Type.String({
+        pattern: '^\\d+(\\.\\d+)?\\s*([Bb]|[KkMmGgTt][Bb]|[KkMmGgTt][Ii][Bb])$',
+        default: '1GB',
+        description:
+          'How far the memory limit is raised, for as long as it is needed, when a load or a query runs out of memory under `memory_limit` (very wide rows need more per batch); the work is retried once with it.',
+        'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
+      }),
     }),
   }),
   ingest: section('Ingestion pipeline', {

@@ -99,6 +99,12 @@ export class Metrics {
     help: 'Rows in the store',
     registers: [this.registry],
   });
+  readonly storeMemoryBoosts = new client.Counter({
+    name: 'loghaven_store_memory_boosts_total',
+    help: 'Loads and queries that ran out of memory under store.duckdb.memory_limit and were retried under max_memory_limit',
+    labelNames: ['work'] as const,
+    registers: [this.registry],
+  });
   readonly storeBytes = new client.Gauge({
     name: 'loghaven_store_bytes',
     help: 'Bytes the store occupies on disk',

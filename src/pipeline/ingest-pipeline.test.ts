@@ -41,6 +41,7 @@ async function open(options: Partial<IngestPipelineOptions> = {}) {
       flushIntervalMs: 0,
       maxRowBytes: 2 ** 16,
       segmentRows: 10,
+      segmentMaxBytes: 2 ** 20,
       loadIntervalMs: 60_000,
       ...options,
     },
@@ -76,6 +77,23 @@ describe('IngestPipeline', () => {
     await pipeline.drain();
     await store.close();
     expect(await segmentRows(file)).toEqual([10, 10, 10, 10, 9]);
+  });
+
+  it('also cuts segments at segmentMaxBytes, and gives a row bigger than that a segment of its own', async () => {
+    const { store, pipeline, file } = await open({ segmentRows: 1000, segmentMaxBytes: 400 });
+    const rows = rowsOf(Array.from({ length: 12 }, (_, i) => record(i)));
+    expect(rows.bytes.length / 12).toBeGreaterThan(400 / 6); // so five rows fit in 400 bytes, not six
+    expect(rows.bytes.length / 12).toBeLessThan(400 / 5);
+    await pipeline.submit(rows, 100);
+    const wide = { ...record(99), attrs: JSON.stringify({ blob: 'x'.repeat(1000) }) };
+    await pipeline.submit(rowsOf([record(12), wide, record(13)]), 100);
+    await pipeline.visible();
+    const page = await store.queryPage({ tenant: 'default', limit: 100, order: 'asc' });
+    expect(page.items.length).toBe(15);
+    await pipeline.drain();
+    await store.close();
+    // 5 + 5 rows, then the last 2 with record 12, the wide row alone, record 13.
+    expect(await segmentRows(file)).toEqual([5, 5, 3, 1, 1]);
   });
 
   it('refuses a batch past the backlog bound with 429 and takes batches again once it is loaded', async () => {

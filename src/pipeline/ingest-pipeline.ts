@@ -30,8 +30,9 @@ export interface IngestPipelineOptions {
   flushIntervalMs: number;
   /** Longest row the store can load; a batch with a longer one is refused before it is spooled. */
   maxRowBytes: number;
-  /** A segment is closed and loaded when it holds exactly this many rows ... */
+  /** A segment is closed and loaded when it holds exactly this many rows or this many bytes ... */
   segmentRows: number;
+  segmentMaxBytes: number;
   /** ... or when its first row is this old. */
   loadIntervalMs: number;
 }
@@ -261,38 +262,45 @@ export class IngestPipeline {
   /**
    * Appends the batches to the spool — all of them or, when a write or fsync fails, none — and
    * makes them durable per the durability mode. A segment is sealed each time it reaches
-   * segmentRows, the batch that crosses the line split at a row boundary, so the store loads
-   * whole row groups. Returns the rows written.
+   * segmentRows rows or segmentMaxBytes bytes, the batch that crosses the line split at a row
+   * boundary, so the store loads whole row groups (and never a segment too big to load). Returns
+   * the rows written.
    */
   private async writeGroup(batches: RowBatch[]): Promise<number> {
-    const segmentRows = this.options.segmentRows;
+    const { segmentRows, segmentMaxBytes } = this.options;
     const mark = this.spool.mark();
     let chunks: Buffer[] = [];
     let chunkRows = 0;
+    let chunkBytes = 0;
     let total = 0;
     try {
       for (const b of batches) {
         let bytes = b.bytes;
         let count = b.count;
         while (count > 0) {
-          const room = segmentRows - this.spool.currentRows - chunkRows;
-          if (count < room) {
+          const roomRows = segmentRows - this.spool.currentRows - chunkRows;
+          const roomBytes = segmentMaxBytes - this.spool.currentBytes - chunkBytes;
+          if (count < roomRows && bytes.length < roomBytes) {
             chunks.push(bytes);
             chunkRows += count;
+            chunkBytes += bytes.length;
             break;
           }
           // This batch fills the segment: write up to the boundary, seal, go on with the rest.
-          const cut = offsetAfterRows(bytes, room);
-          chunks.push(bytes.subarray(0, cut));
-          this.appendChunks(chunks, chunkRows + room);
+          // (A single row bigger than a whole segment still goes in, alone.)
+          const empty = this.spool.currentRows + chunkRows === 0;
+          const [rows, cut] = rowsThatFit(bytes, roomRows, roomBytes, empty);
+          if (rows > 0) chunks.push(bytes.subarray(0, cut));
+          if (chunkRows + rows > 0) this.appendChunks(chunks, chunkRows + rows);
           if (this.options.durability !== 'none') await this.syncNow();
           await this.syncsSettled();
           this.spool.seal();
-          total += chunkRows + room;
+          total += chunkRows + rows;
           chunks = [];
           chunkRows = 0;
+          chunkBytes = 0;
           bytes = bytes.subarray(cut);
-          count -= room;
+          count -= rows;
         }
       }
       if (chunkRows > 0) {
@@ -430,11 +438,20 @@ export class IngestPipeline {
   }
 }
 
-/** Offset just after the first `rows` rows (newline-terminated lines) of `bytes`. */
-function offsetAfterRows(bytes: Buffer, rows: number): number {
+/**
+ * How many of the leading rows (newline-terminated lines) of `bytes` fit in `maxRows` rows and
+ * `maxBytes` bytes, and the offset just after them; at least one when `atLeastOne`.
+ */
+function rowsThatFit(bytes: Buffer, maxRows: number, maxBytes: number, atLeastOne: boolean): [number, number] {
+  let rows = 0;
   let at = 0;
-  for (let i = 0; i < rows; i++) at = bytes.indexOf(10, at) + 1;
-  return at;
+  while (rows < maxRows) {
+    const next = bytes.indexOf(10, at) + 1;
+    if (next === 0 || (next > maxBytes && !(atLeastOne && rows === 0))) break;
+    at = next;
+    rows++;
+  }
+  return [rows, at];
 }
 
 function spoolError(e: unknown): LhError {

@@ -18,9 +18,11 @@ import { opsRoutes } from './ops-routes.js';
 import { VERSION } from '../../version.js';
 
 /**
- * Spool segments are loaded when they reach one DuckDB row group, or this age (a search loads
- * the open segment at once, so this only bounds how stale the store's own counts get).
+ * Spool segments are loaded when they reach one DuckDB row group, or this size (so that wide rows
+ * make smaller segments, and any segment loads within the store's memory), or this age (a search
+ * loads the open segment at once, so this only bounds how stale the store's own counts get).
  */
+const SEGMENT_MAX_BYTES = 64 * 2 ** 20;
 const LOAD_INTERVAL_MS = 1000;
 
 /** A row is its record's line plus the receive time, tenant and separators: this covers them. */
@@ -43,16 +45,27 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const dataDir = path.resolve(config.data_dir);
   fs.mkdirSync(dataDir, { recursive: true });
   const opened = Date.now();
+  const metrics = new Metrics();
+  let app: FastifyInstance | undefined;
+  let boostWarned = 0;
   const store = await DuckDbStore.open({
     file: path.join(dataDir, 'loghaven.duckdb'),
     threads: config.store.duckdb.threads,
     memoryLimit: config.store.duckdb.memory_limit,
     queryTimeoutMs: config.query.timeout_ms,
     maxRowBytes: config.http.body_limit + ROW_OVERHEAD_BYTES,
+    maxMemoryLimit: config.store.duckdb.max_memory_limit,
+    onMemoryBoost: (what) => {
+      metrics.storeMemoryBoosts.inc({ work: what.startsWith('load') ? 'load' : what });
+      // Once a minute at most: an export of wide rows may need it for every page.
+      if (Date.now() - boostWarned < 60_000) return;
+      boostWarned = Date.now();
+      const { memory_limit, max_memory_limit } = config.store.duckdb;
+      app?.log.warn({ work: what, memory_limit, max_memory_limit }, 'out of memory under memory_limit; retried under max_memory_limit (raise memory_limit if this is frequent)');
+    },
   });
   const applied = await store.migrate();
-  const metrics = new Metrics();
-  const app = Fastify({
+  app = Fastify({
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
     bodyLimit: config.http.body_limit,
     // Per-request log lines cost more than an ingest request itself; only when debugging.
@@ -74,6 +87,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       flushIntervalMs: config.ingest.flush_interval_ms,
       maxRowBytes: config.http.body_limit + ROW_OVERHEAD_BYTES,
       segmentRows: DUCKDB_ROW_GROUP_ROWS,
+      segmentMaxBytes: SEGMENT_MAX_BYTES,
       loadIntervalMs: LOAD_INTERVAL_MS,
     },
     metrics,

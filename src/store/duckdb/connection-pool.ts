@@ -2,12 +2,17 @@
 // runs one statement at a time, so concurrent HTTP reads each need their own.
 
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { LhError } from '../../errors.js';
+
+/** Longest close() waits for interrupted queries to hand their connections back. */
+const CLOSE_WAIT_MS = 10_000;
 
 export class ConnectionPool {
   private readonly idle: DuckDBConnection[] = [];
   private readonly all: DuckDBConnection[] = [];
-  private readonly waiters: ((c: DuckDBConnection) => void)[] = [];
+  private readonly waiters: { resolve: (c: DuckDBConnection) => void; reject: (e: Error) => void }[] = [];
   private opening = 0;
+  private closing = false;
 
   constructor(
     private readonly instance: DuckDBInstance,
@@ -24,6 +29,7 @@ export class ConnectionPool {
   }
 
   private async acquire(): Promise<DuckDBConnection> {
+    if (this.closing) throw new LhError('LH_ERR_STORE_CLOSED');
     const free = this.idle.pop();
     if (free) return free;
     if (this.all.length + this.opening < this.size) {
@@ -36,18 +42,32 @@ export class ConnectionPool {
         this.opening--;
       }
     }
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
   private release(conn: DuckDBConnection): void {
-    const next = this.waiters.shift();
-    if (next) next(conn);
+    const next = this.closing ? undefined : this.waiters.shift();
+    if (next) next.resolve(conn);
     else this.idle.push(conn);
   }
 
-  async close(): Promise<void> {
-    for (const c of this.all) c.closeSync();
+  /**
+   * Interrupts the queries still running, waits for their connections to come back, then closes
+   * every connection; false if some did not come back in time. Never closes a busy one: closing a connection synchronously while its query
+   * runs blocks the event loop until the query ends, and that query's end needs the event loop.
+   */
+  async close(): Promise<boolean> {
+    this.closing = true;
+    for (const w of this.waiters.splice(0)) w.reject(new LhError('LH_ERR_STORE_CLOSED'));
+    const deadline = Date.now() + CLOSE_WAIT_MS;
+    while ((this.idle.length < this.all.length || this.opening > 0) && Date.now() < deadline) {
+      for (const c of this.all) if (!this.idle.includes(c)) c.interrupt();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const allBack = this.idle.length === this.all.length;
+    for (const c of this.idle) c.closeSync();
     this.all.length = 0;
     this.idle.length = 0;
+    return allBack;
   }
 }

@@ -39,6 +39,13 @@ export interface DuckDbStoreOptions {
   queryTimeoutMs?: number;
   /** Longest row (row-format.ts, without its newline) a load must take; the default is 1 MiB. */
   maxRowBytes?: number;
+  /**
+   * How far the memory limit is raised, for as long as it takes, when a load or a query runs out
+   * of memory under `memoryLimit` (wide rows need more per batch of rows); it is retried once.
+   */
+  maxMemoryLimit?: string;
+  /** Told each time a load or query needed the raised limit. */
+  onMemoryBoost?: (what: string) => void;
 }
 
 const SELECT_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS received_at, tenant, level, severity,
@@ -101,10 +108,15 @@ export class DuckDbStore implements Store {
   private writeChain: Promise<unknown> = Promise.resolve();
   /** Highest sequence number committed; only the writer connection changes it, after a commit. */
   private lastSeq = 0n;
+  /** Loads and queries running with the raised memory limit, and the change of limit under way. */
+  private boosted = 0;
+  private limitChange: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
+    /** For instance-wide settings changed at run time (the memory limit). */
+    private readonly control: DuckDBConnection,
     private readonly readers: ConnectionPool,
     private readonly options: DuckDbStoreOptions,
     private readonly loadDir: string,
@@ -132,13 +144,14 @@ export class DuckDbStore implements Store {
       throw new LhError('LH_ERR_STORE', `cannot open DuckDB database ${options.file}: ${errorText(e)}`, undefined, { cause: e });
     }
     const writer = await instance.connect();
+    const control = await instance.connect();
     const readers = new ConnectionPool(instance, options.readConnections ?? 4);
     const loadDir =
       options.file === ':memory:'
         ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-load-'))
         : path.join(path.dirname(path.resolve(options.file)), 'load');
     fs.mkdirSync(loadDir, { recursive: true });
-    const store = new DuckDbStore(instance, writer, readers, options, loadDir);
+    const store = new DuckDbStore(instance, writer, control, readers, options, loadDir);
     return store;
   }
 
@@ -174,7 +187,7 @@ export class DuckDbStore implements Store {
       const file = path.join(this.loadDir, `append-${firstSeq}.tsv`);
       try {
         fs.writeFileSync(file, batch.bytes);
-        await this.inTransaction(() => this.loadRows(file));
+        await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)));
       } catch (e) {
         throw storeError('append', e);
       } finally {
@@ -190,13 +203,15 @@ export class DuckDbStore implements Store {
       const firstSeq = this.lastSeq + 1n;
       let rows: number;
       try {
-        rows = await this.inTransaction(async () => {
-          const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
-          if (Number(seen.getRows()[0]![0]) > 0) return 0;
-          const n = await this.loadRows(file);
-          await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(n)], [BIGINT, BIGINT]);
-          return n;
-        });
+        rows = await this.withMemoryHeadroom(`load of spool segment ${id}`, () =>
+          this.inTransaction(async () => {
+            const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
+            if (Number(seen.getRows()[0]![0]) > 0) return 0;
+            const n = await this.loadRows(file);
+            await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(n)], [BIGINT, BIGINT]);
+            return n;
+          }),
+        );
       } catch (e) {
         throw storeError('load segment', e);
       }
@@ -209,6 +224,37 @@ export class DuckDbStore implements Store {
     const sql = `INSERT INTO logs ${loadRowsSql(this.options.maxRowBytes ?? 2 ** 20)}`;
     const loaded = await this.writer.runAndReadAll(sql, [file, this.lastSeq], [VARCHAR, BIGINT]);
     return Number(loaded.getRows()[0]![0]);
+  }
+
+  /**
+   * Runs `fn`; when the engine runs out of memory, raises the (instance-wide) memory limit to
+   * maxMemoryLimit and runs `fn` once more, then lowers it again when no other work needs it.
+   * The usual limit stays small, and the rare wide batch still gets through: a segment that could
+   * never load would stop every load after it.
+   */
+  private async withMemoryHeadroom<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      const max = this.options.maxMemoryLimit;
+      if (max === undefined || !/Out of Memory/i.test(errorText(e))) throw e;
+      this.options.onMemoryBoost?.(what);
+      if (this.boosted++ === 0) this.setMemoryLimit(max);
+      try {
+        await this.limitChange;
+        return await fn();
+      } finally {
+        if (--this.boosted === 0) this.setMemoryLimit(this.options.memoryLimit);
+      }
+    }
+  }
+
+  /** Changes the instance-wide limit on a connection of its own, one change after another. */
+  private setMemoryLimit(limit: string): void {
+    this.limitChange = this.limitChange.then(() => this.control.run(`SET memory_limit = '${limit.replace(/'/g, '')}'`)).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   private committed(firstSeq: bigint, count: number): AppendResult {
@@ -283,9 +329,20 @@ export class DuckDbStore implements Store {
           FROM (SELECT ${line} AS line, epoch_us(ts) AS tsu, seq, row_number() OVER (ORDER BY ts ${dir}, seq ${dir}) AS rn
                 FROM (${q.sql}) AS page) AS numbered
           GROUP BY (rn - 1) // ${PIECE_ROWS} ORDER BY min(rn)`;
-        const result = await this.readers.with((conn) =>
-          this.timed(conn, () => conn.runAndReadAll(sql, q.params, bindTypes(q.params))),
-        );
+        const result = await this.readers.with(async (conn) => {
+          // A client that goes away stops the page query under way, not just the next one.
+          const stop = () => conn.interrupt();
+          signal?.addEventListener('abort', stop, { once: true });
+          try {
+            return await this.timed(conn, () => conn.runAndReadAll(sql, q.params, bindTypes(q.params)));
+          } catch (e) {
+            if (signal?.aborted) return null;
+            throw e;
+          } finally {
+            signal?.removeEventListener('abort', stop);
+          }
+        });
+        if (result === null) return;
         let rows = 0;
         let lastTs = 0n;
         let lastSeq = 0n;
@@ -409,15 +466,19 @@ export class DuckDbStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.writeChain;
-    await this.readers.close();
+    const readersClosed = await this.readers.close();
     try {
       // A checkpoint folds the WAL into the database file so the next start opens quickly.
       if (this.options.file !== ':memory:') await this.writer.run('CHECKPOINT');
     } catch {
       // The WAL is still there and is replayed at the next start.
     }
+    await this.limitChange;
+    this.control.closeSync();
     this.writer.closeSync();
-    this.instance.closeSync();
+    // With a query that would not stop, closing the instance would block until it did; the
+    // process is on its way out, and the data is committed.
+    if (readersClosed) this.instance.closeSync();
   }
 
   private fileBytes(): number {
@@ -441,14 +502,14 @@ export class DuckDbStore implements Store {
   private async timed<T>(conn: DuckDBConnection, fn: () => Promise<T>): Promise<T> {
     this.assertOpen();
     const ms = this.options.queryTimeoutMs;
-    if (!ms) return fn().catch((e) => Promise.reject(storeError('query', e)));
+    if (!ms) return this.withMemoryHeadroom('query', fn).catch((e) => Promise.reject(storeError('query', e)));
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       conn.interrupt();
     }, ms);
     try {
-      return await fn();
+      return await this.withMemoryHeadroom('query', fn);
     } catch (e) {
       if (timedOut) throw new LhError('LH_ERR_QUERY_TIMEOUT', `query ran longer than ${ms} ms`);
       throw storeError('query', e);
