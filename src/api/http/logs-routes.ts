@@ -1,7 +1,7 @@
 // The read side of the REST API (SPEC §5): search with cursor paging, streaming export,
 // histogram and top values. Parameters are checked here; the store does the work.
 
-import { Readable } from 'node:stream';
+import { Readable, pipeline } from 'node:stream';
 import zlib from 'node:zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { LhError } from '../../errors.js';
@@ -148,13 +148,18 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       }
       const contentType =
         format === 'csv' ? 'text/csv; charset=utf-8' : format === 'json' ? 'application/json' : 'application/x-ndjson';
-      let body: NodeJS.ReadableStream = Readable.from(encode(), { objectMode: false, highWaterMark: 1 });
+      let body: Readable = Readable.from(encode(), { objectMode: false, highWaterMark: 1 });
       reply.header('content-type', contentType);
       reply.header('content-disposition', `attachment; filename="logs.${format}"`);
       if (acceptsGzip(req)) {
         reply.header('content-encoding', 'gzip');
-        body = (body as Readable).pipe(zlib.createGzip());
+        // pipeline, not pipe: an error of the source (a failing page query) must reach the
+        // stream Fastify sends, which then ends the response; with pipe it would go unhandled
+        // and take the process down.
+        body = pipeline(body, zlib.createGzip(), () => undefined);
       }
+      // Once the answer has begun, a failure can only cut it short: say why in the log.
+      body.once('error', (e: Error) => req.log.error({ err: e }, 'export failed after the answer began; response cut short'));
       return reply.send(body);
     },
   );
