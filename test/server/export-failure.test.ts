@@ -1,6 +1,8 @@
-// An export that fails after its answer has begun (here: every query times out after 1 ms, and
-// the CSV header is already out) cuts that answer short and is logged; the server stays up.
-// Before, the failure went unhandled through a gzip pipe and took the process down.
+// An export that fails after its answer has begun cuts that answer short and is logged; the
+// server stays up. (Before, the failure went unhandled through a gzip pipe and took the process
+// down.) The failure: rows loaded first, then a restart with 16 MB for DuckDB that may not be
+// raised, and export pages covering every row, so the first page query runs out of memory after
+// the CSV header is out.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,9 +18,17 @@ let dataDir: string;
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-export-fail-'));
-  server = await startChild(dataDir, { env: { LOGHAVEN_QUERY_TIMEOUT_MS: '1' } });
+  server = await startChild(dataDir);
   const body = Array.from({ length: 20_000 }, (_, i) => logLine(i, 'xf').text).join('\n');
   for (let k = 0; k < 5; k++) expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body })).status).toBe(200);
+  await stopChild(server);
+  server = await startChild(dataDir, {
+    env: {
+      LOGHAVEN_STORE_DUCKDB_MEMORY_LIMIT: '16MB',
+      LOGHAVEN_STORE_DUCKDB_MAX_MEMORY_LIMIT: '16MB',
+      LOGHAVEN_QUERY_EXPORT_CHUNK_ROWS: '1000000',
+    },
+  });
 });
 
 afterAll(async () => {
@@ -44,10 +54,10 @@ function getRaw(url: string, headers: Record<string, string>): Promise<{ status:
 describe('an export that fails midway', () => {
   for (const gzip of [true, false]) {
     it(`is cut short and logged while the server stays up (${gzip ? 'gzip' : 'plain'})`, async () => {
-      const q = encodeURIComponent('message:/handled.*user=[0-9]+$/');
-      const r = await getRaw(`${server.url}/api/v1/logs/export?format=csv&q=${q}`, gzip ? { 'accept-encoding': 'gzip' } : {});
+      const r = await getRaw(`${server.url}/api/v1/logs/export?format=csv`, gzip ? { 'accept-encoding': 'gzip' } : {});
       expect(r.status).toBe(200);
       const text = gzip ? zlib.gunzipSync(r.body, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString() : r.body.toString();
+      if (!gzip) expect(text).toMatch(/^ts,received_at,/); // it had begun (gzip holds back what it has)
       expect(text.split('\n').length).toBeLessThan(100_000); // not the whole export
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
       // The log line is written when the failure reaches the stream; give it the time to land.
