@@ -6,23 +6,10 @@
 // confused with text), timestamps are integer µs, attrs is JSON text with no tab, CR or LF.
 // Rows carry no sequence number: the store assigns those as it loads them, in load order.
 
-import type { Level, LogRecord } from '../model/record.js';
+import { RECORD_FIELDS, type Level, type LogRecord } from '../model/record.js';
 
-export const ROW_COLUMNS = [
-  'ts',
-  'received_at',
-  'tenant',
-  'level',
-  'severity',
-  'service',
-  'host',
-  'category',
-  'source',
-  'message',
-  'trace_id',
-  'span_id',
-  'attrs',
-] as const;
+/** A row's columns: the record fields in their wire order. */
+export const ROW_COLUMNS = RECORD_FIELDS;
 
 export const NULL_FIELD = '\\N';
 
@@ -174,9 +161,12 @@ export class RowBatchBuilder {
     this.buf[this.pos++] = N_UPPER;
   }
 
-  /** A JavaScript string as a text column (escaped, UTF-8), or NULL. */
+  /** A JavaScript string as a text column (escaped, UTF-8), or NULL; makes its own room. */
   text(s: string | null): void {
-    if (s === null) return this.nul();
+    if (s === null) {
+      this.reserve(2);
+      return this.nul();
+    }
     const t = textField(s);
     this.reserve(t.length * 3);
     this.pos += this.buf.write(t, this.pos, 'utf8');
@@ -192,14 +182,16 @@ export class RowBatchBuilder {
 
   /** One whole row from a record (the path of protocols that decode into objects). */
   writeRecord(r: LogRecord): void {
-    this.reserve(128);
+    // Room for everything but the strings (two timestamps, separators, level, severity); each
+    // string makes its own.
+    this.reserve(96);
     this.bigint(r.ts);
     this.tab();
     this.bigint(r.receivedAt);
     this.tab();
     this.text(r.tenant);
+    this.reserve(16);
     this.tab();
-    this.reserve(64);
     if (r.level === null) this.nul();
     else this.ascii(r.level);
     this.tab();

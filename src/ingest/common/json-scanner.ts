@@ -61,23 +61,9 @@ export class JsonObjectScanner {
    * `end`. Returns the offset just after it, or -1 with `error` set.
    */
   scanObject(buf: Uint8Array, start: number, end: number): number {
-    this.buf = buf;
-    this.pos = start;
-    this.end = end;
     this.count = 0;
     this.blanks = false;
-    try {
-      this.skipWs();
-      if (this.pos >= end) throw new ScanError('empty line', this.pos);
-      if (buf[this.pos] !== 123 /* { */) throw new NotAnObject(jsonKindName(buf[this.pos]!), this.pos);
-      this.object(1, true);
-      return this.pos;
-    } catch (e) {
-      if (!(e instanceof ScanError)) throw e;
-      this.error = e.message;
-      this.errorPos = e.pos;
-      return -1;
-    }
+    return this.scan(buf, start, end, true);
   }
 
   /** After a failed scan: true when the input was valid JSON but not an object. */
@@ -90,13 +76,24 @@ export class JsonObjectScanner {
    * the offset after it or -1 with `error` set.
    */
   skipValue(buf: Uint8Array, start: number, end: number): number {
+    return this.scan(buf, start, end, false);
+  }
+
+  /** One object (tabled) or one value of any kind (skipped); the offset after it, or -1. */
+  private scan(buf: Uint8Array, start: number, end: number, object: boolean): number {
     this.buf = buf;
     this.pos = start;
     this.end = end;
     try {
       this.skipWs();
-      if (this.pos < end && buf[this.pos] === 34) this.string();
-      else this.value(1);
+      if (!object) {
+        if (this.pos < end && buf[this.pos] === 34) this.string();
+        else this.value(1);
+      } else {
+        if (this.pos >= end) throw new ScanError('empty line', this.pos);
+        if (buf[this.pos] !== 123 /* { */) throw new NotAnObject(jsonKindName(buf[this.pos]!), this.pos);
+        this.object(1, true);
+      }
       return this.pos;
     } catch (e) {
       if (!(e instanceof ScanError)) throw e;
