@@ -174,15 +174,11 @@ export class IngestPipeline {
     if (batch.longestRow > this.options.maxRowBytes) {
       return new LhError('LH_ERR_BAD_BODY', `a record encodes to ${batch.longestRow} bytes, more than the ${this.options.maxRowBytes} the store takes`);
     }
-    if (this.isFull(bytes)) {
-      return (
-        new LhError(
-          'LH_ERR_OVERLOADED',
-          `${this.queuedBytes} bytes queued (limit ${this.options.queueMaxBytes}), ${this.backlogBytes} bytes not yet loaded (limit ${this.options.spoolMaxBytes})`,
-        )
-      );
-    }
-    return null;
+    if (!this.isFull(bytes)) return null;
+    return new LhError(
+      'LH_ERR_OVERLOADED',
+      `${this.queuedBytes} bytes queued (limit ${this.options.queueMaxBytes}), ${this.backlogBytes} bytes not yet loaded (limit ${this.options.spoolMaxBytes})`,
+    );
   }
 
   /**
@@ -247,8 +243,9 @@ export class IngestPipeline {
           p.batch.release();
           p.reject(err);
         }
+        this.updateGauges();
         continue;
-      } 
+      }
       for (const p of group) p.batch.release();
       this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.metrics.ingestBatches.inc();
