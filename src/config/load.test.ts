@@ -42,7 +42,7 @@ describe('loadConfig defaults', () => {
       profile: 'development',
       data_dir: './data',
       http: { host: '127.0.0.1', port: 7700, body_limit: 10 * 2 ** 20 },
-      store: { backend: 'duckdb', duckdb: { threads: 2, memory_limit: '64MB', max_memory_limit: '1GB' } },
+      store: { backend: 'duckdb', duckdb: { threads: 2, memory_limit: '48MB', max_memory_limit: '1GB' } },
       ingest: {
         queue_max_bytes: 64 * 2 ** 20,
         max_batch_rows: 50_000,

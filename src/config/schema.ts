@@ -59,9 +59,9 @@ export const ConfigSchema = section('loghaven configuration', {
       threads: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Worker threads DuckDB may use for queries (a load reads its segment on one thread).' }),
       memory_limit: Type.String({
         pattern: '^\\d+(\\.\\d+)?\\s*([Bb]|[KkMmGgTt][Bb]|[KkMmGgTt][Ii][Bb])$',
-        default: '64MB',
+        default: '48MB',
         description:
-          'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). The default keeps the whole server near 256 MB while ingesting at full speed; loads need about 64MB; queries larger than the limit spill to disk, so raise it for faster big aggregations.',
+          'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). The default keeps the whole server under 256 MB while ingesting at full speed (a load of typical lines needs about 40MB); queries larger than the limit spill to disk or are retried under `max_memory_limit`, so raise it for faster big aggregations.',
         'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
       }),
       max_memory_limit: Type.String({
