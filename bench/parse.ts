@@ -1,14 +1,21 @@
 // npm run bench:parse — the ingest hot path alone, on one core: NDJSON bodies of the benchmark
 // corpus turned into spool rows by the byte encoder (src/ingest/common/json-rows.ts), beside the
 // same work done the usual way (JSON.parse, normaliseObject, a row per record) measured in the
-// same run. Prints µs per line, medians of 5 rounds after a warm-up.
+// same run. Prints µs per line, medians of 5 rounds after a warm-up. It runs the compiled code in
+// dist/, as the server does (the on-the-fly compiler used for benchmark scripts adds wrappers).
 
 import { corpusLines } from './lib/corpus.js';
 import { machine, fmt } from './lib/report.js';
-import { parseNativeBody } from '../src/ingest/native/native-body.js';
-import { normaliseObject } from '../src/ingest/common/normalise.js';
-import { RowBatchBuilder } from '../src/store/row-format.js';
-import { BufferPool } from '../src/pipeline/buffer-pool.js';
+import type * as NativeBody from '../src/ingest/native/native-body.js';
+import type * as Normalise from '../src/ingest/common/normalise.js';
+import type * as RowFormat from '../src/store/row-format.js';
+import type * as Pool from '../src/pipeline/buffer-pool.js';
+
+const dist = new URL('../dist/', import.meta.url);
+const { parseNativeBody } = (await import(new URL('ingest/native/native-body.js', dist).href)) as typeof NativeBody;
+const { normaliseObject } = (await import(new URL('ingest/common/normalise.js', dist).href)) as typeof Normalise;
+const { RowBatchBuilder } = (await import(new URL('store/row-format.js', dist).href)) as typeof RowFormat;
+const { BufferPool } = (await import(new URL('pipeline/buffer-pool.js', dist).href)) as typeof Pool;
 
 const LINES = 200_000;
 const BATCH = 1000;

@@ -4,34 +4,34 @@
 
 import { describe, expect, it } from 'vitest';
 import { decodeRows, RowBatchBuilder, rowsOf } from '../../store/row-format.js';
-import { JsonRowEncoder } from './json-rows.js';
-import { normaliseObject } from './normalise.js';
+import { JsonRowEncoder, prepareDefaults } from './json-rows.js';
+import { normaliseObject, type RecordDefaults } from './normalise.js';
 
 const ctx = { tenant: 'default', receivedAt: 1_700_000_000_000_000n };
 
-function reference(line: string) {
+function reference(line: string, defaults?: RecordDefaults) {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
     return { ok: false as const };
   }
-  return normaliseObject(value, ctx);
+  return normaliseObject(value, ctx, defaults);
 }
 
-function encode(line: string) {
+function encode(line: string, defaults?: RecordDefaults) {
   const enc = new JsonRowEncoder(new RowBatchBuilder(16), ctx);
   const bytes = Buffer.from(line);
-  enc.encodeObject(bytes, 0, bytes.length, true);
+  enc.encodeObject(bytes, 0, bytes.length, true, defaults && prepareDefaults(defaults));
   if (enc.rejected) return { ok: false as const, error: enc.error };
   const rows = decodeRows(enc.out.finish());
   expect(rows.length).toBe(1);
   return { ok: true as const, record: rows[0]! };
 }
 
-function check(line: string): void {
-  const ref = reference(line);
-  const got = encode(line);
+function check(line: string, defaults?: RecordDefaults): void {
+  const ref = reference(line, defaults);
+  const got = encode(line, defaults);
   expect(got.ok, line).toBe(ref.ok);
   if (got.ok && ref.ok) {
     const { attrs: a, ...fa } = got.record;
@@ -51,7 +51,8 @@ function rng(seed: number) {
   return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 }
 
-const KEYS = ['ts', 'time', '@t', 'level', 'lvl', 'severity', 'msg', 'message', 'service', 'app', 'host', 'trace_id', 'x', 'é', 'a"b', 'n\\u0041', 'm\u0073g'];
+const KEYS = ['ts', 'time', '@t', 'level', 'lvl', 'severity', 'msg', 'message', 'service', 'app', 'host', 'trace_id', 'x', 'é', 'a"b', 'n\\u0041', 'm\u0073g',
+  'log', 'name', 'id', 'trace', 'log.level', 'host.name', 'service.name', 'env'];
 const STRINGS = [
   'info', 'WARNING', 'E', ' warn ', 'nonsense', '30', 'Ünï', '2024-01-02T03:04:05.123456789+02:00', '2024-02-29T23:59:60Z',
   '2023-02-29T00:00:00Z', '2024-01-02 03:04:05', '2024-01-02T03:04:05.5-0130', '0099-01-01T00:00:00Z', '1700000000',
@@ -71,6 +72,12 @@ function randomValue(r: () => number, depth: number): unknown {
     default: return Array.from({ length: Math.floor(r() * 3) }, () => randomValue(r, depth + 1));
   }
 }
+
+const DEFAULTS: RecordDefaults[] = [
+  {},
+  { ts: 1_600_000_000_000_000n, level: 'warn', severity: 13, service: 'from-label', host: 'h\t1', attrs: { env: 'prod', x: 1, job: { a: [1, '\ud800'] } } },
+  { message: 'plain "line"', category: 'idx', traceId: 'ab', spanId: 'cd', source: 's', attrs: { 'a"b': null } },
+];
 
 describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
   it('on hand-picked lines', () => {
@@ -110,8 +117,14 @@ describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
       '{"a":\t{"b":\t1}\r}',
       '{"a":1e5,"b":-0.5E-3,"c":0,"d":1e400}',
       '{"msg":"\\ud83d\\ude00 emoji","host":"h\\u00e9"}',
+      // Elastic Common Schema: dotted names, flat or nested.
+      '{"@timestamp":"2024-01-02T03:04:05Z","log":{"level":"warn","logger":"x"},"host":{"name":"h1","ip":"10.0.0.1"},"service":{"name":"api"},"message":"m"}',
+      '{"log.level":"error","host.name":"h2","service.name":"svc","trace":{"id":"abc"},"span":{"id":"def","x":1}}',
+      '{"host":{"name":"h3"},"service":{},"log":{"level":{"deep":1}},"trace":[1]}',
+      '{"service":"top","service":{"name":"nested"},"host":"h","host.name":"h-flat"}',
+      '{"log": {"level": "info"} , "log.level":"debug", "x": {"level":"error"}}',
     ]) {
-      check(line);
+      for (const d of DEFAULTS) check(line, d);
     }
   });
 
@@ -152,12 +165,13 @@ describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
       const obj = randomValue(r, 0) as unknown;
       const root = typeof obj === 'object' && obj !== null && !Array.isArray(obj) ? obj : { v: obj, ts: 1_700_000_000 };
       const line = JSON.stringify(root, null, r() < 0.1 ? '\t' : undefined).replace(/\n/g, ' ');
-      check(line);
+      const d = DEFAULTS[Math.floor(r() * DEFAULTS.length)];
+      check(line, d);
       // A mutation: replace, insert or delete one character.
       const at = Math.floor(r() * line.length);
       const piece = junk[Math.floor(r() * junk.length)]!;
       const mutated = r() < 0.5 ? line.slice(0, at) + piece + line.slice(at + 1) : line.slice(0, at) + piece + line.slice(at);
-      check(mutated);
+      check(mutated, d);
     }
   });
 });

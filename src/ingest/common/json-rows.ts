@@ -1,16 +1,17 @@
 // JSON log objects straight from request bytes to spool rows: the hot path of every protocol that
-// carries JSON records (native NDJSON and arrays, Elasticsearch bulk sources, ...). The scanner
-// validates each object and tables its top-level members; members that are field aliases
-// (normalise.ts) become record columns, decoded only when they must be (timestamps, levels, the
-// rare escaped key); every other member is copied into attrs as raw bytes. Nothing is allocated
-// per member, so a line costs about one pass over its bytes.
+// carries JSON records (native NDJSON and arrays, Elasticsearch bulk sources, Loki lines, ZeroMQ
+// frames). The scanner validates each object and tables its top-level members; members that are
+// field aliases (normalise.ts) become record columns, decoded only when they must be (timestamps,
+// levels, the rare escaped key); every other member is copied into attrs as raw bytes. Nothing is
+// allocated per member, so a line costs about one pass over its bytes. The rules are those of
+// normaliseObject, which a differential test holds this to.
 
 import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
 import { BytesTimestamp, jsonNumber, parseTimestamp, timestampFromBytes } from '../../model/timestamp.js';
 import { RowBatchBuilder, textField } from '../../store/row-format.js';
-import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind } from './json-scanner.js';
-import { FIELD_ALIASES, type NormaliseContext } from './normalise.js';
+import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind, wellFormedJson } from './json-scanner.js';
+import { FIELD_ALIASES, NESTED_PARENTS, type NormaliseContext, type RecordDefaults } from './normalise.js';
 
 /** The aliased fields in alias-table order; text fields are written in ROW_COLUMNS order. */
 const FIELDS = Object.keys(FIELD_ALIASES) as (keyof typeof FIELD_ALIASES)[];
@@ -38,11 +39,64 @@ const MAX_ALIAS_BYTES = Math.max(...ALIASES.map((a) => a.bytes.length));
 const ALIAS_TABLE: (Alias[] | undefined)[] = new Array((MAX_ALIAS_BYTES + 1) * 256);
 for (const a of ALIASES) (ALIAS_TABLE[a.bytes.length * 256 + a.bytes[0]!] ??= []).push(a);
 const SEVERITY_CODE = ALIAS_BY_NAME.get('severity')!;
+const PARENT_NAMES = [...NESTED_PARENTS];
+const PARENTS = PARENT_NAMES.map((p) => Buffer.from(p));
+/** Index into PARENT_NAMES by key length and first byte (names differ in one of them), or -1. */
+const PARENT_TABLE = new Int8Array((Math.max(...PARENTS.map((p) => p.length)) + 1) * 256).fill(-1);
+PARENTS.forEach((p, k) => {
+  if (PARENT_TABLE[p.length * 256 + p[0]!] !== -1) throw new Error(`nested-object names ${p} and another share length and first byte`);
+  PARENT_TABLE[p.length * 256 + p[0]!] = k;
+});
+
+/**
+ * RecordDefaults turned into bytes once (per stream, per index) for encodeObject. `ts` may be
+ * changed between records (each Loki entry has its own).
+ */
+export interface PreparedDefaults {
+  ts: bigint | null;
+  level: Level | null;
+  severity: number | null;
+  /** Escaped text of the text fields, in TEXT_FIELDS order; null where there is no default. */
+  text: (Buffer | null)[];
+  /** Members for attrs: the escaped key (to compare with the record's keys) and `"key":value`. */
+  attrs: { key: Buffer; member: Buffer }[];
+}
+
+export function prepareDefaults(d: RecordDefaults): PreparedDefaults {
+  const texts = [d.service, d.host, d.category, d.source, d.message, d.traceId, d.spanId];
+  return {
+    ts: d.ts ?? null,
+    level: d.level ?? null,
+    severity: d.level !== undefined ? (d.severity ?? null) : null,
+    text: texts.map((t) => (t === undefined ? null : Buffer.from(textField(t)))),
+    attrs: Object.entries(d.attrs ?? {}).map(([k, v]) => ({
+      key: Buffer.from(textField(k)),
+      member: Buffer.from(`"${textField(k)}":${wellFormedJson(JSON.stringify(v) ?? 'null')}`),
+    })),
+  };
+}
 
 /** Encodes JSON objects as rows into one RowBatchBuilder; one encoder per request. */
 export class JsonRowEncoder {
   private readonly scanner = new JsonObjectScanner();
-  private aliasCode = new Int16Array(32);
+  /** For the nested objects of dotted aliases (`{"host":{"name":…}}`). */
+  private readonly nested = new JsonObjectScanner();
+  /** Alias code of each top-level member, or -1. */
+  private memberCode = new Int16Array(32);
+  /** Whether a member is a nested object with an alias inside. */
+  private memberParent = new Uint8Array(32);
+  /** Which nested-object name (PARENT_NAMES) a member has, or -1. */
+  private memberParentOf = new Int8Array(32);
+  private readonly lastOfCode = new Int32Array(FIELDS.length * RANKS);
+  private readonly lastOfParent = new Int32Array(NESTED_PARENTS.size);
+  /** Candidate values of the fields: top-level members and members of nested objects. */
+  private cStart = new Int32Array(32);
+  private cEnd = new Int32Array(32);
+  private cKind = new Uint8Array(32);
+  private cFlags = new Uint8Array(32);
+  private cCode = new Int16Array(32);
+  /** The top-level member of a candidate (a timestamp's, for error messages). */
+  private cMember = new Int32Array(32);
   private readonly best = new Int32Array(FIELDS.length);
   private readonly consumed = new Uint8Array(FIELDS.length * RANKS);
   /** timestampFromBytes puts the µs here (a returned number would be an allocation per record). */
@@ -63,11 +117,11 @@ export class JsonRowEncoder {
 
   /**
    * Encodes the object that starts at `start` (after optional whitespace), reading no further
-   * than `end`; with `whole`, only whitespace may follow it before `end`. Returns the offset just
-   * after the object, or -1 when it is not valid JSON; in both cases `rejected` says whether a row
-   * was written, and `error` why not.
+   * than `end`; with `whole`, only whitespace may follow it before `end`. Fields the object lacks
+   * come from `defaults`. Returns the offset just after the object, or -1 when it is not valid
+   * JSON; in both cases `rejected` says whether a row was written, and `error` why not.
    */
-  encodeObject(buf: Uint8Array, start: number, end: number, whole: boolean): number {
+  encodeObject(buf: Uint8Array, start: number, end: number, whole: boolean, defaults?: PreparedDefaults): number {
     const sc = this.scanner;
     this.rejected = true;
     const after = sc.scanObject(buf, start, end);
@@ -79,20 +133,8 @@ export class JsonRowEncoder {
       this.error = `invalid JSON at column ${JsonObjectScanner.skipWhitespace(buf, after, end) - start + 1}: unexpected text after the object`;
       return -1;
     }
-    const n = sc.count;
-    if (this.aliasCode.length < n) this.aliasCode = new Int16Array(sc.keyStart.length);
-    const codes = this.aliasCode;
+    const n = this.collectCandidates(buf);
     const best = this.best;
-    best.fill(-1);
-    // The best-ranked alias of each field wins; of equal names the last one (as JSON.parse).
-    for (let i = 0; i < n; i++) {
-      const code = (sc.flags[i]! & KEY_ESCAPED) === 0 ? aliasOf(buf, sc.keyStart[i]!, sc.keyEnd[i]!) : escapedAliasOf(buf, sc, i);
-      codes[i] = code;
-      if (code < 0) continue;
-      const f = (code / RANKS) | 0;
-      const b = best[f]!;
-      if (b < 0 || code <= codes[b]!) best[f] = i;
-    }
     const consumed = this.consumed;
     consumed.fill(0);
 
@@ -101,13 +143,13 @@ export class JsonRowEncoder {
     let tsBig: bigint | null = null;
     const tsAt = best[F_TS]!;
     if (tsAt >= 0) {
-      const kind = sc.kind[tsAt]!;
-      const vs = sc.valueStart[tsAt]!;
-      const ve = sc.valueEnd[tsAt]!;
+      const kind = this.cKind[tsAt]!;
+      const vs = this.cStart[tsAt]!;
+      const ve = this.cEnd[tsAt]!;
       const empty = kind === ValueKind.Null || (kind === ValueKind.String && ve - vs === 2);
       if (!empty) {
         let found = BytesTimestamp.Invalid;
-        if (kind === ValueKind.String && (sc.flags[tsAt]! & VALUE_ESCAPED) === 0) {
+        if (kind === ValueKind.String && (this.cFlags[tsAt]! & VALUE_ESCAPED) === 0) {
           found = timestampFromBytes(buf, vs + 1, ve - 1, true, this.micros);
         } else if (kind === ValueKind.Number) {
           found = timestampFromBytes(buf, vs, ve, false, this.micros);
@@ -116,7 +158,7 @@ export class JsonRowEncoder {
           found = tsBig === null ? BytesTimestamp.Invalid : BytesTimestamp.Big;
         }
         if (found === BytesTimestamp.Invalid) {
-          this.error = `invalid timestamp ${preview(buf, vs, ve)} in field "${keyText(buf, sc, tsAt)}"`;
+          this.error = `invalid timestamp ${preview(buf, vs, ve)} in field "${keyText(buf, sc, this.cMember[tsAt]!)}"`;
           return after;
         }
         if (found === BytesTimestamp.Micros) {
@@ -126,39 +168,40 @@ export class JsonRowEncoder {
           tsBig = parseTimestamp(kind === ValueKind.String ? text : jsonNumber(text));
         }
       }
-      consumed[codes[tsAt]!] = 1;
+      consumed[this.cCode[tsAt]!] = 1;
     }
 
     let level: Level | null = null;
     let severity = -1;
     const levelAt = best[F_LEVEL]!;
     if (levelAt >= 0) {
-      const kind = sc.kind[levelAt]!;
-      const vs = sc.valueStart[levelAt]!;
-      const ve = sc.valueEnd[levelAt]!;
-      if (kind === ValueKind.Number && codes[levelAt] === SEVERITY_CODE) {
+      const kind = this.cKind[levelAt]!;
+      const vs = this.cStart[levelAt]!;
+      const ve = this.cEnd[levelAt]!;
+      if (kind === ValueKind.Number && this.cCode[levelAt] === SEVERITY_CODE) {
         // A numeric `severity` is the OpenTelemetry severity number of the record model.
         const num = Number(latin1(buf, vs, ve));
         level = levelFromOtelSeverity(num);
         if (level !== null) severity = num;
       } else if (kind === ValueKind.String) {
-        level = (sc.flags[levelAt]! & VALUE_ESCAPED) === 0 ? levelFromBytes(buf, vs + 1, ve - 1) : normaliseLevel(decodeJson(buf, vs, ve));
+        level = (this.cFlags[levelAt]! & VALUE_ESCAPED) === 0 ? levelFromBytes(buf, vs + 1, ve - 1) : normaliseLevel(decodeJson(buf, vs, ve));
       } else if (kind === ValueKind.Number) {
         level = normaliseLevel(jsonNumber(latin1(buf, vs, ve)));
       }
       // An unrecognised level is kept verbatim in attrs rather than dropped or guessed.
-      if (level !== null) consumed[codes[levelAt]!] = 1;
+      if (level !== null) consumed[this.cCode[levelAt]!] = 1;
+    }
+    if (level === null && defaults?.level) {
+      level = defaults.level;
+      severity = defaults.severity ?? -1;
     }
 
     const out = this.out;
     out.reserve(after - start + this.tenant.length + 128);
-    if (tsBig !== null) {
-      out.bigint(tsBig);
-    } else if (!hasTs) {
-      out.ascii(this.receivedAt);
-    } else {
-      out.intFrom(this.micros);
-    }
+    if (tsBig !== null) out.bigint(tsBig);
+    else if (hasTs) out.intFrom(this.micros);
+    else if (defaults?.ts != null) out.bigint(defaults.ts);
+    else out.ascii(this.receivedAt);
     out.tab();
     out.ascii(this.receivedAt);
     out.tab();
@@ -171,50 +214,182 @@ export class JsonRowEncoder {
     else out.int(severity);
     for (let t = 0; t < TEXT_FIELDS.length; t++) {
       out.tab();
-      const at = best[TEXT_FIELDS[t]!]!;
-      if (at < 0) {
-        out.nul();
-        continue;
-      }
-      const vs = sc.valueStart[at]!;
-      const ve = sc.valueEnd[at]!;
-      switch (sc.kind[at]) {
-        case ValueKind.String:
-          out.copy(buf, vs + 1, ve - 1);
-          break;
-        case ValueKind.Number: {
-          const s = String(jsonNumber(latin1(buf, vs, ve)));
-          out.reserve(s.length);
-          out.ascii(s);
-          break;
+      if (!this.writeText(buf, best[TEXT_FIELDS[t]!]!)) {
+        const d = defaults?.text[t];
+        if (d) {
+          out.reserve(d.length + 2);
+          out.copy(d, 0, d.length);
+        } else {
+          out.nul();
         }
-        case ValueKind.True:
-        case ValueKind.False:
-          out.copy(buf, vs, ve);
-          break;
-        case ValueKind.Null:
-          out.nul();
-          break;
-        default:
-          // Objects and arrays stay in attrs.
-          out.nul();
-          continue;
       }
-      consumed[codes[at]!] = 1;
     }
+    out.tab();
+    this.writeAttrs(buf, n, defaults);
+    out.endRow();
+    this.rejected = false;
+    return after;
+  }
 
-    // attrs: every member that did not become a column, as consecutive runs of source bytes.
+  /** A row of defaults alone: a record that is not a JSON object (a plain Loki line, say). */
+  encodeDefaults(defaults: PreparedDefaults): void {
+    const out = this.out;
+    let bytes = 128 + this.tenant.length;
+    for (const t of defaults.text) if (t) bytes += t.length;
+    for (const a of defaults.attrs) bytes += a.member.length + 1;
+    out.reserve(bytes);
+    if (defaults.ts !== null) out.bigint(defaults.ts);
+    else out.ascii(this.receivedAt);
+    out.tab();
+    out.ascii(this.receivedAt);
+    out.tab();
+    out.copy(this.tenant, 0, this.tenant.length);
+    out.tab();
+    if (defaults.level === null) out.nul();
+    else out.ascii(defaults.level);
+    out.tab();
+    if (defaults.severity === null) out.nul();
+    else out.int(defaults.severity);
+    for (const t of defaults.text) {
+      out.tab();
+      if (t) out.copy(t, 0, t.length);
+      else out.nul();
+    }
     out.tab();
     out.ascii('{');
+    defaults.attrs.forEach((a, i) => {
+      if (i > 0) out.ascii(',');
+      out.copy(a.member, 0, a.member.length);
+    });
+    out.ascii('}');
+    out.endRow();
+  }
+
+  /**
+   * Tables the candidate sources of each field — the members whose names are aliases, and the
+   * members of nested objects whose paths are (`host` → `name`) — and picks the best of each
+   * field into `best`. Returns the number of top-level members.
+   */
+  private collectCandidates(buf: Uint8Array): number {
+    const sc = this.scanner;
+    const n = sc.count;
+    if (this.memberCode.length < n) {
+      this.memberCode = new Int16Array(sc.keyStart.length);
+      this.memberParent = new Uint8Array(sc.keyStart.length);
+      this.memberParentOf = new Int8Array(sc.keyStart.length);
+    }
+    this.best.fill(-1);
+    // A name given twice counts once, as the last (JSON.parse keeps the last value): note the
+    // last member of each alias and of each nested-object name.
+    const lastOfCode = this.lastOfCode;
+    const lastOfParent = this.lastOfParent;
+    for (let i = 0; i < n; i++) {
+      const escaped = (sc.flags[i]! & KEY_ESCAPED) !== 0;
+      const code = escaped ? escapedAliasOf(buf, sc, i) : aliasOf(buf, sc.keyStart[i]!, sc.keyEnd[i]!);
+      const parent = escaped ? -1 : parentOf(buf, sc.keyStart[i]!, sc.keyEnd[i]!);
+      this.memberCode[i] = code;
+      this.memberParentOf[i] = parent;
+      this.memberParent[i] = 0;
+      if (code >= 0) lastOfCode[code] = i;
+      if (parent >= 0) lastOfParent[parent] = i;
+    }
+    let c = 0;
+    for (let i = 0; i < n; i++) {
+      const kind = sc.kind[i]!;
+      const code = this.memberCode[i]!;
+      if (code >= 0 && lastOfCode[code] === i) c = this.addCandidate(c, code, i, sc.valueStart[i]!, sc.valueEnd[i]!, kind, sc.flags[i]!);
+      const parent = this.memberParentOf[i]!;
+      if (parent >= 0 && kind === ValueKind.Object && lastOfParent[parent] === i) {
+        const inner = this.nested;
+        if (inner.scanObject(buf, sc.valueStart[i]!, sc.valueEnd[i]!) < 0) continue;
+        for (let j = 0; j < inner.count; j++) {
+          const sub = ALIAS_BY_NAME.get(`${PARENT_NAMES[parent]}.${keyText(buf, inner, j)}`);
+          if (sub === undefined) continue;
+          this.memberParent[i] = 1;
+          c = this.addCandidate(c, sub, i, inner.valueStart[j]!, inner.valueEnd[j]!, inner.kind[j]!, inner.flags[j]!);
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Adds a candidate; the best-ranked of each field wins, of equals the later. Returns the count. */
+  private addCandidate(c: number, code: number, member: number, vs: number, ve: number, kind: number, flags: number): number {
+    const f = (code / RANKS) | 0;
+    // An object or array can be no field but a (bad) timestamp.
+    if (f !== F_TS && (kind === ValueKind.Object || kind === ValueKind.Array)) return c;
+    if (c === this.cStart.length) this.growCandidates();
+    this.cStart[c] = vs;
+    this.cEnd[c] = ve;
+    this.cKind[c] = kind;
+    this.cFlags[c] = flags;
+    this.cCode[c] = code;
+    this.cMember[c] = member;
+    const b = this.best[f]!;
+    if (b < 0 || code <= this.cCode[b]!) this.best[f] = c;
+    return c + 1;
+  }
+
+  /** Writes candidate `at` as a text column; false when there is nothing to write (null, none). */
+  private writeText(buf: Uint8Array, at: number): boolean {
+    if (at < 0) return false;
+    const out = this.out;
+    const vs = this.cStart[at]!;
+    const ve = this.cEnd[at]!;
+    switch (this.cKind[at]) {
+      case ValueKind.String:
+        out.copy(buf, vs + 1, ve - 1);
+        break;
+      case ValueKind.Number: {
+        const s = String(jsonNumber(latin1(buf, vs, ve)));
+        out.reserve(s.length);
+        out.ascii(s);
+        break;
+      }
+      case ValueKind.True:
+      case ValueKind.False:
+        out.copy(buf, vs, ve);
+        break;
+      default:
+        // A null: taken, and nothing written (a default may apply).
+        this.consumed[this.cCode[at]!] = 1;
+        return false;
+    }
+    this.consumed[this.cCode[at]!] = 1;
+    return true;
+  }
+
+  /**
+   * attrs: the defaults' members the object does not have, then every member that did not become
+   * a column, as consecutive runs of source bytes; a nested object that gave up a member to a
+   * column is written again without it (or not at all, when emptied).
+   */
+  private writeAttrs(buf: Uint8Array, n: number, defaults: PreparedDefaults | undefined): void {
+    const sc = this.scanner;
+    const out = this.out;
+    out.ascii('{');
     let first = true;
+    if (defaults) {
+      for (const a of defaults.attrs) {
+        if (this.hasMember(buf, a.key)) continue;
+        out.reserve(a.member.length + 1);
+        if (!first) out.ascii(',');
+        first = false;
+        out.copy(a.member, 0, a.member.length);
+      }
+    }
     for (let i = 0; i < n; ) {
-      const code = codes[i]!;
-      if (code >= 0 && consumed[code] === 1) {
+      if (!this.kept(i)) {
+        i++;
+        continue;
+      }
+      if (this.memberParent[i] === 1 && this.gaveUpMembers(buf, i)) {
+        first = this.writeRemainder(buf, i, first);
         i++;
         continue;
       }
       let j = i;
-      while (j + 1 < n && !(codes[j + 1]! >= 0 && consumed[codes[j + 1]!] === 1)) j++;
+      while (j + 1 < n && this.kept(j + 1) && !(this.memberParent[j + 1] === 1 && this.gaveUpMembers(buf, j + 1))) j++;
       if (!first) out.ascii(',');
       first = false;
       // From the opening quote of member i's key to the end of member j's value.
@@ -223,9 +398,85 @@ export class JsonRowEncoder {
       i = j + 1;
     }
     out.ascii('}');
-    out.endRow();
-    this.rejected = false;
-    return after;
+  }
+
+  /** Whether member i goes to attrs: not if it became a column or a later member of its name overrides it. */
+  private kept(i: number): boolean {
+    const code = this.memberCode[i]!;
+    if (code >= 0 && (this.consumed[code] === 1 || this.lastOfCode[code] !== i)) return false;
+    const parent = this.memberParentOf[i]!;
+    return parent < 0 || this.lastOfParent[parent] === i;
+  }
+
+  /** Whether nested member i lost a member to a column. */
+  private gaveUpMembers(buf: Uint8Array, i: number): boolean {
+    const sc = this.scanner;
+    const parent = PARENT_NAMES[this.memberParentOf[i]!];
+    const inner = this.nested;
+    inner.scanObject(buf, sc.valueStart[i]!, sc.valueEnd[i]!);
+    for (let j = 0; j < inner.count; j++) {
+      const code = ALIAS_BY_NAME.get(`${parent}.${keyText(buf, inner, j)}`);
+      if (code !== undefined && this.consumed[code] === 1) return true;
+    }
+    return false;
+  }
+
+  /** Member i without its nested members that became columns; returns the new `first`. */
+  private writeRemainder(buf: Uint8Array, i: number, first: boolean): boolean {
+    const sc = this.scanner;
+    const out = this.out;
+    const parent = PARENT_NAMES[this.memberParentOf[i]!];
+    const inner = this.nested;
+    inner.scanObject(buf, sc.valueStart[i]!, sc.valueEnd[i]!);
+    let opened = false;
+    for (let j = 0; j < inner.count; j++) {
+      const code = ALIAS_BY_NAME.get(`${parent}.${keyText(buf, inner, j)}`);
+      if (code !== undefined && this.consumed[code] === 1) continue;
+      if (!opened) {
+        if (!first) out.ascii(',');
+        first = false;
+        out.copy(buf, sc.keyStart[i]! - 1, sc.keyEnd[i]! + 1);
+        out.ascii(':{');
+        opened = true;
+      } else {
+        out.ascii(',');
+      }
+      const from = inner.keyStart[j]! - 1;
+      const to = inner.valueEnd[j]!;
+      if (inner.blanks || sc.blanks) out.copyJsonBlanking(buf, from, to);
+      else out.copy(buf, from, to);
+    }
+    if (opened) out.ascii('}');
+    return first;
+  }
+
+  /** Whether the object has a top-level member named `key` (escaped bytes, as in the source). */
+  private hasMember(buf: Uint8Array, key: Buffer): boolean {
+    const sc = this.scanner;
+    for (let i = 0; i < sc.count; i++) {
+      const ks = sc.keyStart[i]!;
+      const len = sc.keyEnd[i]! - ks;
+      if (len !== key.length) continue;
+      let k = 0;
+      while (k < len && buf[ks + k] === key[k]) k++;
+      if (k === len) return true;
+    }
+    return false;
+  }
+
+  private growCandidates(): void {
+    const size = this.cStart.length * 2;
+    const grow = <T extends Int32Array | Int16Array | Uint8Array>(a: T, make: (k: number) => T): T => {
+      const b = make(size);
+      b.set(a);
+      return b;
+    };
+    this.cStart = grow(this.cStart, (k) => new Int32Array(k));
+    this.cEnd = grow(this.cEnd, (k) => new Int32Array(k));
+    this.cKind = grow(this.cKind, (k) => new Uint8Array(k));
+    this.cFlags = grow(this.cFlags, (k) => new Uint8Array(k));
+    this.cCode = grow(this.cCode, (k) => new Int16Array(k));
+    this.cMember = grow(this.cMember, (k) => new Int32Array(k));
   }
 }
 
@@ -243,11 +494,23 @@ function aliasOf(buf: Uint8Array, start: number, end: number): number {
   return -1;
 }
 
+/** Which of PARENT_NAMES an unescaped key is (an object that may hold a dotted alias), or -1. */
+function parentOf(buf: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len === 0 || (len + 1) * 256 > PARENT_TABLE.length) return -1;
+  const k = PARENT_TABLE[len * 256 + buf[start]!]!;
+  if (k < 0) return -1;
+  const p = PARENTS[k]!;
+  for (let i = 1; i < len; i++) if (p[i] !== buf[start + i]) return -1;
+  return k;
+}
+
 function escapedAliasOf(buf: Uint8Array, sc: JsonObjectScanner, i: number): number {
   return ALIAS_BY_NAME.get(keyText(buf, sc, i)) ?? -1;
 }
 
 function keyText(buf: Uint8Array, sc: JsonObjectScanner, i: number): string {
+  if ((sc.flags[i]! & KEY_ESCAPED) === 0) return utf8(buf, sc.keyStart[i]!, sc.keyEnd[i]!);
   return decodeJson(buf, sc.keyStart[i]! - 1, sc.keyEnd[i]! + 1) as string;
 }
 
