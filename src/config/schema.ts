@@ -101,6 +101,18 @@ export const ConfigSchema = section('loghaven configuration', {
         'How long the spool writer waits for more requests before writing a group; 0 writes at once (a group is then whatever arrived during the previous fsync, so groups grow with the load).',
     }),
   }),
+  elasticsearch: section('Elasticsearch bulk API (`POST /_bulk`)', {
+    index_field: oneOf(['service', 'category'] as const, {
+      default: 'service',
+      description: 'Record field that the `_index` of a bulk action feeds when the document has no such field of its own.',
+    }),
+    version: Type.String({
+      pattern: '^\\d+\\.\\d+\\.\\d+$',
+      default: '8.17.0',
+      description: 'Elasticsearch version loghaven answers `GET /` with: shippers check it before they send (Filebeat, Logstash and Vector want 7.x or 8.x).',
+      'x-expected': 'a version such as "8.17.0"',
+    }),
+  }),
   query: section('Query limits', {
     default_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Rows returned by a search that gives no `limit`.' }),
     max_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Largest `limit` a search may ask for.' }),

@@ -2,7 +2,7 @@
 // `{ "error": "LH_ERR_…", "message": "…", …details }`. Coded errors carry their own status;
 // Fastify's own errors (body too large, bad content type) are translated to loghaven codes.
 
-import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LhError, isLhError, type ErrorCode } from '../../errors.js';
 import type { Metrics } from '../../observability/metrics.js';
 
@@ -19,29 +19,20 @@ const REFUSAL_REASONS: Partial<Record<ErrorCode, string>> = {
   LH_ERR_UNSUPPORTED_MEDIA: 'unsupported_media',
 };
 
-/** Ingest routes name their protocol in their route config (`config: { ingestProtocol }`). */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Set on ingest routes: the protocol their refusals are counted under. */
+    ingestProtocol?: string;
+  }
+}
+
 function ingestProtocolOf(req: FastifyRequest): string | undefined {
-  return (req.routeOptions.config as { ingestProtocol?: string } | undefined)?.ingestProtocol;
+  return req.routeOptions.config?.ingestProtocol;
 }
 
 export function installErrorHandler(app: FastifyInstance, metrics: Metrics): void {
   app.setErrorHandler((err: FastifyError | LhError, req, reply) => {
-    const e = toLhError(err);
-    const protocol = ingestProtocolOf(req);
-    if (protocol !== undefined) metrics.ingestRefused.inc({ protocol, reason: REFUSAL_REASONS[e.code] ?? 'error' });
-    if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
-    if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
-    // A keep-alive client retrying on the same connection would hold the server open forever.
-    if (e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('connection', 'close');
-    if (e.code === 'LH_ERR_DISK_FULL') reply.header('retry-after', '10');
-    if (e.code === 'LH_ERR_BODY_TOO_LARGE' && !req.raw.readableEnded) {
-      // Refused before the body was read: drain it rather than close, since closing a socket
-      // with unread data makes the kernel send a reset that can destroy the 413 before the client
-      // reads it. A client that keeps sending is cut off after a grace period.
-      req.raw.resume();
-      const cutOff = setTimeout(() => req.raw.socket?.destroy(), DRAIN_GRACE_MS).unref();
-      req.raw.once('end', () => clearTimeout(cutOff));
-    }
+    const e = prepareErrorAnswer(err, req, reply, metrics);
     return reply.status(e.status).send(e.toJSON());
   });
   app.setNotFoundHandler((req, reply) =>
@@ -49,7 +40,33 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
   );
 }
 
-function toLhError(err: FastifyError | LhError): LhError {
+/**
+ * Everything an error answer needs but its body, the same for every route and protocol: the
+ * coded error, the refused-requests metric, the log, Retry-After and Connection headers, and
+ * draining a refused body. Protocols with their own error shape (Elasticsearch, OTLP, Loki) send
+ * their own body with the returned error's status.
+ */
+export function prepareErrorAnswer(err: FastifyError | LhError, req: FastifyRequest, reply: FastifyReply, metrics: Metrics): LhError {
+  const e = toLhError(err);
+  const protocol = ingestProtocolOf(req);
+  if (protocol !== undefined) metrics.ingestRefused.inc({ protocol, reason: REFUSAL_REASONS[e.code] ?? 'error' });
+  if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
+  if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
+  // A keep-alive client retrying on the same connection would hold the server open forever.
+  if (e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('connection', 'close');
+  if (e.code === 'LH_ERR_DISK_FULL') reply.header('retry-after', '10');
+  if (e.code === 'LH_ERR_BODY_TOO_LARGE' && !req.raw.readableEnded) {
+    // Refused before the body was read: drain it rather than close, since closing a socket
+    // with unread data makes the kernel send a reset that can destroy the 413 before the client
+    // reads it. A client that keeps sending is cut off after a grace period.
+    req.raw.resume();
+    const cutOff = setTimeout(() => req.raw.socket?.destroy(), DRAIN_GRACE_MS).unref();
+    req.raw.once('end', () => clearTimeout(cutOff));
+  }
+  return e;
+}
+
+export function toLhError(err: FastifyError | LhError): LhError {
   if (isLhError(err)) return err;
   const code = (err as FastifyError).code;
   if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || code === 'ERR_BUFFER_TOO_LARGE') {

@@ -7,6 +7,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
+import { elasticsearchRoutes } from '../../ingest/elasticsearch/route.js';
 import { Metrics } from '../../observability/metrics.js';
 import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
@@ -102,6 +103,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Request bodies and the rows built from them reuse the same buffers, across every protocol.
   const buffers = new BufferPool();
   await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
+  await app.register(elasticsearchRoutes, {
+    pipeline,
+    metrics,
+    bodyLimit: config.http.body_limit,
+    buffers,
+    indexField: config.elasticsearch.index_field,
+    version: config.elasticsearch.version,
+  });
   await app.register(logsRoutes, {
     store,
     visible: () => pipeline.visible(),

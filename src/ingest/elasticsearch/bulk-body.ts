@@ -1,0 +1,147 @@
+// The Elasticsearch bulk body: NDJSON pairs of an action line and a document line. `index` and
+// `create` documents become records (through the byte encoder, so Elastic Common Schema fields
+// map like native ones); `delete` has no document and `update` is not supported: each is answered
+// in its own item, as Elasticsearch answers every action. A document that is not a record fails
+// its own item only; an action line that cannot be read fails the request, as in Elasticsearch
+// (after it nothing says which lines are documents).
+
+import { isUtf8 } from 'node:buffer';
+import { LhError } from '../../errors.js';
+import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
+import { JsonRowEncoder, prepareDefaults, type PreparedDefaults } from '../common/json-rows.js';
+import { JsonObjectScanner } from '../common/json-scanner.js';
+import type { NormaliseContext } from '../common/normalise.js';
+
+export type BulkOp = 'index' | 'create' | 'update' | 'delete';
+
+/** One item of the bulk answer, before the spool says whether the accepted ones are durable. */
+export interface BulkItem {
+  op: BulkOp;
+  index: string;
+  id: string;
+  /** 201 created, or the error status of this item. */
+  status: number;
+  error?: { type: string; reason: string };
+}
+
+export interface ParsedBulk {
+  batch: RowBatch;
+  items: BulkItem[];
+  /** Items that failed on their own. */
+  failed: number;
+}
+
+/** Which record field the `_index` of a document feeds when the document has none of its own. */
+export type IndexField = 'service' | 'category';
+
+const OPS: ReadonlySet<string> = new Set(['index', 'create', 'update', 'delete']);
+
+let idCounter = 0;
+
+/** A document id of the kind Elasticsearch makes up: unique, 20 characters. */
+function newId(): string {
+  idCounter = (idCounter + 1) % 0x1000000;
+  return `${Date.now().toString(36)}${process.pid.toString(36)}${idCounter.toString(36).padStart(5, '0')}`.padEnd(20, '0').slice(0, 20);
+}
+
+export function parseBulkBody(
+  body: Buffer,
+  defaultIndex: string | undefined,
+  indexField: IndexField,
+  ctx: NormaliseContext,
+  buffers?: BufferSource,
+): ParsedBulk {
+  const buf = isUtf8(body) ? body : Buffer.from(body.toString('utf8'));
+  const enc = new JsonRowEncoder(new RowBatchBuilder(buf.length + (buf.length >> 3) + 1024, buffers), ctx);
+  const items: BulkItem[] = [];
+  const defaultsByIndex = new Map<string, PreparedDefaults>();
+  let failed = 0;
+  let pos = 0;
+  let line = 0;
+  const nextLine = (): [number, number] | null => {
+    while (pos < buf.length) {
+      let end = buf.indexOf(10, pos);
+      if (end === -1) end = buf.length;
+      const start = pos;
+      pos = end + 1;
+      line++;
+      let stop = end;
+      if (stop > start && buf[stop - 1] === 13) stop--;
+      if (JsonObjectScanner.skipWhitespace(buf, start, stop) < stop) return [start, stop];
+    }
+    return null;
+  };
+
+  for (;;) {
+    const actionLine = nextLine();
+    if (actionLine === null) break;
+    const action = readAction(buf, actionLine[0], actionLine[1], line);
+    const index = action.index ?? defaultIndex;
+    if (index === undefined) {
+      // Elasticsearch refuses such a request outright; so does loghaven.
+      enc.out.finish().release();
+      throw new LhError('LH_ERR_BAD_BODY', `action on line ${line} names no _index and the URL names none either`);
+    }
+    const item: BulkItem = { op: action.op, index, id: action.id ?? newId(), status: 201 };
+    items.push(item);
+    if (action.op === 'delete') {
+      item.status = 400;
+      item.error = { type: 'illegal_argument_exception', reason: 'loghaven stores logs and does not delete single documents' };
+      failed++;
+      continue;
+    }
+    const docLine = nextLine();
+    if (docLine === null) {
+      enc.out.finish().release();
+      throw new LhError('LH_ERR_BAD_BODY', `the ${action.op} action on line ${line} has no document line after it`);
+    }
+    if (action.op === 'update') {
+      item.status = 400;
+      item.error = { type: 'illegal_argument_exception', reason: 'loghaven stores logs and does not update documents' };
+      failed++;
+      continue;
+    }
+    let defaults = defaultsByIndex.get(index);
+    if (defaults === undefined) {
+      defaults = prepareDefaults(indexField === 'service' ? { service: index } : { category: index });
+      defaultsByIndex.set(index, defaults);
+    }
+    enc.encodeObject(buf, docLine[0], docLine[1], true, defaults);
+    if (enc.rejected) {
+      item.status = 400;
+      item.error = { type: 'document_parsing_exception', reason: `[${line}:1] ${enc.error}` };
+      failed++;
+    }
+  }
+  return { batch: enc.out.finish(), items, failed };
+}
+
+interface Action {
+  op: BulkOp;
+  index?: string;
+  id?: string;
+}
+
+function readAction(buf: Buffer, start: number, end: number, line: number): Action {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(buf.toString('utf8', start, end));
+  } catch (e) {
+    throw new LhError('LH_ERR_BAD_BODY', `malformed action/metadata line [${line}]: ${(e as Error).message}`);
+  }
+  const keys = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
+  const op = keys[0];
+  if (keys.length !== 1 || op === undefined || !OPS.has(op)) {
+    throw new LhError('LH_ERR_BAD_BODY', `malformed action/metadata line [${line}]: expected one of index, create, update, delete`);
+  }
+  const meta = (parsed as Record<string, unknown>)[op];
+  if (meta !== null && (typeof meta !== 'object' || Array.isArray(meta))) {
+    throw new LhError('LH_ERR_BAD_BODY', `malformed action/metadata line [${line}]: the ${op} action's metadata is not an object`);
+  }
+  const m = (meta ?? {}) as Record<string, unknown>;
+  return {
+    op: op as BulkOp,
+    index: typeof m._index === 'string' && m._index !== '' ? m._index : undefined,
+    id: typeof m._id === 'string' ? m._id : typeof m._id === 'number' ? String(m._id) : undefined,
+  };
+}

@@ -1,0 +1,122 @@
+// The Elasticsearch bulk API against the shippers' own clients: the official JavaScript client
+// (which checks the product header and speaks the 8.x media types) and pino-elasticsearch. Every
+// document they send comes back with its ts, level, service, host and message; a bad document
+// fails its own item while the rest are stored.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@elastic/elasticsearch';
+import pino from 'pino';
+import pinoElastic from 'pino-elasticsearch';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+
+let server: ChildServer;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-es-'));
+  server = await startChild(dataDir);
+});
+
+afterAll(async () => {
+  await stopChild(server);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Item {
+  ts: string;
+  level: string;
+  service: string;
+  host: string | null;
+  message: string;
+  attrs: Record<string, unknown>;
+}
+
+async function search(q: string): Promise<Item[]> {
+  const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { items: Item[] }).items;
+}
+
+const LEVELS = ['info', 'warn', 'error', 'debug'] as const;
+const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
+
+describe('Elasticsearch bulk API', () => {
+  it('takes 1,000 documents from the official client with Elastic Common Schema fields', async () => {
+    const client = new Client({ node: server.url });
+    const info = await client.info();
+    expect(info.version.number).toMatch(/^8\./);
+    const docs = Array.from({ length: 1000 }, (_, i) => ({
+      '@timestamp': new Date(T0 + i).toISOString(),
+      message: `es client message ${i}`,
+      log: { level: LEVELS[i % 4], logger: 'test' },
+      host: { name: `es-host-${i % 5}` },
+      order: i,
+    }));
+    const stats = await client.helpers.bulk({ datasource: docs, onDocument: () => ({ create: { _index: 'es-client' } }), flushBytes: 50_000 });
+    expect(stats).toMatchObject({ total: 1000, successful: 1000, failed: 0 });
+    await client.close();
+
+    const items = await search('service:es-client');
+    expect(items.length).toBe(1000);
+    for (const it of items) {
+      const i = it.attrs.order as number;
+      expect(it).toMatchObject({
+        ts: `${new Date(T0 + i).toISOString().slice(0, -1)}000Z`,
+        level: LEVELS[i % 4],
+        service: 'es-client',
+        host: `es-host-${i % 5}`,
+        message: `es client message ${i}`,
+      });
+      expect(it.attrs.log).toEqual({ logger: 'test' });
+      expect(it.attrs.host).toBeUndefined();
+    }
+  });
+
+  it('answers a mixed bulk item by item: the good documents are stored, each bad one fails alone', async () => {
+    const client = new Client({ node: server.url });
+    const r = await client.bulk({
+      operations: [
+        { index: { _index: 'es-mixed' } },
+        { message: 'good one', level: 'info' },
+        { index: { _index: 'es-mixed' } },
+        { message: 'bad time', '@timestamp': 'yesterday' },
+        { delete: { _index: 'es-mixed', _id: 'x' } },
+        { create: { _index: 'es-mixed' } },
+        { message: 'good two', level: 'warn' },
+      ],
+    });
+    await client.close();
+    expect(r.errors).toBe(true);
+    expect(r.items.map((i) => Object.values(i)[0]!.status)).toEqual([201, 400, 400, 201]);
+    expect(r.items[1]!.index!.error!.reason).toMatch(/invalid timestamp "yesterday"/);
+    expect((await search('service:es-mixed')).map((i) => i.message)).toEqual(['good one', 'good two']);
+  });
+
+  it('takes 1,000 pino logs through pino-elasticsearch', async () => {
+    const stream = pinoElastic({ index: 'pino-es', node: server.url, esVersion: 8, flushBytes: 20_000, flushInterval: 100 });
+    const failures: unknown[] = [];
+    stream.on('insertError', (e: unknown) => failures.push(e));
+    stream.on('error', (e: unknown) => failures.push(e));
+    const logger = pino({ level: 'trace' }, stream);
+    const methods = ['info', 'warn', 'error', 'debug'] as const;
+    for (let i = 0; i < 1000; i++) logger[methods[i % 4]]({ order: i }, `pino es message ${i}`);
+    // The transport flushes by size and every 100 ms; the records appear once they are in.
+    let items: Item[] = [];
+    for (let tries = 0; tries < 200 && items.length < 1000; tries++) {
+      await new Promise((r) => setTimeout(r, 100));
+      items = await search('service:pino-es');
+    }
+    stream.end();
+    expect(failures).toEqual([]);
+    expect(items.length).toBe(1000);
+    const host = os.hostname();
+    for (const it of items) {
+      const i = it.attrs.order as number;
+      expect(it).toMatchObject({ level: methods[i % 4], service: 'pino-es', host, message: `pino es message ${i}` });
+      expect(Date.parse(it.ts)).toBeGreaterThan(Date.now() - 600_000);
+    }
+  });
+});
