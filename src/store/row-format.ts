@@ -31,6 +31,7 @@ export interface BufferSource {
 
 const FRESH_BUFFERS: BufferSource = { take: (n) => Buffer.allocUnsafe(n), give: () => undefined };
 
+const HEX = Buffer.from('0123456789abcdef');
 const TAB = 9;
 const NL = 10;
 const BACKSLASH = 92;
@@ -146,6 +147,36 @@ export class RowBatchBuilder {
     for (let i = start; i < end; i++) {
       const c = src[i]!;
       buf[p++] = c === TAB || c === NL || c === 13 ? SPACE : c;
+    }
+    this.pos = p;
+  }
+
+  /**
+   * UTF-8 text (valid, as checked by the caller) as a text column: JSON string escapes for the
+   * quote, the backslash and control characters, everything else as it is. Makes its own room.
+   */
+  escaped(src: Uint8Array, start: number, end: number): void {
+    this.reserve((end - start) * 6);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = start; i < end; i++) {
+      const c = src[i]!;
+      if (c >= 32 && c !== 34 && c !== 92) {
+        buf[p++] = c;
+        continue;
+      }
+      buf[p++] = BACKSLASH;
+      if (c === 34 || c === 92) buf[p++] = c;
+      else if (c === 10) buf[p++] = 110; // n
+      else if (c === 9) buf[p++] = 116; // t
+      else if (c === 13) buf[p++] = 114; // r
+      else {
+        buf[p++] = 117; // u00XX
+        buf[p++] = 48;
+        buf[p++] = 48;
+        buf[p++] = HEX[c >>> 4]!;
+        buf[p++] = HEX[c & 15]!;
+      }
     }
     this.pos = p;
   }

@@ -8,6 +8,7 @@ import swagger from '@fastify/swagger';
 import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
 import { elasticsearchRoutes } from '../../ingest/elasticsearch/route.js';
+import { lokiRoutes } from '../../ingest/loki/route.js';
 import { Metrics } from '../../observability/metrics.js';
 import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
@@ -103,6 +104,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Request bodies and the rows built from them reuse the same buffers, across every protocol.
   const buffers = new BufferPool();
   await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
+  await app.register(lokiRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
   await app.register(elasticsearchRoutes, {
     pipeline,
     metrics,

@@ -18,6 +18,8 @@ const FIELDS = Object.keys(FIELD_ALIASES) as (keyof typeof FIELD_ALIASES)[];
 const F_TS = FIELDS.indexOf('ts');
 const F_LEVEL = FIELDS.indexOf('level');
 const TEXT_FIELDS = (['service', 'host', 'category', 'source', 'message', 'trace_id', 'span_id'] as const).map((f) => FIELDS.indexOf(f));
+/** The message's place in TEXT_FIELDS (and in PreparedDefaults.text). */
+const MESSAGE = 4;
 
 /** Every alias gets a code: field * RANKS + rank. */
 const RANKS = 16;
@@ -231,13 +233,13 @@ export class JsonRowEncoder {
     return after;
   }
 
-  /** A row of defaults alone: a record that is not a JSON object (a plain Loki line, say). */
-  encodeDefaults(defaults: PreparedDefaults): void {
+  /**
+   * A record that is not a JSON object — a plain Loki line, a syslog message: its fields are the
+   * defaults, and its message the UTF-8 text `[start, end)` of `text` when given.
+   */
+  encodeText(defaults: PreparedDefaults, text?: Uint8Array, start = 0, end = text?.length ?? 0): void {
     const out = this.out;
-    let bytes = 128 + this.tenant.length;
-    for (const t of defaults.text) if (t) bytes += t.length;
-    for (const a of defaults.attrs) bytes += a.member.length + 1;
-    out.reserve(bytes);
+    out.reserve(96 + this.tenant.length);
     if (defaults.ts !== null) out.bigint(defaults.ts);
     else out.ascii(this.receivedAt);
     out.tab();
@@ -250,11 +252,18 @@ export class JsonRowEncoder {
     out.tab();
     if (defaults.severity === null) out.nul();
     else out.int(defaults.severity);
-    for (const t of defaults.text) {
+    for (let t = 0; t < TEXT_FIELDS.length; t++) {
+      const d = defaults.text[t];
+      // The message may be long: each field makes its own room.
+      out.reserve((d?.length ?? 2) + 1);
       out.tab();
-      if (t) out.copy(t, 0, t.length);
+      if (t === MESSAGE && text !== undefined) out.escaped(text, start, end);
+      else if (d) out.copy(d, 0, d.length);
       else out.nul();
     }
+    let attrs = 4;
+    for (const a of defaults.attrs) attrs += a.member.length + 1;
+    out.reserve(attrs);
     out.tab();
     out.ascii('{');
     defaults.attrs.forEach((a, i) => {
