@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
         spool_max_bytes: 512 * 2 ** 20,
         flush_interval_ms: 0,
       },
+      elasticsearch: { index_field: 'service', version: '8.17.0' },
       query: { default_limit: 100, max_limit: 10_000, timeout_ms: 30_000, export_chunk_rows: 5_000 },
       log: { level: 'debug' },
     });
@@ -141,6 +142,8 @@ describe('environment variables', () => {
       ['ingest.fsync_interval_ms', 'LOGHAVEN_INGEST_FSYNC_INTERVAL_MS'],
       ['ingest.spool_max_bytes', 'LOGHAVEN_INGEST_SPOOL_MAX_BYTES'],
       ['ingest.flush_interval_ms', 'LOGHAVEN_INGEST_FLUSH_INTERVAL_MS'],
+      ['elasticsearch.index_field', 'LOGHAVEN_ELASTICSEARCH_INDEX_FIELD'],
+      ['elasticsearch.version', 'LOGHAVEN_ELASTICSEARCH_VERSION'],
       ['query.default_limit', 'LOGHAVEN_QUERY_DEFAULT_LIMIT'],
       ['query.max_limit', 'LOGHAVEN_QUERY_MAX_LIMIT'],
       ['query.timeout_ms', 'LOGHAVEN_QUERY_TIMEOUT_MS'],
