@@ -9,6 +9,7 @@ import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
 import { elasticsearchRoutes } from '../../ingest/elasticsearch/route.js';
 import { lokiRoutes } from '../../ingest/loki/route.js';
+import { otlpRoutes } from '../../ingest/otlp/route.js';
 import { Metrics } from '../../observability/metrics.js';
 import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
@@ -105,6 +106,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const buffers = new BufferPool();
   await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
   await app.register(lokiRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
+  await app.register(otlpRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
   await app.register(elasticsearchRoutes, {
     pipeline,
     metrics,

@@ -1,0 +1,441 @@
+// OTLP logs (ExportLogsServiceRequest), from JSON or protobuf, into rows. Per record:
+// `resource.attributes` give service (`service.name`) and host (`host.name`), the rest of them
+// going to `attrs.resource`; the scope goes to `attrs.scope`; `severityNumber` gives severity and
+// level (`severityText` the level when there is no number); a string `body` is the message, any
+// other body `attrs.body`; `traceId`/`spanId` are hex; `timeUnixNano` (else
+// `observedTimeUnixNano`, else the receive time) is ts; attributes go to attrs. A record that
+// cannot be decoded or stored is counted in `partialSuccess`, and the rest are stored.
+
+import { levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
+import type { LogRecord } from '../../model/record.js';
+import { MAX_MICROS, MIN_MICROS } from '../../model/timestamp.js';
+import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
+import { wellFormedJson } from '../common/json-scanner.js';
+import type { NormaliseContext } from '../common/normalise.js';
+import { ProtoReader, WireType } from '../common/protobuf.js';
+import { LhError } from '../../errors.js';
+
+export interface ParsedLogs {
+  batch: RowBatch;
+  rejected: number;
+  /** Why the first refused record was refused ('' when none was). */
+  errorMessage: string;
+}
+
+/** A decoded AnyValue: what JSON can hold, with byte strings as base64. */
+type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
+
+/** One log record, decoded from either encoding. */
+interface OtlpRecord {
+  timeUnixNano: bigint;
+  observedTimeUnixNano: bigint;
+  severityNumber: number;
+  severityText: string;
+  body: Value | undefined;
+  attributes: Record<string, Value>;
+  traceId: string;
+  spanId: string;
+  flags: number;
+  eventName: string;
+}
+
+interface Scope {
+  name: string;
+  version: string;
+  attributes: Record<string, Value>;
+}
+
+/** Writes records under one resource and scope after another. */
+class LogsWriter {
+  readonly out: RowBatchBuilder;
+  rejected = 0;
+  errorMessage = '';
+  service: string | null = null;
+  host: string | null = null;
+  resource: Record<string, Value> | null = null;
+  scope: Scope | null = null;
+
+  constructor(
+    bytes: number,
+    private readonly ctx: NormaliseContext,
+    buffers: BufferSource | undefined,
+  ) {
+    this.out = new RowBatchBuilder(bytes + 1024, buffers);
+  }
+
+  setResource(attributes: Record<string, Value>): void {
+    const { 'service.name': service, 'host.name': host, ...rest } = attributes;
+    this.service = typeof service === 'string' ? service : null;
+    this.host = typeof host === 'string' ? host : null;
+    if (service !== undefined && this.service === null) rest['service.name'] = service;
+    if (host !== undefined && this.host === null) rest['host.name'] = host;
+    this.resource = Object.keys(rest).length > 0 ? rest : null;
+  }
+
+  /** A record that could not be decoded: counted, and the first reason kept. */
+  fail(index: number, e: unknown): void {
+    this.rejected++;
+    this.errorMessage ||= `log record ${index}: ${e instanceof LhError ? e.message.replace(/^invalid request body: /, '') : String(e)}`;
+  }
+
+  record(r: OtlpRecord, index: number): void {
+    const nanos = r.timeUnixNano !== 0n ? r.timeUnixNano : r.observedTimeUnixNano;
+    const ts = nanos !== 0n ? nanos / 1000n : this.ctx.receivedAt;
+    if (ts < MIN_MICROS || ts > MAX_MICROS) return this.fail(index, `time ${nanos} ns is outside the years 1–9999`);
+    const attrs: Record<string, Value> = { ...r.attributes };
+    let level = levelFromOtelSeverity(r.severityNumber);
+    const severity = level !== null ? r.severityNumber : null;
+    if (level === null && r.severityText !== '') level = normaliseLevel(r.severityText);
+    // A text that says more than the level (an unknown spelling) is kept.
+    if (r.severityText !== '' && level === null) attrs.severity_text = r.severityText;
+    let message: string | null = null;
+    if (typeof r.body === 'string') message = r.body;
+    else if (r.body !== undefined) attrs.body = r.body;
+    if (r.eventName !== '') attrs.event_name = r.eventName;
+    if (r.flags !== 0) attrs.flags = r.flags;
+    if (this.resource !== null) attrs.resource = this.resource;
+    if (this.scope !== null && (this.scope.name !== '' || this.scope.version !== '' || Object.keys(this.scope.attributes).length > 0)) {
+      const scope: Record<string, Value> = {};
+      if (this.scope.name !== '') scope.name = this.scope.name;
+      if (this.scope.version !== '') scope.version = this.scope.version;
+      if (Object.keys(this.scope.attributes).length > 0) scope.attributes = this.scope.attributes;
+      attrs.scope = scope;
+    }
+    const rec: LogRecord = {
+      ts,
+      receivedAt: this.ctx.receivedAt,
+      tenant: this.ctx.tenant,
+      level,
+      severity,
+      service: this.service,
+      host: this.host,
+      category: null,
+      source: null,
+      message,
+      traceId: r.traceId !== '' ? r.traceId : null,
+      spanId: r.spanId !== '' ? r.spanId : null,
+      attrs: wellFormedJson(JSON.stringify(attrs)),
+    };
+    this.out.writeRecord(rec);
+  }
+
+  result(): ParsedLogs {
+    return { batch: this.out.finish(), rejected: this.rejected, errorMessage: this.errorMessage };
+  }
+}
+
+function bad(detail: string): LhError {
+  return new LhError('LH_ERR_BAD_BODY', detail);
+}
+
+// ---- JSON (the OTLP/JSON mapping of proto3: camelCase names, int64 as strings, ids as hex) ----
+
+export function parseOtlpJson(body: Buffer, ctx: NormaliseContext, buffers?: BufferSource): ParsedLogs {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    throw bad(`body is not JSON: ${(e as Error).message}`);
+  }
+  if (!isObject(doc)) throw bad('body is not an ExportLogsServiceRequest object');
+  const w = new LogsWriter(body.length, ctx, buffers);
+  let index = 0;
+  for (const rl of list(doc.resourceLogs ?? doc.resource_logs, 'resourceLogs')) {
+    const resource = isObject(rl.resource) ? rl.resource : {};
+    w.setResource(keyValues(resource.attributes, 'resource.attributes'));
+    for (const sl of list(rl.scopeLogs ?? rl.scope_logs, 'scopeLogs')) {
+      const scope = isObject(sl.scope) ? sl.scope : {};
+      w.scope = { name: str(scope.name), version: str(scope.version), attributes: keyValues(scope.attributes, 'scope.attributes') };
+      for (const lr of list(sl.logRecords ?? sl.log_records, 'logRecords')) {
+        index++;
+        let rec: OtlpRecord;
+        try {
+          rec = {
+            timeUnixNano: uint64(lr.timeUnixNano ?? lr.time_unix_nano),
+            observedTimeUnixNano: uint64(lr.observedTimeUnixNano ?? lr.observed_time_unix_nano),
+            severityNumber: severityNumber(lr.severityNumber ?? lr.severity_number),
+            severityText: str(lr.severityText ?? lr.severity_text),
+            body: lr.body === undefined || lr.body === null ? undefined : anyValue(lr.body, 'body'),
+            attributes: keyValues(lr.attributes, 'attributes'),
+            traceId: hexId(lr.traceId ?? lr.trace_id, 'traceId'),
+            spanId: hexId(lr.spanId ?? lr.span_id, 'spanId'),
+            flags: Number(lr.flags ?? 0) || 0,
+            eventName: str(lr.eventName ?? lr.event_name),
+          };
+        } catch (e) {
+          // One malformed record costs itself only.
+          w.fail(index, e);
+          continue;
+        }
+        w.record(rec, index);
+      }
+    }
+  }
+  return w.result();
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function list(v: unknown, what: string): Record<string, unknown>[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || !v.every(isObject)) throw bad(`${what} must be an array of objects`);
+  return v;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function uint64(v: unknown): bigint {
+  if (v === undefined || v === null || v === '') return 0n;
+  const n = typeof v === 'number' && Number.isInteger(v) && v >= 0 ? BigInt(v) : typeof v === 'string' && /^\d{1,20}$/.test(v) ? BigInt(v) : -1n;
+  if (n < 0n || n > 0xffff_ffff_ffff_ffffn) throw bad(`${JSON.stringify(v)} is not a uint64 of nanoseconds`);
+  return n;
+}
+
+const SEVERITY_NAMES: Record<string, number> = {};
+for (const [i, name] of ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].entries()) {
+  for (let k = 1; k <= 4; k++) SEVERITY_NAMES[`SEVERITY_NUMBER_${name}${k === 1 ? '' : k}`] = i * 4 + k;
+}
+
+function severityNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string') return SEVERITY_NAMES[v] ?? (/^\d+$/.test(v) ? Number(v) : 0);
+  return 0;
+}
+
+function hexId(v: unknown, what: string): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v !== 'string' || !/^[0-9a-fA-F]*$/.test(v)) throw bad(`${what} must be a hex string`);
+  return /^0*$/.test(v) ? '' : v.toLowerCase();
+}
+
+function keyValues(v: unknown, what: string): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const kv of list(v, what)) {
+    if (typeof kv.key !== 'string') throw bad(`${what}: a key must be a string`);
+    out[kv.key] = kv.value === undefined || kv.value === null ? null : anyValue(kv.value, `${what}.${kv.key}`);
+  }
+  return out;
+}
+
+function anyValue(v: unknown, what: string): Value {
+  if (!isObject(v)) throw bad(`${what} must be an AnyValue object`);
+  if ('stringValue' in v) return str(v.stringValue);
+  if ('boolValue' in v) return v.boolValue === true;
+  if ('intValue' in v) {
+    const n = v.intValue;
+    if (typeof n === 'number') return n;
+    if (typeof n === 'string' && /^-?\d+$/.test(n)) return Number.isSafeInteger(Number(n)) ? Number(n) : n;
+    throw bad(`${what}: intValue ${JSON.stringify(n)} is not an integer`);
+  }
+  if ('doubleValue' in v) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
+  if ('arrayValue' in v) return list(isObject(v.arrayValue) ? v.arrayValue.values : [], `${what}.arrayValue`).map((x, i) => anyValue(x, `${what}[${i}]`));
+  if ('kvlistValue' in v) return keyValues(isObject(v.kvlistValue) ? v.kvlistValue.values : [], `${what}.kvlistValue`);
+  if ('bytesValue' in v) return str(v.bytesValue);
+  return null;
+}
+
+// ---- protobuf (opentelemetry/proto/collector/logs/v1) ----
+
+export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: BufferSource): ParsedLogs {
+  const w = new LogsWriter(buf.length * 2, ctx, buffers);
+  const req = new ProtoReader(buf, 0, buf.length, 'ExportLogsServiceRequest');
+  let index = 0;
+  while (req.next()) {
+    if (req.field !== 1 || req.type !== WireType.Bytes) {
+      req.skip();
+      continue;
+    }
+    const rl = req.message('ResourceLogs');
+    const scopes: [number, number][] = [];
+    let resource: Record<string, Value> = {};
+    while (rl.next()) {
+      if (rl.field === 1 && rl.type === WireType.Bytes) {
+        const r = rl.message('Resource');
+        while (r.next()) {
+          if (r.field === 1 && r.type === WireType.Bytes) readKeyValue(r.message('KeyValue'), resource);
+          else r.skip();
+        }
+      } else if (rl.field === 2 && rl.type === WireType.Bytes) {
+        scopes.push(rl.bytes());
+      } else {
+        rl.skip();
+      }
+    }
+    w.setResource(resource);
+    resource = {};
+    for (const [s, e] of scopes) {
+      const sl = new ProtoReader(buf, s, e, 'ScopeLogs');
+      const records: [number, number][] = [];
+      const scope: Scope = { name: '', version: '', attributes: {} };
+      while (sl.next()) {
+        if (sl.field === 1 && sl.type === WireType.Bytes) {
+          const sc = sl.message('InstrumentationScope');
+          while (sc.next()) {
+            if (sc.field === 1 && sc.type === WireType.Bytes) scope.name = sc.string();
+            else if (sc.field === 2 && sc.type === WireType.Bytes) scope.version = sc.string();
+            else if (sc.field === 3 && sc.type === WireType.Bytes) readKeyValue(sc.message('KeyValue'), scope.attributes);
+            else sc.skip();
+          }
+        } else if (sl.field === 2 && sl.type === WireType.Bytes) {
+          records.push(sl.bytes());
+        } else {
+          sl.skip();
+        }
+      }
+      w.scope = scope;
+      for (const [rs, re] of records) {
+        index++;
+        let rec: OtlpRecord;
+        try {
+          rec = readLogRecord(new ProtoReader(buf, rs, re, 'LogRecord'));
+        } catch (e) {
+          w.fail(index, e); // a malformed record message costs itself only
+          continue;
+        }
+        w.record(rec, index);
+      }
+    }
+  }
+  return w.result();
+}
+
+function readLogRecord(r: ProtoReader): OtlpRecord {
+  const rec: OtlpRecord = {
+    timeUnixNano: 0n,
+    observedTimeUnixNano: 0n,
+    severityNumber: 0,
+    severityText: '',
+    body: undefined,
+    attributes: {},
+    traceId: '',
+    spanId: '',
+    flags: 0,
+    eventName: '',
+  };
+  while (r.next()) {
+    switch (r.field) {
+      case 1:
+        r.expect(WireType.Fixed64);
+        rec.timeUnixNano = r.fixed64();
+        break;
+      case 11:
+        r.expect(WireType.Fixed64);
+        rec.observedTimeUnixNano = r.fixed64();
+        break;
+      case 2:
+        r.expect(WireType.Varint);
+        rec.severityNumber = r.varint();
+        break;
+      case 3:
+        r.expect(WireType.Bytes);
+        rec.severityText = r.string();
+        break;
+      case 5:
+        r.expect(WireType.Bytes);
+        rec.body = readAnyValue(r.message('AnyValue'));
+        break;
+      case 6:
+        r.expect(WireType.Bytes);
+        readKeyValue(r.message('KeyValue'), rec.attributes);
+        break;
+      case 8:
+        r.expect(WireType.Fixed32);
+        rec.flags = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, 4).readUInt32LE(0);
+        r.pos += 4;
+        break;
+      case 9:
+        r.expect(WireType.Bytes);
+        rec.traceId = hex(r);
+        break;
+      case 10:
+        r.expect(WireType.Bytes);
+        rec.spanId = hex(r);
+        break;
+      case 12:
+        r.expect(WireType.Bytes);
+        rec.eventName = r.string();
+        break;
+      default:
+        r.skip();
+    }
+  }
+  return rec;
+}
+
+function hex(r: ProtoReader): string {
+  const [s, e] = r.bytes();
+  const id = Buffer.from(r.buf.buffer, r.buf.byteOffset + s, e - s).toString('hex');
+  return /^0*$/.test(id) ? '' : id;
+}
+
+function readKeyValue(r: ProtoReader, into: Record<string, Value>): void {
+  let key = '';
+  let value: Value = null;
+  while (r.next()) {
+    if (r.field === 1 && r.type === WireType.Bytes) key = r.string();
+    else if (r.field === 2 && r.type === WireType.Bytes) value = readAnyValue(r.message('AnyValue'));
+    else r.skip();
+  }
+  into[key] = value;
+}
+
+function readAnyValue(r: ProtoReader): Value {
+  let value: Value = null;
+  while (r.next()) {
+    switch (r.field) {
+      case 1:
+        r.expect(WireType.Bytes);
+        value = r.string();
+        break;
+      case 2:
+        r.expect(WireType.Varint);
+        value = r.varint() !== 0;
+        break;
+      case 3: {
+        r.expect(WireType.Varint);
+        const n = r.varintBig();
+        value = n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+        break;
+      }
+      case 4:
+        r.expect(WireType.Fixed64);
+        value = r.double();
+        break;
+      case 5: {
+        r.expect(WireType.Bytes);
+        const a = r.message('ArrayValue');
+        const items: Value[] = [];
+        while (a.next()) {
+          if (a.field === 1 && a.type === WireType.Bytes) items.push(readAnyValue(a.message('AnyValue')));
+          else a.skip();
+        }
+        value = items;
+        break;
+      }
+      case 6: {
+        r.expect(WireType.Bytes);
+        const l = r.message('KeyValueList');
+        const kv: Record<string, Value> = {};
+        while (l.next()) {
+          if (l.field === 1 && l.type === WireType.Bytes) readKeyValue(l.message('KeyValue'), kv);
+          else l.skip();
+        }
+        value = kv;
+        break;
+      }
+      case 7: {
+        r.expect(WireType.Bytes);
+        const [s, e] = r.bytes();
+        value = Buffer.from(r.buf.buffer, r.buf.byteOffset + s, e - s).toString('base64');
+        break;
+      }
+      default:
+        r.skip();
+    }
+  }
+  return value;
+}

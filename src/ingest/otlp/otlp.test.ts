@@ -1,0 +1,151 @@
+// OTLP/HTTP logs against the OpenTelemetry JavaScript SDK's own exporters, JSON and protobuf:
+// every record they send comes back with its ts, level, service, host and message; records that
+// cannot be stored are counted in partialSuccess while the rest are.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { SeverityNumber } from '@opentelemetry/api-logs';
+import { OTLPLogExporter as JsonExporter } from '@opentelemetry/exporter-logs-otlp-http';
+import { OTLPLogExporter as ProtoExporter } from '@opentelemetry/exporter-logs-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs';
+import protobuf from 'protobufjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+
+let server: ChildServer;
+let dataDir: string;
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-otlp-'));
+  server = await startChild(dataDir);
+});
+
+afterAll(async () => {
+  await stopChild(server);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+interface Item {
+  ts: string;
+  level: string | null;
+  severity: number | null;
+  service: string | null;
+  host: string | null;
+  message: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  attrs: Record<string, unknown>;
+}
+
+async function search(q: string): Promise<Item[]> {
+  const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { items: Item[] }).items;
+}
+
+const SEVERITIES = [
+  [SeverityNumber.INFO, 'INFO', 'info'],
+  [SeverityNumber.WARN, 'WARN', 'warn'],
+  [SeverityNumber.ERROR, 'ERROR', 'error'],
+  [SeverityNumber.DEBUG2, 'DEBUG', 'debug'],
+] as const;
+const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
+
+async function sendThroughSdk(exporter: JsonExporter | ProtoExporter, service: string): Promise<void> {
+  const provider = new LoggerProvider({
+    resource: resourceFromAttributes({ 'service.name': service, 'host.name': `${service}-host`, 'deployment.environment': 'test' }),
+    processors: [new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 256, scheduledDelayMillis: 50, maxQueueSize: 2048 })],
+  });
+  const logger = provider.getLogger('otlp-test', '1.2.3');
+  for (let i = 0; i < 1000; i++) {
+    const [severityNumber, severityText] = SEVERITIES[i % 4]!;
+    logger.emit({
+      timestamp: T0 + i,
+      severityNumber,
+      severityText,
+      body: `otlp message ${i}`,
+      attributes: { order: i, 'http.route': '/api/items' },
+      context: undefined,
+    });
+  }
+  await provider.forceFlush();
+  await provider.shutdown();
+}
+
+function expectRecords(items: Item[], service: string): void {
+  expect(items.length).toBe(1000);
+  for (const it of items) {
+    const i = it.attrs.order as number;
+    const [severityNumber, , level] = SEVERITIES[i % 4]!;
+    expect(it).toMatchObject({
+      ts: `${new Date(T0 + i).toISOString().slice(0, -1)}000Z`,
+      level,
+      severity: severityNumber,
+      service,
+      host: `${service}-host`,
+      message: `otlp message ${i}`,
+    });
+    expect(it.attrs).toMatchObject({
+      'http.route': '/api/items',
+      resource: { 'deployment.environment': 'test' },
+      scope: { name: 'otlp-test', version: '1.2.3' },
+    });
+  }
+}
+
+describe('OTLP/HTTP logs', () => {
+  it('takes 1,000 records from the OTLP/HTTP JSON exporter', async () => {
+    await sendThroughSdk(new JsonExporter({ url: `${server.url}/v1/logs` }), 'otel-json');
+    expectRecords(await search('service:otel-json'), 'otel-json');
+  });
+
+  it('takes 1,000 records from the OTLP/HTTP protobuf exporter', async () => {
+    await sendThroughSdk(new ProtoExporter({ url: `${server.url}/v1/logs` }), 'otel-proto');
+    expectRecords(await search('service:otel-proto'), 'otel-proto');
+  });
+
+  it('stores the good records of a mixed request and counts the bad in partialSuccess (JSON)', async () => {
+    const r = await fetch(`${server.url}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceLogs: [
+          {
+            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp-mixed' } }] },
+            scopeLogs: [
+              {
+                logRecords: [
+                  { timeUnixNano: '1795000000000000000', severityNumber: 9, body: { stringValue: 'good' }, traceId: '0102030405060708090a0b0c0d0e0f10', spanId: '0102030405060708' },
+                  { timeUnixNano: '99999999999999999999', body: { stringValue: 'beyond uint64' } },
+                  { severityText: 'Warning', body: { kvlistValue: { values: [{ key: 'k', value: { intValue: '7' } }] } } },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ partialSuccess: { rejectedLogRecords: '1', errorMessage: 'log record 2: "99999999999999999999" is not a uint64 of nanoseconds' } });
+    const items = await search('service:otlp-mixed');
+    expect(items.map((i) => [i.message, i.level, i.trace_id, i.span_id])).toEqual([
+      ['good', 'info', '0102030405060708090a0b0c0d0e0f10', '0102030405060708'],
+      [null, 'warn', null, null],
+    ]);
+    expect(items[1]!.attrs.body).toEqual({ k: 7 });
+  });
+
+  it('answers an undecodable body with 400 and a google.rpc.Status in its encoding', async () => {
+    const json = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceLogs":7}' });
+    expect(json.status).toBe(400);
+    expect(await json.json()).toMatchObject({ code: 3, message: expect.stringMatching(/resourceLogs must be an array/) });
+    const pb = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: Buffer.from([0x0a, 0xff]) });
+    expect(pb.status).toBe(400);
+    const Status = protobuf.parse('syntax = "proto3"; message Status { int32 code = 1; string message = 2; }').root.lookupType('Status');
+    const status = Status.decode(Buffer.from(await pb.arrayBuffer())) as unknown as { code: number; message: string };
+    expect(status.code).toBe(3);
+    expect(status.message).toMatch(/invalid protobuf/);
+  });
+});
