@@ -52,6 +52,16 @@ describe('loadConfig defaults', () => {
         flush_interval_ms: 0,
       },
       elasticsearch: { index_field: 'service', version: '8.17.0' },
+      syslog: {
+        host: '127.0.0.1',
+        port: 5514,
+        tcp: true,
+        udp: true,
+        tls_port: 6514,
+        tls_cert: '',
+        tls_key: '',
+        max_message_bytes: 256 * 1024,
+      },
       query: { default_limit: 100, max_limit: 10_000, timeout_ms: 30_000, export_chunk_rows: 5_000 },
       log: { level: 'debug' },
     });
@@ -144,6 +154,14 @@ describe('environment variables', () => {
       ['ingest.flush_interval_ms', 'LOGHAVEN_INGEST_FLUSH_INTERVAL_MS'],
       ['elasticsearch.index_field', 'LOGHAVEN_ELASTICSEARCH_INDEX_FIELD'],
       ['elasticsearch.version', 'LOGHAVEN_ELASTICSEARCH_VERSION'],
+      ['syslog.host', 'LOGHAVEN_SYSLOG_HOST'],
+      ['syslog.port', 'LOGHAVEN_SYSLOG_PORT'],
+      ['syslog.tcp', 'LOGHAVEN_SYSLOG_TCP'],
+      ['syslog.udp', 'LOGHAVEN_SYSLOG_UDP'],
+      ['syslog.tls_port', 'LOGHAVEN_SYSLOG_TLS_PORT'],
+      ['syslog.tls_cert', 'LOGHAVEN_SYSLOG_TLS_CERT'],
+      ['syslog.tls_key', 'LOGHAVEN_SYSLOG_TLS_KEY'],
+      ['syslog.max_message_bytes', 'LOGHAVEN_SYSLOG_MAX_MESSAGE_BYTES'],
       ['query.default_limit', 'LOGHAVEN_QUERY_DEFAULT_LIMIT'],
       ['query.max_limit', 'LOGHAVEN_QUERY_MAX_LIMIT'],
       ['query.timeout_ms', 'LOGHAVEN_QUERY_TIMEOUT_MS'],
@@ -313,7 +331,7 @@ describe('unknown keys', () => {
   it('suggest the key with the same last segment when the section is missing', () => {
     writeToml('port = 8000\nthreads = 4\n');
     expect(problemsOf(loadError()).map((p) => p.message)).toEqual([
-      'unknown key "port" — did you mean "http.port"? (from loghaven.toml)',
+      'unknown key "port" — did you mean "http.port" or "syslog.port"? (from loghaven.toml)',
       'unknown key "threads" — did you mean "store.duckdb.threads"? (from loghaven.toml)',
     ]);
   });

@@ -32,12 +32,13 @@ export function invalidValueProblem(key: string, value: unknown, expected: strin
 }
 
 export function unknownKeyProblem(key: string, value: unknown, source: string): ConfigProblem {
-  const suggestion = suggestKey(key);
-  const hint = suggestion ? ` — did you mean "${suggestion}"?` : '';
+  const suggestions = suggestKeys(key).map((k) => `"${k}"`);
+  const suggestion = suggestions.length > 0 ? suggestions.join(' or ') : undefined;
+  const hint = suggestion ? ` — did you mean ${suggestion}?` : '';
   return {
     key,
     value,
-    expected: suggestion ? `a known key such as "${suggestion}"` : 'a known key',
+    expected: suggestion ? `a known key such as ${suggestion}` : 'a known key',
     source,
     message: `unknown key "${key}"${hint} (from ${source})`,
   };
@@ -57,18 +58,18 @@ function editDistance(a: string, b: string): number {
 }
 
 /**
- * The known key an unknown one was probably meant to be: the closest by edit distance when the
- * typo is small, else the only key with the same last segment (`port` → `http.port`).
+ * The known keys an unknown one was probably meant to be: the closest by edit distance when the
+ * typo is small, else every key with the same last segment (`threads` → `store.duckdb.threads`,
+ * `port` → `http.port` or `syslog.port`).
  */
-export function suggestKey(unknownKey: string): string | undefined {
+export function suggestKeys(unknownKey: string): string[] {
   const wanted = unknownKey.toLowerCase();
   let best: { key: string; distance: number } | undefined;
   for (const { key } of CONFIG_LEAVES) {
     const distance = editDistance(wanted, key);
     if (!best || distance < best.distance) best = { key, distance };
   }
-  if (best && best.distance <= Math.max(2, Math.floor(unknownKey.length / 4))) return best.key;
+  if (best && best.distance <= Math.max(2, Math.floor(unknownKey.length / 4))) return [best.key];
   const lastSegment = wanted.split('.').pop();
-  const sameName = CONFIG_LEAVES.filter(({ key }) => key.split('.').pop() === lastSegment);
-  return sameName.length === 1 ? sameName[0].key : undefined;
+  return CONFIG_LEAVES.filter(({ key }) => key.split('.').pop() === lastSegment).map(({ key }) => key);
 }

@@ -113,6 +113,21 @@ export const ConfigSchema = section('loghaven configuration', {
       'x-expected': 'a version such as "8.17.0"',
     }),
   }),
+  syslog: section('Syslog listeners (RFC 5424 and RFC 3164; TCP, UDP, TLS)', {
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the syslog listeners bind to; `0.0.0.0` listens on every interface.' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 5514, description: 'TCP and UDP port for syslog; 0 picks a free port (tests).' }),
+    tcp: Type.Boolean({ default: true, description: 'Listen for syslog over TCP (octet counting or newline framing, detected per connection).' }),
+    udp: Type.Boolean({ default: true, description: 'Listen for syslog over UDP (one message per datagram; dropped and counted when ingest is full).' }),
+    tls_port: Type.Integer({ minimum: 0, maximum: 65535, default: 6514, description: 'TCP port for syslog over TLS (RFC 5425), used when `tls_cert` and `tls_key` are set.' }),
+    tls_cert: Type.String({ default: '', description: 'PEM certificate file for syslog over TLS; empty: no TLS listener.' }),
+    tls_key: Type.String({ default: '', description: 'PEM private key file for syslog over TLS.' }),
+    max_message_bytes: byteSize({
+      minimum: 480,
+      maximum: 16 * MiB,
+      default: 256 * 1024,
+      description: 'Longest syslog message: a longer newline-framed line is cut there, a longer octet count is a framing error.',
+    }),
+  }),
   query: section('Query limits', {
     default_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Rows returned by a search that gives no `limit`.' }),
     max_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Largest `limit` a search may ask for.' }),

@@ -24,6 +24,12 @@ export class Metrics {
     labelNames: ['protocol', 'reason'] as const,
     registers: [this.registry],
   });
+  readonly ingestUnparsed = new client.Counter({
+    name: 'loghaven_ingest_unparsed_total',
+    help: 'Records kept whole because their protocol could not parse them (syslog messages that are neither RFC 5424 nor RFC 3164), by protocol',
+    labelNames: ['protocol'] as const,
+    registers: [this.registry],
+  });
   readonly ingestRefused = new client.Counter({
     name: 'loghaven_ingest_refused_requests_total',
     help:

@@ -10,6 +10,7 @@ import { nativeIngestRoutes } from '../../ingest/native/route.js';
 import { elasticsearchRoutes } from '../../ingest/elasticsearch/route.js';
 import { lokiRoutes } from '../../ingest/loki/route.js';
 import { otlpRoutes } from '../../ingest/otlp/route.js';
+import { SyslogListener } from '../../ingest/syslog/listener.js';
 import { Metrics } from '../../observability/metrics.js';
 import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
@@ -126,9 +127,27 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(opsRoutes, { store, pipeline, metrics, dataDir, version: VERSION, startedAt: Date.now() });
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
 
+  let syslog: SyslogListener | null = null;
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
+    if (config.syslog.tcp || config.syslog.udp) {
+      const s = config.syslog;
+      syslog = await SyslogListener.start(
+        {
+          host: s.host,
+          port: s.port,
+          tcp: s.tcp,
+          udp: s.udp,
+          tls: s.tls_cert !== '' && s.tls_key !== '' ? { port: s.tls_port, cert: s.tls_cert, key: s.tls_key } : null,
+          maxMessageBytes: s.max_message_bytes,
+        },
+        { pipeline, metrics, log: app.log },
+      );
+      app.log.info({ syslog: syslog.ports }, 'syslog listening');
+    }
   } catch (e) {
+    await app.close();
+    await pipeline.drain();
     await store.close();
     throw e;
   }
@@ -148,6 +167,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
         let phase = 'drain';
         const sequence = (async () => {
           const stopListening = app.close();
+          // Listeners with no acknowledgements hand what they have read to the pipeline first.
+          phase = 'listeners';
+          await syslog?.close();
+          phase = 'drain';
           await pipeline.drain();
           const drained = Date.now();
           phase = 'connections';
