@@ -62,6 +62,7 @@ describe('loadConfig defaults', () => {
         tls_key: '',
         max_message_bytes: 256 * 1024,
       },
+      zeromq: { host: '127.0.0.1', pull: true, pull_port: 5555, router: true, router_port: 5556, max_message_bytes: 10 * 2 ** 20 },
       query: { default_limit: 100, max_limit: 10_000, timeout_ms: 30_000, export_chunk_rows: 5_000 },
       log: { level: 'debug' },
     });
@@ -162,6 +163,12 @@ describe('environment variables', () => {
       ['syslog.tls_cert', 'LOGHAVEN_SYSLOG_TLS_CERT'],
       ['syslog.tls_key', 'LOGHAVEN_SYSLOG_TLS_KEY'],
       ['syslog.max_message_bytes', 'LOGHAVEN_SYSLOG_MAX_MESSAGE_BYTES'],
+      ['zeromq.host', 'LOGHAVEN_ZEROMQ_HOST'],
+      ['zeromq.pull', 'LOGHAVEN_ZEROMQ_PULL'],
+      ['zeromq.pull_port', 'LOGHAVEN_ZEROMQ_PULL_PORT'],
+      ['zeromq.router', 'LOGHAVEN_ZEROMQ_ROUTER'],
+      ['zeromq.router_port', 'LOGHAVEN_ZEROMQ_ROUTER_PORT'],
+      ['zeromq.max_message_bytes', 'LOGHAVEN_ZEROMQ_MAX_MESSAGE_BYTES'],
       ['query.default_limit', 'LOGHAVEN_QUERY_DEFAULT_LIMIT'],
       ['query.max_limit', 'LOGHAVEN_QUERY_MAX_LIMIT'],
       ['query.timeout_ms', 'LOGHAVEN_QUERY_TIMEOUT_MS'],
@@ -175,9 +182,12 @@ describe('environment variables', () => {
     expect(new Set(names).size).toBe(names.length);
   });
 
-  it('are coerced to the schema type: integers, sizes, enums and strings', () => {
+  it('are coerced to the schema type: integers, sizes, booleans, enums and strings', () => {
     const config = load({
       env: {
+        LOGHAVEN_SYSLOG_UDP: 'false',
+        LOGHAVEN_ZEROMQ_PULL: ' Off ',
+        LOGHAVEN_ZEROMQ_ROUTER: 'yes',
         LOGHAVEN_HTTP_PORT: ' 8080 ',
         LOGHAVEN_HTTP_BODY_LIMIT: '2097152',
         LOGHAVEN_INGEST_QUEUE_MAX_BYTES: '128MiB',
@@ -192,6 +202,13 @@ describe('environment variables', () => {
     expect(config.store.duckdb.memory_limit).toBe('512MB');
     expect(config.log.level).toBe('warn');
     expect(config.data_dir).toBe('/data');
+    expect([config.syslog.udp, config.zeromq.pull, config.zeromq.router]).toEqual([false, false, true]);
+  });
+
+  it('name the variable of a boolean that is neither true nor false', () => {
+    expect(problemsOf(loadError({ env: { LOGHAVEN_SYSLOG_TCP: 'maybe' } })).map((p) => p.message)).toEqual([
+      'syslog.tcp: "maybe" is not valid — expected true or false (from LOGHAVEN_SYSLOG_TCP)',
+    ]);
   });
 
   it('count as unset when empty', () => {

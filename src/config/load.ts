@@ -46,12 +46,16 @@ const configChecker = TypeCompiler.Compile(ConfigSchema);
 
 const DECIMAL = /^[+-]?\d+(\.\d+)?$/;
 
-/** Env and flag values arrive as text: numbers and sizes are converted, anything else is kept so validation can name it. */
+const TRUE = /^(true|1|yes|on)$/i;
+const FALSE = /^(false|0|no|off)$/i;
+
+/** Env and flag values arrive as text: numbers, sizes and booleans are converted, anything else is kept so validation can name it. */
 function coerceText(leaf: ConfigLeaf, value: unknown): unknown {
   if (typeof value !== 'string') return value;
   const text = value.trim();
   if (leaf.isByteSize) return parseByteSize(text) ?? value;
   if (leaf.isNumber) return DECIMAL.test(text) ? Number(text) : value;
+  if (leaf.isBoolean) return TRUE.test(text) ? true : FALSE.test(text) ? false : value;
   return text;
 }
 

@@ -128,6 +128,19 @@ export const ConfigSchema = section('loghaven configuration', {
       description: 'Longest syslog message: a longer newline-framed line is cut there, a longer octet count is a framing error.',
     }),
   }),
+  zeromq: section('ZeroMQ listeners (envelope version 1; see docs/protocols.md)', {
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the ZeroMQ sockets bind to; `0.0.0.0` listens on every interface.' }),
+    pull: Type.Boolean({ default: true, description: 'Bind the PULL socket (fire and forget).' }),
+    pull_port: Type.Integer({ minimum: 0, maximum: 65535, default: 5555, description: 'Port of the PULL socket; 0 picks a free port (tests).' }),
+    router: Type.Boolean({ default: true, description: 'Bind the ROUTER socket (every envelope acknowledged once durable, or refused with a reason).' }),
+    router_port: Type.Integer({ minimum: 0, maximum: 65535, default: 5556, description: 'Port of the ROUTER socket; 0 picks a free port (tests).' }),
+    max_message_bytes: byteSize({
+      minimum: 1024,
+      maximum: 256 * MiB,
+      default: 10 * MiB,
+      description: 'Largest envelope payload, compressed and decompressed; a larger one is refused as `too_large`.',
+    }),
+  }),
   query: section('Query limits', {
     default_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Rows returned by a search that gives no `limit`.' }),
     max_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Largest `limit` a search may ask for.' }),
@@ -150,6 +163,7 @@ export interface ConfigLeaf {
   schema: TSchema;
   isByteSize: boolean;
   isNumber: boolean;
+  isBoolean: boolean;
 }
 
 export const ENV_PREFIX = 'LOGHAVEN_';
@@ -170,6 +184,7 @@ function collectLeaves(schema: TObject, prefix: string, into: ConfigLeaf[]): Con
         schema: child,
         isByteSize: child['x-unit'] === BYTE_SIZE_UNIT,
         isNumber: KindGuard.IsInteger(child) || KindGuard.IsNumber(child),
+        isBoolean: KindGuard.IsBoolean(child),
       });
     }
   }
@@ -221,6 +236,7 @@ export function describeExpected(leaf: ConfigLeaf): string {
   if (KindGuard.IsInteger(schema)) return `an integer${rangeText(schema.minimum, schema.maximum, String)}`;
   if (KindGuard.IsNumber(schema)) return `a number${rangeText(schema.minimum, schema.maximum, String)}`;
   if (KindGuard.IsString(schema)) return schema.minLength ? 'a non-empty string' : 'a string';
+  if (leaf.isBoolean) return 'true or false';
   return 'a valid value';
 }
 
@@ -234,6 +250,7 @@ function describeType(leaf: ConfigLeaf): string {
   if (leaf.isByteSize) return `size${bounds(formatByteSize)}`;
   if (KindGuard.IsInteger(schema)) return `integer${bounds(String)}`;
   if (KindGuard.IsString(schema)) return schema.pattern ? 'memory size (e.g. `1GB`)' : 'string';
+  if (leaf.isBoolean) return 'boolean';
   return 'value';
 }
 

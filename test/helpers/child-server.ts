@@ -37,8 +37,15 @@ export async function startChild(
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const port = opts.port ?? (await freePort());
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
-    // Listeners on fixed ports (syslog) take free ones: several servers run at once.
-    env: { ...process.env, LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_SYSLOG_PORT: '0', ...opts.env },
+    // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
+    env: {
+      ...process.env,
+      LOGHAVEN_LOG_LEVEL: 'warn',
+      LOGHAVEN_SYSLOG_PORT: '0',
+      LOGHAVEN_ZEROMQ_PULL_PORT: '0',
+      LOGHAVEN_ZEROMQ_ROUTER_PORT: '0',
+      ...opts.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

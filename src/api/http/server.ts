@@ -11,6 +11,7 @@ import { elasticsearchRoutes } from '../../ingest/elasticsearch/route.js';
 import { lokiRoutes } from '../../ingest/loki/route.js';
 import { otlpRoutes } from '../../ingest/otlp/route.js';
 import { SyslogListener } from '../../ingest/syslog/listener.js';
+import { ZmqListener } from '../../ingest/zeromq/listener.js';
 import { Metrics } from '../../observability/metrics.js';
 import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
@@ -128,6 +129,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;
+  let zeromq: ZmqListener | null = null;
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
     if (config.syslog.tcp || config.syslog.udp) {
@@ -145,7 +147,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
       );
       app.log.info({ syslog: syslog.ports }, 'syslog listening');
     }
+    if (config.zeromq.pull || config.zeromq.router) {
+      const z = config.zeromq;
+      zeromq = await ZmqListener.start(
+        { host: z.host, pullPort: z.pull_port, routerPort: z.router_port, pull: z.pull, router: z.router, maxMessageBytes: z.max_message_bytes },
+        { pipeline, metrics, buffers, log: app.log },
+      );
+      app.log.info({ zeromq: zeromq.endpoints }, 'zeromq listening');
+    }
   } catch (e) {
+    await syslog?.close();
     await app.close();
     await pipeline.drain();
     await store.close();
@@ -167,9 +178,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
         let phase = 'drain';
         const sequence = (async () => {
           const stopListening = app.close();
-          // Listeners with no acknowledgements hand what they have read to the pipeline first.
+          // Socket listeners hand what they have read to the pipeline (and answer it) first.
           phase = 'listeners';
-          await syslog?.close();
+          await Promise.all([syslog?.close(), zeromq?.close()]);
           phase = 'drain';
           await pipeline.drain();
           const drained = Date.now();
