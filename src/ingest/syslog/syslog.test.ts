@@ -2,11 +2,12 @@
 // framing) and UDP, in RFC 5424 and RFC 3164, and rsyslog forwarding with omfwd (installed with
 // apt-get when missing). Every message sent is searched for through the HTTP API.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
 import { debianPackageOrSkip } from '../../../test/helpers/debian.js';
@@ -189,6 +190,38 @@ describe.skipIf('skip' in rsyslog)('syslog forwarded by rsyslog (omfwd)', () => 
     } finally {
       daemon.kill('SIGTERM');
       await new Promise((r) => (daemon.exitCode !== null ? r(undefined) : daemon.once('exit', r)));
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('syslog over TLS (RFC 5425)', () => {
+  it('takes octet-counted messages over TLS when a certificate and key are configured', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-syslog-tls-'));
+    const [cert, key] = [path.join(dir, 'cert.pem'), path.join(dir, 'key.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'pipe' });
+    const tlsPort = await freePort();
+    const tlsServer = await startChild(path.join(dir, 'data'), {
+      env: { LOGHAVEN_SYSLOG_TLS_CERT: cert, LOGHAVEN_SYSLOG_TLS_KEY: key, LOGHAVEN_SYSLOG_TLS_PORT: String(tlsPort) },
+    });
+    try {
+      const socket = tls.connect({ port: tlsPort, host: '127.0.0.1', ca: fs.readFileSync(cert), servername: 'localhost' });
+      await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+      const frames = Array.from({ length: 100 }, (_, i) => {
+        const msg = Buffer.from(`<164>1 2026-11-24T10:00:0${i % 10}.000Z tlshost tls-app 77 ID1 - over tls ${i}`);
+        return `${msg.length} ${msg.toString()}`;
+      });
+      await new Promise<void>((resolve) => socket.end(frames.join(''), resolve));
+      let items: Item[] = [];
+      for (let tries = 0; tries < 300 && items.length < 100; tries++) {
+        const r = await fetch(`${tlsServer.url}/api/v1/logs?q=${encodeURIComponent('service:tls-app')}&limit=1000&order=asc`);
+        items = ((await r.json()) as { items: Item[] }).items;
+        if (items.length < 100) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(new Set(items.map((it) => it.message))).toEqual(new Set(Array.from({ length: 100 }, (_, i) => `over tls ${i}`)));
+      expect(items[0]).toMatchObject({ host: 'tlshost', level: 'warn', attrs: { facility: 'local4', procid: '77', msgid: 'ID1' } });
+    } finally {
+      await stopChild(tlsServer);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
