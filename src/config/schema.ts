@@ -63,6 +63,7 @@ export const ConfigSchema = section('loghaven configuration', {
         description:
           'DuckDB memory limit, passed to DuckDB as is (KB/MB/GB are powers of 1000, KiB/MiB/GiB of 1024). The default keeps the whole server under 256 MB while ingesting at full speed (a load of typical lines needs about 40MB); queries larger than the limit spill to disk or are retried under `max_memory_limit`, so raise it for faster big aggregations.',
         'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
+        'x-type': 'memory size (e.g. `1GB`)',
       }),
       max_memory_limit: Type.String({
         pattern: '^\\d+(\\.\\d+)?\\s*([Bb]|[KkMmGgTt][Bb]|[KkMmGgTt][Ii][Bb])$',
@@ -70,6 +71,7 @@ export const ConfigSchema = section('loghaven configuration', {
         description:
           'How far the memory limit is raised, for as long as it is needed, when a load or a query runs out of memory under `memory_limit` (very wide rows need more per batch); the work is retried once with it.',
         'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
+        'x-type': 'memory size (e.g. `1GB`)',
       }),
     }),
   }),
@@ -111,6 +113,7 @@ export const ConfigSchema = section('loghaven configuration', {
       default: '8.17.0',
       description: 'Elasticsearch version loghaven answers `GET /` with: shippers check it before they send (Filebeat, Logstash and Vector want 7.x or 8.x).',
       'x-expected': 'a version such as "8.17.0"',
+      'x-type': 'version (e.g. `8.17.0`)',
     }),
   }),
   syslog: section('Syslog listeners (RFC 5424 and RFC 3164; TCP, UDP, TLS)', {
@@ -125,7 +128,8 @@ export const ConfigSchema = section('loghaven configuration', {
       minimum: 480,
       maximum: 16 * MiB,
       default: 256 * 1024,
-      description: 'Longest syslog message: a longer newline-framed line is cut there, a longer octet count is a framing error.',
+      description:
+        'Longest syslog message. A longer newline-framed line is cut there (the rest is the next message); an octet count over it breaks octet counting, and, as rsyslog does, the rest of that connection is read newline-framed (logged as a warning).',
     }),
   }),
   zeromq: section('ZeroMQ listeners (envelope version 1; see docs/protocols.md)', {
@@ -249,7 +253,8 @@ function describeType(leaf: ConfigLeaf): string {
     schema.minimum !== undefined && schema.maximum !== undefined ? ` (${show(schema.minimum)}–${show(schema.maximum)})` : '';
   if (leaf.isByteSize) return `size${bounds(formatByteSize)}`;
   if (KindGuard.IsInteger(schema)) return `integer${bounds(String)}`;
-  if (KindGuard.IsString(schema)) return schema.pattern ? 'memory size (e.g. `1GB`)' : 'string';
+  if (typeof schema['x-type'] === 'string') return schema['x-type'];
+  if (KindGuard.IsString(schema)) return 'string';
   if (leaf.isBoolean) return 'boolean';
   return 'value';
 }

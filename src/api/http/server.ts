@@ -99,6 +99,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
     app.log,
   );
   installErrorHandler(app, metrics);
+  // Acknowledgement latency of every ingest route (not of the Elasticsearch probes).
+  app.addHook('onResponse', async (req, reply) => {
+    const protocol = req.routeOptions.config?.ingestProtocol;
+    if (protocol !== undefined && req.method !== 'GET' && req.method !== 'HEAD') {
+      metrics.ingestRequestSeconds.observe({ protocol }, reply.elapsedTime / 1000);
+    }
+  });
   await app.register(swagger, {
     openapi: {
       info: { title: 'loghaven', version: VERSION, description: 'Self-hosted log server API' },
@@ -132,7 +139,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let zeromq: ZmqListener | null = null;
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
-    if (config.syslog.tcp || config.syslog.udp) {
+    if (config.syslog.tcp || config.syslog.udp || (config.syslog.tls_cert !== '' && config.syslog.tls_key !== '')) {
       const s = config.syslog;
       syslog = await SyslogListener.start(
         {

@@ -119,6 +119,17 @@ describe('Loki push API', () => {
     });
   });
 
+  it('maps the category and source labels onto the record', async () => {
+    const r = await fetch(`${server.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ streams: [{ stream: { service: 'loki-cat', category: 'audit', source: 'main.go:12' }, values: [[`${T0}000000000`, 'categorised']] }] }),
+    });
+    expect(r.status).toBe(204);
+    const [item] = (await search('service:loki-cat')) as (Item & { category: string | null; source: string | null })[];
+    expect(item).toMatchObject({ message: 'categorised', category: 'audit', source: 'main.go:12', attrs: {} });
+  });
+
   it('stores the good entries of a mixed push and names each bad stream and entry in a 400', async () => {
     const json = await fetch(`${server.url}/loki/api/v1/push`, {
       method: 'POST',
@@ -146,5 +157,33 @@ describe('Loki push API', () => {
     expect(pb.status).toBe(400);
     expect(await pb.text()).toContain('entry 1 of stream {service="mixed"}: timestamp missing');
     expect((await search('service:mixed')).map((i) => i.message)).toEqual(['good 1', 'good 2', 'good 3']);
+  });
+
+  it('refuses only the protobuf entry or stream whose own bytes do not decode', async () => {
+    const Entry = PushRequest.lookupType('logproto.EntryAdapter');
+    const entry = (seconds: number, line: string) => Entry.encode(Entry.fromObject({ timestamp: { seconds }, line })).finish();
+    const LEN = (field: number) => (field << 3) | 2;
+    // The second entry's timestamp claims 5 bytes and has 1; the second stream's labels run past its end.
+    const goodStream = protobuf.Writer.create()
+      .uint32(LEN(1)).string('{service="pb-broken"}')
+      .uint32(LEN(2)).bytes(entry(T0 + 10, 'pb good 1'))
+      .uint32(LEN(2)).bytes(Buffer.from([0x0a, 0x05, 0x08]))
+      .uint32(LEN(2)).bytes(entry(T0 + 11, 'pb good 2'))
+      .finish();
+    const brokenStream = Buffer.from([0x0a, 0x40, 0x7b]);
+    const body = protobuf.Writer.create().uint32(LEN(1)).bytes(goodStream).uint32(LEN(1)).bytes(brokenStream).uint32(LEN(1)).bytes(goodStream).finish();
+    const r = await fetch(`${server.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-protobuf' },
+      body: Buffer.from(snappyjs.compress(body)),
+    });
+    expect(r.status).toBe(400);
+    const text = await r.text();
+    expect(text).toMatch(/^4 entries accepted, 3 refused:/);
+    expect(text).toContain('entry 2 of stream {service="pb-broken"}:');
+    expect(text).toContain('stream 2');
+    expect((await search('service:pb-broken')).map((i) => i.message)).toEqual(['pb good 1', 'pb good 1', 'pb good 2', 'pb good 2']);
+     // Every ingest route's acknowledgement latency is measured, not only the native one's.
+    expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/^loghaven_ingest_request_seconds_count\{protocol="loki"\} [1-9]/m);
   });
 });

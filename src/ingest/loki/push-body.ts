@@ -40,6 +40,8 @@ const LABEL_FIELDS: [keyof RecordDefaults, string[]][] = [
   ['service', ['service_name', 'service', 'app', 'job']],
   ['host', ['host', 'hostname', 'instance']],
   ['level', ['level', 'detected_level']],
+  ['category', ['category']],
+  ['source', ['source']],
   ['traceId', ['trace_id', 'traceID', 'traceId']],
   ['spanId', ['span_id', 'spanID', 'spanId']],
 ];
@@ -179,17 +181,27 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
     let labels: Record<string, string> | null = null;
     let labelsRaw = '';
     const entries: [number, number][] = [];
-    while (s.next()) {
-      if (s.field === 1 && s.type === WireType.Bytes) {
-        labelsRaw = s.string();
-        labels = parseLabels(labelsRaw);
-      } else if (s.field === 2 && s.type === WireType.Bytes) {
-        entries.push(s.bytes());
-      } else {
-        s.skip();
+    // A stream whose own bytes do not decode costs only itself: the request's framing held.
+    let broken: string | null = null;
+    try {
+      while (s.next()) {
+        if (s.field === 1 && s.type === WireType.Bytes) {
+          labelsRaw = s.string();
+          labels = parseLabels(labelsRaw);
+        } else if (s.field === 2 && s.type === WireType.Bytes) {
+          entries.push(s.bytes());
+        } else {
+          s.skip();
+        }
       }
+    } catch (e) {
+      broken = (e as Error).message;
     }
     const name = labels ? labelsText(labels) : labelsRaw || `stream ${si}`;
+    if (broken !== null) {
+      w.fail(name, 0, broken, Math.max(1, entries.length));
+      continue;
+    }
     if (labels === null) {
       w.fail(name, 0, `labels ${JSON.stringify(labelsRaw)} are not of the form {name="value", ...}`, Math.max(1, entries.length));
       continue;
@@ -200,32 +212,37 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
       let us: bigint | null = null;
       let line: [number, number] = [0, 0];
       let meta: Record<string, string> | null = null;
-      while (e.next()) {
-        if (e.field === 1 && e.type === WireType.Bytes) {
-          const t = e.message('timestamp');
-          let seconds = 0n;
-          let nanos = 0n;
-          while (t.next()) {
-            if (t.field === 1 && t.type === WireType.Varint) seconds = t.varintBig();
-            else if (t.field === 2 && t.type === WireType.Varint) nanos = t.varintBig();
-            else t.skip();
+      // Likewise an entry whose bytes do not decode costs only itself.
+      try {
+        while (e.next()) {
+          if (e.field === 1 && e.type === WireType.Bytes) {
+            const t = e.message('timestamp');
+            let seconds = 0n;
+            let nanos = 0n;
+            while (t.next()) {
+              if (t.field === 1 && t.type === WireType.Varint) seconds = t.varintBig();
+              else if (t.field === 2 && t.type === WireType.Varint) nanos = t.varintBig();
+              else t.skip();
+            }
+            us = nanosToMicros(seconds * 1_000_000_000n + nanos);
+          } else if (e.field === 2 && e.type === WireType.Bytes) {
+            line = e.bytes();
+          } else if (e.field === 3 && e.type === WireType.Bytes) {
+            const pair = e.message('structured metadata');
+            let k = '';
+            let v = '';
+            while (pair.next()) {
+              if (pair.field === 1 && pair.type === WireType.Bytes) k = pair.string();
+              else if (pair.field === 2 && pair.type === WireType.Bytes) v = pair.string();
+              else pair.skip();
+            }
+            (meta ??= {})[k] = v;
+          } else {
+            e.skip();
           }
-          us = nanosToMicros(seconds * 1_000_000_000n + nanos);
-        } else if (e.field === 2 && e.type === WireType.Bytes) {
-          line = e.bytes();
-        } else if (e.field === 3 && e.type === WireType.Bytes) {
-          const pair = e.message('structured metadata');
-          let k = '';
-          let v = '';
-          while (pair.next()) {
-            if (pair.field === 1 && pair.type === WireType.Bytes) k = pair.string();
-            else if (pair.field === 2 && pair.type === WireType.Bytes) v = pair.string();
-            else pair.skip();
-          }
-          (meta ??= {})[k] = v;
-        } else {
-          e.skip();
         }
+      } catch (err) {
+        return w.fail(name, ei + 1, (err as Error).message);
       }
       if (us === null) return w.fail(name, ei + 1, 'timestamp missing or not a time loghaven keeps (years 1–9999)');
       const defaults = meta !== null ? prepareDefaults(labelDefaults(labels, meta)) : streamDefaults;

@@ -48,9 +48,6 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
         const declared = Number(req.headers['content-length'] ?? 0);
         if (deps.pipeline.isFull(declared)) throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
       },
-      onResponse: async (_req, reply) => {
-        deps.metrics.ingestRequestSeconds.observe({ protocol: PROTOCOL }, reply.elapsedTime / 1000);
-      },
     },
     async (req, reply) => {
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);

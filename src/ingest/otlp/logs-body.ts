@@ -3,7 +3,9 @@
 // going to `attrs.resource`; the scope goes to `attrs.scope`; `severityNumber` gives severity and
 // level (`severityText` the level when there is no number); a string `body` is the message, any
 // other body `attrs.body`; `traceId`/`spanId` are hex; `timeUnixNano` (else
-// `observedTimeUnixNano`, else the receive time) is ts; attributes go to attrs. A record that
+// `observedTimeUnixNano`, else the receive time) is ts; a `category` attribute (the record's, else
+// the resource's) is the category, and the code location attributes (`code.file.path` or
+// `code.filepath`, line, function) make the source; other attributes go to attrs. A record that
 // cannot be decoded or stored is counted in `partialSuccess`, and the rest are stored.
 
 import { levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
@@ -83,6 +85,8 @@ class LogsWriter {
     const ts = nanos !== 0n ? nanos / 1000n : this.ctx.receivedAt;
     if (ts < MIN_MICROS || ts > MAX_MICROS) return this.fail(index, `time ${nanos} ns is outside the years 1–9999`);
     const attrs: Record<string, Value> = { ...r.attributes };
+    const category = takeString(attrs, 'category') ?? (typeof this.resource?.category === 'string' ? this.resource.category : null);
+    const source = sourceOf(attrs);
     let level = levelFromOtelSeverity(r.severityNumber);
     const severity = level !== null ? r.severityNumber : null;
     if (level === null && r.severityText !== '') level = normaliseLevel(r.severityText);
@@ -109,8 +113,8 @@ class LogsWriter {
       severity,
       service: this.service,
       host: this.host,
-      category: null,
-      source: null,
+      category,
+      source,
       message,
       traceId: r.traceId !== '' ? r.traceId : null,
       spanId: r.spanId !== '' ? r.spanId : null,
@@ -122,6 +126,29 @@ class LogsWriter {
   result(): ParsedLogs {
     return { batch: this.out.finish(), rejected: this.rejected, errorMessage: this.errorMessage };
   }
+}
+
+/** Removes and returns a string attribute (left in place when it is not a string). */
+function takeString(attrs: Record<string, Value>, name: string): string | null {
+  const v = attrs[name];
+  if (typeof v !== 'string' || v === '') return null;
+  delete attrs[name];
+  return v;
+}
+
+/** `file:line function` from the semantic conventions' code attributes (new names, then old). */
+function sourceOf(attrs: Record<string, Value>): string | null {
+  const file = takeString(attrs, 'code.file.path') ?? takeString(attrs, 'code.filepath');
+  if (file === null) return null;
+  let line: Value | undefined;
+  for (const name of ['code.line.number', 'code.lineno']) {
+    if (typeof attrs[name] === 'number' || typeof attrs[name] === 'string') {
+      line ??= attrs[name];
+      delete attrs[name];
+    }
+  }
+  const fn = takeString(attrs, 'code.function.name') ?? takeString(attrs, 'code.function');
+  return `${file}${line !== undefined ? `:${line}` : ''}${fn !== null ? ` ${fn}` : ''}`;
 }
 
 function bad(detail: string): LhError {

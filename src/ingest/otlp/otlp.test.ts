@@ -137,6 +137,40 @@ describe('OTLP/HTTP logs', () => {
     expect(items[1]!.attrs.body).toEqual({ k: 7 });
   });
 
+  it('takes the category and the code location (source) from attributes', async () => {
+    const attr = (key: string, value: object) => ({ key, value });
+    const r = await fetch(`${server.url}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        resourceLogs: [
+          {
+            resource: { attributes: [attr('service.name', { stringValue: 'otlp-source' }), attr('category', { stringValue: 'from-resource' })] },
+            scopeLogs: [
+              {
+                logRecords: [
+                  {
+                    body: { stringValue: 'new names' },
+                    attributes: [attr('code.file.path', { stringValue: 'src/app.ts' }), attr('code.line.number', { intValue: '42' }), attr('code.function.name', { stringValue: 'handle' }), attr('category', { stringValue: 'audit' })],
+                  },
+                  { body: { stringValue: 'old names' }, attributes: [attr('code.filepath', { stringValue: 'lib/x.py' }), attr('code.lineno', { intValue: '7' }), attr('other', { stringValue: 'kept' })] },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    });
+    expect(r.status).toBe(200);
+    const items = (await search('service:otlp-source')) as (Item & { category: string | null; source: string | null })[];
+    expect(items.map((i) => [i.message, i.category, i.source])).toEqual([
+      ['new names', 'audit', 'src/app.ts:42 handle'],
+      ['old names', 'from-resource', 'lib/x.py:7'],
+    ]);
+    expect(items[0]!.attrs).not.toHaveProperty('code.file.path');
+    expect(items[1]!.attrs.other).toBe('kept');
+  });
+
   it('answers an undecodable body with 400 and a google.rpc.Status in its encoding', async () => {
     const json = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceLogs":7}' });
     expect(json.status).toBe(400);

@@ -26,8 +26,8 @@ const PROTOBUF = 'application/x-protobuf';
 
 /** google.rpc.Code for an HTTP status, as OTLP clients read it. */
 function grpcCode(status: number): number {
-  if (status === 400 || status === 413) return 3; // INVALID_ARGUMENT
-  if (status === 429 || status === 507) return 8; // RESOURCE_EXHAUSTED
+  if (status === 400 || status === 413 || status === 415) return 3; // INVALID_ARGUMENT
+  if (status === 429) return 8; // RESOURCE_EXHAUSTED
   if (status === 503) return 14; // UNAVAILABLE
   return 13; // INTERNAL
 }
@@ -40,8 +40,11 @@ export async function otlpRoutes(app: FastifyInstance, deps: OtlpDeps): Promise<
   acceptRawBodies(app, deps.bodyLimit, deps.buffers);
   app.setErrorHandler((err: FastifyError | LhError, req, reply) => {
     const e = prepareErrorAnswer(err, req, reply, deps.metrics);
-    const status = { code: grpcCode(e.status), message: e.message };
-    return answer(reply.status(e.status), isProtobuf(req.headers['content-type']), status, encodeStatus);
+    // OTLP exporters retry only 429, 502, 503 and 504: a full disk (507 elsewhere) is a 503 here,
+    // with its Retry-After, so they hold on to the batch instead of dropping it.
+    const httpStatus = e.status === 507 ? 503 : e.status;
+    const status = { code: grpcCode(httpStatus), message: e.message };
+    return answer(reply.status(httpStatus), isProtobuf(req.headers['content-type']), status, encodeStatus);
   });
   app.post(
     '/v1/logs',
