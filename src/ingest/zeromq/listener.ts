@@ -51,7 +51,7 @@ const LINGER_MS = 1000;
 const gunzip = promisify(zlib.gunzip);
 
 /** Decoded, parsed and ready for the pipeline; or why not. */
-type Prepared =
+export type Prepared =
   | { ok: true; seq: bigint; batch: RowBatch; bytes: number; rejected: number; errors: LineError[] }
   | { ok: false; seq: bigint; reason: NackReason; message: string };
 
@@ -155,37 +155,13 @@ export class ZmqListener {
     this.inFlight.add(done);
   }
 
-  /** Decodes, checks and parses one frame. */
+  /** Decodes, checks and parses one frame, unless ingest is full. */
   private async prepare(frame: Buffer): Promise<Prepared> {
     this.deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, frame.length);
-    let seq = seqOf(frame);
-    try {
-      const env = decodeEnvelope(frame, this.options.maxMessageBytes);
-      seq = env.seq;
-      let payload = env.payload;
-      if (env.gzip) {
-        try {
-          payload = await gunzip(payload, { maxOutputLength: this.options.maxMessageBytes });
-        } catch (e) {
-          const tooLarge = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-          return tooLarge
-            ? { ok: false, seq, reason: NackReason.TooLarge, message: `payload is over the ${this.options.maxMessageBytes}-byte limit once decompressed` }
-            : { ok: false, seq, reason: NackReason.BadPayload, message: `payload is flagged gzip but cannot be decompressed: ${(e as Error).message}` };
-        }
-      }
-      if (this.deps.pipeline.isFull(payload.length)) return { ok: false, seq, reason: NackReason.Overloaded, message: 'ingest queue is full; send again later' };
-      const parsed = parseNativeBody(payload, env.batch ? 'ndjson' : 'json', { tenant: 'default', receivedAt: nowMicros() }, this.deps.buffers);
-      if (parsed.rejected > 0) this.deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, parsed.rejected);
-      if (parsed.batch.count === 0) {
-        parsed.batch.release();
-        const why = parsed.errors.length > 0 ? parsed.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.error}`).join('; ') : 'payload contains no records';
-        return { ok: false, seq, reason: NackReason.BadPayload, message: why };
-      }
-      return { ok: true, seq, batch: parsed.batch, bytes: payload.length, rejected: parsed.rejected, errors: parsed.errors.slice(0, MAX_REPLY_ERRORS) };
-    } catch (e) {
-      if (e instanceof EnvelopeError) return { ok: false, seq: e.seq, reason: e.reason, message: e.message };
-      throw e;
-    }
+    if (this.deps.pipeline.isFull(frame.length)) return { ok: false, seq: seqOf(frame), reason: NackReason.Overloaded, message: 'ingest queue is full; send again later' };
+    const p = await readEnvelopeFrame(frame, this.options.maxMessageBytes, this.deps.buffers);
+    if (p.ok && p.rejected > 0) this.deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, p.rejected);
+    return p;
   }
 
   private async handleRouter(route: Buffer[], frame: Buffer): Promise<void> {
@@ -293,6 +269,39 @@ export class ZmqListener {
     await this.replies;
     this.router?.close();
     await Promise.allSettled(this.loops);
+  }
+}
+
+/**
+ * One frame to rows: the envelope checked, the payload gunzipped and parsed like a native body.
+ * Refusals come back as values naming the sequence number; only a bug throws.
+ */
+export async function readEnvelopeFrame(frame: Buffer, maxBytes: number, buffers?: BufferPool): Promise<Prepared> {
+  let seq = seqOf(frame);
+  try {
+    const env = decodeEnvelope(frame, maxBytes);
+    seq = env.seq;
+    let payload = env.payload;
+    if (env.gzip) {
+      try {
+        payload = await gunzip(payload, { maxOutputLength: maxBytes });
+      } catch (e) {
+        const tooLarge = (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+        return tooLarge
+          ? { ok: false, seq, reason: NackReason.TooLarge, message: `payload is over the ${maxBytes}-byte limit once decompressed` }
+          : { ok: false, seq, reason: NackReason.BadPayload, message: `payload is flagged gzip but cannot be decompressed: ${(e as Error).message}` };
+      }
+    }
+    const parsed = parseNativeBody(payload, env.batch ? 'ndjson' : 'json', { tenant: 'default', receivedAt: nowMicros() }, buffers);
+    if (parsed.batch.count === 0) {
+      parsed.batch.release();
+      const why = parsed.errors.length > 0 ? parsed.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.error}`).join('; ') : 'payload contains no records';
+      return { ok: false, seq, reason: NackReason.BadPayload, message: why };
+    }
+    return { ok: true, seq, batch: parsed.batch, bytes: payload.length, rejected: parsed.rejected, errors: parsed.errors.slice(0, MAX_REPLY_ERRORS) };
+  } catch (e) {
+    if (e instanceof EnvelopeError) return { ok: false, seq: e.seq, reason: e.reason, message: e.message };
+    throw e;
   }
 }
 
