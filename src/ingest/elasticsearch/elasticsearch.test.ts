@@ -95,6 +95,13 @@ describe('Elasticsearch bulk API', () => {
     expect((await search('service:es-mixed')).map((i) => i.message)).toEqual(['good one', 'good two']);
   });
 
+  it('refuses a bulk request without actions as Elasticsearch does', async () => {
+    const r = await fetch(`${server.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '\n' });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('x-elastic-product')).toBe('Elasticsearch');
+    expect(await r.json()).toMatchObject({ error: { type: 'action_request_validation_exception', reason: 'Validation Failed: 1: no requests added;' }, status: 400 });
+  });
+
   it('takes 1,000 pino logs through pino-elasticsearch', async () => {
     const stream = pinoElastic({ index: 'pino-es', node: server.url, esVersion: 8, flushBytes: 20_000, flushInterval: 100 });
     const failures: unknown[] = [];

@@ -115,6 +115,12 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
     } finally {
       body.release();
     }
+    if (parsed.items.length === 0) {
+      // As Elasticsearch answers a bulk request without actions.
+      parsed.batch.release();
+      deps.metrics.ingestRefused.inc({ protocol: PROTOCOL, reason: 'nothing_accepted' });
+      return reply.status(400).send(esError('action_request_validation_exception', 'Validation Failed: 1: no requests added;', 400));
+    }
     if (parsed.failed > 0) deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, parsed.failed);
     const accepted = parsed.batch.count;
     await deps.pipeline.submit(parsed.batch, bytes);
