@@ -14,6 +14,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { BufferPool } from '../../pipeline/buffer-pool.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { RowBatch } from '../../store/row-format.js';
+import type { NormaliseContext } from '../common/normalise.js';
 import { parseNativeBody } from '../native/native-body.js';
 import { EnvelopeError, NackReason, NACK_REASON_NAMES, decodeEnvelope, encodeAck, encodeNack, type LineError } from './envelope.js';
 
@@ -276,7 +277,12 @@ export class ZmqListener {
  * One frame to rows: the envelope checked, the payload gunzipped and parsed like a native body.
  * Refusals come back as values naming the sequence number; only a bug throws.
  */
-export async function readEnvelopeFrame(frame: Buffer, maxBytes: number, buffers?: BufferPool): Promise<Prepared> {
+export async function readEnvelopeFrame(
+  frame: Buffer,
+  maxBytes: number,
+  buffers?: BufferPool,
+  ctx: NormaliseContext = { tenant: 'default', receivedAt: nowMicros() },
+): Promise<Prepared> {
   let seq = seqOf(frame);
   try {
     const env = decodeEnvelope(frame, maxBytes);
@@ -292,7 +298,7 @@ export async function readEnvelopeFrame(frame: Buffer, maxBytes: number, buffers
           : { ok: false, seq, reason: NackReason.BadPayload, message: `payload is flagged gzip but cannot be decompressed: ${(e as Error).message}` };
       }
     }
-    const parsed = parseNativeBody(payload, env.batch ? 'ndjson' : 'json', { tenant: 'default', receivedAt: nowMicros() }, buffers);
+    const parsed = parseNativeBody(payload, env.batch ? 'ndjson' : 'json', ctx, buffers);
     if (parsed.batch.count === 0) {
       parsed.batch.release();
       const why = parsed.errors.length > 0 ? parsed.errors.slice(0, 5).map((e) => `line ${e.line}: ${e.error}`).join('; ') : 'payload contains no records';
