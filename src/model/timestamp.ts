@@ -28,6 +28,8 @@ export function parseTimestamp(v: unknown): bigint | null {
 
 function fromUnixNumber(n: number): bigint | null {
   if (!Number.isFinite(n)) return null;
+  // Integers stay exact: ms or s scaled to µs in a double would round past 2^53 (the year 2255).
+  if (Number.isSafeInteger(n)) return fromUnixInteger(BigInt(n));
   const a = Math.abs(n);
   let us: number;
   if (a < SECONDS_BELOW) us = n * 1e6;

@@ -263,12 +263,14 @@ function isLabels(v: unknown): v is Record<string, string> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 }
 
-/** An RFC 3339 time (the legacy `entries` form) as µs. */
+/** An RFC 3339 time (the legacy `entries` form) as µs, or null when not a time loghaven keeps. */
 function rfc3339Micros(s: string): bigint | null {
   const ms = Date.parse(s);
   if (Number.isNaN(ms)) return null;
   const frac = /\.(\d+)/.exec(s)?.[1] ?? '';
-  return BigInt(ms) * 1000n + BigInt((frac + '000000').slice(3, 6));
+  // Date.parse takes extended years (`+275760-09-13`, `-000001-01-01`) the store cannot hold.
+  const us = BigInt(ms) * 1000n + BigInt((frac + '000000').slice(3, 6));
+  return us >= MIN_MICROS && us <= MAX_MICROS ? us : null;
 }
 
 /** `{name="value", other="with \"escapes\""}` — Prometheus label syntax; null when it is not. */

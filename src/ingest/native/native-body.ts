@@ -74,7 +74,7 @@ export function parseNativeBody(body: Buffer, shape: BodyShape, ctx: NormaliseCo
     if (buf[first] === 123 /* { */) {
       const after = p.encoder.encodeObject(buf, first, buf.length, true);
       if (after >= 0) {
-        if (p.encoder.rejected) p.reject(1, p.encoder.error);
+        if (p.encoder.rejected) p.reject(lineAt(buf, start, first), p.encoder.error);
         return p.result();
       }
     }
@@ -102,6 +102,13 @@ function parseLines(p: BodyParse, from: number): void {
     }
     start = end + 1;
   }
+}
+
+/** The 1-based line of byte `pos` counted from `from` (an object may follow blank lines). */
+function lineAt(buf: Buffer, from: number, pos: number): number {
+  let line = 1;
+  for (let nl = buf.indexOf(10, from); nl !== -1 && nl < pos; nl = buf.indexOf(10, nl + 1)) line++;
+  return line;
 }
 
 /** A JSON array of objects; false when the body is not one (it is then read as NDJSON). */

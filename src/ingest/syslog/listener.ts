@@ -198,6 +198,11 @@ class TcpConnection {
     if (this.framing === Framing.Unknown && buf.length > 0) this.framing = buf[0]! >= 49 && buf[0]! <= 57 ? Framing.OctetCounting : Framing.Newline;
     while (pos < buf.length) {
       if (this.framing === Framing.OctetCounting) {
+        // Some senders put a newline between counted frames; it may come at the start of a chunk.
+        if (buf[pos] === 10 || buf[pos] === 13) {
+          pos++;
+          continue;
+        }
         const space = buf.indexOf(32, pos);
         if (space === -1 || space - pos > 10) {
           if (space === -1 && buf.length - pos <= 10 && isDigits(buf, pos, buf.length)) break; // the length is still coming
@@ -216,17 +221,15 @@ class TcpConnection {
         if (space + 1 + len > buf.length) break; // the message is still coming
         writer.write(buf, space + 1, space + 1 + len);
         pos = space + 1 + len;
-        // Some senders put a newline between counted frames.
-        while (pos < buf.length && (buf[pos] === 10 || buf[pos] === 13)) pos++;
       } else {
-        let nl = buf.indexOf(10, pos);
-        if (nl === -1) {
-          if (buf.length - pos < this.maxMessageBytes) break;
-          nl = pos + this.maxMessageBytes; // a line past the limit is cut there
-          writer.write(buf, pos, nl);
-          pos = nl;
+        const nl = buf.indexOf(10, pos);
+        // A line past the limit is cut there, whether or not its newline came in the same chunk.
+        if (nl === -1 ? buf.length - pos >= this.maxMessageBytes : nl - pos > this.maxMessageBytes) {
+          writer.write(buf, pos, pos + this.maxMessageBytes);
+          pos += this.maxMessageBytes;
           continue;
         }
+        if (nl === -1) break;
         if (nl > pos) writer.write(buf, pos, nl);
         pos = nl + 1;
       }

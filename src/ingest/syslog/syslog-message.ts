@@ -76,16 +76,17 @@ export class SyslogRowWriter {
 
   /** Fills `f`; returns null, or why the message is neither RFC 5424 nor RFC 3164. */
   private parse(buf: Uint8Array, start: number, end: number, f: Fields): string | null {
-    if (buf[start] !== 60 /* < */) return 'no <PRI> at the start';
+    // Nothing past `end` is read: in a TCP chunk the next message is there.
+    if (start >= end || buf[start] !== 60 /* < */) return 'no <PRI> at the start';
     let p = start + 1;
     let pri = 0;
     const digits = p;
     while (p < end && buf[p]! >= 48 && buf[p]! <= 57 && p - digits < 3) pri = pri * 10 + buf[p++]! - 48;
-    if (p === digits || buf[p] !== 62 /* > */ || pri > 191) return 'no valid <PRI> (0–191) at the start';
+    if (p === digits || p >= end || buf[p] !== 62 /* > */ || pri > 191) return 'no valid <PRI> (0–191) at the start';
     f.pri = pri;
     p++;
     // RFC 5424: a version number, then a space.
-    if (buf[p] === 49 /* 1 */ && buf[p + 1] === SP) return this.parse5424(buf, p + 2, end, f);
+    if (p + 1 < end && buf[p] === 49 /* 1 */ && buf[p + 1] === SP) return this.parse5424(buf, p + 2, end, f);
     return this.parse3164(buf, p, end, f);
   }
 
@@ -137,7 +138,7 @@ export class SyslogRowWriter {
     }
     if (p < end && buf[p] === SP) p++;
     // A UTF-8 BOM may mark the message as UTF-8.
-    if (buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
+    if (p + 3 <= end && buf[p] === 0xef && buf[p + 1] === 0xbb && buf[p + 2] === 0xbf) p += 3;
     f.msg = [p, end];
     return null;
   }
@@ -178,9 +179,9 @@ export class SyslogRowWriter {
       if (p < end) p++;
       s = p;
       while (p < end && buf[p] !== SP && buf[p] !== 58 && buf[p] !== 91) p++;
-      if (buf[p] === 91) while (p < end && buf[p] !== 93 && buf[p] !== SP) p++;
-      if (buf[p] === 93) p++;
-      if (buf[p] === 58) p++;
+      if (p < end && buf[p] === 91) while (p < end && buf[p] !== 93 && buf[p] !== SP) p++;
+      if (p < end && buf[p] === 93) p++;
+      if (p < end && buf[p] === 58) p++;
       tag = [s, p];
       if (!isTag(tag)) {
         // No tag at all: what follows the host is the message.
@@ -323,7 +324,9 @@ export class SyslogRowWriter {
         const nameStart = p;
         while (p < e && buf[p] !== 61 /* = */ && buf[p] !== 93) p++;
         const nameEnd = p;
-        if (buf[p] !== 61) break;
+        // PARAM-NAME="PARAM-VALUE" only: skipping two bytes of anything else could split a
+        // character, and a row that is not UTF-8 is one the store refuses.
+        if (buf[p] !== 61 || buf[p + 1] !== 34) break;
         p += 2; // ="
         out.reserve(4);
         if (!firstParam) out.ascii(',');
