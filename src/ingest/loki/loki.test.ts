@@ -123,11 +123,13 @@ describe('Loki push API', () => {
     const r = await fetch(`${server.url}/loki/api/v1/push`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ streams: [{ stream: { service: 'loki-cat', category: 'audit', source: 'main.go:12' }, values: [[`${T0}000000000`, 'categorised']] }] }),
+      // A label named __proto__ is a label like any other (written by hand: an object literal would make it the prototype).
+      body: `{"streams":[{"stream":{"service":"loki-cat","category":"audit","source":"main.go:12","__proto__":"kept"},"values":[["${T0}000000000","categorised"]]}]}`,
     });
     expect(r.status).toBe(204);
     const [item] = (await search('service:loki-cat')) as (Item & { category: string | null; source: string | null })[];
-    expect(item).toMatchObject({ message: 'categorised', category: 'audit', source: 'main.go:12', attrs: {} });
+    expect(item).toMatchObject({ message: 'categorised', category: 'audit', source: 'main.go:12' });
+    expect(Object.entries(item!.attrs)).toEqual([['__proto__', 'kept']]);
   });
 
   it('stores the good entries of a mixed push and names each bad stream and entry in a 400', async () => {

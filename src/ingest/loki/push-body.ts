@@ -11,7 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import { normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
-import { MAX_MICROS, MIN_MICROS } from '../../model/timestamp.js';
+import { MAX_MICROS, MIN_MICROS, parseTimestamp } from '../../model/timestamp.js';
 import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
 import { JsonRowEncoder, prepareDefaults, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner } from '../common/json-scanner.js';
@@ -66,7 +66,7 @@ export function labelDefaults(labels: Record<string, string>, metadata?: Record<
       break;
     }
   }
-  const attrs: Record<string, string> = {};
+  const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(metadata ? { ...labels, ...metadata } : labels)) {
     // A field's name that fed the field, or empty, says nothing more.
     if (used.has(k) || (FIELD_LABELS.has(k) && v === '')) continue;
@@ -153,7 +153,7 @@ export function parseLokiJson(body: Buffer, ctx: NormaliseContext, buffers?: Buf
     const streamDefaults = prepareDefaults(labelDefaults(labels));
     values.forEach((v: unknown, ei) => {
       const [ts, line, meta] = Array.isArray(v) ? v : v && typeof v === 'object' ? [(v as { ts?: unknown }).ts, (v as { line?: unknown }).line] : [];
-      const us = typeof ts === 'string' && !/^\d+$/.test(ts) ? rfc3339Micros(ts) : typeof ts === 'string' ? nanosToMicros(ts) : null;
+      const us = typeof ts === 'string' && !/^\d+$/.test(ts) ? parseTimestamp(ts) : typeof ts === 'string' ? nanosToMicros(ts) : null;
       if (us === null) return w.fail(name, ei + 1, `timestamp ${JSON.stringify(ts) ?? 'missing'} is not a Unix time in nanoseconds`);
       if (typeof line !== 'string') return w.fail(name, ei + 1, 'line must be a string');
       if (meta !== undefined && !isLabels(meta)) return w.fail(name, ei + 1, 'structured metadata must be an object of strings');
@@ -263,21 +263,12 @@ function isLabels(v: unknown): v is Record<string, string> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
 }
 
-/** An RFC 3339 time (the legacy `entries` form) as µs, or null when not a time loghaven keeps. */
-function rfc3339Micros(s: string): bigint | null {
-  const ms = Date.parse(s);
-  if (Number.isNaN(ms)) return null;
-  const frac = /\.(\d+)/.exec(s)?.[1] ?? '';
-  // Date.parse takes extended years (`+275760-09-13`, `-000001-01-01`) the store cannot hold.
-  const us = BigInt(ms) * 1000n + BigInt((frac + '000000').slice(3, 6));
-  return us >= MIN_MICROS && us <= MAX_MICROS ? us : null;
-}
-
 /** `{name="value", other="with \"escapes\""}` — Prometheus label syntax; null when it is not. */
 export function parseLabels(text: string): Record<string, string> | null {
   const s = text.trim();
   if (!s.startsWith('{') || !s.endsWith('}')) return null;
-  const out: Record<string, string> = {};
+  // No prototype: a label named __proto__ is a label like any other.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   let i = 1;
   const end = s.length - 1;
   const ws = () => {
