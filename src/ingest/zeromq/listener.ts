@@ -42,6 +42,8 @@ const MAX_IN_FLIGHT = 64;
 const RETRY_MS = 100;
 /** Reply line errors sent back per envelope (the counts are always complete). */
 const MAX_REPLY_ERRORS = 100;
+/** At shutdown, how long a PULL frame waiting for room keeps waiting. */
+const SHUTDOWN_RETRY_MS = 5000;
 /** At shutdown, how long PULL keeps reading what its senders already sent. */
 const FINISH_READ_MS = 300;
 /** A reply its peer does not take within this long is given up (the client times out and resends). */
@@ -58,6 +60,8 @@ export type Prepared =
 
 export class ZmqListener {
   private stopping = false;
+  /** When close() began (ms), or 0. */
+  private stoppingSince = 0;
   private readonly loops: Promise<void>[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private replies: Promise<void> = Promise.resolve();
@@ -204,9 +208,14 @@ export class ZmqListener {
     );
   }
 
+  /**
+   * Fire and forget has nobody to tell "later": while ingest is full (or the disk), the frame is
+   * held and tried again, and this socket reads no more meanwhile. At shutdown it is given
+   * SHUTDOWN_RETRY_MS more before it is counted as refused.
+   */
   private async handlePull(frame: Buffer): Promise<void> {
-    let p: Prepared;
     for (;;) {
+      let p: Prepared;
       try {
         p = await this.prepare(frame);
       } catch (e) {
@@ -214,32 +223,25 @@ export class ZmqListener {
         this.counted(NackReason.Internal);
         return;
       }
-      if (p.ok || p.reason !== NackReason.Overloaded) break;
-      // Fire and forget has nobody to tell "later": hold on to it, and stop reading meanwhile.
-      if (this.stopping) return this.counted(NackReason.ShuttingDown);
-      await new Promise((r) => setTimeout(r, RETRY_MS));
-    }
-    if (!p.ok) {
+      if (p.ok) {
+        try {
+          await this.deps.pipeline.submit(p.batch, p.bytes);
+          this.deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, p.batch.count);
+          return;
+        } catch (e) {
+          // submit() released the batch: a retry parses the frame again.
+          const [reason, message] = refusal(e);
+          p = { ok: false, seq: p.seq, reason, message };
+        }
+      }
+      const later = p.reason === NackReason.Overloaded || p.reason === NackReason.DiskFull;
+      if (later && (this.stoppingSince === 0 || Date.now() - this.stoppingSince < SHUTDOWN_RETRY_MS)) {
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+        continue;
+      }
       this.counted(p.reason);
       this.warnSometimes(p.seq, p.reason, p.message);
       return;
-    }
-    for (;;) {
-      try {
-        await this.deps.pipeline.submit(p.batch, p.bytes);
-        this.deps.metrics.ingestLines.inc({ protocol: PROTOCOL }, p.batch.count);
-        return;
-      } catch (e) {
-        const [reason, message] = refusal(e);
-        // submit() released the batch: parse it again once there is room.
-        if ((reason === NackReason.Overloaded || reason === NackReason.DiskFull) && !this.stopping) {
-          await new Promise((r) => setTimeout(r, RETRY_MS));
-          return this.handlePull(frame);
-        }
-        this.counted(reason);
-        this.warnSometimes(p.seq, reason, message);
-        return;
-      }
     }
   }
 
@@ -261,6 +263,7 @@ export class ZmqListener {
    */
   async close(): Promise<void> {
     this.stopping = true;
+    this.stoppingSince = Date.now();
     if (this.pull) {
       // What the senders already sent is taken for a moment; closing ends the pending read.
       await new Promise((r) => setTimeout(r, FINISH_READ_MS));

@@ -209,7 +209,7 @@ describe('ZeroMQ ROUTER with acknowledgements', () => {
     }
   });
 
-  it('is refused as overloaded when ingest is full, and the client sends again until all is stored', async () => {
+  it('is refused as overloaded when ingest is full, and the client sends again until all is stored; PULL holds frames instead', async () => {
     const dir = tmp();
     // The smallest queue, and a spool bound that one load of the backlog exceeds.
     const small = await zmqServer(dir, { LOGHAVEN_INGEST_QUEUE_MAX_BYTES: '1MiB', LOGHAVEN_INGEST_SPOOL_MAX_BYTES: '1MiB' });
@@ -225,6 +225,17 @@ describe('ZeroMQ ROUTER with acknowledgements', () => {
       expect(text).toMatch(/loghaven_ingest_refused_requests_total\{protocol="zeromq",reason="overloaded"\} [1-9]/);
       const r = await fetch(`${small.server.url}/api/v1/logs/export?q=${encodeURIComponent('service:zmq-load')}&format=ndjson`);
       expect(new Set((await r.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).message)).size).toBe(20_000);
+      // PULL cannot refuse: it holds each frame until there is room, and reads no more meanwhile.
+      const pusher = await LoghavenZmqPusher.connect(small.pull);
+      for (let b = 0; b < 40; b++) await pusher.push(Array.from({ length: 500 }, (_, i) => ({ message: `pushed ${b * 500 + i}`, service: 'zmq-push-load', filler })));
+      await pusher.close();
+      let stored = 0;
+      for (let tries = 0; tries < 600 && stored < 20_000; tries++) {
+        const page = await fetch(`${small.server.url}/api/v1/logs/export?q=${encodeURIComponent('service:zmq-push-load')}&format=ndjson`);
+        stored = new Set((await page.text()).split('\n').filter(Boolean).map((l) => JSON.parse(l).message)).size;
+        if (stored < 20_000) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(stored).toBe(20_000);
     } finally {
       await stopChild(small.server);
     }
