@@ -85,7 +85,9 @@ export async function stopChild(server: ChildServer | undefined, timeoutMs = 90_
   if (!server || server.proc.exitCode !== null || server.proc.signalCode !== null) return;
   server.proc.kill('SIGTERM');
   const timedOut = Symbol('timeout');
-  const result = await Promise.race([server.exited, new Promise((r) => setTimeout(() => r(timedOut), timeoutMs))]);
+  let timer: NodeJS.Timeout | undefined;
+  const result = await Promise.race([server.exited, new Promise((r) => (timer = setTimeout(() => r(timedOut), timeoutMs)))]);
+  clearTimeout(timer);
   if (result === timedOut) {
     server.proc.kill('SIGKILL');
     await server.exited;

@@ -142,9 +142,16 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
 /** The bulk answer as text: a thousand items are rendered here faster than by JSON.stringify. */
 function bulkAnswer(items: BulkItem[], errors: boolean, took: number): string {
   const parts = new Array<string>(items.length);
+  // Items of a request mostly share their index.
+  let index: string | null = null;
+  let indexJson = '';
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
-    const head = `{"${it.op}":{"_index":${JSON.stringify(it.index)},"_id":${JSON.stringify(it.id)},`;
+    if (it.index !== index) {
+      index = it.index;
+      indexJson = JSON.stringify(index);
+    }
+    const head = `{"${it.op}":{"_index":${indexJson},"_id":${JSON.stringify(it.id)},`;
     parts[i] =
       it.error === undefined
         ? `${head}"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":${i},"_primary_term":1,"status":201}}`

@@ -56,6 +56,8 @@ class LogsWriter {
   host: string | null = null;
   resource: Record<string, Value> | null = null;
   scope: Scope | null = null;
+  private scopeAttrOf: Scope | null = null;
+  private scopeAttrValue: Record<string, Value> | null = null;
 
   constructor(
     bytes: number,
@@ -98,13 +100,8 @@ class LogsWriter {
     if (r.eventName !== '') attrs.event_name = r.eventName;
     if (r.flags !== 0) attrs.flags = r.flags;
     if (this.resource !== null) attrs.resource = this.resource;
-    if (this.scope !== null && (this.scope.name !== '' || this.scope.version !== '' || Object.keys(this.scope.attributes).length > 0)) {
-      const scope: Record<string, Value> = {};
-      if (this.scope.name !== '') scope.name = this.scope.name;
-      if (this.scope.version !== '') scope.version = this.scope.version;
-      if (Object.keys(this.scope.attributes).length > 0) scope.attributes = this.scope.attributes;
-      attrs.scope = scope;
-    }
+    const scope = this.scopeAttr();
+    if (scope !== null) attrs.scope = scope;
     const rec: LogRecord = {
       ts,
       receivedAt: this.ctx.receivedAt,
@@ -121,6 +118,23 @@ class LogsWriter {
       attrs: wellFormedJson(JSON.stringify(attrs)),
     };
     this.out.writeRecord(rec);
+  }
+
+  /** `attrs.scope` of the records under the current scope (made once per scope), or null. */
+  private scopeAttr(): Record<string, Value> | null {
+    if (this.scope === null) return null;
+    if (this.scopeAttrOf === this.scope) return this.scopeAttrValue;
+    const s = this.scope;
+    let scope: Record<string, Value> | null = null;
+    if (s.name !== '' || s.version !== '' || Object.keys(s.attributes).length > 0) {
+      scope = {};
+      if (s.name !== '') scope.name = s.name;
+      if (s.version !== '') scope.version = s.version;
+      if (Object.keys(s.attributes).length > 0) scope.attributes = s.attributes;
+    }
+    this.scopeAttrOf = s;
+    this.scopeAttrValue = scope;
+    return scope;
   }
 
   result(): ParsedLogs {
@@ -243,26 +257,34 @@ function keyValues(v: unknown, what: string): Record<string, Value> {
   const out: Record<string, Value> = {};
   for (const kv of list(v, what)) {
     if (typeof kv.key !== 'string') throw bad(`${what}: a key must be a string`);
-    out[kv.key] = kv.value === undefined || kv.value === null ? null : anyValue(kv.value, `${what}.${kv.key}`);
+    out[kv.key] = kv.value === undefined || kv.value === null ? null : anyValue(kv.value, what, kv.key);
   }
   return out;
 }
 
-function anyValue(v: unknown, what: string): Value {
-  if (!isObject(v)) throw bad(`${what} must be an AnyValue object`);
+/** `what` names the value, or with `key` the attribute `what.key` (the name is made only for an error). */
+function anyValue(v: unknown, what: string, key?: string): Value {
+  if (!isObject(v)) throw bad(`${path(what, key)} must be an AnyValue object`);
   if ('stringValue' in v) return str(v.stringValue);
   if ('boolValue' in v) return v.boolValue === true;
   if ('intValue' in v) {
     const n = v.intValue;
     if (typeof n === 'number') return n;
     if (typeof n === 'string' && /^-?\d+$/.test(n)) return Number.isSafeInteger(Number(n)) ? Number(n) : n;
-    throw bad(`${what}: intValue ${JSON.stringify(n)} is not an integer`);
+    throw bad(`${path(what, key)}: intValue ${JSON.stringify(n)} is not an integer`);
   }
   if ('doubleValue' in v) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
-  if ('arrayValue' in v) return list(isObject(v.arrayValue) ? v.arrayValue.values : [], `${what}.arrayValue`).map((x, i) => anyValue(x, `${what}[${i}]`));
-  if ('kvlistValue' in v) return keyValues(isObject(v.kvlistValue) ? v.kvlistValue.values : [], `${what}.kvlistValue`);
+  if ('arrayValue' in v) {
+    const at = path(what, key);
+    return list(isObject(v.arrayValue) ? v.arrayValue.values : [], `${at}.arrayValue`).map((x, i) => anyValue(x, `${at}[${i}]`));
+  }
+  if ('kvlistValue' in v) return keyValues(isObject(v.kvlistValue) ? v.kvlistValue.values : [], `${path(what, key)}.kvlistValue`);
   if ('bytesValue' in v) return str(v.bytesValue);
   return null;
+}
+
+function path(what: string, key: string | undefined): string {
+  return key === undefined ? what : `${what}.${key}`;
 }
 
 // ---- protobuf (opentelemetry/proto/collector/logs/v1) ----
@@ -371,6 +393,8 @@ function readLogRecord(r: ProtoReader): OtlpRecord {
         break;
       case 8:
         r.expect(WireType.Fixed32);
+        // Past the record's end are other records' bytes, or another request's in a pooled buffer.
+        if (r.pos + 4 > r.end) throw r.error('truncated fixed32');
         rec.flags = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, 4).readUInt32LE(0);
         r.pos += 4;
         break;

@@ -1,0 +1,179 @@
+// The benchmark corpus (bench/lib/corpus.ts) in each ingest protocol's wire format: the same
+// records, field for field, as a Loki push, an Elasticsearch bulk body, an OTLP/JSON export and
+// RFC 5424 syslog lines — each the way the usual shipper of that protocol would send them.
+
+import { corpusLines } from './corpus.js';
+
+/** One corpus line, decoded. */
+export interface CorpusRecord {
+  ts: string;
+  level: string;
+  service: string;
+  host: string;
+  msg: string;
+  req: string;
+  status: number;
+  duration_ms: number;
+  http?: { method: string; bytes: number };
+  user?: { id: number; plan: string };
+  region?: string;
+  retry?: number;
+}
+
+export interface Corpus {
+  lines: string[];
+  records: CorpusRecord[];
+}
+
+export function corpus(count: number): Corpus {
+  const lines = corpusLines(count);
+  return { lines, records: lines.map((l) => JSON.parse(l) as CorpusRecord) };
+}
+
+/** Request bodies of `batch` records each, over the whole corpus. */
+export interface Bodies {
+  bodies: Buffer[];
+  linesPerBody: number;
+  bytesPerLine: number;
+}
+
+function batches(c: Corpus, batch: number, encode: (records: CorpusRecord[], lines: string[]) => string): Bodies {
+  const bodies: Buffer[] = [];
+  for (let i = 0; i + batch <= c.records.length; i += batch) {
+    bodies.push(Buffer.from(encode(c.records.slice(i, i + batch), c.lines.slice(i, i + batch))));
+  }
+  const bytes = bodies.reduce((n, b) => n + b.length, 0);
+  return { bodies, linesPerBody: batch, bytesPerLine: bytes / (bodies.length * batch) };
+}
+
+function nanos(ts: string): string {
+  return (BigInt(Date.parse(ts)) * 1_000_000n).toString();
+}
+
+/** Groups records by a key, in the order each key first appears. */
+function groupBy<T>(items: T[], key: (t: T) => string): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    let g = groups.get(k);
+    if (g === undefined) groups.set(k, (g = []));
+    g.push(t);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Loki JSON push, as pino-loki and Promtail's JSON stage ship application logs: one stream per
+ * service (`service_name` label), each entry the application's JSON line as written.
+ */
+export function lokiBodies(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (records, lines) => {
+    const indexed = records.map((r, i) => ({ r, line: lines[i]! }));
+    const streams = groupBy(indexed, (x) => x.r.service).map((g) => ({
+      stream: { service_name: g[0]!.r.service },
+      values: g.map((x) => [nanos(x.r.ts), x.line]),
+    }));
+    return JSON.stringify({ streams });
+  });
+}
+
+/** The record as an Elastic Common Schema document, flat dotted keys as ecs-logging writes them. */
+function ecsDocument(r: CorpusRecord): Record<string, unknown> {
+  const { ts, level, msg, service, host, ...rest } = r;
+  return { '@timestamp': ts, 'log.level': level, message: msg, 'service.name': service, 'host.name': host, ...rest };
+}
+
+/** Elasticsearch bulk NDJSON: a `create` action and an ECS document per record. */
+export function esBulkBodies(c: Corpus, batch: number): Bodies {
+  const action = JSON.stringify({ create: { _index: 'app' } });
+  return batches(c, batch, (records) => records.map((r) => `${action}\n${JSON.stringify(ecsDocument(r))}\n`).join(''));
+}
+
+const OTEL_SEVERITY: Record<string, [number, string]> = {
+  debug: [5, 'DEBUG'],
+  info: [9, 'INFO'],
+  INFO: [9, 'INFO'],
+  warn: [13, 'WARN'],
+  WARNING: [13, 'WARN'],
+  error: [17, 'ERROR'],
+};
+
+type AnyValue = { stringValue: string } | { intValue: number } | { doubleValue: number };
+
+function anyValue(v: string | number): AnyValue {
+  if (typeof v === 'string') return { stringValue: v };
+  return Number.isInteger(v) ? { intValue: v } : { doubleValue: v };
+}
+
+/** A record's attributes as OTLP KeyValues: nested objects flattened with dots, as semconv names are. */
+function otlpAttributes(r: CorpusRecord): { key: string; value: AnyValue }[] {
+  const { ts: _ts, level: _level, msg: _msg, service: _service, host: _host, ...rest } = r;
+  const out: { key: string; value: AnyValue }[] = [];
+  for (const [k, v] of Object.entries(rest)) {
+    if (v !== null && typeof v === 'object') {
+      for (const [sub, sv] of Object.entries(v as Record<string, string | number>)) out.push({ key: `${k}.${sub}`, value: anyValue(sv) });
+    } else {
+      out.push({ key: k, value: anyValue(v as string | number) });
+    }
+  }
+  return out;
+}
+
+/**
+ * OTLP/JSON ExportLogsServiceRequest, as a Collector batching many SDK processes sends it: one
+ * ResourceLogs per (service.name, host.name), one scope, records in corpus order within each.
+ */
+export function otlpJsonBodies(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (records) => {
+    const resourceLogs = groupBy(records, (r) => `${r.service}\u0000${r.host}`).map((g) => ({
+      resource: {
+        attributes: [
+          { key: 'service.name', value: { stringValue: g[0]!.service } },
+          { key: 'host.name', value: { stringValue: g[0]!.host } },
+        ],
+      },
+      scopeLogs: [
+        {
+          scope: { name: 'app-logger', version: '1.0.0' },
+          logRecords: g.map((r) => {
+            const [severityNumber, severityText] = OTEL_SEVERITY[r.level] ?? [9, 'INFO'];
+            return {
+              timeUnixNano: nanos(r.ts),
+              severityNumber,
+              severityText,
+              body: { stringValue: r.msg },
+              attributes: otlpAttributes(r),
+            };
+          }),
+        },
+      ],
+    }));
+    return JSON.stringify({ resourceLogs });
+  });
+}
+
+const SYSLOG_SEVERITY: Record<string, number> = { debug: 7, info: 6, INFO: 6, warn: 4, WARNING: 4, error: 3 };
+const LOCAL0 = 16;
+
+/** An SD-PARAM value: `"`, `\` and `]` escaped (RFC 5424 §6.3.3). */
+function sdValue(v: string | number): string {
+  return String(v).replace(/["\\\]]/g, (ch) => `\\${ch}`);
+}
+
+/**
+ * RFC 5424 lines: facility local0, the level as severity, HOSTNAME, APP-NAME and a PROCID from
+ * the record, the remaining fields as one structured-data element, the message last.
+ */
+export function syslogLines(c: Corpus): string[] {
+  return c.records.map((r) => {
+    const pri = LOCAL0 * 8 + (SYSLOG_SEVERITY[r.level] ?? 6);
+    const procid = 1000 + (Number(r.host.slice(r.host.indexOf('-') + 1)) || 0) * 7;
+    const params = otlpAttributes(r).map(({ key, value }) => `${key}="${sdValue(Object.values(value)[0] as string | number)}"`);
+    return `<${pri}>1 ${r.ts} ${r.host} ${r.service} ${procid} - [app@32473 ${params.join(' ')}] ${r.msg}`;
+  });
+}
+
+/** NDJSON payloads for ZeroMQ envelopes: the corpus lines as written, `batch` to a payload. */
+export function ndjsonPayloads(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (_records, lines) => lines.join('\n'));
+}
