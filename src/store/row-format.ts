@@ -39,6 +39,7 @@ const N_UPPER = 78;
 const SPACE = 32;
 
 const NEEDS_ESCAPE = /["\\\u0000-\u001f]/;
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
@@ -46,7 +47,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * encoding can carry) becomes U+FFFD, as it would when written out as UTF-8.
  */
 export function textField(s: string): string {
-  const t = s.replace(LONE_SURROGATE, '\uFFFD');
+  const t = s.isWellFormed() ? s : s.replace(LONE_SURROGATE, '\uFFFD');
   return NEEDS_ESCAPE.test(t) ? JSON.stringify(t).slice(1, -1) : t;
 }
 
@@ -114,7 +115,7 @@ export class RowBatchBuilder {
 
   /** An integer of any size (timestamps may be negative or beyond 2^53). */
   bigint(n: bigint): void {
-    if (n >= 0n && n <= BigInt(Number.MAX_SAFE_INTEGER)) this.int(Number(n));
+    if (n >= 0n && n <= MAX_SAFE_BIGINT) this.int(Number(n));
     else this.ascii(n.toString());
   }
 
@@ -203,6 +204,13 @@ export class RowBatchBuilder {
     this.pos += this.buf.write(t, this.pos, 'utf8');
   }
 
+  /** A tab, then a text column. */
+  private column(s: string | null): void {
+    this.reserve(1);
+    this.tab();
+    this.text(s);
+  }
+
   /** Ends the current row. */
   endRow(): void {
     if (this.pos - this.rowStart > this.longestRow) this.longestRow = this.pos - this.rowStart;
@@ -228,11 +236,13 @@ export class RowBatchBuilder {
     this.tab();
     if (r.severity === null) this.nul();
     else this.int(r.severity);
-    for (const s of [r.service, r.host, r.category, r.source, r.message, r.traceId, r.spanId]) {
-      this.reserve(1);
-      this.tab();
-      this.text(s);
-    }
+    this.column(r.service);
+    this.column(r.host);
+    this.column(r.category);
+    this.column(r.source);
+    this.column(r.message);
+    this.column(r.traceId);
+    this.column(r.spanId);
     const attrs = attrsText(r.attrs);
     this.reserve(attrs.length * 3 + 2);
     this.tab();

@@ -86,7 +86,8 @@ class LogsWriter {
     const nanos = r.timeUnixNano !== 0n ? r.timeUnixNano : r.observedTimeUnixNano;
     const ts = nanos !== 0n ? nanos / 1000n : this.ctx.receivedAt;
     if (ts < MIN_MICROS || ts > MAX_MICROS) return this.fail(index, `time ${nanos} ns is outside the years 1–9999`);
-    const attrs: Record<string, Value> = { ...r.attributes };
+    // The attributes were decoded for this record alone: they become its attrs without a copy.
+    const attrs = r.attributes;
     const category = takeString(attrs, 'category') ?? (typeof this.resource?.category === 'string' ? this.resource.category : null);
     const source = sourceOf(attrs);
     let level = levelFromOtelSeverity(r.severityNumber);
@@ -257,7 +258,10 @@ function keyValues(v: unknown, what: string): Record<string, Value> {
   const out: Record<string, Value> = {};
   for (const kv of list(v, what)) {
     if (typeof kv.key !== 'string') throw bad(`${what}: a key must be a string`);
-    out[kv.key] = kv.value === undefined || kv.value === null ? null : anyValue(kv.value, what, kv.key);
+    const value = kv.value === undefined || kv.value === null ? null : anyValue(kv.value, what, kv.key);
+    // A key named __proto__ is an attribute like any other (assigning it would set the prototype).
+    if (kv.key === '__proto__') Object.defineProperty(out, kv.key, { value, enumerable: true, writable: true, configurable: true });
+    else out[kv.key] = value;
   }
   return out;
 }

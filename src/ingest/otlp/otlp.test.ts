@@ -171,6 +171,28 @@ describe('OTLP/HTTP logs', () => {
     expect(items[1]!.attrs.other).toBe('kept');
   });
 
+  it('parses large JSON bodies on the parse workers with the same answers: partialSuccess, and 400 for a broken body', async () => {
+    // Over the 32 KiB from which JSON bodies are parsed off the main thread.
+    const records = Array.from({ length: 400 }, (_, i) => ({
+      timeUnixNano: i === 123 ? 'not a time' : String(1_795_000_000_000_000_000n + BigInt(i) * 1_000_000n),
+      severityNumber: 13,
+      body: { stringValue: `worker record ${i} ${'x'.repeat(60)}` },
+      attributes: [{ key: 'n', value: { intValue: String(i) } }],
+    }));
+    const body = JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp-worker' } }] }, scopeLogs: [{ logRecords: records }] }] });
+    expect(body.length).toBeGreaterThan(32 * 1024);
+    const r = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ partialSuccess: { rejectedLogRecords: '1', errorMessage: 'log record 124: "not a time" is not a uint64 of nanoseconds' } });
+    const items = await search('service:otlp-worker');
+    expect(items.length).toBe(399);
+    expect(items.map((i) => i.attrs.n)).toEqual(Array.from({ length: 400 }, (_, i) => i).filter((i) => i !== 123));
+    expect(items.every((i) => i.level === 'warn')).toBe(true);
+    const broken = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body.slice(0, -10) });
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ code: 3, message: expect.stringMatching(/^invalid request body: body is not JSON: /) });
+  });
+
   it('answers an undecodable body with 400 and a google.rpc.Status in its encoding', async () => {
     const json = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceLogs":7}' });
     expect(json.status).toBe(400);

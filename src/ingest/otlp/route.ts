@@ -12,7 +12,8 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { BufferPool } from '../../pipeline/buffer-pool.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import { acceptRawBodies, decodeBody } from '../common/body.js';
-import { parseOtlpJson, parseOtlpProtobuf, type ParsedLogs } from './logs-body.js';
+import { OtlpJsonWorker } from './json-worker.js';
+import { parseOtlpProtobuf, type ParsedLogs } from './logs-body.js';
 
 export interface OtlpDeps {
   pipeline: IngestPipeline;
@@ -38,6 +39,8 @@ function isProtobuf(contentType: string | undefined): boolean {
 
 export async function otlpRoutes(app: FastifyInstance, deps: OtlpDeps): Promise<void> {
   acceptRawBodies(app, deps.bodyLimit, deps.buffers);
+  const jsonWorker = new OtlpJsonWorker();
+  app.addHook('onClose', async () => jsonWorker.close());
   app.setErrorHandler((err: FastifyError | LhError, req, reply) => {
     const e = prepareErrorAnswer(err, req, reply, deps.metrics);
     // OTLP exporters retry only 429, 502, 503 and 504: a full disk (507 elsewhere) is a 503 here,
@@ -57,7 +60,7 @@ export async function otlpRoutes(app: FastifyInstance, deps: OtlpDeps): Promise<
       const ctx = { tenant: 'default', receivedAt: nowMicros() };
       let parsed: ParsedLogs;
       try {
-        parsed = protobuf ? parseOtlpProtobuf(body.bytes, ctx, deps.buffers) : parseOtlpJson(body.bytes, ctx, deps.buffers);
+        parsed = protobuf ? parseOtlpProtobuf(body.bytes, ctx, deps.buffers) : await jsonWorker.parse(body.bytes, ctx, deps.buffers);
       } finally {
         body.release();
       }
