@@ -254,21 +254,29 @@ function hexId(v: unknown, what: string): string {
   return /^0*$/.test(v) ? '' : v.toLowerCase();
 }
 
-function keyValues(v: unknown, what: string): Record<string, Value> {
+/** AnyValues nest this deep at most (as JSON members do in the native encoder): deeper is refused, not a stack overflow. */
+const MAX_DEPTH = 128;
+
+/** `out[key] = value`, where a key named __proto__ is an attribute like any other (assigning it would set the prototype). */
+function setAttr(out: Record<string, Value>, key: string, value: Value): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
+}
+
+function keyValues(v: unknown, what: string, depth = 0): Record<string, Value> {
+  if (depth > MAX_DEPTH) throw bad(`${what} is nested more than ${MAX_DEPTH} deep`);
   const out: Record<string, Value> = {};
   for (const kv of list(v, what)) {
     if (typeof kv.key !== 'string') throw bad(`${what}: a key must be a string`);
-    const value = kv.value === undefined || kv.value === null ? null : anyValue(kv.value, what, kv.key);
-    // A key named __proto__ is an attribute like any other (assigning it would set the prototype).
-    if (kv.key === '__proto__') Object.defineProperty(out, kv.key, { value, enumerable: true, writable: true, configurable: true });
-    else out[kv.key] = value;
+    setAttr(out, kv.key, kv.value === undefined || kv.value === null ? null : anyValue(kv.value, what, kv.key, depth + 1));
   }
   return out;
 }
 
 /** `what` names the value, or with `key` the attribute `what.key` (the name is made only for an error). */
-function anyValue(v: unknown, what: string, key?: string): Value {
+function anyValue(v: unknown, what: string, key?: string, depth = 0): Value {
   if (!isObject(v)) throw bad(`${path(what, key)} must be an AnyValue object`);
+  if (depth > MAX_DEPTH) throw bad(`${path(what, key)} is nested more than ${MAX_DEPTH} deep`);
   if ('stringValue' in v) return str(v.stringValue);
   if ('boolValue' in v) return v.boolValue === true;
   if ('intValue' in v) {
@@ -280,9 +288,9 @@ function anyValue(v: unknown, what: string, key?: string): Value {
   if ('doubleValue' in v) return typeof v.doubleValue === 'number' ? v.doubleValue : Number(v.doubleValue);
   if ('arrayValue' in v) {
     const at = path(what, key);
-    return list(isObject(v.arrayValue) ? v.arrayValue.values : [], `${at}.arrayValue`).map((x, i) => anyValue(x, `${at}[${i}]`));
+    return list(isObject(v.arrayValue) ? v.arrayValue.values : [], `${at}.arrayValue`).map((x, i) => anyValue(x, `${at}[${i}]`, undefined, depth + 1));
   }
-  if ('kvlistValue' in v) return keyValues(isObject(v.kvlistValue) ? v.kvlistValue.values : [], `${path(what, key)}.kvlistValue`);
+  if ('kvlistValue' in v) return keyValues(isObject(v.kvlistValue) ? v.kvlistValue.values : [], `${path(what, key)}.kvlistValue`, depth + 1);
   if ('bytesValue' in v) return str(v.bytesValue);
   return null;
 }
@@ -427,18 +435,19 @@ function hex(r: ProtoReader): string {
   return /^0*$/.test(id) ? '' : id;
 }
 
-function readKeyValue(r: ProtoReader, into: Record<string, Value>): void {
+function readKeyValue(r: ProtoReader, into: Record<string, Value>, depth = 0): void {
   let key = '';
   let value: Value = null;
   while (r.next()) {
     if (r.field === 1 && r.type === WireType.Bytes) key = r.string();
-    else if (r.field === 2 && r.type === WireType.Bytes) value = readAnyValue(r.message('AnyValue'));
+    else if (r.field === 2 && r.type === WireType.Bytes) value = readAnyValue(r.message('AnyValue'), depth + 1);
     else r.skip();
   }
-  into[key] = value;
+  setAttr(into, key, value);
 }
 
-function readAnyValue(r: ProtoReader): Value {
+function readAnyValue(r: ProtoReader, depth = 0): Value {
+  if (depth > MAX_DEPTH) throw bad(`AnyValue nested more than ${MAX_DEPTH} deep`);
   let value: Value = null;
   while (r.next()) {
     switch (r.field) {
@@ -465,7 +474,7 @@ function readAnyValue(r: ProtoReader): Value {
         const a = r.message('ArrayValue');
         const items: Value[] = [];
         while (a.next()) {
-          if (a.field === 1 && a.type === WireType.Bytes) items.push(readAnyValue(a.message('AnyValue')));
+          if (a.field === 1 && a.type === WireType.Bytes) items.push(readAnyValue(a.message('AnyValue'), depth + 1));
           else a.skip();
         }
         value = items;
@@ -476,7 +485,7 @@ function readAnyValue(r: ProtoReader): Value {
         const l = r.message('KeyValueList');
         const kv: Record<string, Value> = {};
         while (l.next()) {
-          if (l.field === 1 && l.type === WireType.Bytes) readKeyValue(l.message('KeyValue'), kv);
+          if (l.field === 1 && l.type === WireType.Bytes) readKeyValue(l.message('KeyValue'), kv, depth + 1);
           else l.skip();
         }
         value = kv;

@@ -193,6 +193,22 @@ describe('OTLP/HTTP logs', () => {
     expect(await broken.json()).toMatchObject({ code: 3, message: expect.stringMatching(/^invalid request body: body is not JSON: /) });
   });
 
+  it('refuses AnyValues nested past 128 levels: the record alone, or the request when they are resource attributes', async () => {
+    // 10,000 levels, written as text (JSON.stringify itself would run out of stack).
+    const deep = '{"kvlistValue":{"values":[{"key":"k","value":'.repeat(10_000) + '{"stringValue":"bottom"}' + '}]}}'.repeat(10_000);
+    const flat = '{"stringValue":"x"}';
+    const request = (resourceValue: string, recordValue: string) =>
+      `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"otlp-deep"}},{"key":"r","value":${resourceValue}}]},` +
+      `"scopeLogs":[{"logRecords":[{"body":{"stringValue":"shallow"}},{"body":${recordValue}}]}]}]}`;
+    const inRecord = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request(flat, deep) });
+    expect(inRecord.status).toBe(200);
+    expect(await inRecord.json()).toEqual({ partialSuccess: { rejectedLogRecords: '1', errorMessage: expect.stringMatching(/^log record 2: .*nested more than 128 deep$/) } });
+    expect((await search('service:otlp-deep')).map((i) => i.message)).toEqual(['shallow']);
+    const inResource = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: request(deep, flat) });
+    expect(inResource.status).toBe(400);
+    expect(await inResource.json()).toMatchObject({ code: 3, message: expect.stringMatching(/nested more than 128 deep/) });
+  });
+
   it('answers an undecodable body with 400 and a google.rpc.Status in its encoding', async () => {
     const json = await fetch(`${server.url}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"resourceLogs":7}' });
     expect(json.status).toBe(400);
