@@ -11,6 +11,7 @@ import pino from 'pino';
 import pinoElastic from 'pino-elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+import { searchLogs, type LogItem as Item } from '../../../test/helpers/logs-api.js';
 
 let server: ChildServer;
 let dataDir: string;
@@ -25,20 +26,8 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Item {
-  ts: string;
-  level: string;
-  service: string;
-  host: string | null;
-  message: string;
-  attrs: Record<string, unknown>;
-}
 
-async function search(q: string): Promise<Item[]> {
-  const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { items: Item[] }).items;
-}
+const search = (q: string) => searchLogs(server.url, q);
 
 const LEVELS = ['info', 'warn', 'error', 'debug'] as const;
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);

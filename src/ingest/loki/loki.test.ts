@@ -11,6 +11,7 @@ import protobuf from 'protobufjs';
 import snappyjs from 'snappyjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+import { searchLogs, type LogItem as Item } from '../../../test/helpers/logs-api.js';
 
 let server: ChildServer;
 let dataDir: string;
@@ -25,21 +26,8 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Item {
-  ts: string;
-  level: string | null;
-  service: string | null;
-  host: string | null;
-  message: string;
-  trace_id: string | null;
-  attrs: Record<string, unknown>;
-}
 
-async function search(q: string): Promise<Item[]> {
-  const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { items: Item[] }).items;
-}
+const search = (q: string) => searchLogs(server.url, q);
 
 /** Loki's push.proto, the part a push uses. */
 const PUSH_PROTO = `

@@ -13,6 +13,7 @@ import { BatchLogRecordProcessor, LoggerProvider } from '@opentelemetry/sdk-logs
 import protobuf from 'protobufjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+import { searchLogs, type LogItem as Item } from '../../../test/helpers/logs-api.js';
 
 let server: ChildServer;
 let dataDir: string;
@@ -27,23 +28,8 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Item {
-  ts: string;
-  level: string | null;
-  severity: number | null;
-  service: string | null;
-  host: string | null;
-  message: string | null;
-  trace_id: string | null;
-  span_id: string | null;
-  attrs: Record<string, unknown>;
-}
 
-async function search(q: string): Promise<Item[]> {
-  const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { items: Item[] }).items;
-}
+const search = (q: string) => searchLogs(server.url, q);
 
 const SEVERITIES = [
   [SeverityNumber.INFO, 'INFO', 'info'],

@@ -10,6 +10,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+import { searchLogs, waitForLogs, metricValue, type LogItem as Item } from '../../../test/helpers/logs-api.js';
 import { debianPackageOrSkip } from '../../../test/helpers/debian.js';
 
 let server: ChildServer;
@@ -27,30 +28,11 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-interface Item {
-  ts: string;
-  level: string | null;
-  service: string | null;
-  host: string | null;
-  message: string;
-  attrs: Record<string, unknown>;
-}
 
-async function search(q: string): Promise<Item[]> {
-  const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { items: Item[] }).items;
-}
+const search = (q: string) => searchLogs(server.url, q);
 
 /** Searches until `count` items are there (the listener has no acknowledgement to wait for). */
-async function waitFor(q: string, count: number): Promise<Item[]> {
-  let items: Item[] = [];
-  for (let tries = 0; tries < 300 && items.length < count; tries++) {
-    items = await search(q);
-    if (items.length < count) await new Promise((r) => setTimeout(r, 100));
-  }
-  return items;
-}
+const waitFor = (q: string, count: number) => waitForLogs(server.url, q, count);
 
 /** Runs logger with the lines on stdin (one message each). */
 function logger(args: string[], lines: string[]): void {
@@ -67,11 +49,7 @@ const SEVERITIES = [
 ] as const;
 const lineWithPrio = (i: number, text: string) => `<${19 * 8 + SEVERITIES[i % 4][0]}>${text}`;
 
-async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const metric = (name: string, labels: string) => metricValue(server.url, name, labels);
 
 /** Sends the 1,000 messages and checks what comes back. */
 async function roundTrip(tag: string, args: string[], precision: 'us' | 's'): Promise<void> {
@@ -81,7 +59,7 @@ async function roundTrip(tag: string, args: string[], precision: 'us' | 's'): Pr
   const after = Date.now();
   const items = await waitFor(`service:${tag}`, 1000);
   expect(items.length).toBe(1000);
-  const byOrder = new Map(items.map((it) => [Number(/message (\d+) /.exec(it.message)![1]), it]));
+  const byOrder = new Map(items.map((it) => [Number(/message (\d+) /.exec(it.message ?? '')![1]), it]));
   expect(byOrder.size).toBe(1000);
   const slack = precision === 's' ? 1000 : 0;
   for (let i = 0; i < 1000; i++) {
@@ -180,7 +158,7 @@ describe.skipIf('skip' in rsyslog)('syslog forwarded by rsyslog (omfwd)', () => 
       const after = Date.now();
       const items = await waitFor('service:forwarded', 1000);
       expect(items.length, output).toBe(1000);
-      const byOrder = new Map(items.map((it) => [Number(/via rsyslog (\d+)$/.exec(it.message)![1]), it]));
+      const byOrder = new Map(items.map((it) => [Number(/via rsyslog (\d+)$/.exec(it.message ?? '')![1]), it]));
       for (let i = 0; i < 1000; i++) {
         const it = byOrder.get(i)!;
         expect(it).toMatchObject({ service: 'forwarded', host: os.hostname(), level: SEVERITIES[i % 4][1], message: `via rsyslog ${i}` });

@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zmq from 'zeromq';
 import { freePort, startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+import { searchLogs, waitForLogs, metricValue, type LogItem as Item } from '../../../test/helpers/logs-api.js';
 import { LoghavenZmqClient, LoghavenZmqPusher, ZmqNackError } from './client.js';
 import { NackReason, decodeReply, encodeEnvelope, HEADER_BYTES } from './envelope.js';
 
@@ -41,35 +42,8 @@ afterAll(async () => {
   dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
 });
 
-interface Item {
-  ts: string;
-  level: string | null;
-  service: string | null;
-  host: string | null;
-  message: string;
-  attrs: Record<string, unknown>;
-}
 
-async function search(url: string, q: string): Promise<Item[]> {
-  const r = await fetch(`${url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);
-  expect(r.status).toBe(200);
-  return ((await r.json()) as { items: Item[] }).items;
-}
-
-async function waitFor(url: string, q: string, count: number): Promise<Item[]> {
-  let items: Item[] = [];
-  for (let tries = 0; tries < 300 && items.length < count; tries++) {
-    items = await search(url, q);
-    if (items.length < count) await new Promise((r) => setTimeout(r, 100));
-  }
-  return items;
-}
-
-async function metric(name: string, labels: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const metric = (name: string, labels: string) => metricValue(server.url, name, labels);
 
 const LEVELS = ['info', 'warn', 'error', 'debug'] as const;
 const T0 = Date.UTC(2026, 10, 24, 12, 0, 0);
@@ -104,7 +78,7 @@ describe('ZeroMQ ROUTER with acknowledgements', () => {
     expect(acks.every((a) => a.rejected === 0)).toBe(true);
     expect(new Set(acks.map((a) => a.seq)).size).toBe(505);
     // Acknowledged means stored: searchable at once.
-    expectRoundTrip(await search(server.url, 'service:zmq-router'), 'zmq-router');
+    expectRoundTrip(await searchLogs(server.url, 'service:zmq-router'), 'zmq-router');
   });
 
   it('stores the good lines of a batch and reports the bad ones in the acknowledgement', async () => {
@@ -114,7 +88,7 @@ describe('ZeroMQ ROUTER with acknowledgements', () => {
     await client.close();
     expect(ack).toMatchObject({ accepted: 2, rejected: 2 });
     expect(ack.errors.map((e) => e.line)).toEqual([2, 4]);
-    expect((await search(server.url, 'service:zmq-mixed')).map((it) => it.message)).toEqual(['mixed good 1', 'mixed good 2']);
+    expect((await searchLogs(server.url, 'service:zmq-mixed')).map((it) => it.message)).toEqual(['mixed good 1', 'mixed good 2']);
   });
 
   it('refuses bad envelopes with their sequence number and reason, and still takes the good ones sent with them', async () => {
@@ -152,7 +126,7 @@ describe('ZeroMQ ROUTER with acknowledgements', () => {
     expect(refusals[1]!.detail).toBe('envelope version 9 is not supported; this server speaks version 1');
     expect(refusals[3]!.detail).toMatch(/flagged gzip but cannot be decompressed/);
     expect(refusals[4]!.detail).toMatch(/^line 1: .*ts.*; line 2: /);
-    expect((await search(server.url, 'service:zmq-checks')).map((it) => it.message)).toEqual(['good 1', 'good 2', 'good 3']);
+    expect((await searchLogs(server.url, 'service:zmq-checks')).map((it) => it.message)).toEqual(['good 1', 'good 2', 'good 3']);
   });
 
   it('answers raw DEALER and REQ sockets, and names a frame too short to be an envelope', async () => {
@@ -171,7 +145,7 @@ describe('ZeroMQ ROUTER with acknowledgements', () => {
     await req.send(encodeEnvelope(7n, zlib.gzipSync('{"message":"from REQ","service":"zmq-req"}'), { gzip: true }));
     expect(decodeReply((await req.receive())[0]!)).toEqual({ kind: 'ack', seq: 7n, accepted: 1, rejected: 0, errors: [] });
     req.close();
-    expect((await search(server.url, 'service:zmq-req')).map((it) => it.message)).toEqual(['from REQ']);
+    expect((await searchLogs(server.url, 'service:zmq-req')).map((it) => it.message)).toEqual(['from REQ']);
   });
 
   it('keeps every acknowledged record across kill -9', async () => {
@@ -248,7 +222,7 @@ describe('ZeroMQ PULL, fire and forget', () => {
     for (let i = 0; i < 500; i++) await pusher.push(record('zmq-pull', i));
     for (let b = 0; b < 5; b++) await pusher.push(Array.from({ length: 100 }, (_, j) => record('zmq-pull', 500 + b * 100 + j)), { gzipAbove: 1000 });
     await pusher.close();
-    expectRoundTrip(await waitFor(server.url, 'service:zmq-pull', 1000), 'zmq-pull');
+    expectRoundTrip(await waitForLogs(server.url, 'service:zmq-pull', 1000), 'zmq-pull');
   });
 
   it('counts the frames it refuses and stores the good ones around them', async () => {
@@ -262,7 +236,7 @@ describe('ZeroMQ PULL, fire and forget', () => {
       await push.send(bad);
     }
     push.close();
-    const items = await waitFor(server.url, 'service:zmq-pull-mixed', 10);
+    const items = await waitForLogs(server.url, 'service:zmq-pull-mixed', 10);
     expect(items.map((it) => it.message).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `pull good ${i}`).sort());
     let after = before;
     for (let tries = 0; tries < 50 && after < before + 10; tries++) {
