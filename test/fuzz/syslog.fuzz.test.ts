@@ -311,6 +311,13 @@ describe('syslog TCP framing under fuzzing', () => {
   });
   afterAll(() => framing.listener.close());
 
+  it('cuts a line at the limit and makes no empty message of the CRLF after a line of exactly the limit', () => {
+    const exact = `<13>1 - h a - - - ${'x'.repeat(MAX - 18)}`;
+    expect(exact.length).toBe(MAX);
+    expect(feed(framing.listener, framing.batches, Buffer.from(`${exact}\r\nnext\r\n`), []).length).toBe(2);
+    expect(feed(framing.listener, framing.batches, Buffer.from(`${exact}yz\r\n`), []).length).toBe(2); // cut, then "yz"
+  });
+
   it(`makes the same rows from a newline-framed stream however it is cut into chunks (${RUNS / 10} streams)`, () => {
     fc.assert(
       fc.property(fc.array(streamMessage, { maxLength: 5 }), fc.array(fc.nat(), { maxLength: 6 }), fc.constantFrom('\n', '\r\n'), (messages, at, eol) => {
@@ -319,8 +326,9 @@ describe('syslog TCP framing under fuzzing', () => {
         const whole = feed(framing.listener, framing.batches, stream, []);
         expectSame(feed(framing.listener, framing.batches, stream, cuts(stream.length, at)), whole);
         // Whole lines within the limit are each one message (unless a leading digit makes the
-        // stream look octet-counted, as RFC 6587 detection must).
-        const short = lines.filter((l) => l.length > 0 && l.length + eol.length - 1 <= MAX);
+        // stream look octet-counted, as RFC 6587 detection must); an empty line, CRLF or not, is none.
+        const blank = (l: Buffer) => l.length === 0 || (eol === '\n' && l.length === 1 && l[0] === 13);
+        const short = lines.filter((l) => !blank(l) && l.length + eol.length - 1 <= MAX);
         const digit = stream[0]! >= 49 && stream[0]! <= 57;
         if (short.length === lines.length && !digit) expect(whole.length).toBe(lines.length);
       }),

@@ -230,7 +230,8 @@ class TcpConnection {
           continue;
         }
         if (nl === -1) break;
-        if (nl > pos) writer.write(buf, pos, nl);
+        // An empty line (or a lone CR, as after a cut at the limit) is no message.
+        if (nl > pos && !(nl === pos + 1 && buf[pos] === 13)) writer.write(buf, pos, nl);
         pos = nl + 1;
       }
     }
