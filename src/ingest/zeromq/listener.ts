@@ -113,30 +113,14 @@ export class ZmqListener {
   }
 
   private async pullLoop(socket: zmq.Pull): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch (e) {
-        if (this.stopping || socket.closed) return;
-        this.deps.log.warn({ err: e }, 'zeromq PULL receive failed');
-        continue;
-      }
+    for (let frames; (frames = await this.receive(socket, 'PULL')) !== null; ) {
       await this.slot();
       this.track(this.handlePull(frames[frames.length - 1]!));
     }
   }
 
   private async routerLoop(socket: zmq.Router): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await socket.receive();
-      } catch (e) {
-        if (this.stopping || socket.closed) return;
-        this.deps.log.warn({ err: e }, 'zeromq ROUTER receive failed');
-        continue;
-      }
+    for (let frames; (frames = await this.receive(socket, 'ROUTER')) !== null; ) {
       // [identity, (empty delimiter from REQ sockets,) envelope]: everything before the
       // envelope is the route back.
       const route = frames.slice(0, -1);
@@ -147,6 +131,19 @@ export class ZmqListener {
       }
       await this.slot();
       this.track(this.handleRouter(route, frame));
+    }
+  }
+
+  /** The next message's frames; null once the socket is closed (at shutdown). */
+  private async receive(socket: zmq.Pull | zmq.Router, name: string): Promise<Buffer[] | null> {
+    for (;;) {
+      try {
+        return await socket.receive();
+      } catch (e) {
+        if (this.stopping || socket.closed) return null;
+        this.deps.log.warn({ err: e }, `zeromq ${name} receive failed`);
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
     }
   }
 
