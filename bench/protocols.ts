@@ -113,6 +113,44 @@ async function stopServer(s: { server: ChildServer; dataDir: string }): Promise<
 
 const cores = (cpuSeconds: number, seconds: number) => (cpuSeconds / seconds).toFixed(2);
 
+/** One closed-loop run's count of acknowledged lines, how long it took, and each answer's wait. */
+interface LoopRun {
+  lines: number;
+  seconds: number;
+  latenciesMs: number[];
+}
+
+/**
+ * A warm-up run and the measured run of a closed loop against `server`, with the CPU each side
+ * used during the measured one, then the check: lines acknowledged = lines the server counted
+ * (`loghaven_ingest_lines_total{protocol=metric}`) = rows loaded. A mismatch fails the benchmark.
+ */
+async function measureLoop<T extends LoopRun>(server: ChildServer, metric: string, loop: (seconds: number) => Promise<T>) {
+  const warm = await loop(WARMUP_S);
+  const serverCpu = cpuSecondsOf(server.proc.pid!);
+  const ownCpu = ownCpuSeconds();
+  const t = await loop(DURATION_S);
+  const serverCores = cores(cpuSecondsOf(server.proc.pid!) - serverCpu, t.seconds);
+  const ownCores = cores(ownCpuSeconds() - ownCpu, t.seconds);
+  const lat = t.latenciesMs.sort((a, b) => a - b);
+  const acked = warm.lines + t.lines;
+  const counted = await ingestedLines(server.url, metric);
+  const stored = await waitLoaded(server.url, acked);
+  const same = acked === counted && counted === stored;
+  if (!same) process.exitCode = 1;
+  return {
+    warm,
+    t,
+    rate: t.lines / t.seconds,
+    latency: `ack p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms`,
+    serverCores,
+    ownCores,
+    check:
+      `check: ${fmt(acked)} lines acked ${acked === counted ? '=' : '≠'} ${fmt(counted)} counted by the server (${metric}) ` +
+      `${counted === stored ? '=' : '≠'} ${fmt(stored)} rows stored${same ? '' : '  ← MISMATCH'}`,
+  };
+}
+
 // ---- HTTP protocols ----
 
 interface HttpProtocol {
@@ -143,29 +181,17 @@ function httpBench(p: HttpProtocol): ProtocolBench {
       try {
         const loop = (seconds: number) =>
           closedLoop({ url: s.server.url, path: p.path, headers: p.headers, bodies: bodies().bodies, linesPerBody: BATCH, clients: CLIENTS, seconds, acked: p.acked });
-        const warm = await loop(WARMUP_S);
-        const serverCpu = cpuSecondsOf(s.server.proc.pid!);
-        const ownCpu = ownCpuSeconds();
-        const t = await loop(DURATION_S);
-        const serverCores = cores(cpuSecondsOf(s.server.proc.pid!) - serverCpu, t.seconds);
-        const ownCores = cores(ownCpuSeconds() - ownCpu, t.seconds);
-        const rate = t.lines / t.seconds;
-        const lat = t.latenciesMs.sort((a, b) => a - b);
-        const acked = warm.lines + t.lines;
-        const counted = await ingestedLines(s.server.url, p.metric);
-        const stored = await waitLoaded(s.server.url, acked);
+        const m = await measureLoop(s.server, p.metric, loop);
+        const { warm, t } = m;
         const failures = [...warm.failures, ...t.failures];
         console.log(
-          `  ${p.title}: ${fmt(rate)} lines/s (goal ${HTTP_GOAL.text}), ${((t.bytes / t.seconds) / 2 ** 20).toFixed(1)} MB/s; ` +
-            `ack p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; ${fmt(t.requests)} requests` +
+          `  ${p.title}: ${fmt(m.rate)} lines/s (goal ${HTTP_GOAL.text}), ${((t.bytes / t.seconds) / 2 ** 20).toFixed(1)} MB/s; ` +
+            `${m.latency}; ${fmt(t.requests)} requests` +
             (failures.length > 0 ? `, refused: ${failures.map(([st, n]) => `${fmt(n)} × ${st}`).join(', ')} (first: ${(t.firstFailure ?? warm.firstFailure)!.trim()})` : '') +
             (t.refusedLines + warm.refusedLines > 0 ? `, ${fmt(t.refusedLines + warm.refusedLines)} lines refused in partly accepted bodies` : '') +
-            `\n    CPU: server ${serverCores} cores, load generator ${ownCores} cores; ` +
-            `check: ${fmt(acked)} lines acked ${acked === counted && counted === stored ? '=' : '≠'} ${fmt(counted)} counted by the server (${p.metric}) ${counted === stored ? '=' : '≠'} ${fmt(stored)} rows stored` +
-            (acked === counted && counted === stored ? '' : '  ← MISMATCH'),
+            `\n    CPU: server ${m.serverCores} cores, load generator ${m.ownCores} cores; ${m.check}`,
         );
-        if (acked !== counted || counted !== stored) process.exitCode = 1;
-        return [{ label: p.title, value: rate, unit: 'lines/s', goal: HTTP_GOAL }];
+        return [{ label: p.title, value: m.rate, unit: 'lines/s', goal: HTTP_GOAL }];
       } finally {
         await stopServer(s);
       }
@@ -445,8 +471,8 @@ function zmqBench(): ProtocolBench {
         const bodies = payloads().bodies;
         let next = 0;
         /** Closed loop: each of the window's slots sends its next envelope once the last is acknowledged. */
-        const loop = async (seconds: number) => {
-          const latencies: number[] = [];
+        const loop = async (seconds: number): Promise<LoopRun> => {
+          const latenciesMs: number[] = [];
           let lines = 0;
           const started = performance.now();
           const end = started + seconds * 1000;
@@ -455,33 +481,19 @@ function zmqBench(): ProtocolBench {
               while (performance.now() < end) {
                 const t0 = performance.now();
                 const ack = await client.send(bodies[next++ % bodies.length]!);
-                latencies.push(performance.now() - t0);
+                latenciesMs.push(performance.now() - t0);
                 lines += ack.accepted;
               }
             }),
           );
-          return { lines, seconds: (performance.now() - started) / 1000, latencies };
+          return { lines, seconds: (performance.now() - started) / 1000, latenciesMs };
         };
-        const warm = await loop(WARMUP_S);
-        const serverCpu = cpuSecondsOf(s.server.proc.pid!);
-        const ownCpu = ownCpuSeconds();
-        const t = await loop(DURATION_S);
-        const serverCores = cores(cpuSecondsOf(s.server.proc.pid!) - serverCpu, t.seconds);
-        const ownCores = cores(ownCpuSeconds() - ownCpu, t.seconds);
-        const rate = t.lines / t.seconds;
-        const lat = t.latencies.sort((a, b) => a - b);
-        const acked = warm.lines + t.lines;
-        const counted = await ingestedLines(s.server.url, 'zeromq');
-        const stored = await waitLoaded(s.server.url, acked);
-        const same = acked === counted && counted === stored;
+        const m = await measureLoop(s.server, 'zeromq', loop);
         console.log(
-          `  ZeroMQ ROUTER: ${fmt(rate)} messages/s acknowledged (goal ${ZMQ_GOAL.text}); ack p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms\n` +
-            `    CPU: server ${serverCores} cores, client ${ownCores} cores; ` +
-            `check: ${fmt(acked)} acked ${acked === counted ? '=' : '≠'} ${fmt(counted)} counted by the server ${counted === stored ? '=' : '≠'} ${fmt(stored)} rows stored` +
-            (same ? '' : '  ← MISMATCH'),
+          `  ZeroMQ ROUTER: ${fmt(m.rate)} messages/s acknowledged (goal ${ZMQ_GOAL.text}); ${m.latency}\n` +
+            `    CPU: server ${m.serverCores} cores, client ${m.ownCores} cores; ${m.check}`,
         );
-        if (!same) process.exitCode = 1;
-        return [{ label: 'ZeroMQ ROUTER, acknowledged', value: rate, unit: 'messages/s', goal: ZMQ_GOAL }];
+        return [{ label: 'ZeroMQ ROUTER, acknowledged', value: m.rate, unit: 'messages/s', goal: ZMQ_GOAL }];
       } finally {
         await client.close();
         await stopServer(s);

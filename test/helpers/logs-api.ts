@@ -2,20 +2,10 @@
 // first), the same repeated until enough records are there (listeners without acknowledgements),
 // and one Prometheus counter from /metrics.
 
+import type { WireRecord } from '../../src/model/record.js';
+
 /** A record as the search API returns it. */
-export interface LogItem {
-  ts: string;
-  level: string | null;
-  severity: number | null;
-  service: string | null;
-  host: string | null;
-  category: string | null;
-  source: string | null;
-  message: string | null;
-  trace_id: string | null;
-  span_id: string | null;
-  attrs: Record<string, unknown>;
-}
+export type LogItem = WireRecord;
 
 export async function searchLogs(url: string, q: string): Promise<LogItem[]> {
   const r = await fetch(`${url}/api/v1/logs?q=${encodeURIComponent(q)}&limit=10000&order=asc`);

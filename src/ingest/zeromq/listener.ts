@@ -59,7 +59,6 @@ export type Prepared =
   | { ok: false; seq: bigint; reason: NackReason; message: string };
 
 export class ZmqListener {
-  private stopping = false;
   /** When close() began (ms), or 0. */
   private stoppingSince = 0;
   private readonly loops: Promise<void>[] = [];
@@ -72,6 +71,10 @@ export class ZmqListener {
     private readonly pull: zmq.Pull | null,
     private readonly router: zmq.Router | null,
   ) {}
+
+  private get stopping(): boolean {
+    return this.stoppingSince !== 0;
+  }
 
   /** The bound endpoints (tests ask for port 0). */
   get endpoints(): { pull: string | null; router: string | null } {
@@ -259,7 +262,6 @@ export class ZmqListener {
    * that arrive meanwhile are refused as `shutting_down`), and closes the sockets.
    */
   async close(): Promise<void> {
-    this.stopping = true;
     this.stoppingSince = Date.now();
     if (this.pull) {
       // What the senders already sent is taken for a moment; closing ends the pending read.
