@@ -12,6 +12,9 @@ export type QueryNode =
   | { kind: 'and'; children: QueryNode[] }
   | { kind: 'or'; children: QueryNode[] }
   | { kind: 'not'; child: QueryNode }
-  /** Free text: a bare term or a quoted phrase, matched case-insensitively. */
-  | { kind: 'text'; value: string; phrase: boolean }
+  /**
+   * Free text: a bare term or a quoted phrase, matched as words case-insensitively (words.ts);
+   * with `prefix` (`timeo*`) its last word may be the start of a longer one.
+   */
+  | { kind: 'text'; value: string; phrase: boolean; prefix: boolean }
   | { kind: 'match'; field: FieldRef; op: MatchOp; value: string };

@@ -3,7 +3,7 @@ import { LhError } from '../errors.js';
 import type { QueryNode } from './ast.js';
 import { MAX_QUERY_DEPTH, MAX_QUERY_LENGTH, parseQuery } from './parser.js';
 
-const t = (value: string, phrase = false): QueryNode => ({ kind: 'text', value, phrase });
+const t = (value: string, phrase = false, prefix = false): QueryNode => ({ kind: 'text', value, phrase, prefix });
 const not = (child: QueryNode): QueryNode => ({ kind: 'not', child });
 const and = (...children: QueryNode[]): QueryNode => ({ kind: 'and', children });
 const or = (...children: QueryNode[]): QueryNode => ({ kind: 'or', children });
@@ -90,8 +90,9 @@ describe('parseQuery: terms, phrases and escapes', () => {
     expect(parseQuery('foo\\*')).toEqual(t('foo*'));
   });
 
-  it('drops the trailing * of a free-text term, since terms match as substrings anyway', () => {
-    expect(parseQuery('time*')).toEqual(t('time'));
+  it('reads a trailing * of a free-text term or phrase as a prefix of its last word', () => {
+    expect(parseQuery('time*')).toEqual(t('time', false, true));
+    expect(parseQuery('"connection re"*')).toEqual(t('connection re', true, true));
     expect(parseQuery('a*b')).toEqual(t('a*b'));
   });
 

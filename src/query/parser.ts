@@ -7,14 +7,14 @@
 //   or      := and ( "OR" and )*
 //   and     := unary ( "AND"? unary )*          adjacent terms are ANDed; AND binds tighter than OR
 //   unary   := ( "NOT" | "-" ) unary | primary
-//   primary := "(" or ")" | term | "\"phrase\"" | field ":" value
+//   primary := "(" or ")" | term "*"? | "\"phrase\"" "*"? | field ":" value
 //   value   := ( ">" | ">=" | "<" | "<=" )? ( word | "\"quoted\"" )
 //            | word "*" | "\"quoted\"" "*"      prefix; `field:*` alone means "field is present"
 //            | "/" regex "/" "i"?               unanchored; `\/` is a slash, `i` = case-insensitive
 //
 // Keywords are upper-case only (`and` is a search term). In bare words `\` escapes the next
 // character (`\:`, `\*`, `\-`, `\ `); in quotes only `\"` and `\\` are escapes, so Windows paths
-// survive. A free-text term's trailing `*` is dropped, since terms already match as substrings.
+// survive. Free text matches words (words.ts); a trailing `*` makes its last word a prefix.
 
 import { LhError } from '../errors.js';
 import { normaliseLevel } from '../model/level.js';
@@ -30,7 +30,7 @@ export const MAX_QUERY_DEPTH = 64;
 
 type Token =
   | { kind: 'lparen' | 'rparen' | 'and' | 'or' | 'not' | 'minus' | 'end'; pos: number; raw: string }
-  | { kind: 'text'; pos: number; raw: string; value: string; phrase: boolean }
+  | { kind: 'text'; pos: number; raw: string; value: string; phrase: boolean; prefix: boolean }
   | { kind: 'match'; pos: number; raw: string; node: QueryNode };
 
 const COMPARISONS: Record<string, MatchOp> = { '>=': 'gte', '<=': 'lte', '>': 'gt', '<': 'lt' };
@@ -122,7 +122,7 @@ class Parser {
     const t = this.lex.next();
     switch (t.kind) {
       case 'text':
-        return { kind: 'text', value: t.value, phrase: t.phrase };
+        return { kind: 'text', value: t.value, phrase: t.phrase, prefix: t.prefix };
       case 'match':
         return t.node;
       case 'lparen': {
@@ -210,9 +210,11 @@ class Lexer {
     }
     if (ch === '"') {
       const value = this.readQuoted();
+      const prefix = src[this.i] === '*';
+      if (prefix) this.i++;
       this.expectTermEnd();
       if (value === '') throw syntaxError(pos, 'a non-empty phrase', '""');
-      return { kind: 'text', pos, raw: src.slice(start, this.i), value, phrase: true };
+      return { kind: 'text', pos, raw: src.slice(start, this.i), value, phrase: true, prefix };
     }
     return this.readWordOrMatch(start);
   }
@@ -235,7 +237,7 @@ class Lexer {
     if (keyword !== undefined) return { kind: keyword, pos, raw };
     const value = word.starred ? word.value.slice(0, -1) : word.value;
     if (value === '') throw syntaxError(pos, 'a term', quote(raw));
-    return { kind: 'text', pos, raw, value, phrase: false };
+    return { kind: 'text', pos, raw, value, phrase: false, prefix: word.starred };
   }
 
   /**
@@ -269,7 +271,7 @@ class Lexer {
     this.i++; // the colon
     const rest = this.readBare(true);
     this.expectTermEnd();
-    return { kind: 'text', pos: start + 1, raw: this.src.slice(start, this.i), value: `${scheme}:${rest.value}`, phrase: false };
+    return { kind: 'text', pos: start + 1, raw: this.src.slice(start, this.i), value: `${scheme}:${rest.value}`, phrase: false, prefix: false };
   }
 
   /** `"…"` starting at this.i; returns the unescaped content and leaves this.i after the closing quote. */

@@ -42,7 +42,7 @@ const receivedOf = (r: Row): bigint => tsOf(r) + 1_000_000n;
 
 /** Query → the seqs it must match, on either backend. */
 const CASES: Array<[string, number[]]> = [
-  // free text: message or attrs text, case-insensitive, LIKE metacharacters literal
+  // free text: words of the message or of the attrs JSON text, case-insensitive, whatever separates them
   ['refused', [3]],
   ['REFUSED', [3]],
   ['"connection refused"', [3]],
@@ -53,6 +53,20 @@ const CASES: Array<[string, number[]]> = [
   ['1_0', []],
   ['"say \\"hi\\""', [6]],
   ['-refused', [1, 2, 4, 5, 6]],
+  ['refuse', []],
+  ['refus*', [3]],
+  ['"connection refus"*', [3]],
+  ['"refused db"', [3]],
+  ['"refused 5432"', []],
+  ['econnrefused', [3]],
+  ['econn*', [3]],
+  ['"user alice"', [1, 3]],
+  ['us*', [1, 2, 3]],
+  ['a/b', [6]],
+  ['ok', [1]],
+  ['o', []],
+  ['%', [4]],
+  ['"%"', [4]],
   // boolean structure
   ['get OR slow', [1, 2]],
   ['host:web2 OR level:error service:worker', [2, 3]],
@@ -202,13 +216,19 @@ describe('compileWhere on DuckDB', () => {
 });
 
 describe('compileWhere: placeholders and parameters', () => {
-  it('numbers placeholders from firstParam and reuses one parameter for both free-text columns', () => {
+  it('numbers placeholders from firstParam and reuses the word parameters for both free-text columns', () => {
     const c = compile('Refused host:web1', 'duckdb', 7);
+    const words = (col: string) =>
+      `contains(lower(${col}), lower($7)) AND ` +
+      `contains(concat(' ', regexp_replace(lower(${col}), '[^0-9a-z_\\x{80}-\\x{10ffff}]+', ' ', 'g'), ' '), lower($8))`;
     expect(c.sql).toBe(
-      '((coalesce(contains(lower(message), $7), false) OR coalesce(contains(lower(CAST(attrs AS VARCHAR)), $7), false))' +
-        ' AND coalesce(host = $8, false))',
+      `(((message IS NOT NULL AND ${words('message')}) OR ${words('CAST(attrs AS VARCHAR)')}) AND coalesce(host = $9, false))`,
     );
-    expect(c.params).toEqual(['refused', 'web1']);
+    expect(c.params).toEqual(['Refused', ' Refused ', 'web1']);
+  });
+
+  it('joins the words of a phrase with one space and leaves the last one open for a prefix', () => {
+    expect(compile('"Connection  re-set"*', 'duckdb', 1).params).toEqual(['Connection', ' Connection re set']);
   });
 
   it('binds times as bigint µs and attrs paths as quoted JSONPaths on DuckDB', () => {
@@ -244,10 +264,11 @@ describe('compileWhere: placeholders and parameters', () => {
 });
 
 describe('compileWhere: PostgreSQL SQL', () => {
-  it('uses ILIKE with escaped patterns for free text', () => {
-    expect(compile('100%_x', 'postgres', 1)).toEqual({
-      sql: '(coalesce(message ILIKE $1, false) OR coalesce(attrs::text ILIKE $1, false))',
-      params: ['%100\\%\\_x%'],
+  it('finds words with strpos and a regex class PostgreSQL reads, and a plain substring without words', () => {
+    expect(compile('100%_x', 'postgres', 1).sql).toContain("regexp_replace(lower(message), '[^0-9a-z_\\u0080-\\U0010ffff]+', ' ', 'g')");
+    expect(compile('=>', 'postgres', 1)).toEqual({
+      sql: '((message IS NOT NULL AND strpos(lower(message), lower($1)) > 0) OR strpos(lower(attrs::text), lower($1)) > 0)',
+      params: ['=>'],
     });
   });
 

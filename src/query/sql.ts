@@ -8,6 +8,7 @@ import { LEVELS, type Level, type RecordField } from '../model/record.js';
 import { parseTimestamp } from '../model/timestamp.js';
 import type { FieldRef, MatchOp, QueryNode } from './ast.js';
 import { fieldError, resolveField } from './fields.js';
+import { NON_WORD_CLASS, PG_NON_WORD_CLASS, wordsOf } from './words.js';
 
 export type SqlDialect = 'duckdb' | 'postgres';
 
@@ -91,7 +92,7 @@ class Compiler {
         // matches `-field:value`.
         return `(NOT ${this.node(n.child)})`;
       case 'text':
-        return this.text(n.value);
+        return this.text(n.value, n.prefix);
       case 'match':
         return this.match(n.field, n.op, n.value);
     }
@@ -103,14 +104,37 @@ class Compiler {
     return `$${this.first + this.params.length - 1}`;
   }
 
-  /** Free text: case-insensitive substring of the message or of the attrs JSON text. */
-  private text(value: string): string {
-    if (this.pg) {
-      const p = this.param(`%${escapeLike(value)}%`);
-      return `(${leaf(`message ILIKE ${p}`)} OR ${leaf(`attrs::text ILIKE ${p}`)})`;
+  /**
+   * Free text (words.ts): the words of `value`, consecutive, in the message or in the attrs JSON
+   * text, case-insensitively. A cheap substring test of the longest word runs first, so the
+   * costlier word-boundary test only sees the rows that can match. A term without any word
+   * character (`->`) is a plain substring.
+   */
+  private text(value: string, prefix: boolean): string {
+    const words = wordsOf(value);
+    const attrsText = this.pg ? 'attrs::text' : 'CAST(attrs AS VARCHAR)';
+    // message may be NULL (no match); attrs never is. Neither side of the OR is ever NULL.
+    const both = (test: (col: string) => string) => `((message IS NOT NULL AND ${test('message')}) OR ${test(attrsText)})`;
+    if (words.length === 0) {
+      const p = this.param(value);
+      return both((col) => this.contains(col, p));
     }
-    const p = this.param(value.toLowerCase());
-    return `(${leaf(`contains(lower(message), ${p})`)} OR ${leaf(`contains(lower(CAST(attrs AS VARCHAR)), ${p})`)})`;
+    const longest = this.param(words.reduce((a, b) => (b.length > a.length ? b : a)));
+    const joined = this.param(` ${words.join(' ')}${prefix ? '' : ' '}`);
+    return both((col) => `${this.contains(col, longest)} AND ${this.containsWords(col, joined)}`);
+  }
+
+  /** lower(col) holds lower(p). */
+  private contains(col: string, p: string): string {
+    return this.pg ? `strpos(lower(${col}), lower(${p})) > 0` : `contains(lower(${col}), lower(${p}))`;
+  }
+
+  /** lower(col) with every run of non-word characters made one space, padded, holds `joined`. */
+  private containsWords(col: string, joined: string): string {
+    const spaced = `regexp_replace(lower(${col}), '${this.pg ? PG_NON_WORD_CLASS : NON_WORD_CLASS}+', ' ', 'g')`;
+    return this.pg
+      ? `strpos(' ' || ${spaced} || ' ', lower(${joined})) > 0`
+      : `contains(concat(' ', ${spaced}, ' '), lower(${joined}))`;
   }
 
   private match(field: FieldRef, op: MatchOp, value: string): string {
