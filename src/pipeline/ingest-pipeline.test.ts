@@ -100,9 +100,9 @@ describe('IngestPipeline', () => {
     const { store, pipeline } = await open({ spoolMaxBytes: 1, segmentRows: 1_000_000 });
     await pipeline.submit(rowsOf([record(1)]), 10);
     await expect(pipeline.submit(rowsOf([record(2)]), 10)).rejects.toMatchObject({ code: 'LH_ERR_OVERLOADED' });
-    await pipeline.visible(); // loads the open segment
+    await pipeline.visible('loaded'); // loads the open segment
     await pipeline.submit(rowsOf([record(3)]), 10);
-    await pipeline.visible();
+    await pipeline.visible('loaded');
     const page = await store.queryPage({ tenant: 'default', limit: 10, order: 'asc' });
     expect(page.items.map((r) => r.message)).toEqual(['m1', 'm3']);
     await pipeline.drain();

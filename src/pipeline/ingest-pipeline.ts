@@ -3,14 +3,17 @@
 // once durable per the durability mode (one fsync covers the whole group; whatever arrives while
 // it runs forms the next group, so groups grow with the load and nothing waits on a timer). The
 // spool is cut into segments of the store's preferred load size; a loader bulk-loads closed
-// segments into the store, exactly once, and deletes them. Queries call `visible()` first, so a
-// search after an acknowledgement sees the acknowledged rows.
+// segments into the store, exactly once, and deletes them (or hands them to the store's index).
+// Queries call `visible()` first, so a search after an acknowledgement sees the acknowledged
+// rows: staged in the store's hot tier when it has one (cheap, and the segment keeps growing to
+// a whole row group), or else loaded at once. Rows get their sequence numbers in spool order, so
+// the pipeline knows each acknowledged row's number before the store has loaded it.
 
 import fs from 'node:fs';
 import { LhError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RowBatch } from '../store/row-format.js';
-import type { Store } from '../store/store.js';
+import type { LoadedSegment, Store } from '../store/store.js';
 import { Spool, type SegmentInfo } from './spool.js';
 
 export type Durability = 'fsync' | 'batch' | 'none';
@@ -49,6 +52,15 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
+/** An acknowledged group of rows, as told to onAcknowledged listeners. */
+export interface Acknowledged {
+  /** Sequence number of its last row; its rows are the `rows` before it. */
+  lastSeq: bigint;
+  rows: number;
+  /** The group's rows (row-format.ts); valid only during the call. */
+  batches: readonly RowBatch[];
+}
+
 interface ClosedSegment extends SegmentInfo {
   /** Rows written to the spool up to and including this segment (the `written` counter). */
   upTo: number;
@@ -63,6 +75,25 @@ const VISIBLE_WAIT_MS = 30_000;
 /** Longest a shutdown waits for the spool to load before leaving the rest for replay. */
 const DRAIN_LOAD_MS = 30_000;
 
+/**
+ * Most bytes of acknowledged rows staged in the store's hot tier (in memory) at once; beyond it
+ * (the loader is far behind) readers wait for loads instead.
+ */
+const STAGE_MAX_BYTES = 64 * 2 ** 20;
+
+/** `staged`: acknowledged rows readable, staged or loaded; `loaded`: in the store's table itself. */
+export type Visibility = 'staged' | 'loaded';
+
+/** The acknowledged part of the open segment. */
+interface OpenAcked {
+  id: bigint;
+  file: string;
+  rows: number;
+  bytes: number;
+  /** Sequence number of its first row. */
+  firstSeq: bigint;
+}
+
 export class IngestPipeline {
   private queue: Pending[] = [];
   private queuedBytes = 0;
@@ -72,6 +103,14 @@ export class IngestPipeline {
   /** Rows written to the spool since start, and rows of those loaded into the store. */
   private written = 0;
   private loaded = 0;
+  /** Rows (of `written`) readable through the store's hot tier, or loaded. */
+  private stagedUpTo = 0;
+  private staging: Promise<void> | null = null;
+  /** Rows already staged, per spool segment id, and the bytes they take in its file. */
+  private readonly stagedRows = new Map<bigint, { rows: number; bytes: number }>();
+  private openAcked: OpenAcked | null = null;
+  /** Listeners told of each acknowledged group (live tails, the response cache). */
+  private readonly ackListeners = new Set<(ack: Acknowledged) => void>();
   private segmentFirstWrite = 0;
   private readonly toLoad: ClosedSegment[] = [];
   private loading: Promise<void> | null = null;
@@ -87,6 +126,8 @@ export class IngestPipeline {
 
   private constructor(
     private readonly store: Store,
+    /** Sequence number of the last row in the store when this run began. */
+    private readonly seqBase: bigint,
     private readonly spool: Spool,
     private readonly options: IngestPipelineOptions,
     private readonly metrics: Metrics,
@@ -106,8 +147,13 @@ export class IngestPipeline {
     const loaded = await store.loadedSegments(leftovers.map((s) => s.id));
     let replayed = 0;
     for (const seg of leftovers) {
-      if (!loaded.has(seg.id) && seg.bytes > 0) replayed += await store.loadSegment(seg.file, seg.id);
-      fs.rmSync(seg.file, { force: true });
+      let kept = false;
+      if (!loaded.has(seg.id) && seg.bytes > 0) {
+        const done = await store.loadSegment(seg.file, seg.id);
+        replayed += done.rows;
+        kept = done.fileKept;
+      }
+      if (!kept) fs.rmSync(seg.file, { force: true });
     }
     metrics.recoveryRows.inc(replayed);
     if (leftovers.length > 0) {
@@ -115,7 +161,7 @@ export class IngestPipeline {
     }
     const lastId = leftovers.reduce((m, s) => (s.id > m ? s.id : m), await store.maxSegmentId());
     const spool = new Spool(options.spoolDir, lastId + 1n);
-    return new IngestPipeline(store, spool, options, metrics, log);
+    return new IngestPipeline(store, await store.maxSeq(), spool, options, metrics, log);
   }
 
   get queueBytes(): number {
@@ -181,14 +227,33 @@ export class IngestPipeline {
     );
   }
 
+  /** Sequence number of the last acknowledged row. */
+  get acknowledgedSeq(): bigint {
+    return this.seqBase + BigInt(this.written);
+  }
+
+  /** Calls `fn` after each acknowledged group; returns the function that stops it. */
+  onAcknowledged(fn: (ack: Acknowledged) => void): () => void {
+    this.ackListeners.add(fn);
+    return () => this.ackListeners.delete(fn);
+  }
+
   /**
-   * Resolves once every row acknowledged before the call is loaded into the store. A failing
-   * loader (a full disk) does not hold queries: they answer from what is loaded, at once while
-   * loads fail, and after VISIBLE_WAIT_MS at the most.
+   * Resolves once every row acknowledged before the call is readable: staged in the store's hot
+   * tier (`staged`, when the store has one and the backlog is small) or loaded into the store. A
+   * failing loader (a full disk) does not hold queries: they answer from what is loaded, at once
+   * while loads fail, and after VISIBLE_WAIT_MS at the most.
    */
-  visible(): Promise<void> {
+  visible(mode: Visibility = 'staged'): Promise<void> {
     const target = this.written;
     if (this.loaded >= target || this.lastLoadError !== null) return Promise.resolve();
+    if (mode === 'staged' && this.store.stage !== undefined && this.backlogBytes <= STAGE_MAX_BYTES) {
+      if (this.stagedUpTo >= target) return Promise.resolve();
+      return this.stageAcknowledged(target).catch((e: unknown) => {
+        this.log.error({ err: e }, 'staging acknowledged rows failed; waiting for them to load');
+        return this.visible('loaded');
+      });
+    }
     return new Promise((resolve) => {
       const waiter = { upTo: target, resolve: () => (clearTimeout(timer), resolve()) };
       const timer = setTimeout(() => {
@@ -199,6 +264,44 @@ export class IngestPipeline {
       this.waiters.push(waiter);
       this.rotateIfDue(true);
     });
+  }
+
+  /**
+   * Stages every acknowledged row that is neither loaded nor staged yet, segment by segment;
+   * resolves once the rows up to `target` are readable. One staging run at a time: a caller that
+   * comes while one runs waits for it and, if it did not cover its rows, runs the next.
+   */
+  private async stageAcknowledged(target: number): Promise<void> {
+    while (this.stagedUpTo < target && this.loaded < target) {
+      if (this.staging === null) {
+        this.staging = this.stageRun().finally(() => {
+          this.staging = null;
+        });
+      }
+      await this.staging;
+    }
+  }
+
+  private async stageRun(): Promise<void> {
+    const upTo = this.written;
+    const open = this.openAcked;
+    const segments: { id: bigint; file: string; rows: number; bytes: number; firstSeq: bigint }[] = [];
+    for (const seg of this.toLoad) {
+      segments.push({ id: seg.id, file: seg.file, rows: seg.rows, bytes: seg.bytes, firstSeq: this.seqBase + BigInt(seg.upTo - seg.rows) + 1n });
+    }
+    if (open !== null && !segments.some((s) => s.id === open.id)) segments.push(open);
+    const stage = this.store.stage!.bind(this.store);
+    for (const seg of segments) {
+      const had = this.stagedRows.get(seg.id) ?? { rows: 0, bytes: 0 };
+      if (had.rows >= seg.rows) continue;
+      await stage(seg.id, seg.file, had.bytes, seg.bytes, seg.firstSeq + BigInt(had.rows), seg.rows - had.rows);
+      this.stagedRows.set(seg.id, { rows: seg.rows, bytes: seg.bytes });
+    }
+    if (this.stagedUpTo < upTo) this.stagedUpTo = upTo;
+    // Segments loaded meanwhile need no entry.
+    for (const id of this.stagedRows.keys()) {
+      if (id !== this.openAcked?.id && !this.toLoad.some((s) => s.id === id)) this.stagedRows.delete(id);
+    }
   }
 
   /**
@@ -310,7 +413,16 @@ export class IngestPipeline {
       throw e;
     }
     this.written += total;
+    const open = this.spool.current;
+    this.openAcked =
+      open === null
+        ? null
+        : { id: open.id, file: open.file, rows: open.rows, bytes: open.bytes, firstSeq: this.seqBase + BigInt(this.written - open.rows) + 1n };
     this.queueSealed(this.written - this.spool.currentRows);
+    if (this.ackListeners.size > 0) {
+      const ack: Acknowledged = { lastSeq: this.acknowledgedSeq, rows: total, batches };
+      for (const fn of this.ackListeners) fn(ack);
+    }
     return total;
   }
 
@@ -389,8 +501,9 @@ export class IngestPipeline {
   private async loadLoop(): Promise<void> {
     while (this.toLoad.length > 0 && !this.stopped) {
       const seg = this.toLoad[0]!;
+      let done: LoadedSegment;
       try {
-        await this.store.loadSegment(seg.file, seg.id);
+        done = await this.store.loadSegment(seg.file, seg.id);
         this.lastLoadError = null;
       } catch (e) {
         // The rows are safe in the spool: say so, and try again (a full disk may be freed).
@@ -401,11 +514,15 @@ export class IngestPipeline {
         await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
         continue;
       }
-      // Off the event loop: unlinking a segment of tens of MB takes milliseconds.
-      void fs.promises.rm(seg.file, { force: true }).catch((e: Error) => this.log.error({ err: e, file: seg.file }, 'cannot delete a loaded spool segment'));
+      if (!done.fileKept) {
+        // Off the event loop: unlinking a segment of tens of MB takes milliseconds.
+        void fs.promises.rm(seg.file, { force: true }).catch((e: Error) => this.log.error({ err: e, file: seg.file }, 'cannot delete a loaded spool segment'));
+      }
       this.toLoad.shift();
+      this.stagedRows.delete(seg.id);
       this.unloadedBytes -= seg.bytes;
       this.loaded = seg.upTo;
+      if (this.stagedUpTo < this.loaded) this.stagedUpTo = this.loaded;
       for (let i = this.waiters.length - 1; i >= 0; i--) {
         if (this.waiters[i]!.upTo <= this.loaded) this.waiters.splice(i, 1)[0]!.resolve();
       }

@@ -31,7 +31,7 @@ const SEGMENT_RE = /^segment-(\d{20})\.tsv$/;
 
 export class Spool {
   private fd: number | null = null;
-  private current: SegmentInfo | null = null;
+  private currentSegment: SegmentInfo | null = null;
   private nextId: bigint;
   /** Segments sealed since the last takeSealed(), oldest first. */
   private sealed: SegmentInfo[] = [];
@@ -58,13 +58,18 @@ export class Spool {
     return found;
   }
 
+  /** The open segment (what is written to it so far), or null when none is open. */
+  get current(): Readonly<SegmentInfo> | null {
+    return this.currentSegment;
+  }
+
   /** Bytes written to the open segment. */
   get currentBytes(): number {
-    return this.current?.bytes ?? 0;
+    return this.currentSegment?.bytes ?? 0;
   }
 
   get currentRows(): number {
-    return this.current?.rows ?? 0;
+    return this.currentSegment?.rows ?? 0;
   }
 
   /** Appends whole lines to the open segment (opening one if needed); synchronous. */
@@ -101,11 +106,11 @@ export class Spool {
 
   /** Closes the open segment (if it has rows) and sets it aside for takeSealed(). */
   seal(): void {
-    if (this.fd === null || this.current === null) return;
+    if (this.fd === null || this.currentSegment === null) return;
     fs.closeSync(this.fd);
-    const done = this.current;
+    const done = this.currentSegment;
     this.fd = null;
-    this.current = null;
+    this.currentSegment = null;
     if (done.rows > 0) this.sealed.push(done);
     else fs.rmSync(done.file, { force: true });
   }
@@ -119,8 +124,8 @@ export class Spool {
 
   /** The current position, to roll back to if a group of writes fails. */
   mark(): SpoolMark {
-    if (this.current === null) return { id: this.nextId, open: false, rows: 0, bytes: 0 };
-    return { id: this.current.id, open: true, rows: this.current.rows, bytes: this.current.bytes };
+    if (this.currentSegment === null) return { id: this.nextId, open: false, rows: 0, bytes: 0 };
+    return { id: this.currentSegment.id, open: true, rows: this.currentSegment.rows, bytes: this.currentSegment.bytes };
   }
 
   /**
@@ -130,15 +135,15 @@ export class Spool {
   rollback(mark: SpoolMark): void {
     if (this.fd !== null) fs.closeSync(this.fd);
     this.fd = null;
-    const segments = this.current ? [...this.sealed, this.current] : this.sealed;
-    this.current = null;
+    const segments = this.currentSegment ? [...this.sealed, this.currentSegment] : this.sealed;
+    this.currentSegment = null;
     this.sealed = this.sealed.filter((s) => s.id < mark.id);
     for (const s of segments) {
       if (s.id > mark.id || (s.id === mark.id && !mark.open)) {
         fs.rmSync(s.file, { force: true });
       } else if (s.id === mark.id) {
         truncateQuietly(s.file, mark.bytes);
-        this.current = { id: s.id, file: s.file, rows: mark.rows, bytes: mark.bytes };
+        this.currentSegment = { id: s.id, file: s.file, rows: mark.rows, bytes: mark.bytes };
         this.fd = fs.openSync(s.file, 'a');
       }
     }
@@ -151,13 +156,13 @@ export class Spool {
   }
 
   private open(): SegmentInfo {
-    if (this.fd === null || this.current === null) {
+    if (this.fd === null || this.currentSegment === null) {
       const id = this.nextId++;
       const file = path.join(this.dir, `segment-${id.toString().padStart(20, '0')}.tsv`);
       this.fd = fs.openSync(file, 'a');
-      this.current = { id, file, rows: 0, bytes: 0 };
+      this.currentSegment = { id, file, rows: 0, bytes: 0 };
     }
-    return this.current;
+    return this.currentSegment;
   }
 }
 

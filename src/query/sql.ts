@@ -39,6 +39,11 @@ const COMPARE_SQL: Record<'gt' | 'gte' | 'lt' | 'lte', string> = { gt: '>', gte:
 const PG_NUMBER_RE = `'^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'`;
 const JS_NUMBER_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
+/** Whether an attrs comparison compares numbers (the value is one) rather than text. */
+export function isNumericComparison(op: MatchOp, value: string): boolean {
+  return op !== 'eq' && op !== 'prefix' && op !== 'regex' && JS_NUMBER_RE.test(value);
+}
+
 /** Compile `node` into `(…)` with placeholders `$firstParam`, `$firstParam+1`, …. */
 export function compileWhere(node: QueryNode, dialect: SqlDialect, firstParam: number): SqlFragment {
   const c = new Compiler(dialect, firstParam);
@@ -192,7 +197,7 @@ class Compiler {
 
   private attrMatch(path: string[], op: MatchOp, value: string): string {
     const text = this.attrText(path);
-    const numeric = op !== 'eq' && op !== 'prefix' && op !== 'regex' && JS_NUMBER_RE.test(value);
+    const numeric = isNumericComparison(op, value);
     if (!numeric) return leaf(this.stringMatch(text, op, value));
     const cmp = COMPARE_SQL[op as keyof typeof COMPARE_SQL];
     const n = this.param(Number(value));

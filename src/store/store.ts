@@ -62,6 +62,31 @@ export interface TopValue {
   count: number;
 }
 
+/** What loading a spool segment did. */
+export interface LoadedSegment {
+  /** Rows loaded (0 when the segment had been loaded before). */
+  rows: number;
+  /** Sequence number of its first row. */
+  firstSeq: bigint;
+  /** The store took the file (to index it) and deletes it itself; otherwise the caller does. */
+  fileKept: boolean;
+}
+
+/** The token index's progress (store/index/). */
+export interface IndexStatus {
+  segments: number;
+  indexedSegments: number;
+  /** Segments waiting for their summary; 0 when the index has caught up. */
+  pendingSegments: number;
+}
+
+/** Rows after a sequence number, in sequence order: what a live tail reads. */
+export interface TailRequest extends Selection {
+  afterSeq: bigint;
+  maxSeq: bigint;
+  limit: number;
+}
+
 export interface StoreStats {
   rows: number;
   bytes: number;
@@ -108,14 +133,27 @@ export interface Store {
   /**
    * Loads a spool segment — a file of rows (row-format.ts) — with the next sequence numbers,
    * atomically with a record that segment `id` is loaded, so a replay after a crash loads it
-   * exactly once. Returns the rows loaded (0 if the segment was loaded before).
+   * exactly once.
    */
-  loadSegment(file: string, id: bigint): Promise<number>;
+  loadSegment(file: string, id: bigint): Promise<LoadedSegment>;
+  /**
+   * Optional: makes rows of spool segment `segmentId` (not loaded yet) readable at once: `rows`
+   * rows in bytes [fromByte, toByte) of its file, numbered from `firstSeq` as they will be when
+   * loaded, following the rows staged before. Without it, readers wait for loads.
+   */
+  stage?(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void>;
+  /** Matching rows with afterSeq < seq <= maxSeq, in sequence order, at most `limit`. */
+  readAfter(req: TailRequest): Promise<StoredRecord[]>;
+  /** The token index's progress. */
+  indexStatus(): IndexStatus;
   /** Ids of the spool segments already loaded, among `ids`. */
   loadedSegments(ids: bigint[]): Promise<Set<bigint>>;
   /** Highest spool segment id ever loaded (0 when none). */
   maxSegmentId(): Promise<bigint>;
-  /** Highest sequence number committed so far (0 when empty): the snapshot bound of a paging session. */
+  /**
+   * Highest sequence number readable now — loaded, or staged (0 when empty): the snapshot bound
+   * of a paging session.
+   */
   maxSeq(): Promise<bigint>;
   /** Cheap liveness probe of the engine. */
   ping(): Promise<void>;

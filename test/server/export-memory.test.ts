@@ -38,6 +38,12 @@ beforeAll(async () => {
     }),
   );
   console.log(`loaded ${ROWS} rows in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
+  // What is measured is the export: the index worker summarising the new segments is done first.
+  for (;;) {
+    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { query_index: { pending_segments: number } };
+    if (status.query_index.pending_segments === 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }, 600_000);
 
 afterAll(async () => {

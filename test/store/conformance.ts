@@ -94,7 +94,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
         order: 'asc',
       });
       expect(win.items.length).toBe(10);
-      expect(win.rowsScanned).toBe(10);
+      // The rows of the segments read: here the one segment the window falls in.
+      expect(win.rowsScanned).toBeGreaterThanOrEqual(10);
+      expect(win.rowsScanned).toBeLessThanOrEqual(100);
       const q = await store.queryPage({
         tenant: 'default',
         query: parseQuery('level:error service:svc-0'),

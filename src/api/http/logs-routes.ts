@@ -16,7 +16,7 @@ import type { Selection, SortOrder, Store } from '../../store/store.js';
 export interface LogsRouteDeps {
   store: Store;
   /** Resolves once everything acknowledged so far is queryable (read-your-writes). */
-  visible: () => Promise<void>;
+  visible: (mode?: 'staged' | 'loaded') => Promise<void>;
   metrics: Metrics;
   defaultLimit: number;
   maxLimit: number;
@@ -108,7 +108,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
     async (req, reply) => {
       const p = req.query as Params;
       const sel = selection(p);
-      await deps.visible();
+      await deps.visible('loaded');
       const order = sortOrder(p.order, 'asc');
       const format = p.format || 'ndjson';
       if (format !== 'ndjson' && format !== 'csv' && format !== 'json') {

@@ -53,6 +53,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
       ready: Object.values(checks).every((c) => c.ok),
       store: { backend: deps.store.backend, rows: stats.rows, bytes: stats.bytes },
+      query_index: queryIndex(deps.store),
       ingest: {
         queue_records: deps.pipeline.queueRecords,
         queue_bytes: deps.pipeline.queueBytes,
@@ -85,6 +86,12 @@ async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {
   const loadError = deps.pipeline.loadError;
   const loader = { ok: loadError === null, detail: loadError ?? 'spool segments load' };
   return { store, disk, queue, loader };
+}
+
+/** The token index's progress: pending_segments is 0 once every loaded segment is indexed. */
+function queryIndex(store: Store): Record<string, number> {
+  const s = store.indexStatus();
+  return { segments: s.segments, indexed_segments: s.indexedSegments, pending_segments: s.pendingSegments };
 }
 
 function memoryUsage(): Record<string, number> {

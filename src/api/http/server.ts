@@ -54,7 +54,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let app: FastifyInstance | undefined;
   let boostWarned = 0;
   const store = await DuckDbStore.open({
+    log: { info: (o, m) => app?.log.info(o, m), error: (o, m) => app?.log.error(o, m) },
     file: path.join(dataDir, 'loghaven.duckdb'),
+    loadDir: path.join(dataDir, 'load'),
+    indexDir: path.join(dataDir, 'index'),
     threads: config.store.duckdb.threads,
     memoryLimit: config.store.duckdb.memory_limit,
     queryTimeoutMs: config.query.timeout_ms,
@@ -126,7 +129,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   await app.register(logsRoutes, {
     store,
-    visible: () => pipeline.visible(),
+    visible: (mode) => pipeline.visible(mode),
     metrics,
     defaultLimit: config.query.default_limit,
     maxLimit: config.query.max_limit,

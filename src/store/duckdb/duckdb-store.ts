@@ -2,33 +2,54 @@
 // as files in the row format (spool segments, or an append's rows written to a file) and are
 // loaded by DuckDB's own CSV reader through one writer connection, one transaction per file
 // (DuckDB fsyncs its WAL at commit, so a resolved load is durable); reads use a small pool of
-// their own connections.
+// their own connections. Each load is one segment of the catalog (store/index/): its extent is
+// recorded with its rows, and its file goes to the token index. Rows acknowledged but not loaded
+// yet can be staged in the hot tier (hot-tier.ts) so that reads see them at once.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue, BIGINT, VARCHAR } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, BIGINT, VARCHAR } from '@duckdb/node-api';
 import { LhError } from '../../errors.js';
-import type { Level, StoredRecord } from '../../model/record.js';
-import { compileWhere, fieldSql } from '../../query/sql.js';
+import type { StoredRecord } from '../../model/record.js';
+import { fieldSql } from '../../query/sql.js';
 import type {
   AppendResult,
   ExportChunk,
   ExportRequest,
   HistogramBucket,
   HistogramRequest,
+  IndexStatus,
+  LoadedSegment,
   Page,
   PageAfter,
   PageRequest,
   Selection,
   Store,
   StoreStats,
+  TailRequest,
   TopRequest,
   TopValue,
 } from '../store.js';
+import { SegmentCatalog, type SegmentExtent } from '../index/segment-catalog.js';
+import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
+import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
 import type { RowBatch } from '../row-format.js';
 import { ConnectionPool } from './connection-pool.js';
+import { HotTier, type HotSnapshot } from './hot-tier.js';
+import { readPage } from './page-planner.js';
+import {
+  CSV_LINE_SQL,
+  JSON_LINE_SQL,
+  ROW_FORMAT_SQL,
+  SELECT_COLUMNS,
+  WhereBuilder,
+  bindTypes,
+  mergeRanges,
+  rangesFrom,
+  toStoredRecord,
+} from './read-sql.js';
 
 export interface DuckDbStoreOptions {
   /** Database file; ':memory:' for a throwaway store. */
@@ -46,45 +67,28 @@ export interface DuckDbStoreOptions {
   maxMemoryLimit?: string;
   /** Told each time a load or query needed the raised limit. */
   onMemoryBoost?: (what: string) => void;
+  /** Where the token index lives; `<file>.index` by default. */
+  indexDir?: string;
+  /** Where rows wait to be loaded (files the engine reads); `<file>.load` by default. */
+  loadDir?: string;
+  /** false: read every segment in the time window (the token index is still built). */
+  pruning?: boolean;
+  log?: SegmentIndexLog;
 }
-
-const SELECT_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS received_at, tenant, level, severity,
-  service, host, category, source, message, trace_id, span_id, CAST(attrs AS VARCHAR) AS attrs`;
-
-const RFC3339_MICROS = `'%Y-%m-%dT%H:%M:%S.%fZ'`;
-const jsonText = (col: string) => `coalesce(to_json(${col})::VARCHAR, 'null')`;
-
-/**
- * The JSON wire form of a record (SPEC §1), rendered by the engine for exports. It must stay
- * byte-identical to `recordToJson` (src/query/record-format.ts); the conformance suite checks it.
- */
-const JSON_LINE_SQL = `concat('{"ts":"', strftime(ts, ${RFC3339_MICROS}), '","received_at":"', strftime(received_at, ${RFC3339_MICROS}),
-  '","tenant":', ${jsonText('tenant')}, ',"level":', ${jsonText('level')}, ',"severity":', coalesce(CAST(severity AS VARCHAR), 'null'),
-  ',"service":', ${jsonText('service')}, ',"host":', ${jsonText('host')}, ',"category":', ${jsonText('category')},
-  ',"source":', ${jsonText('source')}, ',"message":', ${jsonText('message')}, ',"trace_id":', ${jsonText('trace_id')},
-  ',"span_id":', ${jsonText('span_id')}, ',"attrs":', CAST(attrs AS VARCHAR), '}')`;
-
-const csvText = (col: string) =>
-  `CASE WHEN ${col} IS NULL THEN '' WHEN regexp_matches(${col}, '[",\r\n]') THEN concat('"', replace(${col}, '"', '""'), '"') ELSE ${col} END`;
-
-/** A CSV row in the column order of CSV_HEADER; must match `recordToCsv`. */
-const CSV_LINE_SQL = `concat_ws(',', strftime(ts, ${RFC3339_MICROS}), strftime(received_at, ${RFC3339_MICROS}), ${csvText('tenant')},
-  coalesce(level, ''), coalesce(CAST(severity AS VARCHAR), ''), ${csvText('service')}, ${csvText('host')}, ${csvText('category')},
-  ${csvText('source')}, ${csvText('message')}, ${csvText('trace_id')}, ${csvText('span_id')}, ${csvText('CAST(attrs AS VARCHAR)')})`;
 
 const unescapeText = (col: string) =>
   `CASE WHEN contains(${col}, '\\') THEN json_extract_string(concat('"', ${col}, '"'), '$') ELSE ${col} END`;
 
 /**
- * Reads a file of rows (row-format.ts) as table rows, numbered from $2 + 1. One reader thread: a
- * load shares the machine with ingest parsing, and one thread does the most rows per CPU second.
+ * Reads a file of rows (row-format.ts) as table rows, numbered from `seq` + 1. One reader thread:
+ * a load shares the machine with ingest parsing, and one thread does the most rows per CPU second.
  * The line size limit is the longest row the pipeline accepts, so no acknowledged row is refused
  * here; the buffer is sized from it explicitly (DuckDB's default is 16 times the limit).
  */
-const loadRowsSql = (maxRowBytes: number) => `SELECT $2 + row_number() OVER (), make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level,
+const rowsSelect = (maxRowBytes: number) => (file: string, seq: string) => `SELECT ${seq} + row_number() OVER (), make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level,
   severity, ${unescapeText('service')}, ${unescapeText('host')}, ${unescapeText('category')}, ${unescapeText('source')},
   ${unescapeText('message')}, ${unescapeText('trace_id')}, ${unescapeText('span_id')}, attrs
-FROM read_csv($1, delim = '\t', quote = '', escape = '', header = false, nullstr = '\\N', auto_detect = false,
+FROM read_csv(${file}, delim = '\t', quote = '', escape = '', header = false, nullstr = '\\N', auto_detect = false,
   parallel = false, max_line_size = ${maxRowBytes + 1}, buffer_size = ${Math.max(maxRowBytes + 2 ** 20, 8 * 2 ** 20)},
   columns = {ts: 'BIGINT', received_at: 'BIGINT', tenant: 'VARCHAR', level: 'VARCHAR', severity: 'UTINYINT',
     service: 'VARCHAR', host: 'VARCHAR', category: 'VARCHAR', source: 'VARCHAR', message: 'VARCHAR', trace_id: 'VARCHAR',
@@ -102,15 +106,25 @@ const SLICE_PAGES = 8;
 /** Rows per exported string piece (a few tens of kilobytes). */
 const PIECE_ROWS = 64;
 
+/** Below this share of the table's rows, a pruned read names its segments instead of the table. */
+const PRUNED_SHARE = 0.5;
+
+const NULL_LOG: SegmentIndexLog = { info: () => undefined, error: () => undefined };
+
 export class DuckDbStore implements Store {
   readonly backend = 'duckdb';
   private closed = false;
   private writeChain: Promise<unknown> = Promise.resolve();
   /** Highest sequence number committed; only the writer connection changes it, after a commit. */
   private lastSeq = 0n;
+  /** Highest spool segment id loaded: staging an older one is too late. */
+  private loadedSegmentId = 0n;
   /** Loads and queries running with the raised memory limit, and the change of limit under way. */
   private boosted = 0;
   private limitChange: Promise<void> = Promise.resolve();
+  private readonly catalog = new SegmentCatalog();
+  private index: SegmentIndex | null = null;
+  private hot: HotTier | null = null;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -147,12 +161,14 @@ export class DuckDbStore implements Store {
     const control = await instance.connect();
     const readers = new ConnectionPool(instance, options.readConnections ?? 4);
     const loadDir =
-      options.file === ':memory:'
-        ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-load-'))
-        : path.join(path.dirname(path.resolve(options.file)), 'load');
+      options.loadDir ??
+      (options.file === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-load-')) : `${path.resolve(options.file)}.load`);
     fs.mkdirSync(loadDir, { recursive: true });
-    const store = new DuckDbStore(instance, writer, control, readers, options, loadDir);
-    return store;
+    return new DuckDbStore(instance, writer, control, readers, options, loadDir);
+  }
+
+  private get maxRowBytes(): number {
+    return this.options.maxRowBytes ?? 2 ** 20;
   }
 
   async migrate(): Promise<number[]> {
@@ -174,7 +190,49 @@ export class DuckDbStore implements Store {
     }
     const last = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
     this.lastSeq = last.getRows()[0]![0] as bigint;
+    const seg = await this.writer.runAndReadAll('SELECT coalesce(max(id), 0) FROM spool_segments');
+    this.loadedSegmentId = seg.getRows()[0]![0] as bigint;
+    await this.openCatalog();
     return applied;
+  }
+
+  /**
+   * Reads the segment extents, measures the rows no extent covers (loaded before extents were
+   * recorded) a row group at a time, then opens the token index and the hot tier.
+   */
+  private async openCatalog(): Promise<void> {
+    if (this.index !== null) return;
+    const rows = await this.writer.runAndReadAll(
+      'SELECT first_seq, last_seq, rows, epoch_us(min_ts), epoch_us(max_ts) FROM segments ORDER BY first_seq',
+    );
+    let covered = 0n;
+    for (const r of rows.getRows()) {
+      const e = extentOf(r);
+      this.catalog.add(e);
+      if (e.lastSeq > covered) covered = e.lastSeq;
+    }
+    if (covered < this.lastSeq) {
+      await this.inTransaction(async () => {
+        const measured = await this.writer.runAndReadAll(
+          `INSERT INTO segments SELECT min(seq), max(seq), count(*), min(ts), max(ts) FROM logs WHERE seq > $1
+             GROUP BY (seq - 1) // ${DUCKDB_ROW_GROUP_ROWS}
+           RETURNING first_seq, last_seq, rows, epoch_us(min_ts), epoch_us(max_ts)`,
+          [covered],
+          [BIGINT],
+        );
+        for (const r of measured.getRows()) this.catalog.add(extentOf(r));
+      });
+    }
+    const indexDir =
+      this.options.indexDir ?? (this.options.file === ':memory:' ? path.join(this.loadDir, 'index') : `${path.resolve(this.options.file)}.index`);
+    fs.mkdirSync(indexDir, { recursive: true });
+    this.index = SegmentIndex.open({
+      dir: indexDir,
+      catalog: this.catalog,
+      exportRows: (e, file) => this.exportRows(e, file),
+      log: this.options.log ?? NULL_LOG,
+    });
+    this.hot = await HotTier.open(this.instance, this.loadDir, rowsSelect(this.maxRowBytes));
   }
 
   append(batch: RowBatch): Promise<AppendResult> {
@@ -185,45 +243,101 @@ export class DuckDbStore implements Store {
       const firstSeq = this.lastSeq + 1n;
       if (batch.count === 0) return { firstSeq, count: 0 };
       const file = path.join(this.loadDir, `append-${firstSeq}.tsv`);
+      let extent: SegmentExtent | null;
       try {
         fs.writeFileSync(file, batch.bytes);
-        await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)));
+        extent = await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)));
       } catch (e) {
-        throw storeError('append', e);
-      } finally {
         fs.rmSync(file, { force: true });
+        throw storeError('append', e);
       }
-      return this.committed(firstSeq, batch.count);
+      if (extent === null) {
+        fs.rmSync(file, { force: true });
+        return { firstSeq, count: 0 };
+      }
+      if (!this.loaded(extent, file)) fs.rmSync(file, { force: true });
+      return { firstSeq, count: extent.rows };
     });
   }
 
-  loadSegment(file: string, id: bigint): Promise<number> {
+  loadSegment(file: string, id: bigint): Promise<LoadedSegment> {
     return this.serialised(async () => {
       this.assertOpen();
       const firstSeq = this.lastSeq + 1n;
-      let rows: number;
+      let extent: SegmentExtent | null;
       try {
-        rows = await this.withMemoryHeadroom(`load of spool segment ${id}`, () =>
+        extent = await this.withMemoryHeadroom(`load of spool segment ${id}`, () =>
           this.inTransaction(async () => {
             const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
-            if (Number(seen.getRows()[0]![0]) > 0) return 0;
-            const n = await this.loadRows(file);
-            await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(n)], [BIGINT, BIGINT]);
-            return n;
+            if (Number(seen.getRows()[0]![0]) > 0) return null;
+            const e = await this.loadRows(file);
+            await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(e?.rows ?? 0)], [BIGINT, BIGINT]);
+            return e;
           }),
         );
       } catch (e) {
         throw storeError('load segment', e);
       }
-      return this.committed(firstSeq, rows).count;
+      if (id > this.loadedSegmentId) this.loadedSegmentId = id;
+      this.hot?.markLoaded(id);
+      if (extent === null) return { rows: 0, firstSeq, fileKept: false };
+      const kept = this.loaded(extent, file);
+      return { rows: extent.rows, firstSeq, fileKept: kept };
     });
   }
 
-  /** Inserts the rows of a file with the sequence numbers after lastSeq; returns how many. */
-  private async loadRows(file: string): Promise<number> {
-    const sql = `INSERT INTO logs ${loadRowsSql(this.options.maxRowBytes ?? 2 ** 20)}`;
-    const loaded = await this.writer.runAndReadAll(sql, [file, this.lastSeq], [VARCHAR, BIGINT]);
-    return Number(loaded.getRows()[0]![0]);
+  /**
+   * Inserts the rows of a file with the sequence numbers after lastSeq and records their extent,
+   * in the caller's transaction.
+   */
+  private async loadRows(file: string): Promise<SegmentExtent | null> {
+    const select = rowsSelect(this.maxRowBytes)('$1', '$2');
+    const inserted = await this.writer.runAndReadAll(`INSERT INTO logs ${select}`, [file, this.lastSeq], [VARCHAR, BIGINT]);
+    if (Number(inserted.getRows()[0]![0]) === 0) return null;
+    const r = await this.writer.runAndReadAll(
+      `INSERT INTO segments SELECT $1 + 1, max(seq), count(*), min(ts), max(ts) FROM logs WHERE seq > $1
+       RETURNING first_seq, last_seq, rows, epoch_us(min_ts), epoch_us(max_ts)`,
+      [this.lastSeq],
+      [BIGINT],
+    );
+    return extentOf(r.getRows()[0]!);
+  }
+
+  /** After a commit: the rows are readable, and their file goes to the index. Returns whether it took the file. */
+  private loaded(extent: SegmentExtent, file: string): boolean {
+    this.lastSeq = extent.lastSeq;
+    const info = this.catalog.add(extent);
+    if (this.index === null) return false;
+    try {
+      this.index.take(file, info);
+      return true;
+    } catch (e) {
+      // The segment is read in full until its summary is rebuilt from the store.
+      this.options.log?.error({ err: e, file }, 'cannot hand a loaded segment to the index');
+      return false;
+    }
+  }
+
+  stage(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void> {
+    if (this.hot === null || segmentId <= this.loadedSegmentId) return Promise.resolve();
+    return this.hot.stage(segmentId, file, fromByte, toByte, firstSeq, rows).catch((e: unknown) => {
+      // Loaded (and its file handed on) while waiting to be staged: the rows are in `logs`.
+      if (segmentId <= this.loadedSegmentId) return;
+      throw storeError('stage', e);
+    });
+  }
+
+  /** Writes a segment's rows in the row format, for the index to rebuild its summary. */
+  private async exportRows(e: SegmentExtent, file: string): Promise<void> {
+    const target = file.replace(/'/g, "''");
+    await this.readers.with((conn) =>
+      this.timed(conn, () =>
+        conn.run(
+          `COPY (SELECT ${ROW_FORMAT_SQL} FROM logs WHERE seq BETWEEN ${e.firstSeq} AND ${e.lastSeq} ORDER BY seq)
+           TO '${target}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')`,
+        ),
+      ),
+    );
   }
 
   /**
@@ -255,11 +369,6 @@ export class DuckDbStore implements Store {
       () => undefined,
       () => undefined,
     );
-  }
-
-  private committed(firstSeq: bigint, count: number): AppendResult {
-    this.lastSeq = firstSeq + BigInt(count) - 1n;
-    return { firstSeq, count };
   }
 
   async loadedSegments(ids: bigint[]): Promise<Set<bigint>> {
@@ -296,15 +405,76 @@ export class DuckDbStore implements Store {
     return run;
   }
 
+  /** What a read sees: `logs` up to the committed sequence number, and the staged rows beyond. */
+  private snapshot(): { loadedSeq: bigint; hot: HotSnapshot; maxSeq: bigint } {
+    this.assertOpen();
+    const hot = this.hot?.snapshot() ?? { parts: [], maxSeq: 0n, release: () => undefined };
+    const loadedSeq = this.lastSeq;
+    return { loadedSeq, hot, maxSeq: hot.maxSeq > loadedSeq ? hot.maxSeq : loadedSeq };
+  }
+
+  /** Which segments may hold rows of a selection (all of them in its time window without pruning). */
+  private segmentTest(sel: Selection): SegmentTest {
+    return this.options.pruning === false ? () => true : segmentTest(sel.tenant, sel.query);
+  }
+
+  /** Runs a read on a pooled connection, with the timeout and the memory retry. */
+  private run(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
+    return this.readers.with(async (conn) => (await this.timed(conn, () => conn.runAndReadAll(sql, params, bindTypes(params)))).getRows());
+  }
+
   async queryPage(req: PageRequest): Promise<Page> {
-    const q = pageSql(req);
-    return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(q.sql, q.params, bindTypes(q.params)));
-      const scanned = await this.timed(conn, () =>
-        conn.runAndReadAll(`SELECT count(*) FROM logs WHERE ${q.windowSql}`, q.windowParams, bindTypes(q.windowParams)),
+    const snap = this.snapshot();
+    try {
+      const maxSeq = req.maxSeq !== undefined && req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
+      return await readPage(
+        { catalog: this.catalog, loadedSeq: snap.loadedSeq, hot: snap.hot, test: this.segmentTest(req), run: (sql, params) => this.run(sql, params) },
+        { ...req, maxSeq },
       );
-      return { items: rows.getRows().map(toStoredRecord), rowsScanned: Number(scanned.getRows()[0]![0]) };
-    });
+    } finally {
+      snap.hot.release();
+    }
+  }
+
+  async readAfter(req: TailRequest): Promise<StoredRecord[]> {
+    const snap = this.snapshot();
+    try {
+      const maxSeq = req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
+      if (maxSeq <= req.afterSeq) return [];
+      const test = this.segmentTest(req);
+      const loadedMax = maxSeq < snap.loadedSeq ? maxSeq : snap.loadedSeq;
+      const sources: string[] = [];
+      if (req.afterSeq < loadedMax) {
+        const segs = this.catalog.candidates({ from: req.from, to: req.to, maxSeq: loadedMax, test }).filter((s) => s.lastSeq > req.afterSeq);
+        const ranges = mergeRanges(segs.map((s) => [s.firstSeq > req.afterSeq ? s.firstSeq : req.afterSeq + 1n, s.lastSeq]));
+        for (const [a, b] of ranges) sources.push(`SELECT * FROM logs WHERE seq BETWEEN ${a} AND ${b}`);
+      }
+      for (const p of snap.hot.parts) {
+        if (p.lastSeq > req.afterSeq && p.firstSeq <= maxSeq) sources.push(`SELECT * FROM ${p.table} WHERE seq > ${snap.loadedSeq}`);
+      }
+      if (sources.length === 0) return [];
+      const where = new WhereBuilder(req);
+      where.add(`seq > ${where.param(req.afterSeq)} AND seq <= ${where.param(maxSeq)}`);
+      where.addQuery(req.query);
+      const sql = `SELECT ${SELECT_COLUMNS} FROM (${sources.join(' UNION ALL ')}) AS t WHERE ${where.sql()} ORDER BY seq LIMIT ${req.limit}`;
+      return (await this.run(sql, where.params)).map(toStoredRecord);
+    } finally {
+      snap.hot.release();
+    }
+  }
+
+  /**
+   * `FROM … WHERE ` of the loaded rows a selection may match: the whole table, or only the
+   * segments the index leaves when they are a small share of it.
+   */
+  private loadedSource(sel: Selection, maxSeq: bigint): { from: string; segments: number } {
+    const test = this.segmentTest(sel);
+    const segs = this.catalog.candidates({ from: sel.from, to: sel.to, maxSeq, test });
+    let rows = 0;
+    for (const s of segs) rows += s.rows;
+    if (segs.length === 0) return { from: 'logs WHERE false AND ', segments: 0 };
+    if (rows >= this.catalog.rows * PRUNED_SHARE) return { from: 'logs WHERE ', segments: segs.length };
+    return { from: rangesFrom(mergeRanges(segs.map((s) => [s.firstSeq, s.lastSeq]))), segments: segs.length };
   }
 
   async *exportText(req: ExportRequest, signal?: AbortSignal): AsyncIterable<ExportChunk> {
@@ -312,9 +482,11 @@ export class DuckDbStore implements Store {
     // pages (each page would rescan every later row): the matching rows are cut into time
     // slices of bounded size, and each slice is read in keyset pages. The engine renders each
     // page into one string, so the JavaScript side handles one value per page, not per field.
+    // Exports read loaded rows only (the caller waits for the loads, not the hot tier).
     const chunkRows = req.chunkRows ?? 5000;
-    const maxSeq = req.maxSeq ?? (await this.maxSeq());
-    const slices = await this.exportSlices(req, maxSeq, chunkRows * SLICE_PAGES);
+    const maxSeq = req.maxSeq !== undefined && req.maxSeq < this.lastSeq ? req.maxSeq : this.lastSeq;
+    const source = this.loadedSource(req, maxSeq).from;
+    const slices = await this.exportSlices(req, source, maxSeq, chunkRows * SLICE_PAGES);
     if (req.order === 'desc') slices.reverse();
     const line = req.format === 'csv' ? CSV_LINE_SQL : JSON_LINE_SQL;
     const dir = req.order === 'desc' ? 'DESC' : 'ASC';
@@ -322,19 +494,23 @@ export class DuckDbStore implements Store {
       let after: PageAfter | undefined;
       for (;;) {
         if (signal?.aborted) return;
-        const q = pageSql({ ...req, ...slice, limit: chunkRows, after, maxSeq }, '*');
+        const where = new WhereBuilder({ ...req, ...slice });
+        where.add(`seq <= ${where.param(maxSeq)}`);
+        if (after !== undefined) where.addAfter(after, req.order);
+        where.addQuery(req.query);
+        const page = `SELECT * FROM ${source}${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${chunkRows}`;
         // Pieces of PIECE_ROWS lines: small strings die young in V8, where one multi-megabyte
         // string per page would sit in the large-object space until a full collection.
         const sql = `SELECT string_agg(line, chr(10) ORDER BY rn), count(*), last(tsu ORDER BY rn), last(seq ORDER BY rn)
           FROM (SELECT ${line} AS line, epoch_us(ts) AS tsu, seq, row_number() OVER (ORDER BY ts ${dir}, seq ${dir}) AS rn
-                FROM (${q.sql}) AS page) AS numbered
+                FROM (${page}) AS page) AS numbered
           GROUP BY (rn - 1) // ${PIECE_ROWS} ORDER BY min(rn)`;
         const result = await this.readers.with(async (conn) => {
           // A client that goes away stops the page query under way, not just the next one.
           const stop = () => conn.interrupt();
           signal?.addEventListener('abort', stop, { once: true });
           try {
-            return await this.timed(conn, () => conn.runAndReadAll(sql, q.params, bindTypes(q.params)));
+            return await this.timed(conn, () => conn.runAndReadAll(sql, where.params, bindTypes(where.params)));
           } catch (e) {
             if (signal?.aborted) return null;
             throw e;
@@ -360,20 +536,12 @@ export class DuckDbStore implements Store {
   }
 
   /** Consecutive time ranges covering every matching row, each holding about `cap` rows at most. */
-  private async exportSlices(req: ExportRequest, maxSeq: bigint, cap: number): Promise<{ from: bigint; to: bigint }[]> {
+  private async exportSlices(req: ExportRequest, source: string, maxSeq: bigint, cap: number): Promise<{ from: bigint; to: bigint }[]> {
     const where = new WhereBuilder(req);
     where.add(`seq <= ${where.param(maxSeq)}`);
     where.addQuery(req.query);
-    const extent = await this.readers.with((conn) =>
-      this.timed(conn, () =>
-        conn.runAndReadAll(
-          `SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM logs WHERE ${where.sql()}`,
-          where.params,
-          bindTypes(where.params),
-        ),
-      ),
-    );
-    const [count, lo, hi] = extent.getRows()[0]! as [bigint, bigint | null, bigint | null];
+    const extent = await this.run(`SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM ${source}${where.sql()}`, where.params);
+    const [count, lo, hi] = extent[0]! as [bigint, bigint | null, bigint | null];
     if (lo === null || hi === null || count === 0n) return [];
     const end = hi + 1n;
     if (Number(count) <= cap) return [{ from: lo, to: end }];
@@ -383,20 +551,15 @@ export class DuckDbStore implements Store {
     const step = span / buckets + 1n;
     const origin = where.param(lo);
     const width = where.param(step);
-    const hist = await this.readers.with((conn) =>
-      this.timed(conn, () =>
-        conn.runAndReadAll(
-          `SELECT (epoch_us(ts) - ${origin}) // ${width} AS b, count(*) FROM logs WHERE ${where.sql()} GROUP BY b ORDER BY b`,
-          where.params,
-          bindTypes(where.params),
-        ),
-      ),
+    const hist = await this.run(
+      `SELECT (epoch_us(ts) - ${origin}) // ${width} AS b, count(*) FROM ${source}${where.sql()} GROUP BY b ORDER BY b`,
+      where.params,
     );
     const slices: { from: bigint; to: bigint }[] = [];
     let from: bigint | null = null;
     let rows = 0;
     let to = lo;
-    for (const [b, n] of hist.getRows() as [bigint, bigint][]) {
+    for (const [b, n] of hist as [bigint, bigint][]) {
       const bFrom = lo + b * step;
       const bTo = bFrom + step < end ? bFrom + step : end;
       if (from !== null && rows + Number(n) > cap) {
@@ -412,30 +575,53 @@ export class DuckDbStore implements Store {
     return slices;
   }
 
+  /**
+   * An aggregation over `logs` (or the segments the index leaves) and the staged rows: `select`
+   * is the grouped SELECT list (`key, count(*)`) of one source; the sources' counts are summed.
+   */
+  private async aggregate(sel: Selection, key: (w: WhereBuilder) => string, tail: (w: WhereBuilder) => string): Promise<DuckDBValue[][]> {
+    const snap = this.snapshot();
+    try {
+      const where = new WhereBuilder(sel);
+      const k = key(where);
+      where.addQuery(sel.query);
+      const cond = where.sql();
+      const end = tail(where);
+      const parts = [`SELECT ${k} AS k, count(*) AS n FROM ${this.loadedSource(sel, snap.loadedSeq).from}seq <= ${snap.loadedSeq} AND ${cond} GROUP BY k`];
+      for (const p of snap.hot.parts) parts.push(`SELECT ${k} AS k, count(*) AS n FROM ${p.table} WHERE seq > ${snap.loadedSeq} AND ${cond} GROUP BY k`);
+      const sql =
+        parts.length === 1
+          ? `SELECT k, n FROM (${parts[0]}) AS a ${end}`
+          : `SELECT k, sum(n)::BIGINT AS n FROM (${parts.join(' UNION ALL ')}) AS a GROUP BY k ${end}`;
+      return await this.run(sql, where.params);
+    } finally {
+      snap.hot.release();
+    }
+  }
+
   async histogram(req: HistogramRequest): Promise<HistogramBucket[]> {
-    const where = new WhereBuilder(req);
-    where.addQuery(req.query);
-    const step = where.param(req.stepMicros);
-    const sql = `SELECT (epoch_us(ts) // ${step}) * ${step} AS bucket, count(*) AS n FROM logs
-      WHERE ${where.sql()} GROUP BY bucket ORDER BY bucket`;
-    return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params, bindTypes(where.params)));
-      return rows.getRows().map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
-    });
+    const rows = await this.aggregate(
+      req,
+      (w) => {
+        const step = w.param(req.stepMicros);
+        return `(epoch_us(ts) // ${step}) * ${step}`;
+      },
+      () => 'ORDER BY k',
+    );
+    return rows.map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
   }
 
   async topValues(req: TopRequest): Promise<TopValue[]> {
-    const where = new WhereBuilder(req);
-    const field = fieldSql(req.field, 'duckdb', where.nextParam());
-    where.params.push(...(field.params as DuckDBValue[]));
-    where.addQuery(req.query);
-    const limit = where.param(BigInt(req.limit));
-    const sql = `SELECT CAST(${field.sql} AS VARCHAR) AS v, count(*) AS n FROM logs WHERE ${where.sql()}
-      GROUP BY v ORDER BY n DESC, v NULLS LAST LIMIT ${limit}`;
-    return this.readers.with(async (conn) => {
-      const rows = await this.timed(conn, () => conn.runAndReadAll(sql, where.params, bindTypes(where.params)));
-      return rows.getRows().map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
-    });
+    const rows = await this.aggregate(
+      req,
+      (w) => {
+        const field = fieldSql(req.field, 'duckdb', w.nextParam());
+        w.params.push(...(field.params as DuckDBValue[]));
+        return `CAST(${field.sql} AS VARCHAR)`;
+      },
+      (w) => `ORDER BY n DESC, k NULLS LAST LIMIT ${w.param(BigInt(req.limit))}`,
+    );
+    return rows.map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
   }
 
   async stats(): Promise<StoreStats> {
@@ -454,8 +640,19 @@ export class DuckDbStore implements Store {
     });
   }
 
+  indexStatus(): IndexStatus {
+    const segments = this.catalog.size;
+    const pending = this.index?.pending ?? 0;
+    return { segments, indexedSegments: segments - this.catalog.unindexed().length, pendingSegments: pending };
+  }
+
+  /** Resolves once the index has caught up (tests, benchmarks). */
+  indexIdle(): Promise<void> {
+    return this.index?.idle() ?? Promise.resolve();
+  }
+
   maxSeq(): Promise<bigint> {
-    return Promise.resolve(this.lastSeq);
+    return Promise.resolve(this.snapshot().maxSeq);
   }
 
   async ping(): Promise<void> {
@@ -466,7 +663,9 @@ export class DuckDbStore implements Store {
     if (this.closed) return;
     this.closed = true;
     await this.writeChain;
+    await this.index?.close();
     const readersClosed = await this.readers.close();
+    await this.hot?.close().catch(() => undefined);
     try {
       // A checkpoint folds the WAL into the database file so the next start opens quickly.
       if (this.options.file !== ':memory:') await this.writer.run('CHECKPOINT');
@@ -519,89 +718,8 @@ export class DuckDbStore implements Store {
   }
 }
 
-/** Accumulates the shared tenant/time/query conditions with positional parameters. */
-class WhereBuilder {
-  readonly params: DuckDBValue[] = [];
-  private readonly parts: string[] = [];
-
-  constructor(sel: Selection) {
-    this.add(`tenant = ${this.param(sel.tenant)}`);
-    if (sel.from !== undefined) this.add(`ts >= make_timestamp(${this.param(sel.from)})`);
-    if (sel.to !== undefined) this.add(`ts < make_timestamp(${this.param(sel.to)})`);
-  }
-
-  param(v: DuckDBValue): string {
-    this.params.push(v);
-    return `$${this.params.length}`;
-  }
-
-  nextParam(): number {
-    return this.params.length + 1;
-  }
-
-  add(cond: string): void {
-    this.parts.push(cond);
-  }
-
-  addQuery(q: Selection['query']): void {
-    if (q === undefined) return;
-    const c = compileWhere(q, 'duckdb', this.nextParam());
-    this.params.push(...(c.params as DuckDBValue[]));
-    this.parts.push(c.sql);
-  }
-
-  sql(): string {
-    return this.parts.join(' AND ');
-  }
-}
-
-/**
- * One page in (ts, seq) order after an optional keyset position. Also returns the bare window
- * (tenant, time, snapshot) so the caller can report how many rows the filter was evaluated on.
- */
-function pageSql(req: PageRequest, columns = SELECT_COLUMNS): { sql: string; params: DuckDBValue[]; windowSql: string; windowParams: DuckDBValue[] } {
-  const where = new WhereBuilder(req);
-  if (req.maxSeq !== undefined) where.add(`seq <= ${where.param(req.maxSeq)}`);
-  const windowSql = where.sql();
-  const windowParams = [...where.params];
-  if (req.after !== undefined) {
-    // `ts >= x` alone can use the zone maps; the OR only refines within equal timestamps.
-    const t = where.param(req.after.ts);
-    const s = where.param(req.after.seq);
-    if (req.order === 'desc') where.add(`ts <= make_timestamp(${t}) AND (ts < make_timestamp(${t}) OR seq < ${s})`);
-    else where.add(`ts >= make_timestamp(${t}) AND (ts > make_timestamp(${t}) OR seq > ${s})`);
-  }
-  where.addQuery(req.query);
-  const dir = req.order === 'desc' ? 'DESC' : 'ASC';
-  const limit = where.param(BigInt(req.limit));
-  const offset = req.offset ? ` OFFSET ${where.param(BigInt(req.offset))}` : '';
-  const sql = `SELECT ${columns} FROM logs WHERE ${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}${offset}`;
-  return { sql, params: where.params, windowSql, windowParams };
-}
-
-function toStoredRecord(r: DuckDBValue[]): StoredRecord {
-  return {
-    seq: r[0] as bigint,
-    ts: r[1] as bigint,
-    receivedAt: r[2] as bigint,
-    tenant: r[3] as string,
-    level: r[4] as Level | null,
-    severity: r[5] === null ? null : Number(r[5]),
-    service: r[6] as string | null,
-    host: r[7] as string | null,
-    category: r[8] as string | null,
-    source: r[9] as string | null,
-    message: r[10] as string | null,
-    traceId: r[11] as string | null,
-    spanId: r[12] as string | null,
-    attrs: r[13] as string,
-  };
-}
-
-/** Bigints bind as BIGINT (the default would be HUGEINT, which make_timestamp does not take). */
-function bindTypes(params: DuckDBValue[]): DuckDBType[] {
-  // An undefined entry lets the engine infer that parameter's type.
-  return params.map((p) => (typeof p === 'bigint' ? BIGINT : undefined)) as DuckDBType[];
+function extentOf(r: DuckDBValue[]): SegmentExtent {
+  return { firstSeq: r[0] as bigint, lastSeq: r[1] as bigint, rows: Number(r[2]), minTs: r[3] as bigint, maxTs: r[4] as bigint };
 }
 
 function errorText(e: unknown): string {

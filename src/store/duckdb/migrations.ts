@@ -46,6 +46,22 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'segment extents',
+    sql: [
+      // One row per loaded range of sequence numbers (a spool segment, one row group), written in
+      // the same transaction as its rows: the time range a search uses to skip it and order its
+      // reads. Ranges loaded before this table existed are measured once at start-up.
+      `CREATE TABLE segments (
+        first_seq BIGINT PRIMARY KEY,
+        last_seq BIGINT NOT NULL,
+        rows BIGINT NOT NULL,
+        min_ts TIMESTAMP NOT NULL,
+        max_ts TIMESTAMP NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,0 +1,118 @@
+// One page of search results without reading the whole table. The candidate segments — those in
+// the time window that the token index does not rule out — are read newest first (oldest first for
+// `asc`), a growing batch at a time, the staged rows of the hot tier with the first batch; reading
+// stops as soon as the page is full and no segment left can hold a row that sorts before the last
+// one kept. The latest rows need one segment; a rare word needs the few segments that hold it.
+
+import type { DuckDBValue } from '@duckdb/node-api';
+import type { StoredRecord } from '../../model/record.js';
+import type { SegmentCatalog } from '../index/segment-catalog.js';
+import type { SegmentInfo, SegmentTest } from '../index/segment-filter.js';
+import type { Page, PageRequest } from '../store.js';
+import type { HotSnapshot } from './hot-tier.js';
+import { SELECT_COLUMNS, WhereBuilder, mergeRanges, rangesFrom, toStoredRecord } from './read-sql.js';
+
+/** Rows of candidate segments read by the first batch; each later batch reads four times more. */
+const FIRST_BATCH_ROWS = 250_000;
+
+export interface PageSources {
+  catalog: SegmentCatalog;
+  /** Highest sequence number in `logs`: segments up to here are read there, the rest in `hot`. */
+  loadedSeq: bigint;
+  hot: HotSnapshot;
+  /** Which segments may hold matching rows. */
+  test: SegmentTest;
+  /** Runs a read and returns its rows. */
+  run(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]>;
+}
+
+/** (ts, seq) of a in the page's order relative to b: negative when a comes first. */
+function compare(a: { ts: bigint; seq: bigint }, b: { ts: bigint; seq: bigint }, desc: boolean): number {
+  const c = a.ts === b.ts ? (a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1) : a.ts < b.ts ? -1 : 1;
+  return desc ? -c : c;
+}
+
+export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bigint }): Promise<Page> {
+  const desc = req.order === 'desc';
+  const need = req.limit + (req.offset ?? 0);
+  const test = src.test;
+  let from = req.from;
+  let to = req.to;
+  // A cursor bounds the time range too, so segments entirely before it are not candidates.
+  if (req.after !== undefined) {
+    if (desc) to = to === undefined || req.after.ts + 1n < to ? req.after.ts + 1n : to;
+    else from = from === undefined || req.after.ts > from ? req.after.ts : from;
+  }
+  const loadedMax = req.maxSeq < src.loadedSeq ? req.maxSeq : src.loadedSeq;
+  const candidates = src.catalog.candidates({ from, to, maxSeq: loadedMax, test });
+  // Newest first: by the latest row a segment may hold (oldest first by the earliest for asc).
+  candidates.sort((a, b) =>
+    desc
+      ? a.maxTs === b.maxTs ? (a.lastSeq < b.lastSeq ? 1 : -1) : a.maxTs < b.maxTs ? 1 : -1
+      : a.minTs === b.minTs ? (a.firstSeq < b.firstSeq ? -1 : 1) : a.minTs < b.minTs ? -1 : 1,
+  );
+  const hotParts = src.hot.parts.filter((p) => p.firstSeq <= req.maxSeq);
+  let kept: StoredRecord[] = [];
+  let scanned = 0;
+  let next = 0;
+  let budget = FIRST_BATCH_ROWS;
+  let cutoff: StoredRecord | undefined;
+  for (let round = 0; ; round++) {
+    const batch: SegmentInfo[] = [];
+    let rows = 0;
+    while (next < candidates.length && (batch.length === 0 || rows + candidates[next]!.rows <= budget)) {
+      const s = candidates[next++]!;
+      // Past the cutoff: nothing in it can come before the rows kept.
+      if (cutoff !== undefined && !mayPrecede(s, cutoff, desc)) continue;
+      batch.push(s);
+      rows += s.rows;
+    }
+    const reads: Promise<StoredRecord[]>[] = [];
+    if (batch.length > 0) {
+      reads.push(readRows(src, req, need, cutoff, rangesFrom(mergeRanges(batch.map((s) => [s.firstSeq, s.lastSeq < loadedMax ? s.lastSeq : loadedMax])))));
+      scanned += rows;
+    }
+    if (round === 0 && hotParts.length > 0) {
+      const scans = hotParts.map((p) => `SELECT * FROM ${p.table}`);
+      const from = `(${scans.join(' UNION ALL ')}) AS hot WHERE seq > ${src.loadedSeq} AND `;
+      reads.push(readRows(src, req, need, cutoff, from));
+      for (const p of hotParts) scanned += Number(p.lastSeq - p.firstSeq + 1n);
+    }
+    if (reads.length === 0) break;
+    for (const rowsRead of await Promise.all(reads)) kept = kept.concat(rowsRead);
+    kept.sort((a, b) => compare(a, b, desc));
+    if (kept.length > need) kept.length = need;
+    if (kept.length === need) cutoff = kept[need - 1];
+    if (next >= candidates.length) break;
+    if (cutoff !== undefined && !candidates.slice(next).some((s) => mayPrecede(s, cutoff!, desc))) break;
+    budget *= 4;
+  }
+  return { items: kept.slice(req.offset ?? 0), rowsScanned: scanned };
+}
+
+/** Whether segment s may hold a row that sorts before `row` in the page order. */
+function mayPrecede(s: SegmentInfo, row: { ts: bigint; seq: bigint }, desc: boolean): boolean {
+  return desc ? compare({ ts: s.maxTs, seq: s.lastSeq }, row, true) < 0 : compare({ ts: s.minTs, seq: s.firstSeq }, row, false) < 0;
+}
+
+/** The first `need` matching rows, in order, of the rows `from` (a rangesFrom-style clause) reads. */
+async function readRows(
+  src: PageSources,
+  req: PageRequest & { maxSeq: bigint },
+  need: number,
+  cutoff: StoredRecord | undefined,
+  from: string,
+): Promise<StoredRecord[]> {
+  const where = new WhereBuilder(req);
+  where.add(`seq <= ${where.param(req.maxSeq)}`);
+  if (req.after !== undefined) where.addAfter(req.after, req.order);
+  // Rows after the cutoff cannot make the page; saying so lets the engine skip them.
+  if (cutoff !== undefined) {
+    const t = where.param(cutoff.ts);
+    where.add(req.order === 'desc' ? `ts >= make_timestamp(${t})` : `ts <= make_timestamp(${t})`);
+  }
+  where.addQuery(req.query);
+  const dir = req.order === 'desc' ? 'DESC' : 'ASC';
+  const sql = `SELECT ${SELECT_COLUMNS} FROM ${from}${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${need}`;
+  return (await src.run(sql, where.params)).map(toStoredRecord);
+}

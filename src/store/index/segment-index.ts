@@ -1,0 +1,290 @@
+// Keeps the token index of the store current, off the ingest path: each loaded segment's row file
+// (the spool segment it came from) is moved into DATA/index/pending/ and summarised by a worker
+// thread running at the lowest CPU priority, so indexing only uses CPU that ingest and queries
+// leave idle; the summary is written to DATA/index/<firstSeq>.idx and attached to the catalog.
+// Summaries are derived data: a missing or unreadable one is rebuilt from the store's rows, and
+// until it exists the segment is simply read in full. This module is both sides: imported, it
+// manages the worker; run as the worker, it indexes.
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import type { SegmentCatalog, SegmentExtent } from './segment-catalog.js';
+import type { SegmentInfo } from './segment-filter.js';
+import { SegmentIndexer } from './segment-indexer.js';
+import { decodeSummary, encodeSummary, type SegmentSummary } from './segment-summary.js';
+
+const ROLE = 'loghaven-segment-index';
+const READ_CHUNK = 1 << 20;
+
+interface Job {
+  id: number;
+  file: string;
+  out: string;
+  firstSeq: string;
+  lastSeq: string;
+}
+
+type Answer = { id: number; ok: true; summary: ArrayBuffer } | { id: number; ok: false; message: string };
+
+const serving = globalThis as { loghavenIndexWorker?: boolean };
+// Once per thread: under the test runner's loader the module can be evaluated twice.
+if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && !serving.loghavenIndexWorker) {
+  serving.loghavenIndexWorker = true;
+  lowerThreadPriority();
+  const port = parentPort!;
+  port.on('message', (job: Job) => {
+    let answer: Answer;
+    const transfer: ArrayBuffer[] = [];
+    try {
+      const summary = indexFile(job.file, BigInt(job.firstSeq), BigInt(job.lastSeq));
+      const bytes = encodeSummary(summary);
+      const tmp = `${job.out}.tmp`;
+      fs.writeFileSync(tmp, bytes);
+      fs.renameSync(tmp, job.out);
+      fs.rmSync(job.file, { force: true });
+      const copy = new Uint8Array(bytes).buffer;
+      transfer.push(copy);
+      answer = { id: job.id, ok: true, summary: copy };
+    } catch (e) {
+      answer = { id: job.id, ok: false, message: (e as Error).message };
+    }
+    port.postMessage(answer, transfer);
+  });
+}
+
+/** Summarises a file of rows (row-format.ts). */
+export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): SegmentSummary {
+  const indexer = new SegmentIndexer();
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const n = fs.readSync(fd, buf, 0, READ_CHUNK, null);
+      if (n === 0) break;
+      indexer.push(buf.subarray(0, n));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  const summary = indexer.finish(firstSeq, lastSeq);
+  const rows = Number(lastSeq - firstSeq + 1n);
+  if (summary.rows !== rows) throw new Error(`${file} holds ${summary.rows} rows, the segment ${rows}`);
+  return summary;
+}
+
+/**
+ * Nice 19 for this thread alone (Linux gives each thread its own priority): the index worker
+ * then yields the CPU to everything else. Elsewhere it just runs at normal priority.
+ */
+function lowerThreadPriority(): void {
+  try {
+    const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) os.setPriority(tid, 19);
+  } catch {
+    // Not Linux, or not allowed: normal priority.
+  }
+}
+
+export interface SegmentIndexLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface SegmentIndexOptions {
+  /** DATA/index */
+  dir: string;
+  catalog: SegmentCatalog;
+  /** Writes a segment's rows in the row format to `file`, for a summary to be rebuilt. */
+  exportRows: (extent: SegmentExtent, file: string) => Promise<void>;
+  log: SegmentIndexLog;
+}
+
+interface Pending {
+  info: SegmentInfo;
+  /** The row file, or null when it must first be exported from the store. */
+  file: string | null;
+}
+
+const pad = (seq: bigint) => seq.toString().padStart(20, '0');
+
+export class SegmentIndex {
+  private worker: Worker | null = null;
+  private readonly queue: Pending[] = [];
+  private running: Promise<void> | null = null;
+  private readonly waiters = new Map<number, (a: Answer) => void>();
+  private nextId = 1;
+  private closed = false;
+  /** Segments whose summary failed to build: read in full, not retried until the next start. */
+  private readonly failed = new Set<bigint>();
+  private idleWaiters: (() => void)[] = [];
+
+  private constructor(private readonly options: SegmentIndexOptions) {}
+
+  /**
+   * Reads the summaries on disk into the catalog and queues every segment without one: from its
+   * pending row file when there is one, otherwise exported from the store.
+   */
+  static open(options: SegmentIndexOptions): SegmentIndex {
+    const index = new SegmentIndex(options);
+    fs.mkdirSync(index.pendingDir, { recursive: true });
+    const known = new Set<string>();
+    for (const s of options.catalog.all()) {
+      known.add(pad(s.firstSeq));
+      const file = index.summaryFile(s.firstSeq);
+      if (fs.existsSync(file)) {
+        try {
+          const summary = decodeSummary(fs.readFileSync(file));
+          if (options.catalog.attach(summary)) continue;
+        } catch (e) {
+          options.log.error({ err: e, file }, 'cannot read a segment summary; rebuilding it');
+        }
+      }
+      const rows = index.pendingFile(s.firstSeq);
+      index.queue.push({ info: s, file: fs.existsSync(rows) ? rows : null });
+    }
+    // Leftovers of segments that are gone (or of a crash mid-write).
+    for (const name of fs.readdirSync(options.dir)) {
+      const m = /^(\d{20})\.idx$/.exec(name);
+      if ((m && !known.has(m[1]!)) || name.endsWith('.tmp')) fs.rmSync(path.join(options.dir, name), { force: true });
+    }
+    for (const name of fs.readdirSync(index.pendingDir)) {
+      const m = /^(\d{20})\.tsv$/.exec(name);
+      if (!m || !known.has(m[1]!)) fs.rmSync(path.join(index.pendingDir, name), { force: true });
+    }
+    // Segments with their row files first: the exports read the store.
+    index.queue.sort((a, b) => Number(a.file === null) - Number(b.file === null));
+    if (index.queue.length > 0) index.kick();
+    return index;
+  }
+
+  private get pendingDir(): string {
+    return path.join(this.options.dir, 'pending');
+  }
+
+  private summaryFile(firstSeq: bigint): string {
+    return path.join(this.options.dir, `${pad(firstSeq)}.idx`);
+  }
+
+  private pendingFile(firstSeq: bigint): string {
+    return path.join(this.pendingDir, `${pad(firstSeq)}.tsv`);
+  }
+
+  /** Segments waiting for their summary (queued or being built). */
+  get pending(): number {
+    return this.queue.length + (this.running ? 1 : 0);
+  }
+
+  /**
+   * Takes a loaded segment's row file: it is moved into the pending folder (the caller must not
+   * touch it again) and summarised when the worker gets to it.
+   */
+  take(file: string, info: SegmentInfo): void {
+    if (this.closed) {
+      fs.rmSync(file, { force: true });
+      return;
+    }
+    const target = this.pendingFile(info.firstSeq);
+    fs.renameSync(file, target);
+    // Fresh segments go before rebuilds, which read the store.
+    const at = this.queue.findIndex((p) => p.file === null);
+    this.queue.splice(at === -1 ? this.queue.length : at, 0, { info, file: target });
+    this.kick();
+  }
+
+  /** Resolves once nothing is waiting to be indexed (tests, benchmarks). */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    await this.running?.catch(() => undefined);
+    await this.worker?.terminate();
+    this.worker = null;
+    for (const w of this.idleWaiters.splice(0)) w();
+  }
+
+  private kick(): void {
+    if (this.running || this.closed) return;
+    const next = this.queue.shift();
+    if (next === undefined) {
+      for (const w of this.idleWaiters.splice(0)) w();
+      return;
+    }
+    this.running = this.build(next).finally(() => {
+      this.running = null;
+      this.kick();
+    });
+  }
+
+  private async build(p: Pending): Promise<void> {
+    const { info } = p;
+    if (this.failed.has(info.firstSeq) || info.summary !== null) return;
+    let file = p.file;
+    try {
+      if (file === null) {
+        file = this.pendingFile(info.firstSeq);
+        await this.options.exportRows(info, file);
+      }
+      const answer = await this.ask({
+        id: this.nextId++,
+        file,
+        out: this.summaryFile(info.firstSeq),
+        firstSeq: info.firstSeq.toString(),
+        lastSeq: info.lastSeq.toString(),
+      });
+      if (!answer.ok) throw new Error(answer.message);
+      const summary = decodeSummary(Buffer.from(answer.summary));
+      this.options.catalog.attach(summary);
+    } catch (e) {
+      if (this.closed) return;
+      this.failed.add(info.firstSeq);
+      if (file !== null) fs.rmSync(file, { force: true });
+      this.options.log.error(
+        { err: e, first_seq: String(info.firstSeq), last_seq: String(info.lastSeq) },
+        'cannot index a segment; searches read it in full',
+      );
+    }
+  }
+
+  private ask(job: Job): Promise<Answer> {
+    const worker = this.started();
+    return new Promise((resolve) => {
+      this.waiters.set(job.id, resolve);
+      worker.postMessage(job);
+    });
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    let url = new URL(import.meta.url);
+    // Under the test runner this module is TypeScript: the worker first registers the loader.
+    if (url.pathname.endsWith('.ts')) {
+      const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+      const boot = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)});`;
+      url = new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+    }
+    const worker = new Worker(url, { workerData: { role: ROLE } });
+    worker.unref();
+    worker.on('message', (a: Answer) => {
+      const w = this.waiters.get(a.id);
+      this.waiters.delete(a.id);
+      w?.(a);
+    });
+    const fail = (message: string) => {
+      this.worker = null;
+      for (const [id, w] of this.waiters) w({ id, ok: false, message });
+      this.waiters.clear();
+    };
+    worker.on('error', (e) => fail(`index worker failed: ${e.message}`));
+    worker.on('exit', (code) => fail(`index worker exited with code ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+}
