@@ -46,6 +46,13 @@ export const ConfigSchema = section('loghaven configuration', {
   http: section('HTTP listener', {
     host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the HTTP server binds to; `0.0.0.0` listens on every interface.' }),
     port: Type.Integer({ minimum: 1, maximum: 65535, default: 7700, description: 'TCP port of the HTTP server (API, UI, health and metrics).' }),
+    request_timeout_ms: Type.Integer({
+      minimum: 0,
+      maximum: 3_600_000,
+      default: 60_000,
+      description: 'Longest a client may take to send a whole request (headers and body); slower clients are cut off. `0`: no limit. Streamed answers (exports, tails) are not bound by it.',
+    }),
+    compress: Type.Boolean({ default: true, description: 'Compress JSON answers of 1 KiB and more with gzip or brotli when the client accepts it.' }),
     body_limit: byteSize({
       minimum: 1024,
       maximum: GiB,
@@ -145,11 +152,81 @@ export const ConfigSchema = section('loghaven configuration', {
       description: 'Largest envelope payload, compressed and decompressed; a larger one is refused as `too_large`.',
     }),
   }),
-  query: section('Query limits', {
+  query: section('Query limits and the query service', {
     default_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100, description: 'Rows returned by a search that gives no `limit`.' }),
     max_limit: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Largest `limit` a search may ask for.' }),
-    timeout_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 30_000, description: 'Time after which a running query is cancelled.' }),
+    timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: 3_600_000,
+      default: 30_000,
+      description: 'Time after which a running query is interrupted in the engine (its CPU is freed) and answered 504 `LH_ERR_QUERY_TIMEOUT`.',
+    }),
     export_chunk_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 5_000, description: 'Rows fetched from the store per chunk while streaming an export.' }),
+    max_concurrent: Type.Integer({
+      minimum: 0,
+      maximum: 1024,
+      default: 0,
+      description: 'Queries the engine runs at once; `0` means the number of CPU cores. More wait in the queue.',
+    }),
+    queue_size: Type.Integer({
+      minimum: 0,
+      maximum: 100_000,
+      default: 64,
+      description: 'Queries that may wait for a slot; beyond it a query is refused at once with 503 `LH_ERR_BUSY` and `Retry-After`.',
+    }),
+    queue_timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: 600_000,
+      default: 5_000,
+      description: 'Longest a query waits for a slot before it is refused with 503 `LH_ERR_BUSY`.',
+    }),
+    max_range_days: Type.Integer({
+      minimum: 0,
+      maximum: 36_500,
+      default: 0,
+      description: 'Longest time range (`from` to `to`) a search, histogram, top or export may cover, in days; `0`: no limit. Past it: 400 `LH_ERR_RANGE_TOO_LARGE`.',
+    }),
+    max_export_rows: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000_000_000,
+      default: 0,
+      description: 'Most rows one export may stream; `0`: no limit. An export that would exceed it is refused before it starts with 413 `LH_ERR_TOO_MANY_ROWS`.',
+    }),
+    max_result_bytes: byteSize({
+      minimum: 1024,
+      maximum: 4 * GiB,
+      default: 64 * MiB,
+      description:
+        'Memory one answer (a search page, a histogram, top values) may take in the server before it is sent; past it: 413 `LH_ERR_RESULT_TOO_LARGE`. The engine itself works within `store.duckdb.memory_limit` (spilling to disk) and `max_memory_limit`; a query that needs more is answered 413 `LH_ERR_QUERY_MEMORY`.',
+    }),
+    slow_ms: Type.Integer({ minimum: 1, maximum: 3_600_000, default: 1_000, description: 'Queries slower than this are counted and logged as slow (and raise the `slow_queries` alert).' }),
+    max_tails: Type.Integer({ minimum: 0, maximum: 100_000, default: 256, description: 'Live tails open at once (SSE and GraphQL subscriptions); beyond it a new one is refused with 503 `LH_ERR_TOO_MANY_TAILS`.' }),
+  }),
+  cache: section('Response cache of the query service', {
+    enabled: Type.Boolean({ default: true, description: 'Cache search pages, histograms and top values; a request with `Cache-Control: no-cache` still bypasses it.' }),
+    max_bytes: byteSize({ minimum: 0, maximum: 64 * GiB, default: 64 * MiB, description: 'Memory the in-process cache may hold; the least recently used answers go first.' }),
+    redis_url: Type.String({
+      default: '',
+      description: 'Redis to keep the cache in, shared by every instance (e.g. `redis://127.0.0.1:6379/0`); empty: in-process. When Redis is down, answers come from the store and `/ready` says so.',
+    }),
+    ttl_search_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 10_000, description: 'How long a search page is kept.' }),
+    ttl_histogram_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'How long a histogram is kept.' }),
+    ttl_top_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'How long top values are kept.' }),
+    warmup: Type.String({
+      default: '',
+      description:
+        'Queries run at start and kept warm, separated by spaces: request paths such as `/api/v1/logs/top?field=service&from=now-1h /api/v1/logs/histogram?from=now-24h` (search, histogram and top routes).',
+    }),
+    warmup_interval_ms: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000, description: 'How often the warm-up queries are run again when their answers are gone or stale.' }),
+  }),
+  alerts: section('Alerts in /health, /api/v1/status and the loghaven_alert gauge', {
+    memory_budget: byteSize({
+      minimum: 16 * MiB,
+      maximum: 1024 * GiB,
+      default: 512 * MiB,
+      description: 'Resident memory the server is meant to stay within; the `memory` alert is raised above 85 % of it.',
+    }),
+    disk_free_percent: Type.Integer({ minimum: 0, maximum: 99, default: 10, description: 'The `disk` alert is raised when the data directory has less free space than this share of its disk.' }),
   }),
   log: section('Server logging', {
     level: oneOf(LOG_LEVELS, { default: 'info', description: 'Lowest level of the server\'s own log; `silent` turns it off. The profile sets the default.' }),

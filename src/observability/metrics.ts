@@ -117,6 +117,71 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly cacheRequests = new client.Counter({
+    name: 'loghaven_cache_requests_total',
+    help: 'Answers by how the response cache served them (hit, miss, bypass)',
+    labelNames: ['route', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly cacheEvictions = new client.Counter({
+    name: 'loghaven_cache_evictions_total',
+    help: 'Cached answers evicted to stay within cache.max_bytes',
+    registers: [this.registry],
+  });
+  readonly cacheBytes = new client.Gauge({
+    name: 'loghaven_cache_bytes',
+    help: 'Bytes held by the in-process response cache',
+    registers: [this.registry],
+  });
+  readonly cacheHitRatio = new client.Gauge({
+    name: 'loghaven_cache_hit_ratio',
+    help: 'Hits over hits and misses since start (bypasses excluded)',
+    registers: [this.registry],
+  });
+  readonly cacheBackendErrors = new client.Counter({
+    name: 'loghaven_cache_backend_errors_total',
+    help: 'Failed calls to the shared cache (Redis); the answer then comes from the store',
+    registers: [this.registry],
+  });
+  readonly queriesRunning = new client.Gauge({
+    name: 'loghaven_queries_running',
+    help: 'Queries running in the engine (at most query.max_concurrent)',
+    registers: [this.registry],
+  });
+  readonly queriesQueued = new client.Gauge({
+    name: 'loghaven_queries_queued',
+    help: 'Queries waiting for a slot (at most query.queue_size)',
+    registers: [this.registry],
+  });
+  readonly queriesRefused = new client.Counter({
+    name: 'loghaven_queries_refused_total',
+    help: 'Queries refused with 503 (queue full or queue timeout) or 504 (query timeout)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly slowQueries = new client.Counter({
+    name: 'loghaven_slow_queries_total',
+    help: 'Queries that took longer than query.slow_ms',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+  readonly alerts = new client.Gauge({
+    name: 'loghaven_alert',
+    help: 'Active alerts (1) by name: memory, cache_hit_ratio, concurrency, slow_queries, disk',
+    labelNames: ['alert'] as const,
+    registers: [this.registry],
+  });
+  readonly tailSubscribers = new client.Gauge({
+    name: 'loghaven_tail_subscribers',
+    help: 'Live tails open (SSE and GraphQL subscriptions)',
+    registers: [this.registry],
+  });
+  readonly tailDropped = new client.Counter({
+    name: 'loghaven_tail_dropped_total',
+    help: 'Records skipped for tail readers too slow to take them',
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'loghaven_' });
   }

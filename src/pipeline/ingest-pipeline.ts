@@ -110,7 +110,9 @@ export class IngestPipeline {
   private readonly stagedRows = new Map<bigint, { rows: number; bytes: number }>();
   private openAcked: OpenAcked | null = null;
   /** Listeners told of each acknowledged group (live tails, the response cache). */
-  private readonly ackListeners = new Set<(ack: Acknowledged) => void>();
+  private readonly ackListeners = new Set<(ack: Acknowledged) => void | Promise<void>>();
+  /** What the listeners of the group just written still do; awaited before it is acknowledged. */
+  private ackWork: Promise<unknown>[] = [];
   private segmentFirstWrite = 0;
   private readonly toLoad: ClosedSegment[] = [];
   private loading: Promise<void> | null = null;
@@ -232,8 +234,12 @@ export class IngestPipeline {
     return this.seqBase + BigInt(this.written);
   }
 
-  /** Calls `fn` after each acknowledged group; returns the function that stops it. */
-  onAcknowledged(fn: (ack: Acknowledged) => void): () => void {
+  /**
+   * Calls `fn` for each group once it is durable and before it is acknowledged (a promise it
+   * returns is awaited first: the response cache records the change before anyone can read it);
+   * returns the function that stops it.
+   */
+  onAcknowledged(fn: (ack: Acknowledged) => void | Promise<void>): () => void {
     this.ackListeners.add(fn);
     return () => this.ackListeners.delete(fn);
   }
@@ -350,6 +356,11 @@ export class IngestPipeline {
         continue;
       }
       for (const p of group) p.batch.release();
+      if (this.ackWork.length > 0) {
+        const work = this.ackWork;
+        this.ackWork = [];
+        await Promise.allSettled(work);
+      }
       this.metrics.flushSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.metrics.ingestBatches.inc();
       this.metrics.batchRows.observe(rows);
@@ -421,7 +432,10 @@ export class IngestPipeline {
     this.queueSealed(this.written - this.spool.currentRows);
     if (this.ackListeners.size > 0) {
       const ack: Acknowledged = { lastSeq: this.acknowledgedSeq, rows: total, batches };
-      for (const fn of this.ackListeners) fn(ack);
+      for (const fn of this.ackListeners) {
+        const r = fn(ack);
+        if (r !== undefined) this.ackWork.push(r);
+      }
     }
     return total;
   }

@@ -210,7 +210,7 @@ describe('native ingest and search', () => {
   });
 
   it('serves health, readiness, metrics, status and OpenAPI docs', async () => {
-    expect((await get('/health')).json).toEqual({ status: 'ok' });
+    expect((await get('/health')).json).toMatchObject({ status: 'ok', alerts: expect.any(Array) });
     expect((await get('/ready')).status).toBe(200);
     const m = await (await fetch(`${server.url}/metrics`)).text();
     expect(m).toMatch(/loghaven_ingest_lines_total\{protocol="native"\} \d+/);

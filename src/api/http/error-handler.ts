@@ -50,7 +50,8 @@ export function prepareErrorAnswer(err: FastifyError | LhError, req: FastifyRequ
   const e = toLhError(err);
   const protocol = ingestProtocolOf(req);
   if (protocol !== undefined) metrics.ingestRefused.inc({ protocol, reason: REFUSAL_REASONS[e.code] ?? 'error' });
-  if (e.status >= 500 && e.status !== 503 && e.status !== 507) req.log.error({ err }, e.message);
+  if (e.status >= 500 && e.status !== 503 && e.status !== 504 && e.status !== 507) req.log.error({ err }, e.message);
+  if (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_TOO_MANY_TAILS') reply.header('retry-after', String(e.details?.retry_after_s ?? 1));
   if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
   // A keep-alive client retrying on the same connection would hold the server open forever.
   if (e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('connection', 'close');

@@ -3,7 +3,10 @@
 
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import type { AlertMonitor } from '../../observability/alerts.js';
 import type { Metrics } from '../../observability/metrics.js';
+import type { ResponseCache } from '../../query/cache/response-cache.js';
+import type { QueryLimiter } from '../../query/limiter.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { Store } from '../../store/store.js';
 
@@ -14,6 +17,9 @@ export interface OpsRouteDeps {
   dataDir: string;
   version: string;
   startedAt: number;
+  alerts: AlertMonitor;
+  cache: ResponseCache | null;
+  limiter: QueryLimiter;
 }
 
 /** Below this much free space (or a tenth of a small disk) the server reports itself not ready. */
@@ -25,8 +31,10 @@ interface Check {
 }
 
 export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promise<void> {
-  app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['operations'] } }, async () => ({
+  // Never waits on the store or the query queue: it must answer at once under any load.
+  app.get('/health', { schema: { summary: 'Liveness: the process answers; active alerts', tags: ['operations'] } }, async () => ({
     status: 'ok',
+    alerts: deps.alerts.check(),
   }));
 
   app.get(
@@ -35,7 +43,12 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     async (_req, reply) => {
       const checks = await readiness(deps);
       const ready = Object.values(checks).every((c) => c.ok);
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+      // The cache is not needed to serve: when it fails the server answers from the store, and
+      // says so here without leaving the load balancer.
+      const degraded = cacheCheck(deps);
+      return reply
+        .status(ready ? 200 : 503)
+        .send({ status: ready ? (degraded.ok ? 'ready' : 'degraded') : 'not ready', checks: { ...checks, cache: degraded } });
     },
   );
 
@@ -54,6 +67,17 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       ready: Object.values(checks).every((c) => c.ok),
       store: { backend: deps.store.backend, rows: stats.rows, bytes: stats.bytes },
       query_index: queryIndex(deps.store),
+      queries: {
+        running: deps.limiter.stats.running,
+        queued: deps.limiter.stats.queued,
+        max_concurrent: deps.limiter.options.maxConcurrent,
+        queue_size: deps.limiter.options.queueSize,
+      },
+      cache:
+        deps.cache === null
+          ? { enabled: false }
+          : { enabled: true, backend: deps.cache.kind, hit_ratio: deps.cache.hitRatio, lookups: deps.cache.lookups, failure: deps.cache.failure },
+      alerts: deps.alerts.check(),
       ingest: {
         queue_records: deps.pipeline.queueRecords,
         queue_bytes: deps.pipeline.queueBytes,
@@ -86,6 +110,12 @@ async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {
   const loadError = deps.pipeline.loadError;
   const loader = { ok: loadError === null, detail: loadError ?? 'spool segments load' };
   return { store, disk, queue, loader };
+}
+
+function cacheCheck(deps: OpsRouteDeps): Check {
+  if (deps.cache === null) return { ok: true, detail: 'response cache disabled' };
+  const failure = deps.cache.failure;
+  return failure === null ? { ok: true, detail: `${deps.cache.kind} cache answers` } : { ok: false, detail: `${failure}; answering from the store` };
 }
 
 /** The token index's progress: pending_segments is 0 once every loaded segment is indexed. */

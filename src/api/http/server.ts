@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
+import compress from '@fastify/compress';
+import zlib from 'node:zlib';
 import type { Config } from '../../config/schema.js';
 import { nativeIngestRoutes } from '../../ingest/native/route.js';
 import { elasticsearchRoutes } from '../../ingest/elasticsearch/route.js';
@@ -19,6 +21,9 @@ import { DUCKDB_ROW_GROUP_ROWS, DuckDbStore } from '../../store/duckdb/duckdb-st
 import type { Store } from '../../store/store.js';
 import { installErrorHandler } from './error-handler.js';
 import { logsRoutes } from './logs-routes.js';
+import { cacheRoutes } from './cache-routes.js';
+import { buildQuerySide } from '../../query/build.js';
+import { AlertMonitor } from '../../observability/alerts.js';
 import { opsRoutes } from './ops-routes.js';
 import { VERSION } from '../../version.js';
 
@@ -76,6 +81,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   app = Fastify({
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
     bodyLimit: config.http.body_limit,
+    // A client that takes longer than this to send its request is cut off (slowloris).
+    requestTimeout: config.http.request_timeout_ms,
     // Per-request log lines cost more than an ingest request itself; only when debugging.
     logController: new LogController({
       disableRequestLogging: config.log.level !== 'trace' && config.log.level !== 'debug',
@@ -127,21 +134,52 @@ export async function startServer(config: Config): Promise<RunningServer> {
     indexField: config.elasticsearch.index_field,
     version: config.elasticsearch.version,
   });
-  await app.register(logsRoutes, {
-    store,
-    visible: (mode) => pipeline.visible(mode),
+  let alerts: AlertMonitor | null = null;
+  const queries = await buildQuerySide(config, store, pipeline, metrics, app.log, () => alerts?.slowQuery());
+  alerts = new AlertMonitor({
     metrics,
-    defaultLimit: config.query.default_limit,
-    maxLimit: config.query.max_limit,
-    exportChunkRows: config.query.export_chunk_rows,
+    memoryBudget: config.alerts.memory_budget,
+    diskFreePercent: config.alerts.disk_free_percent,
+    dataDir,
+    cache: () => (queries.cache === null ? null : { ratio: queries.cache.hitRatio, lookups: queries.cache.lookups }),
+    utilisation: () => queries.limiter.utilisation,
   });
-  await app.register(opsRoutes, { store, pipeline, metrics, dataDir, version: VERSION, startedAt: Date.now() });
+  // The read side answers compressed when the client accepts it; in a scope of its own, so that
+  // the ingest routes keep reading their (possibly compressed) bodies themselves.
+  await app.register(async (reads) => {
+    if (config.http.compress) {
+      // Brotli at a low quality: its default (11) costs more CPU than the query behind the answer.
+      await reads.register(compress, {
+        global: true,
+        globalDecompression: false,
+        threshold: 1024,
+        encodings: ['br', 'gzip', 'deflate'],
+        customTypes: /^text\/(?!event-stream)|json|csv/,
+        brotliOptions: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } },
+        zlibOptions: { level: 5 },
+      });
+    }
+    await reads.register(logsRoutes, { queries: queries.service, metrics });
+  });
+  await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
+  await app.register(opsRoutes, {
+    store,
+    pipeline,
+    metrics,
+    dataDir,
+    version: VERSION,
+    startedAt: Date.now(),
+    alerts,
+    cache: queries.cache,
+    limiter: queries.limiter,
+  });
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;
   let zeromq: ZmqListener | null = null;
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
+    queries.warmer.start();
     if (config.syslog.tcp || config.syslog.udp || (config.syslog.tls_cert !== '' && config.syslog.tls_key !== '')) {
       const s = config.syslog;
       syslog = await SyslogListener.start(
@@ -167,6 +205,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
   } catch (e) {
     await syslog?.close();
+    await queries.close();
+    alerts.close();
     await app.close();
     await pipeline.drain();
     await store.close();
@@ -202,6 +242,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
             app.server.closeAllConnections();
           }
           await stopListening;
+          await queries.close();
+          alerts?.close();
           const listenerClosed = Date.now();
           phase = 'store';
           await store.close();

@@ -1,0 +1,112 @@
+// Assembles the query side from the configuration: the concurrency limiter, the response cache
+// (in-process, or Redis when `cache.redis_url` is set) fed by the pipeline's acknowledgements,
+// the query service every transport uses, and the cache warm-up.
+
+import os from 'node:os';
+import type { Config } from '../config/schema.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { Store } from '../store/store.js';
+import { MemoryCacheStore, type CacheStore } from './cache/cache-store.js';
+import { MemoryChangeJournal, rowsTimeRange, type ChangeJournal } from './cache/change-journal.js';
+import { openRedisCache } from './cache/redis-cache.js';
+import { ResponseCache } from './cache/response-cache.js';
+import { CacheWarmer, parseWarmup } from './cache/warmup.js';
+import { QueryLimiter } from './limiter.js';
+import { QueryService } from './service.js';
+
+export interface QueryLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface QuerySide {
+  service: QueryService;
+  limiter: QueryLimiter;
+  cache: ResponseCache | null;
+  warmer: CacheWarmer;
+  close(): Promise<void>;
+}
+
+export async function buildQuerySide(
+  config: Config,
+  store: Store,
+  pipeline: IngestPipeline,
+  metrics: Metrics,
+  log: QueryLog,
+  onSlowQuery?: () => void,
+): Promise<QuerySide> {
+  const warmQueries = parseWarmup(config.cache.warmup);
+  const q = config.query;
+  const limiter = new QueryLimiter({
+    maxConcurrent: q.max_concurrent === 0 ? os.availableParallelism() : q.max_concurrent,
+    queueSize: q.queue_size,
+    queueTimeoutMs: q.queue_timeout_ms,
+  });
+  let cache: ResponseCache | null = null;
+  let stopListening = () => undefined as unknown;
+  if (config.cache.enabled) {
+    const c = config.cache;
+    const ttlMs = { search: c.ttl_search_ms, histogram: c.ttl_histogram_ms, top: c.ttl_top_ms };
+    let backend: CacheStore;
+    let journal: ChangeJournal;
+    if (c.redis_url !== '') {
+      ({ store: backend, journal } = await openRedisCache(c.redis_url, { keepMs: Math.max(...Object.values(ttlMs)), log }));
+    } else {
+      backend = new MemoryCacheStore(c.max_bytes, () => metrics.cacheEvictions.inc());
+      journal = new MemoryChangeJournal(Math.max(...Object.values(ttlMs)));
+    }
+    const responses = new ResponseCache(backend, journal, { ttlMs }, metrics, log);
+    cache = responses;
+    // Every acknowledged group marks its time range changed, before its acknowledgement is sent.
+    // Tenants are not told apart yet (every record is the default tenant's).
+    stopListening = pipeline.onAcknowledged((ack) => {
+      let from: bigint | undefined;
+      let to: bigint | undefined;
+      for (const b of ack.batches) {
+        const r = rowsTimeRange(b.bytes);
+        if (r === null) continue;
+        if (from === undefined || r.from < from) from = r.from;
+        if (to === undefined || r.to > to) to = r.to;
+      }
+      if (from === undefined || to === undefined) return;
+      return responses.changed(null, from, to);
+    });
+  }
+  const service = new QueryService({
+    store,
+    visible: (mode) => pipeline.visible(mode),
+    cache,
+    limiter,
+    metrics,
+    limits: {
+      defaultLimit: q.default_limit,
+      maxLimit: q.max_limit,
+      exportChunkRows: q.export_chunk_rows,
+      maxRangeDays: q.max_range_days,
+      maxExportRows: q.max_export_rows,
+      maxResultBytes: q.max_result_bytes,
+      slowMs: q.slow_ms,
+    },
+    log,
+    onSlowQuery,
+  });
+  const gauges = setInterval(() => {
+    metrics.queriesRunning.set(limiter.stats.running);
+    metrics.queriesQueued.set(limiter.stats.queued);
+  }, 1000);
+  gauges.unref();
+  const warmer = new CacheWarmer(service, cache === null ? [] : warmQueries, config.cache.warmup_interval_ms, log);
+  return {
+    service,
+    limiter,
+    cache,
+    warmer,
+    async close() {
+      clearInterval(gauges);
+      stopListening();
+      await warmer.close();
+      await cache?.close();
+    },
+  };
+}

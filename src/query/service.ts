@@ -1,0 +1,373 @@
+// The one way into the store for every reader — REST, GraphQL, the live tail, the CLI through
+// REST: parse and check the parameters → cache key → cache → concurrency limiter → visibility →
+// store. Transports stay thin (they map HTTP or GraphQL onto these calls), and every one of them
+// gets the same validation, guards, cache and, later, tenant rules.
+
+import { LhError } from '../errors.js';
+import { formatMicros, nowMicros } from '../model/record.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { Visibility } from '../pipeline/ingest-pipeline.js';
+import type { ExportFormat, Selection, SortOrder, Store } from '../store/store.js';
+import type { CacheKey, CachedRoute, ResponseCache } from './cache/response-cache.js';
+import { decodeCursor, encodeCursor, queryHash } from './cursor.js';
+import type { QueryLimiter } from './limiter.js';
+import { parseQuery } from './parser.js';
+import { CSV_HEADER, recordToJson } from './record-format.js';
+import { parseStep, parseTimeParam } from './time.js';
+
+/** Who asks, and how. */
+export interface QueryContext {
+  tenant: string;
+  /** Aborts when the client goes away: waiting and running work stops. */
+  signal?: AbortSignal;
+  /** The client asked for a fresh answer (`Cache-Control: no-cache`). */
+  noCache?: boolean;
+}
+
+/** Parameters as they arrive (query-string text or GraphQL arguments), checked here. */
+export type Param = string | number | undefined | null;
+
+export interface SearchParams {
+  q?: Param;
+  from?: Param;
+  to?: Param;
+  limit?: Param;
+  order?: Param;
+  cursor?: Param;
+  offset?: Param;
+}
+
+export interface HistogramParams {
+  q?: Param;
+  from?: Param;
+  to?: Param;
+  step?: Param;
+}
+
+export interface TopParams {
+  q?: Param;
+  from?: Param;
+  to?: Param;
+  field?: Param;
+  limit?: Param;
+}
+
+export interface ExportParams {
+  q?: Param;
+  from?: Param;
+  to?: Param;
+  format?: Param;
+  order?: Param;
+}
+
+export interface Timings {
+  cacheMs: number;
+  queueMs: number;
+  dbMs: number;
+  totalMs: number;
+}
+
+/** An answer as JSON text (what REST sends as is), and how it was served. */
+export interface Served {
+  json: string;
+  cache: 'hit' | 'miss' | 'bypass';
+  timings: Timings;
+}
+
+export interface ExportStream {
+  contentType: string;
+  format: 'ndjson' | 'csv' | 'json';
+  chunks: AsyncIterable<string>;
+}
+
+export interface QueryLimits {
+  defaultLimit: number;
+  maxLimit: number;
+  exportChunkRows: number;
+  maxRangeDays: number;
+  maxExportRows: number;
+  maxResultBytes: number;
+  slowMs: number;
+}
+
+export interface QueryServiceDeps {
+  store: Store;
+  /** Resolves once everything acknowledged so far is readable (pipeline.visible). */
+  visible: (mode: Visibility) => Promise<void>;
+  cache: ResponseCache | null;
+  limiter: QueryLimiter;
+  metrics: Metrics;
+  limits: QueryLimits;
+  log: { warn(obj: object, msg: string): void };
+  /** Told of each query slower than limits.slowMs (the slow_queries alert). */
+  onSlowQuery?: () => void;
+}
+
+const MAX_HISTOGRAM_BUCKETS = 10_000;
+const MICROS_PER_DAY = 86_400_000_000n;
+
+export class QueryService {
+  constructor(private readonly deps: QueryServiceDeps) {}
+
+  get limits(): QueryLimits {
+    return this.deps.limits;
+  }
+
+  async search(ctx: QueryContext, p: SearchParams): Promise<Served> {
+    const sel = this.selection(ctx, p);
+    const order = sortOrder(p.order, 'desc');
+    const limit = intParam('limit', p.limit, this.deps.limits.defaultLimit, 1, this.deps.limits.maxLimit);
+    const hash = queryHash([text(p.q), text(p.from), text(p.to), order]);
+    let after: { ts: bigint; seq: bigint } | undefined;
+    let maxSeq: bigint | undefined;
+    let offset: number | undefined;
+    const cursorText = text(p.cursor);
+    if (cursorText !== '') {
+      const c = decodeCursor(cursorText);
+      if (c.qh !== hash || c.order !== order) {
+        throw new LhError('LH_ERR_BAD_CURSOR', 'the cursor belongs to a different query, time range or order');
+      }
+      after = { ts: c.ts, seq: c.seq };
+      maxSeq = c.maxSeq;
+    } else {
+      offset = p.offset === undefined || p.offset === null || p.offset === '' ? undefined : intParam('offset', p.offset, 0, 0, 10_000_000);
+    }
+    const key: CacheKey = { tenant: ctx.tenant, route: 'search', parts: [sel.query ?? null, order, limit, offset ?? 0, cursorText], from: sel.from, to: sel.to };
+    return this.serve('search', ctx, key, async () => {
+      // A first page pins the rows readable now, so its cursor pages over exactly those.
+      if (maxSeq === undefined) {
+        await this.deps.visible('staged');
+        maxSeq = await this.deps.store.maxSeq();
+      }
+      const started = performance.now();
+      const page = await this.deps.store.queryPage({ ...sel, order, limit, after, maxSeq, offset });
+      const last = page.items[page.items.length - 1];
+      const next = page.items.length === limit && last ? encodeCursor({ ts: last.ts, seq: last.seq, maxSeq, order, qh: hash }) : null;
+      const items = page.items.map(recordToJson).join(',');
+      const stats = JSON.stringify({ rows_scanned: page.rowsScanned, elapsed_ms: round2(performance.now() - started) });
+      return `{"items":[${items}],"next_cursor":${JSON.stringify(next)},"stats":${stats}}`;
+    });
+  }
+
+  async histogram(ctx: QueryContext, p: HistogramParams): Promise<Served> {
+    const sel = this.selection(ctx, p);
+    const step = text(p.step) !== '' ? parseStep(text(p.step)) : autoStep(sel);
+    const key: CacheKey = { tenant: ctx.tenant, route: 'histogram', parts: [sel.query ?? null, step], from: sel.from, to: sel.to };
+    return this.serve('histogram', ctx, key, async () => {
+      await this.deps.visible('staged');
+      const found = await this.deps.store.histogram({ ...sel, stepMicros: step });
+      let buckets = found;
+      if (sel.from !== undefined && sel.to !== undefined) {
+        const first = floorDiv(sel.from, step) * step;
+        const n = (sel.to - first + step - 1n) / step;
+        if (n <= BigInt(MAX_HISTOGRAM_BUCKETS)) {
+          const counts = new Map(found.map((b) => [b.ts, b.count]));
+          buckets = [];
+          for (let t = first; t < sel.to; t += step) buckets.push({ ts: t, count: counts.get(t) ?? 0 });
+        }
+      }
+      return JSON.stringify({ step_ms: Number(step / 1000n), buckets: buckets.map((b) => ({ ts: formatMicros(b.ts), count: b.count })) });
+    });
+  }
+
+  async top(ctx: QueryContext, p: TopParams): Promise<Served> {
+    const sel = this.selection(ctx, p);
+    const field = text(p.field);
+    if (field === '') throw new LhError('LH_ERR_BAD_PARAM', 'field is required: a record field or attrs.a.b', { param: 'field' });
+    const limit = intParam('limit', p.limit, 10, 1, 1000);
+    const key: CacheKey = { tenant: ctx.tenant, route: 'top', parts: [sel.query ?? null, field, limit], from: sel.from, to: sel.to };
+    return this.serve('top', ctx, key, async () => {
+      await this.deps.visible('staged');
+      const values = await this.deps.store.topValues({ ...sel, field, limit });
+      return JSON.stringify({ field, values });
+    });
+  }
+
+  /**
+   * Every matching record, streamed. An export holds a query slot while the engine reads each
+   * page and none in between, so a long export neither hogs the engine nor is starved by it.
+   */
+  async export(ctx: QueryContext, p: ExportParams): Promise<ExportStream> {
+    const sel = this.selection(ctx, p);
+    const order = sortOrder(p.order, 'asc');
+    const format = text(p.format) || 'ndjson';
+    if (format !== 'ndjson' && format !== 'csv' && format !== 'json') {
+      throw new LhError('LH_ERR_BAD_PARAM', `format must be ndjson, csv or json, got ${JSON.stringify(format)}`, { param: 'format' });
+    }
+    // Exports read the store's table: they wait for the loads, not for the staging.
+    await this.slot(ctx, () => this.deps.visible('loaded'));
+    const maxSeq = await this.deps.store.maxSeq();
+    const limits = this.deps.limits;
+    if (limits.maxExportRows > 0) {
+      // The selection is one tenant's, so its top tenant value counts every matching row.
+      const count = await this.slot(ctx, () => this.deps.store.topValues({ ...sel, field: 'tenant', limit: 1 }));
+      const rows = count[0]?.count ?? 0;
+      if (rows > limits.maxExportRows) {
+        throw new LhError('LH_ERR_TOO_MANY_ROWS', `the export would stream ${rows} rows, more than query.max_export_rows (${limits.maxExportRows}); narrow the query or the time range`, {
+          rows,
+          limit: limits.maxExportRows,
+          setting: 'query.max_export_rows',
+        });
+      }
+    }
+    const storeFormat: ExportFormat = format === 'csv' ? 'csv' : 'ndjson';
+    const source = this.deps.store.exportText({ ...sel, order, maxSeq, format: storeFormat, chunkRows: limits.exportChunkRows }, ctx.signal);
+    const limiter = this.deps.limiter;
+    const metrics = this.deps.metrics;
+    const started = performance.now();
+    async function* chunks(): AsyncGenerator<string> {
+      if (format === 'csv') yield CSV_HEADER;
+      if (format === 'json') yield '[\n';
+      const it = source[Symbol.asyncIterator]();
+      let first = true;
+      for (;;) {
+        await limiter.acquire(ctx.signal);
+        let step: IteratorResult<{ text: string }>;
+        try {
+          step = await it.next();
+        } finally {
+          limiter.release();
+        }
+        if (step.done || ctx.signal?.aborted) break;
+        const chunk = step.value.text;
+        if (format !== 'json') {
+          yield chunk;
+          continue;
+        }
+        // JSON strings never hold a raw newline, so newlines are exactly the record boundaries.
+        const body = chunk.slice(0, -1).replaceAll('\n', ',\n');
+        yield first ? body : `,\n${body}`;
+        first = false;
+      }
+      if (format === 'json') yield '\n]\n';
+      metrics.queryDuration.observe({ route: 'export' }, (performance.now() - started) / 1000);
+    }
+    const contentType = format === 'csv' ? 'text/csv; charset=utf-8' : format === 'json' ? 'application/json' : 'application/x-ndjson';
+    return { contentType, format, chunks: chunks() };
+  }
+
+  /** Cache lookup, then the query in a slot, then the cache fill; with timings. */
+  private async serve(route: CachedRoute, ctx: QueryContext, key: CacheKey, compute: () => Promise<string>): Promise<Served> {
+    const started = performance.now();
+    const cache = this.deps.cache;
+    let cacheMs = 0;
+    let version: number | null = null;
+    const useCache = cache !== null && !ctx.noCache;
+    if (useCache) {
+      const hit = await cache.get(key);
+      cacheMs = performance.now() - started;
+      if (hit !== undefined) {
+        const totalMs = performance.now() - started;
+        this.deps.metrics.queryDuration.observe({ route }, totalMs / 1000);
+        return { json: hit, cache: 'hit', timings: { cacheMs, queueMs: 0, dbMs: 0, totalMs } };
+      }
+      // Read before the query sees the data: a change after this makes the answer stale.
+      version = await cache.version();
+    } else {
+      cache?.bypassed(route);
+    }
+    const { value: json, queueMs } = await this.deps.limiter.run(compute, ctx.signal).catch((e: unknown) => {
+      if (e instanceof LhError && (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_QUERY_TIMEOUT')) {
+        this.deps.metrics.queriesRefused.inc({ reason: e.code === 'LH_ERR_BUSY' ? 'busy' : 'timeout' });
+      }
+      throw e;
+    });
+    this.checkSize(json);
+    const totalMs = performance.now() - started;
+    const dbMs = Math.max(0, totalMs - cacheMs - queueMs);
+    if (useCache) await cache.set(key, version, json);
+    this.deps.metrics.queryDuration.observe({ route }, totalMs / 1000);
+    if (totalMs > this.deps.limits.slowMs) {
+      this.deps.metrics.slowQueries.inc({ route });
+      this.deps.onSlowQuery?.();
+      this.deps.log.warn({ route, ms: Math.round(totalMs), tenant: ctx.tenant }, 'slow query');
+    }
+    return { json, cache: useCache ? 'miss' : 'bypass', timings: { cacheMs, queueMs, dbMs, totalMs } };
+  }
+
+  private slot<T>(ctx: QueryContext, fn: () => Promise<T>): Promise<T> {
+    return this.deps.limiter.run(fn, ctx.signal).then((r) => r.value);
+  }
+
+  private checkSize(json: string): void {
+    // A JavaScript string of n UTF-16 units holds at least n bytes of the answer.
+    const max = this.deps.limits.maxResultBytes;
+    if (json.length > max) {
+      throw new LhError('LH_ERR_RESULT_TOO_LARGE', `the answer takes more than query.max_result_bytes (${max} bytes); ask for fewer rows or values`, {
+        limit: max,
+        setting: 'query.max_result_bytes',
+      });
+    }
+  }
+
+  /** Tenant, resolved time window and parsed query; checks the range limit. */
+  private selection(ctx: QueryContext, p: { q?: Param; from?: Param; to?: Param }): Selection {
+    // `now` to the next whole second: answers asked for within one second share a cache entry,
+    // and the window still ends after every record acknowledged before the request.
+    const now = ceilDiv(nowMicros(), 1_000_000n) * 1_000_000n;
+    const from = parseTimeParam('from', optional(p.from), now);
+    const to = parseTimeParam('to', optional(p.to), now);
+    if (from !== undefined && to !== undefined && from >= to) {
+      throw new LhError('LH_ERR_BAD_TIME', `"from" (${text(p.from)}) must be before "to" (${text(p.to)})`);
+    }
+    const maxDays = this.deps.limits.maxRangeDays;
+    if (maxDays > 0) {
+      const span = from === undefined || to === undefined ? null : to - from;
+      if (span === null || span > BigInt(maxDays) * MICROS_PER_DAY) {
+        throw new LhError(
+          'LH_ERR_RANGE_TOO_LARGE',
+          `the time range may cover at most ${maxDays} days (query.max_range_days)${span === null ? '; give both from and to' : ''}`,
+          { limit_days: maxDays, setting: 'query.max_range_days' },
+        );
+      }
+    }
+    return { tenant: ctx.tenant, from, to, query: parseQuery(text(p.q)) };
+  }
+}
+
+function text(v: Param): string {
+  return v === undefined || v === null ? '' : String(v);
+}
+
+function optional(v: Param): string | undefined {
+  return v === undefined || v === null ? undefined : String(v);
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+function sortOrder(v: Param, fallback: SortOrder): SortOrder {
+  const s = text(v);
+  if (s === '') return fallback;
+  if (s === 'asc' || s === 'desc') return s;
+  throw new LhError('LH_ERR_BAD_PARAM', `order must be "asc" or "desc", got ${JSON.stringify(s)}`, { param: 'order' });
+}
+
+function intParam(name: string, v: Param, fallback: number, min: number, max: number): number {
+  const s = text(v);
+  if (s === '') return fallback;
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new LhError('LH_ERR_BAD_PARAM', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(s)}`, { param: name });
+  }
+  return n;
+}
+
+/** About a hundred buckets over the requested window, on a round step. */
+function autoStep(sel: Selection): bigint {
+  const steps = [1, 5, 10, 30, 60, 300, 600, 1800, 3600, 10800, 21600, 43200, 86400, 604800].map((s) => BigInt(s) * 1_000_000n);
+  if (sel.from === undefined || sel.to === undefined) return 60_000_000n;
+  const span = sel.to - sel.from;
+  return steps.find((s) => span / s <= 100n) ?? steps[steps.length - 1]!;
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n ? q - 1n : q;
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a > 0n ? q + 1n : q;
+}
