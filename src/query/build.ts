@@ -14,6 +14,7 @@ import { ResponseCache } from './cache/response-cache.js';
 import { CacheWarmer, parseWarmup } from './cache/warmup.js';
 import { QueryLimiter } from './limiter.js';
 import { QueryService } from './service.js';
+import { TailHub } from './tail.js';
 
 export interface QueryLog {
   info(obj: object, msg: string): void;
@@ -25,6 +26,7 @@ export interface QuerySide {
   limiter: QueryLimiter;
   cache: ResponseCache | null;
   warmer: CacheWarmer;
+  tails: TailHub;
   close(): Promise<void>;
 }
 
@@ -96,15 +98,28 @@ export async function buildQuerySide(
     metrics.queriesQueued.set(limiter.stats.queued);
   }, 1000);
   gauges.unref();
+  const tails = new TailHub({
+    store,
+    acknowledgedSeq: () => pipeline.acknowledgedSeq,
+    visible: (mode) => pipeline.visible(mode),
+    limiter,
+    metrics,
+    maxTails: q.max_tails,
+    log,
+  });
+  const stopTails = pipeline.onAcknowledged(() => tails.notify());
   const warmer = new CacheWarmer(service, cache === null ? [] : warmQueries, config.cache.warmup_interval_ms, log);
   return {
     service,
     limiter,
     cache,
     warmer,
+    tails,
     async close() {
       clearInterval(gauges);
       stopListening();
+      stopTails();
+      await tails.close();
       await warmer.close();
       await cache?.close();
     },

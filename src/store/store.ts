@@ -85,6 +85,8 @@ export interface TailRequest extends Selection {
   afterSeq: bigint;
   maxSeq: bigint;
   limit: number;
+  /** asc (default): the first `limit` rows after afterSeq; desc: the last `limit` up to maxSeq, newest first. */
+  order?: SortOrder;
 }
 
 export interface StoreStats {
@@ -142,7 +144,7 @@ export interface Store {
    * loaded, following the rows staged before. Without it, readers wait for loads.
    */
   stage?(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void>;
-  /** Matching rows with afterSeq < seq <= maxSeq, in sequence order, at most `limit`. */
+  /** Matching rows with afterSeq < seq <= maxSeq, in sequence order (`order`), at most `limit`. */
   readAfter(req: TailRequest): Promise<StoredRecord[]>;
   /** The token index's progress. */
   indexStatus(): IndexStatus;

@@ -281,7 +281,7 @@ export async function loadIntoStore(sample: BatchSample): Promise<{ rows: number
           return pipeline.submit({ bytes, count, longestRow: 0, release: () => undefined }, bytes.length);
         }),
       );
-      await pipeline.visible();
+      await pipeline.visible('loaded');
       if (pipeline.loadError !== null) throw new Error(`the store refused a load: ${pipeline.loadError}`);
       const stats = await store.stats();
       if (stats.rows !== sample.records.length) throw new Error(`${stats.rows} rows in the store, ${sample.records.length} submitted`);

@@ -6,6 +6,16 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics } from '../../observability/metrics.js';
 import type { QueryContext, QueryService, Served } from '../../query/service.js';
+import {
+  ErrorAnswerSchema,
+  ExportQuerySchema,
+  HistogramAnswerSchema,
+  HistogramQuerySchema,
+  SearchAnswerSchema,
+  SearchQuerySchema,
+  TopAnswerSchema,
+  TopQuerySchema,
+} from './schemas.js';
 
 export interface LogsRouteDeps {
   queries: QueryService;
@@ -14,11 +24,8 @@ export interface LogsRouteDeps {
 
 type Params = Record<string, string | undefined>;
 
-const selectionParams = {
-  q: { type: 'string', description: 'Query (SPEC §5): words, "phrases", word*, field:value, OR, NOT, (...)' },
-  from: { type: 'string', description: 'Start (inclusive): RFC 3339, Unix time or now-15m' },
-  to: { type: 'string', description: 'End (exclusive): RFC 3339, Unix time or now' },
-} as const;
+/** Error answers of the read routes, for /docs. */
+const errorAnswers = { '4xx': ErrorAnswerSchema, '5xx': ErrorAnswerSchema };
 
 /** The tenant of a request; every request is the default tenant until keys exist (issue 10). */
 export function tenantOf(_req: FastifyRequest): string {
@@ -56,16 +63,8 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       schema: {
         summary: 'Search logs, newest first by default, with an opaque cursor for the next page',
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          properties: {
-            ...selectionParams,
-            limit: { type: 'string', description: `Rows per page (default ${queries.limits.defaultLimit}, max ${queries.limits.maxLimit})` },
-            order: { type: 'string', enum: ['asc', 'desc'] },
-            cursor: { type: 'string', description: 'next_cursor of the previous page' },
-            offset: { type: 'string', description: 'Rows to skip (without cursor)' },
-          },
-        },
+        querystring: SearchQuerySchema,
+        response: { 200: SearchAnswerSchema, ...errorAnswers },
       },
     },
     async (req, reply) => sendServed(reply, await queries.search(queryContext(req, reply), req.query as Params)),
@@ -77,14 +76,8 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       schema: {
         summary: 'Stream every matching record as NDJSON, CSV or a JSON array (gzip or brotli when accepted)',
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          properties: {
-            ...selectionParams,
-            format: { type: 'string', enum: ['ndjson', 'csv', 'json'] },
-            order: { type: 'string', enum: ['asc', 'desc'] },
-          },
-        },
+        querystring: ExportQuerySchema,
+        response: errorAnswers,
       },
     },
     async (req, reply) => {
@@ -106,10 +99,8 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       schema: {
         summary: 'Record counts per time bucket',
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          properties: { ...selectionParams, step: { type: 'string', description: 'Bucket width: 10s, 1m, 1h, 1d …' } },
-        },
+        querystring: HistogramQuerySchema,
+        response: { 200: HistogramAnswerSchema, ...errorAnswers },
       },
     },
     async (req, reply) => sendServed(reply, await queries.histogram(queryContext(req, reply), req.query as Params)),
@@ -121,11 +112,8 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
       schema: {
         summary: 'Most frequent values of a field (a record field or attrs.a.b)',
         tags: ['query'],
-        querystring: {
-          type: 'object',
-          required: ['field'],
-          properties: { ...selectionParams, field: { type: 'string' }, limit: { type: 'string' } },
-        },
+        querystring: TopQuerySchema,
+        response: { 200: TopAnswerSchema, ...errorAnswers },
       },
     },
     async (req, reply) => sendServed(reply, await queries.top(queryContext(req, reply), req.query as Params)),

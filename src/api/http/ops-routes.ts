@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { AlertMonitor } from '../../observability/alerts.js';
+import type { Alert, AlertMonitor } from '../../observability/alerts.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ResponseCache } from '../../query/cache/response-cache.js';
 import type { QueryLimiter } from '../../query/limiter.js';
@@ -59,33 +59,49 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.get('/api/v1/status', { schema: { summary: 'Server summary', tags: ['operations'] } }, async () => {
-    const [stats, checks] = await Promise.all([deps.store.stats(), readiness(deps)]);
-    return {
-      version: deps.version,
-      uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
-      ready: Object.values(checks).every((c) => c.ok),
-      store: { backend: deps.store.backend, rows: stats.rows, bytes: stats.bytes },
-      query_index: queryIndex(deps.store),
-      queries: {
-        running: deps.limiter.stats.running,
-        queued: deps.limiter.stats.queued,
-        max_concurrent: deps.limiter.options.maxConcurrent,
-        queue_size: deps.limiter.options.queueSize,
-      },
-      cache:
-        deps.cache === null
-          ? { enabled: false }
-          : { enabled: true, backend: deps.cache.kind, hit_ratio: deps.cache.hitRatio, lookups: deps.cache.lookups, failure: deps.cache.failure },
-      alerts: deps.alerts.check(),
-      ingest: {
-        queue_records: deps.pipeline.queueRecords,
-        queue_bytes: deps.pipeline.queueBytes,
-        spool_backlog_bytes: deps.pipeline.backlogBytes,
-      },
-      memory: memoryUsage(),
-    };
-  });
+  app.get('/api/v1/status', { schema: { summary: 'Server summary', tags: ['operations'] } }, async () => serverStatus(deps));
+}
+
+/** The server summary of GET /api/v1/status (and of GraphQL's `status`). */
+export interface ServerStatus {
+  version: string;
+  uptime_s: number;
+  ready: boolean;
+  store: { backend: string; rows: number; bytes: number };
+  query_index: Record<string, number>;
+  queries: { running: number; queued: number; max_concurrent: number; queue_size: number };
+  cache: { enabled: false } | { enabled: true; backend: string; hit_ratio: number | null; lookups: number; failure: string | null };
+  alerts: Alert[];
+  ingest: { queue_records: number; queue_bytes: number; spool_backlog_bytes: number };
+  memory: Record<string, number>;
+}
+
+export async function serverStatus(deps: OpsRouteDeps): Promise<ServerStatus> {
+  const [stats, checks] = await Promise.all([deps.store.stats(), readiness(deps)]);
+  return {
+    version: deps.version,
+    uptime_s: Math.round((Date.now() - deps.startedAt) / 1000),
+    ready: Object.values(checks).every((c) => c.ok),
+    store: { backend: deps.store.backend, rows: stats.rows, bytes: stats.bytes },
+    query_index: queryIndex(deps.store),
+    queries: {
+      running: deps.limiter.stats.running,
+      queued: deps.limiter.stats.queued,
+      max_concurrent: deps.limiter.options.maxConcurrent,
+      queue_size: deps.limiter.options.queueSize,
+    },
+    cache:
+      deps.cache === null
+        ? { enabled: false }
+        : { enabled: true, backend: deps.cache.kind, hit_ratio: deps.cache.hitRatio, lookups: deps.cache.lookups, failure: deps.cache.failure },
+    alerts: deps.alerts.check(),
+    ingest: {
+      queue_records: deps.pipeline.queueRecords,
+      queue_bytes: deps.pipeline.queueBytes,
+      spool_backlog_bytes: deps.pipeline.backlogBytes,
+    },
+    memory: memoryUsage(),
+  };
 }
 
 async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {

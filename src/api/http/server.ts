@@ -22,6 +22,7 @@ import type { Store } from '../../store/store.js';
 import { installErrorHandler } from './error-handler.js';
 import { logsRoutes } from './logs-routes.js';
 import { cacheRoutes } from './cache-routes.js';
+import { tailRoutes } from './tail-route.js';
 import { buildQuerySide } from '../../query/build.js';
 import { AlertMonitor } from '../../observability/alerts.js';
 import { opsRoutes } from './ops-routes.js';
@@ -160,6 +161,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       });
     }
     await reads.register(logsRoutes, { queries: queries.service, metrics });
+    await reads.register(tailRoutes, { tails: queries.tails });
   });
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
   await app.register(opsRoutes, {

@@ -441,23 +441,46 @@ export class DuckDbStore implements Store {
     try {
       const maxSeq = req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
       if (maxSeq <= req.afterSeq) return [];
-      const test = this.segmentTest(req);
-      const loadedMax = maxSeq < snap.loadedSeq ? maxSeq : snap.loadedSeq;
-      const sources: string[] = [];
-      if (req.afterSeq < loadedMax) {
-        const segs = this.catalog.candidates({ from: req.from, to: req.to, maxSeq: loadedMax, test }).filter((s) => s.lastSeq > req.afterSeq);
-        const ranges = mergeRanges(segs.map((s) => [s.firstSeq > req.afterSeq ? s.firstSeq : req.afterSeq + 1n, s.lastSeq]));
-        for (const [a, b] of ranges) sources.push(`SELECT * FROM logs WHERE seq BETWEEN ${a} AND ${b}`);
-      }
-      for (const p of snap.hot.parts) {
-        if (p.lastSeq > req.afterSeq && p.firstSeq <= maxSeq) sources.push(`SELECT * FROM ${p.table} WHERE seq > ${snap.loadedSeq}`);
-      }
-      if (sources.length === 0) return [];
+      const desc = req.order === 'desc';
       const where = new WhereBuilder(req);
       where.add(`seq > ${where.param(req.afterSeq)} AND seq <= ${where.param(maxSeq)}`);
       where.addQuery(req.query);
-      const sql = `SELECT ${SELECT_COLUMNS} FROM (${sources.join(' UNION ALL ')}) AS t WHERE ${where.sql()} ORDER BY seq LIMIT ${req.limit}`;
-      return (await this.run(sql, where.params)).map(toStoredRecord);
+      const read = async (sources: string[]): Promise<StoredRecord[]> => {
+        if (sources.length === 0) return [];
+        const sql = `SELECT ${SELECT_COLUMNS} FROM (${sources.join(' UNION ALL ')}) AS t WHERE ${where.sql()}
+          ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${req.limit}`;
+        return (await this.run(sql, where.params)).map(toStoredRecord);
+      };
+      const hot = snap.hot.parts
+        .filter((p) => p.lastSeq > req.afterSeq && p.firstSeq <= maxSeq)
+        .map((p) => `SELECT * FROM ${p.table} WHERE seq > ${snap.loadedSeq}`);
+      const loadedMax = maxSeq < snap.loadedSeq ? maxSeq : snap.loadedSeq;
+      const segs =
+        req.afterSeq < loadedMax
+          ? this.catalog.candidates({ from: req.from, to: req.to, maxSeq: loadedMax, test: this.segmentTest(req) }).filter((s) => s.lastSeq > req.afterSeq)
+          : [];
+      const scans = (batch: typeof segs) =>
+        mergeRanges(batch.map((s) => [s.firstSeq > req.afterSeq ? s.firstSeq : req.afterSeq + 1n, s.lastSeq < loadedMax ? s.lastSeq : loadedMax])).map(
+          ([a, b]) => `SELECT * FROM logs WHERE seq BETWEEN ${a} AND ${b}`,
+        );
+      // Segments hold disjoint sequence ranges: in the order read, the first segments that yield
+      // `limit` rows are the answer, so they are read a growing batch at a time.
+      const ordered = desc ? [...segs].reverse() : segs;
+      let kept: StoredRecord[] = desc ? await read(hot) : [];
+      let next = 0;
+      let budget = 250_000;
+      while (kept.length < req.limit && next < ordered.length) {
+        const batch: typeof segs = [];
+        let rows = 0;
+        while (next < ordered.length && (batch.length === 0 || rows + ordered[next]!.rows <= budget)) {
+          rows += ordered[next]!.rows;
+          batch.push(ordered[next++]!);
+        }
+        kept = kept.concat(await read(scans(batch)));
+        budget *= 4;
+      }
+      if (!desc && kept.length < req.limit) kept = kept.concat(await read(hot));
+      return kept.slice(0, req.limit);
     } finally {
       snap.hot.release();
     }
