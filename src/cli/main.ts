@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { exportCommand } from './commands/export.js';
 import { healthCheckCommand } from './commands/health-check.js';
 import { queryCommand } from './commands/query.js';
+import { tailCommand } from './commands/tail.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
@@ -21,7 +22,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Throw instead of exiting so usage errors get exit code 2, like other invalid input.
     .exitOverride();
-  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), exportCommand()]) {
+  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand()]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;

@@ -2,11 +2,12 @@
 // 50,000 lines/s, a dropped connection resumed with Last-Event-ID without a gap or a repeat, a
 // backfill, a filter, and a reader too slow to keep up told what it missed while ingest goes on.
 
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 import { logLine } from '../helpers/log-lines.js';
 import { SseReader } from '../helpers/sse.js';
 
@@ -128,6 +129,23 @@ describe('live tail (SSE)', () => {
     slow.close();
     expect(dropped).toBeGreaterThan(0);
     expect(delivered + dropped).toBe(60_000);
+  });
+
+  it('loghaven tail prints matching records as they arrive', async () => {
+    await post(Array.from({ length: 3 }, (_, i) => logLine(i, 'cli').text));
+    const cli = spawn(process.execPath, [CLI, 'tail', 'id:cli-*', '--format', 'ndjson', '--backfill', '2', '--url', server.url], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    cli.stdout!.on('data', (d) => (out += d));
+    try {
+      // Started after the first three: the backfill brings the last two, then the live ones follow.
+      const lines = () => out.split('\n').filter((l) => l !== '');
+      while (lines().length < 2) await new Promise((r) => setTimeout(r, 50));
+      await post([logLine(3, 'cli').text, logLine(0, 'not-cli').text, logLine(4, 'cli').text]);
+      while (lines().length < 4) await new Promise((r) => setTimeout(r, 50));
+      expect(lines().map((l) => (JSON.parse(l) as { attrs: { id: string } }).attrs.id)).toEqual(['cli-1', 'cli-2', 'cli-3', 'cli-4']);
+    } finally {
+      cli.kill('SIGINT');
+    }
   });
 
   it('refuses a bad query and a bad Last-Event-ID with coded errors', async () => {

@@ -49,13 +49,12 @@ export function installErrorHandler(app: FastifyInstance, metrics: Metrics): voi
 export function prepareErrorAnswer(err: FastifyError | LhError, req: FastifyRequest, reply: FastifyReply, metrics: Metrics): LhError {
   const e = toLhError(err);
   const protocol = ingestProtocolOf(req);
-  if (protocol !== undefined) metrics.ingestRefused.inc({ protocol, reason: REFUSAL_REASONS[e.code] ?? 'error' });
+  if (protocol !== undefined) metrics.ingestRefused.inc({ protocol, reason: refusalReason(e.code) });
   if (e.status >= 500 && e.status !== 503 && e.status !== 504 && e.status !== 507) req.log.error({ err }, e.message);
-  if (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_TOO_MANY_TAILS') reply.header('retry-after', String(e.details?.retry_after_s ?? 1));
-  if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('retry-after', '1');
+  const retryAfter = retryAfterOf(e);
+  if (retryAfter !== null) reply.header('retry-after', retryAfter);
   // A keep-alive client retrying on the same connection would hold the server open forever.
   if (e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('connection', 'close');
-  if (e.code === 'LH_ERR_DISK_FULL') reply.header('retry-after', '10');
   if (e.code === 'LH_ERR_BODY_TOO_LARGE' && !req.raw.readableEnded) {
     // Refused before the body was read: drain it rather than close, since closing a socket
     // with unread data makes the kernel send a reset that can destroy the 413 before the client
@@ -65,6 +64,19 @@ export function prepareErrorAnswer(err: FastifyError | LhError, req: FastifyRequ
     req.raw.once('end', () => clearTimeout(cutOff));
   }
   return e;
+}
+
+/** Seconds a client should wait before trying again after `e` (Retry-After), or null. */
+export function retryAfterOf(e: LhError): string | null {
+  if (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_TOO_MANY_TAILS') return String(e.details?.retry_after_s ?? 1);
+  if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') return '1';
+  if (e.code === 'LH_ERR_DISK_FULL') return '10';
+  return null;
+}
+
+/** The `reason` label of the refused-requests metric for a refused ingest request. */
+export function refusalReason(code: ErrorCode): string {
+  return REFUSAL_REASONS[code] ?? 'error';
 }
 
 export function toLhError(err: FastifyError | LhError): LhError {

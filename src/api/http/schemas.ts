@@ -6,7 +6,7 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { LEVELS, type WireRecord } from '../../model/record.js';
-import { NativeAnswerSchema } from '../../ingest/native/ingest.js';
+import { NativeAnswerSchema } from '../../ingest/native/answer.js';
 
 /** A string of one of `values`, written as a plain JSON-schema enum (what the routes validated before). */
 function StringEnum<const T extends readonly string[]>(values: T, options: { description?: string } = {}) {

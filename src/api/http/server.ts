@@ -26,6 +26,7 @@ import { tailRoutes } from './tail-route.js';
 import { buildQuerySide } from '../../query/build.js';
 import { AlertMonitor } from '../../observability/alerts.js';
 import { opsRoutes } from './ops-routes.js';
+import { graphqlRoutes } from '../graphql/plugin.js';
 import { VERSION } from '../../version.js';
 
 /**
@@ -164,6 +165,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await reads.register(tailRoutes, { tails: queries.tails });
   });
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
+  // GraphQL (SPEC §5): the same query service, the native ingest path and the tail hub.
+  await app.register(graphqlRoutes, {
+    queries: queries.service,
+    tails: queries.tails,
+    ingest: { pipeline, metrics, buffers },
+    status: { store, pipeline, metrics, dataDir, version: VERSION, startedAt: Date.now(), alerts, cache: queries.cache, limiter: queries.limiter },
+    graphiql: config.profile === 'development',
+  });
   await app.register(opsRoutes, {
     store,
     pipeline,

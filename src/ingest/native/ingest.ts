@@ -3,32 +3,22 @@
 // by line, never sinking the rest), the rows are submitted to the pipeline, and the answer comes
 // once every accepted row is durable.
 
-import { Type, type Static } from '@sinclair/typebox';
 import { LhError } from '../../errors.js';
 import { nowMicros } from '../../model/record.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { BufferPool } from '../../pipeline/buffer-pool.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { RequestBody } from '../common/body.js';
+import type { NativeAnswer } from './answer.js';
 import { parseNativeBody, type BodyShape, type ParsedBody } from './native-body.js';
+
+export type { NativeAnswer } from './answer.js';
 
 export interface NativeIngestCore {
   pipeline: IngestPipeline;
   metrics: Metrics;
   buffers: BufferPool;
 }
-
-/** The native answer: what was stored, what was refused, and why, by 1-based line or element. */
-export const NativeAnswerSchema = Type.Object(
-  {
-    accepted: Type.Integer({ description: 'Records stored (durable before the answer)' }),
-    rejected: Type.Integer({ description: 'Records refused' }),
-    errors: Type.Array(Type.Object({ line: Type.Integer(), error: Type.String() }), {
-      description: 'Why records were refused, by 1-based line (NDJSON) or element (array); the first 1000',
-    }),
-  },
-);
-export type NativeAnswer = Static<typeof NativeAnswerSchema>;
 
 /** The answer and its HTTP status: 400 when nothing was accepted (the same body either way). */
 export interface NativeOutcome {

@@ -3,7 +3,8 @@
 
 import type { FastifyInstance } from 'fastify';
 import { acceptRawBodies, decodeBody } from '../common/body.js';
-import { NativeAnswerSchema, ingestNativeBody, refuseWhenFull, type NativeIngestCore } from './ingest.js';
+import { NativeAnswerSchema } from './answer.js';
+import { ingestNativeBody, refuseWhenFull, type NativeIngestCore } from './ingest.js';
 import type { BodyShape } from './native-body.js';
 
 export interface NativeIngestDeps extends NativeIngestCore {

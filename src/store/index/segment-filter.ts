@@ -99,7 +99,9 @@ function textTest(value: string, prefix: boolean): SegmentTest {
     const iw = indexWord(w);
     if (iw === null) return;
     if (prefix && i === words.length - 1) {
-      if (iw.length >= WORD_PREFIX_LENGTH) tokens.push(token(TOKEN_WORD_PREFIX, iw.slice(0, WORD_PREFIX_LENGTH)));
+      // Only starts of four letters have prefix tokens (segment-indexer.ts).
+      const start = iw.slice(0, WORD_PREFIX_LENGTH);
+      if (start.length === WORD_PREFIX_LENGTH && /^[a-z]+$/.test(start)) tokens.push(token(TOKEN_WORD_PREFIX, start));
     } else {
       tokens.push(token(TOKEN_WORD, iw));
     }

@@ -197,7 +197,7 @@ export class SegmentIndexer {
       w[j] = c >= 0x41 && c <= 0x5a ? c + 32 : c;
     }
     this.add(TOKEN_WORD, w, 0, n);
-    if (n >= WORD_PREFIX_LENGTH) this.add(TOKEN_WORD_PREFIX, w, 0, WORD_PREFIX_LENGTH);
+    if (n >= WORD_PREFIX_LENGTH && isLetters(w, WORD_PREFIX_LENGTH)) this.add(TOKEN_WORD_PREFIX, w, 0, WORD_PREFIX_LENGTH);
   }
 
   private unicodeWord(buf: Uint8Array, s: number, e: number): void {
@@ -229,7 +229,7 @@ export class SegmentIndexer {
       i += size;
     }
     if (allAscii) this.add(TOKEN_WORD, w, 0, len);
-    if (asciiChars >= WORD_PREFIX_LENGTH) this.add(TOKEN_WORD_PREFIX, w, 0, WORD_PREFIX_LENGTH);
+    if (asciiChars >= WORD_PREFIX_LENGTH && isLetters(w, WORD_PREFIX_LENGTH)) this.add(TOKEN_WORD_PREFIX, w, 0, WORD_PREFIX_LENGTH);
   }
 
   /**
@@ -308,6 +308,15 @@ export class SegmentIndexer {
     }
     this.numeric.set(key, { path: this.path.toString('latin1', 0, pathLen), min, max });
   }
+}
+
+/**
+ * Whether the first `n` bytes are lower-case ASCII letters: only such starts get a prefix token
+ * (`timeo*`). Ids and numbers (`a3f9…`, `1234…`) would add one nearly unique token each.
+ */
+function isLetters(w: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (w[i]! < 0x61 || w[i]! > 0x7a) return false;
+  return true;
 }
 
 /** Whether buf[s, e) holds the byte `b`. */
