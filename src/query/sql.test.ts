@@ -219,8 +219,8 @@ describe('compileWhere: placeholders and parameters', () => {
   it('numbers placeholders from firstParam and reuses the word parameters for both free-text columns', () => {
     const c = compile('Refused host:web1', 'duckdb', 7);
     const words = (col: string) =>
-      `contains(lower(${col}), lower($7)) AND ` +
-      `contains(concat(' ', regexp_replace(lower(${col}), '[^0-9a-z_\\x{80}-\\x{10ffff}]+', ' ', 'g'), ' '), lower($8))`;
+      `CASE WHEN contains(lower(${col}), lower($7)) THEN ` +
+      `contains(concat(' ', regexp_replace(lower(${col}), '[^0-9a-z_\\x{80}-\\x{10ffff}]+', ' ', 'g'), ' '), lower($8)) ELSE false END`;
     expect(c.sql).toBe(
       `(((message IS NOT NULL AND ${words('message')}) OR ${words('CAST(attrs AS VARCHAR)')}) AND coalesce(host = $9, false))`,
     );
@@ -234,7 +234,8 @@ describe('compileWhere: placeholders and parameters', () => {
   it('binds times as bigint µs and attrs paths as quoted JSONPaths on DuckDB', () => {
     const c = compile('ts:>=2024-05-01 attrs.a-b@c.d:1', 'duckdb', 1);
     expect(c.sql).toBe(
-      '(coalesce(ts >= make_timestamp(CAST($1 AS BIGINT)), false) AND coalesce(json_extract_string(attrs, $2) = $3, false))',
+      '(coalesce(ts >= make_timestamp(CAST($1 AS BIGINT)), false) AND ' +
+        "CASE WHEN contains(CAST(attrs AS VARCHAR), $3) OR contains(CAST(attrs AS VARCHAR), '\\u') THEN coalesce(json_extract_string(attrs, $2) = $3, false) ELSE false END)",
     );
     expect(c.params).toEqual([1714521600000000n, '$."a-b@c"."d"', '1']);
   });
@@ -293,9 +294,11 @@ describe('compileWhere: PostgreSQL SQL', () => {
       params: [['http', 'status'], 500],
     });
     expect(compile('-user:bob', 'postgres', 1)).toEqual({
-      sql: '(NOT coalesce((attrs #>> $1::text[]) = $2, false))',
+      sql: "(NOT CASE WHEN strpos(attrs::text, $2) > 0 OR strpos(attrs::text, '\\u') > 0 THEN coalesce((attrs #>> $1::text[]) = $2, false) ELSE false END)",
       params: [['user'], 'bob'],
     });
+    // A value JSON would escape is compared without the substring test.
+    expect(compile('user:a/b', 'postgres', 1).sql).toBe('coalesce((attrs #>> $1::text[]) = $2, false)');
   });
 
   it('fieldSql formats timestamps like the API and reads attrs paths', () => {

@@ -39,6 +39,9 @@ const COMPARE_SQL: Record<'gt' | 'gte' | 'lt' | 'lte', string> = { gt: '>', gte:
 const PG_NUMBER_RE = `'^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$'`;
 const JS_NUMBER_RE = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
+/** A value JSON writes without escapes (no quote, backslash, slash or control character). */
+const PLAIN_VALUE = /^[^"\\/\u0000-\u001f]+$/;
+
 /** Whether an attrs comparison compares numbers (the value is one) rather than text. */
 export function isNumericComparison(op: MatchOp, value: string): boolean {
   return op !== 'eq' && op !== 'prefix' && op !== 'regex' && JS_NUMBER_RE.test(value);
@@ -126,7 +129,9 @@ class Compiler {
     }
     const longest = this.param(words.reduce((a, b) => (b.length > a.length ? b : a)));
     const joined = this.param(` ${words.join(' ')}${prefix ? '' : ' '}`);
-    return both((col) => `${this.contains(col, longest)} AND ${this.containsWords(col, joined)}`);
+    // CASE, not AND: under an OR the engine evaluates both sides of an AND for every row, and the
+    // word test (a regexp_replace of the whole text) costs ten times the substring test.
+    return both((col) => `CASE WHEN ${this.contains(col, longest)} THEN ${this.containsWords(col, joined)} ELSE false END`);
   }
 
   /** lower(col) holds lower(p). */
@@ -198,6 +203,15 @@ class Compiler {
   private attrMatch(path: string[], op: MatchOp, value: string): string {
     const text = this.attrText(path);
     const numeric = isNumericComparison(op, value);
+    if (op === 'eq' && PLAIN_VALUE.test(value)) {
+      // Reading a path parses the whole JSON text; a value written without escapes appears in
+      // that text as it is, unless the text spells characters as \u escapes. So rows whose text
+      // holds neither the value nor a \u cannot match, and are ruled out by two substring tests.
+      const raw = this.pg ? 'attrs::text' : 'CAST(attrs AS VARCHAR)';
+      const has = (p: string) => (this.pg ? `strpos(${raw}, ${p}) > 0` : `contains(${raw}, ${p})`);
+      const v = this.param(value);
+      return `CASE WHEN ${has(v)} OR ${has("'\\u'")} THEN ${leaf(`${text} = ${v}`)} ELSE false END`;
+    }
     if (!numeric) return leaf(this.stringMatch(text, op, value));
     const cmp = COMPARE_SQL[op as keyof typeof COMPARE_SQL];
     const n = this.param(Number(value));

@@ -415,7 +415,7 @@ export class DuckDbStore implements Store {
 
   /** Which segments may hold rows of a selection (all of them in its time window without pruning). */
   private segmentTest(sel: Selection): SegmentTest {
-    return this.options.pruning === false ? () => true : segmentTest(sel.tenant, sel.query);
+    return this.options.pruning === false ? () => null : segmentTest(sel.tenant, sel.query);
   }
 
   /** Runs a read on a pooled connection, with the timeout and the memory retry. */

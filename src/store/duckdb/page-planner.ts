@@ -1,19 +1,24 @@
-// One page of search results without reading the whole table. The candidate segments — those in
-// the time window that the token index does not rule out — are read newest first (oldest first for
-// `asc`), a growing batch at a time, the staged rows of the hot tier with the first batch; reading
-// stops as soon as the page is full and no segment left can hold a row that sorts before the last
-// one kept. The latest rows need one segment; a rare word needs the few segments that hold it.
+// One page of search results without reading the whole table. The candidate blocks — those in
+// the time window that the token index does not rule out (and whole segments not indexed yet) —
+// are read newest first (oldest first for `asc`), a growing batch at a time, the staged rows of
+// the hot tier with the first batch; reading stops as soon as the page is full and no block left
+// can hold a row that sorts before the last one kept. The latest rows need a block or two; a rare
+// word needs the few blocks that hold it.
 
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { StoredRecord } from '../../model/record.js';
-import type { SegmentCatalog } from '../index/segment-catalog.js';
-import type { SegmentInfo, SegmentTest } from '../index/segment-filter.js';
+import type { ReadUnit, SegmentCatalog } from '../index/segment-catalog.js';
+import type { SegmentTest } from '../index/segment-filter.js';
 import type { Page, PageRequest } from '../store.js';
 import type { HotSnapshot } from './hot-tier.js';
 import { SELECT_COLUMNS, WhereBuilder, mergeRanges, rangesFrom, toStoredRecord } from './read-sql.js';
 
-/** Rows of candidate segments read by the first batch; each later batch reads four times more. */
-const FIRST_BATCH_ROWS = 250_000;
+/**
+ * Rows of candidate blocks read by the first batch (at least the page); each later batch reads
+ * four times more. When all candidates come to little more, they are read at once.
+ */
+const FIRST_BATCH_ROWS = 16_384;
+const ALL_AT_ONCE_ROWS = 262_144;
 
 export interface PageSources {
   catalog: SegmentCatalog;
@@ -55,10 +60,12 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
   let kept: StoredRecord[] = [];
   let scanned = 0;
   let next = 0;
-  let budget = FIRST_BATCH_ROWS;
+  let total = 0;
+  for (const c of candidates) total += c.rows;
+  let budget = total <= ALL_AT_ONCE_ROWS ? total : Math.max(FIRST_BATCH_ROWS, need);
   let cutoff: StoredRecord | undefined;
   for (let round = 0; ; round++) {
-    const batch: SegmentInfo[] = [];
+    const batch: ReadUnit[] = [];
     let rows = 0;
     while (next < candidates.length && (batch.length === 0 || rows + candidates[next]!.rows <= budget)) {
       const s = candidates[next++]!;
@@ -91,7 +98,7 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
 }
 
 /** Whether segment s may hold a row that sorts before `row` in the page order. */
-function mayPrecede(s: SegmentInfo, row: { ts: bigint; seq: bigint }, desc: boolean): boolean {
+function mayPrecede(s: ReadUnit, row: { ts: bigint; seq: bigint }, desc: boolean): boolean {
   return desc ? compare({ ts: s.maxTs, seq: s.lastSeq }, row, true) < 0 : compare({ ts: s.minTs, seq: s.firstSeq }, row, false) < 0;
 }
 

@@ -1,52 +1,43 @@
-// A split-block Bloom filter (the layout Parquet and Impala use): the high half of a token's hash
-// picks one 256-bit block, and the low half sets one bit in each of the block's eight 32-bit
-// words, so a lookup reads one cache line. At 12 bits per distinct token about 0.5 % of the
-// absent tokens look present; present tokens always do.
+// Split-block Bloom filters (the layout Parquet and Impala use): the high half of a token's hash
+// picks one 32-byte filter block, and the low half sets one bit in each of its eight 32-bit
+// words, so a lookup reads one small piece. A segment's block filters all have `size` filter
+// blocks and are stored interleaved (segment-summary.ts): filter block i of block 0, of block 1,
+// …, then filter block i + 1. Present tokens always match; absent ones do about 1 % of the time.
 
-import { hashOut } from './token-hash.js';
-
-/** The eight odd constants of the split-block filter: one per word of a block. */
+/** The eight odd constants of the split-block filter: one per word of a filter block. */
 const SALT = new Uint32Array([0x47b6137b, 0x44974d91, 0x8824ad5b, 0xa2b7289d, 0x705495c7, 0x2df1424b, 0x9efc4947, 0x5c6bfb31]);
 
-export const BLOOM_BITS_PER_TOKEN = 12;
+/** Filter blocks for `tokens` distinct tokens at `bitsPerToken` bits each (at least one). */
+export function filterSize(tokens: number, bitsPerToken: number): number {
+  return Math.max(1, Math.ceil((tokens * bitsPerToken) / 256));
+}
 
-export class BlockBloom {
-  constructor(readonly words: Uint32Array) {}
+/** Which filter block a token's high half picks: hi * size / 2^32, exact in a double. */
+export function filterIndex(hi: number, size: number): number {
+  return Math.floor((hi * size) / 4294967296);
+}
 
-  /** A filter sized for `distinct` tokens. */
-  static forTokens(distinct: number, bitsPerToken = BLOOM_BITS_PER_TOKEN): BlockBloom {
-    const blocks = Math.max(1, Math.ceil((distinct * bitsPerToken) / 256));
-    return new BlockBloom(new Uint32Array(blocks * 8));
-  }
+/** Adds the token (hi, lo) to the filter of block `block` of `blocks`, in interleaved `words`. */
+export function addToFilter(words: Uint32Array, size: number, blocks: number, block: number, hi: number, lo: number): void {
+  const base = (filterIndex(hi, size) * blocks + block) * 8;
+  for (let i = 0; i < 8; i++) words[base + i]! |= 1 << (Math.imul(lo, SALT[i]!) >>> 27);
+}
 
-  get blocks(): number {
-    return this.words.length >>> 3;
-  }
-
-  /** Adds the token whose hash is (hi, lo). */
-  add(hi: number, lo: number): void {
-    const base = this.block(hi);
-    const w = this.words;
-    for (let i = 0; i < 8; i++) w[base + i]! |= 1 << (Math.imul(lo, SALT[i]!) >>> 27);
-  }
-
-  has(hi: number, lo: number): boolean {
-    const base = this.block(hi);
-    const w = this.words;
+/**
+ * Given filter block `filterIndex(hi)` of every block (blocks × 8 words, as FilterSource reads
+ * them), marks in `out` the blocks whose filter may hold the token with low half `lo`.
+ */
+export function matchBlocks(piece: Uint32Array, blocks: number, lo: number, out: Uint8Array): void {
+  for (let b = 0; b < blocks; b++) {
+    const base = b * 8;
+    let hit = 1;
     for (let i = 0; i < 8; i++) {
-      if ((w[base + i]! & (1 << (Math.imul(lo, SALT[i]!) >>> 27))) === 0) return false;
+      if ((piece[base + i]! & (1 << (Math.imul(lo, SALT[i]!) >>> 27))) === 0) {
+        hit = 0;
+        break;
+      }
     }
-    return true;
-  }
-
-  /** has() of the hash that hashToken last left in hashOut. */
-  hasLast(): boolean {
-    return this.has(hashOut[0]!, hashOut[1]!);
-  }
-
-  private block(hi: number): number {
-    // hi * blocks / 2^32, exact in a double for any realistic number of blocks.
-    return Math.floor((hi * this.blocks) / 4294967296) << 3;
+    out[b] = hit;
   }
 }
 
@@ -81,6 +72,26 @@ export class HashSet64 {
       if (h === hi && l === lo) return;
       slot = (slot + 1) & this.mask;
     }
+  }
+
+  /** Empties the set, keeping its room. */
+  clear(): void {
+    this.keys.fill(0);
+    this.size = 0;
+  }
+
+  /** The hashes as (hi, lo) pairs. */
+  toArray(): Uint32Array {
+    const out = new Uint32Array(this.size * 2);
+    let o = 0;
+    const keys = this.keys;
+    for (let k = 0; k < keys.length; k += 2) {
+      if (keys[k] !== 0 || keys[k + 1] !== 0) {
+        out[o++] = keys[k]!;
+        out[o++] = keys[k + 1]!;
+      }
+    }
+    return out;
   }
 
   /** Calls fn for every hash in the set. */

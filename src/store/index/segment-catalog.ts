@@ -13,6 +13,15 @@ export interface SegmentExtent {
   maxTs: bigint;
 }
 
+/** A range of rows a read may name: a block of an indexed segment, or a whole unindexed one. */
+export interface ReadUnit {
+  firstSeq: bigint;
+  lastSeq: bigint;
+  rows: number;
+  minTs: bigint;
+  maxTs: bigint;
+}
+
 export interface CandidateQuery {
   /** Time window, µs, `to` exclusive. */
   from?: bigint;
@@ -75,20 +84,37 @@ export class SegmentCatalog {
     return this.segments;
   }
 
+  /** Blocks of every indexed segment and unindexed segments: how finely reads can be cut. */
+  get units(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.summary === null ? 1 : s.summary.blocks.length;
+    return n;
+  }
+
   unindexed(): SegmentInfo[] {
     return this.segments.filter((s) => s.summary === null);
   }
 
-  /** The segments that may hold matching rows, in sequence order. */
-  candidates(q: CandidateQuery): SegmentInfo[] {
-    const out: SegmentInfo[] = [];
+  /** The blocks (of indexed segments) and segments (not indexed yet) that may hold matching rows, in sequence order. */
+  candidates(q: CandidateQuery): ReadUnit[] {
+    const out: ReadUnit[] = [];
     for (const s of this.segments) {
       if (q.maxSeq !== undefined && s.firstSeq > q.maxSeq) break;
-      if (q.from !== undefined && s.maxTs < q.from) continue;
-      if (q.to !== undefined && s.minTs >= q.to) continue;
-      if (!q.test(s)) continue;
-      out.push(s);
+      if (!inWindow(s, q)) continue;
+      const blocks = q.test(s);
+      if (blocks === false) continue;
+      if (s.summary === null) {
+        out.push(s);
+        continue;
+      }
+      s.summary.blocks.forEach((b, i) => {
+        if ((blocks === null || blocks[i] === 1) && inWindow(b, q) && (q.maxSeq === undefined || b.firstSeq <= q.maxSeq)) out.push(b);
+      });
     }
     return out;
   }
+}
+
+function inWindow(u: { minTs: bigint; maxTs: bigint }, q: CandidateQuery): boolean {
+  return (q.from === undefined || u.maxTs >= q.from) && (q.to === undefined || u.minTs < q.to);
 }

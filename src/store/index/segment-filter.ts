@@ -1,7 +1,8 @@
-// Turns a query into a test of segments: false only when no row of the segment can match, so the
-// engine may skip it. The test is built once per query (its tokens hashed once) and then asked of
-// every candidate segment; a segment without a summary yet (not indexed) always may match, except
-// for what its extent's time range rules out.
+// Turns a query into a test of segments: which blocks of a segment may hold matching rows (false:
+// none, so the engine skips the segment; null: every one). A block is ruled out only when no row
+// of it can match. The test is built once per query (its tokens hashed once) and then asked of
+// every candidate segment; each token costs one small read of the segment's filter file. A
+// segment without a summary yet (not indexed) is read whole, unless its time range rules it out.
 
 import { normaliseLevel } from '../../model/level.js';
 import { LEVELS } from '../../model/record.js';
@@ -9,6 +10,7 @@ import { parseTimestamp } from '../../model/timestamp.js';
 import type { MatchOp, QueryNode } from '../../query/ast.js';
 import { isNumericComparison } from '../../query/sql.js';
 import { indexWord, wordsOf } from '../../query/words.js';
+import { filterIndex, matchBlocks } from './block-bloom.js';
 import {
   INDEXED_COLUMNS,
   TOKEN_ATTR,
@@ -18,6 +20,7 @@ import {
   TOKEN_WORD,
   TOKEN_WORD_PREFIX,
   WORD_PREFIX_LENGTH,
+  type BlockMeta,
   type SegmentSummary,
 } from './segment-summary.js';
 import { hashOut, hashTokenString } from './token-hash.js';
@@ -32,9 +35,16 @@ export interface SegmentInfo {
   summary: SegmentSummary | null;
 }
 
-export type SegmentTest = (s: SegmentInfo) => boolean;
+/** Blocks that may match (1) or not (0), one per block of the summary; null: every block. */
+export type BlockSet = Uint8Array | null;
 
-const ALWAYS: SegmentTest = () => true;
+/** false: no row of the segment matches; otherwise the blocks that may. */
+export type SegmentTest = (s: SegmentInfo) => BlockSet | false;
+
+/** A test of one indexed summary. */
+type SummaryTest = (s: SegmentSummary) => BlockSet;
+
+const ALL: SummaryTest = () => null;
 
 /** A token hashed once: [hi, lo]. */
 function token(kind: number, text: string): [number, number] {
@@ -42,48 +52,155 @@ function token(kind: number, text: string): [number, number] {
   return [hashOut[0]!, hashOut[1]!];
 }
 
-/** Every token present in the summary's filter (true without a summary). */
-function allTokens(tokens: [number, number][]): SegmentTest {
-  if (tokens.length === 0) return ALWAYS;
+/** Scratch space for filter reads: 64 blocks of 8 words covers a whole row group. */
+let piece = new Uint32Array(64 * 8);
+
+/** The blocks whose filter may hold the token. */
+function probe(s: SegmentSummary, [hi, lo]: [number, number]): Uint8Array {
+  const blocks = s.blocks.length;
+  if (piece.length < blocks * 8) piece = new Uint32Array(blocks * 8);
+  const out = new Uint8Array(blocks);
+  try {
+    s.filter.read(filterIndex(hi, s.filterSize), piece);
+  } catch {
+    // An unreadable filter (deleted, damaged) rules nothing out.
+    out.fill(1);
+    return out;
+  }
+  matchBlocks(piece, blocks, lo, out);
+  return out;
+}
+
+/** Blocks for which `pred` holds. */
+function perBlock(s: SegmentSummary, pred: (b: BlockMeta) => boolean): Uint8Array {
+  const out = new Uint8Array(s.blocks.length);
+  s.blocks.forEach((b, i) => (out[i] = pred(b) ? 1 : 0));
+  return out;
+}
+
+function and(a: BlockSet, b: BlockSet): BlockSet {
+  if (a === null) return b;
+  if (b === null) return a;
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! & b[i]!;
+  return out;
+}
+
+function or(a: BlockSet, b: BlockSet): BlockSet {
+  if (a === null || b === null) return null;
+  const out = new Uint8Array(a.length);
+  for (let i = 0; i < a.length; i++) out[i] = a[i]! | b[i]!;
+  return out;
+}
+
+function none(set: BlockSet): boolean {
+  return set !== null && set.every((v) => v === 0);
+}
+
+/** Every token present. */
+function allTokens(tokens: [number, number][]): SummaryTest {
+  if (tokens.length === 0) return ALL;
   return (s) => {
-    const sum = s.summary;
-    if (sum === null) return true;
-    for (const [hi, lo] of tokens) if (!sum.bloom.has(hi, lo)) return false;
-    return true;
+    let set: BlockSet = null;
+    for (const t of tokens) {
+      set = and(set, probe(s, t));
+      if (none(set)) return set;
+    }
+    return set;
   };
 }
 
 /** The test of a tenant and an optional query. */
 export function segmentTest(tenant: string, query: QueryNode | undefined): SegmentTest {
   const tenantToken = token(TOKEN_TENANT, tenant);
-  const tenantTest: SegmentTest = (s) => {
-    const sum = s.summary;
-    if (sum === null) return true;
-    if (sum.tenants !== null) return sum.tenants.includes(tenant);
-    return sum.bloom.has(tenantToken[0], tenantToken[1]);
+  const tenantTest: SummaryTest = (s) => {
+    // Listed tenants answer without a read; a block with too many to list asks its filter.
+    let unlisted = false;
+    const listed = perBlock(s, (b) => {
+      if (b.tenants === null) unlisted = true;
+      return b.tenants === null || b.tenants.includes(tenant);
+    });
+    return unlisted ? and(listed, or(perBlock(s, (b) => b.tenants !== null), probe(s, tenantToken))) : listed;
   };
-  if (query === undefined) return tenantTest;
-  const q = nodeTest(query);
-  if (q === ALWAYS) return tenantTest;
-  return (s) => tenantTest(s) && q(s);
+  const q = query === undefined ? ALL : nodeTest(query);
+  return (seg) => {
+    const s = seg.summary;
+    if (s === null) return query === undefined ? null : unindexedTest(query)(seg) ? null : false;
+    let set = tenantTest(s);
+    if (none(set)) return false;
+    if (q !== ALL) set = and(set, q(s));
+    return none(set) ? false : set;
+  };
 }
 
-function nodeTest(n: QueryNode): SegmentTest {
+/** What an unindexed segment's extent can rule out: only its time range. */
+function unindexedTest(query: QueryNode): (s: SegmentInfo) => boolean {
+  return (s) => extentMayMatch(query, s);
+}
+
+function extentMayMatch(n: QueryNode, s: { minTs: bigint; maxTs: bigint }): boolean {
+  switch (n.kind) {
+    case 'and':
+      return n.children.every((c) => extentMayMatch(c, s));
+    case 'or':
+      return n.children.some((c) => extentMayMatch(c, s));
+    case 'match':
+      if (n.field.kind === 'column' && n.field.name === 'ts') return timeMayMatch(n.op, n.value, s);
+      return true;
+    default:
+      return true;
+  }
+}
+
+function timeMayMatch(op: MatchOp, value: string, s: { minTs: bigint; maxTs: bigint }): boolean {
+  const us = parseTimestamp(value);
+  if (us === null) return true;
+  switch (op) {
+    case 'eq':
+      return s.minTs <= us && us <= s.maxTs;
+    case 'gt':
+      return s.maxTs > us;
+    case 'gte':
+      return s.maxTs >= us;
+    case 'lt':
+      return s.minTs < us;
+    case 'lte':
+      return s.minTs <= us;
+    default:
+      return true;
+  }
+}
+
+function nodeTest(n: QueryNode): SummaryTest {
   switch (n.kind) {
     case 'and': {
-      const parts = n.children.map(nodeTest).filter((t) => t !== ALWAYS);
-      if (parts.length === 0) return ALWAYS;
-      return (s) => parts.every((t) => t(s));
+      const parts = n.children.map(nodeTest).filter((t) => t !== ALL);
+      if (parts.length === 0) return ALL;
+      return (s) => {
+        let set: BlockSet = null;
+        for (const t of parts) {
+          set = and(set, t(s));
+          if (none(set)) return set;
+        }
+        return set;
+      };
     }
     case 'or': {
       const parts = n.children.map(nodeTest);
-      if (parts.length === 0) return () => false;
-      if (parts.includes(ALWAYS)) return ALWAYS;
-      return (s) => parts.some((t) => t(s));
+      if (parts.length === 0) return (s) => new Uint8Array(s.blocks.length);
+      if (parts.includes(ALL)) return ALL;
+      return (s) => {
+        let set: BlockSet = new Uint8Array(s.blocks.length);
+        for (const t of parts) {
+          set = or(set, t(s));
+          if (set === null) return null;
+        }
+        return set;
+      };
     }
     case 'not':
-      // The index knows what a segment may hold, not what every row holds.
-      return ALWAYS;
+      // The index knows what a block may hold, not what every row holds.
+      return ALL;
     case 'text':
       return textTest(n.value, n.prefix);
     case 'match':
@@ -92,7 +209,7 @@ function nodeTest(n: QueryNode): SegmentTest {
   }
 }
 
-function textTest(value: string, prefix: boolean): SegmentTest {
+function textTest(value: string, prefix: boolean): SummaryTest {
   const words = wordsOf(value);
   const tokens: [number, number][] = [];
   words.forEach((w, i) => {
@@ -109,75 +226,54 @@ function textTest(value: string, prefix: boolean): SegmentTest {
   return allTokens(tokens);
 }
 
-function columnTest(name: string, op: MatchOp, value: string): SegmentTest {
+function columnTest(name: string, op: MatchOp, value: string): SummaryTest {
   if (name === 'level') {
     const level = normaliseLevel(value);
-    if (level === null || op === 'prefix' || op === 'regex') return ALWAYS;
+    if (level === null || op === 'prefix' || op === 'regex') return ALL;
     const rank = LEVELS.indexOf(level);
     let mask = 0;
     LEVELS.forEach((_, i) => {
       const want = op === 'eq' ? i === rank : op === 'gt' ? i > rank : op === 'gte' ? i >= rank : op === 'lt' ? i < rank : i <= rank;
       if (want) mask |= 1 << i;
     });
-    return (s) => s.summary === null || (s.summary.levels & mask) !== 0;
+    return (s) => perBlock(s, (b) => (b.levels & mask) !== 0);
   }
-  if (name === 'ts') {
-    const us = parseTimestamp(value);
-    if (us === null || op === 'prefix' || op === 'regex') return ALWAYS;
-    switch (op) {
-      case 'eq':
-        return (s) => s.minTs <= us && us <= s.maxTs;
-      case 'gt':
-        return (s) => s.maxTs > us;
-      case 'gte':
-        return (s) => s.maxTs >= us;
-      case 'lt':
-        return (s) => s.minTs < us;
-      case 'lte':
-        return (s) => s.minTs <= us;
-    }
-  }
-  if (op !== 'eq') return ALWAYS;
+  if (name === 'ts') return (s) => perBlock(s, (b) => timeMayMatch(op, value, b));
+  if (op !== 'eq') return ALL;
   if (name === 'tenant') {
     const t = token(TOKEN_TENANT, value);
     return (s) => {
-      const sum = s.summary;
-      if (sum === null) return true;
-      return sum.tenants !== null ? sum.tenants.includes(value) : sum.bloom.has(t[0], t[1]);
+      const listed = perBlock(s, (b) => b.tenants === null || b.tenants.includes(value));
+      return s.blocks.some((b) => b.tenants === null) ? and(listed, or(perBlock(s, (b) => b.tenants !== null), probe(s, t))) : listed;
     };
   }
   const col = (INDEXED_COLUMNS as readonly string[]).indexOf(name);
-  if (col === -1) return ALWAYS;
+  if (col === -1) return ALL;
   return allTokens([token(TOKEN_COLUMN + col, value)]);
 }
 
-function attrTest(path: string, op: MatchOp, value: string): SegmentTest {
+function attrTest(path: string, op: MatchOp, value: string): SummaryTest {
   if (op === 'eq') {
     const exact = token(TOKEN_ATTR, `${path}\u0000${value}`);
     const any = token(TOKEN_ATTR_ANY, path);
-    return (s) => {
-      const sum = s.summary;
-      if (sum === null) return true;
-      return sum.bloom.has(exact[0], exact[1]) || sum.bloom.has(any[0], any[1]);
-    };
+    return (s) => or(probe(s, exact), probe(s, any));
   }
-  if (!isNumericComparison(op, value)) return ALWAYS;
+  if (!isNumericComparison(op, value)) return ALL;
   const v = Number(value);
-  return (s) => {
-    const sum = s.summary;
-    if (sum === null) return true;
-    const r = sum.numeric.get(path);
-    // No number at this path anywhere in the segment: the comparison is never true there.
-    if (r === undefined) return sum.numericOverflow;
-    switch (op) {
-      case 'gt':
-        return r.max > v;
-      case 'gte':
-        return r.max >= v;
-      case 'lt':
-        return r.min < v;
-      default:
-        return r.min <= v;
-    }
-  };
+  return (s) =>
+    perBlock(s, (b) => {
+      const r = b.numeric.get(path);
+      // No number at this path anywhere in the block: the comparison is never true there.
+      if (r === undefined) return b.numericOverflow;
+      switch (op) {
+        case 'gt':
+          return r.max > v;
+        case 'gte':
+          return r.max >= v;
+        case 'lt':
+          return r.min < v;
+        default:
+          return r.min <= v;
+      }
+    });
 }

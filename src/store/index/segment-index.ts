@@ -14,8 +14,8 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SegmentCatalog, SegmentExtent } from './segment-catalog.js';
 import type { SegmentInfo } from './segment-filter.js';
-import { SegmentIndexer } from './segment-indexer.js';
-import { decodeSummary, encodeSummary, type SegmentSummary } from './segment-summary.js';
+import { SegmentIndexer, type BuiltSummary } from './segment-indexer.js';
+import { closeSummaryFile, encodeSummary, readSummary } from './segment-summary.js';
 
 const ROLE = 'loghaven-segment-index';
 const READ_CHUNK = 1 << 20;
@@ -28,7 +28,7 @@ interface Job {
   lastSeq: string;
 }
 
-type Answer = { id: number; ok: true; summary: ArrayBuffer } | { id: number; ok: false; message: string };
+type Answer = { id: number; ok: true } | { id: number; ok: false; message: string };
 
 const serving = globalThis as { loghavenIndexWorker?: boolean };
 // Once per thread: under the test runner's loader the module can be evaluated twice.
@@ -38,26 +38,22 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && 
   const port = parentPort!;
   port.on('message', (job: Job) => {
     let answer: Answer;
-    const transfer: ArrayBuffer[] = [];
     try {
-      const summary = indexFile(job.file, BigInt(job.firstSeq), BigInt(job.lastSeq));
-      const bytes = encodeSummary(summary);
+      const built = indexFile(job.file, BigInt(job.firstSeq), BigInt(job.lastSeq));
       const tmp = `${job.out}.tmp`;
-      fs.writeFileSync(tmp, bytes);
+      fs.writeFileSync(tmp, encodeSummary(built.summary, built.words));
       fs.renameSync(tmp, job.out);
       fs.rmSync(job.file, { force: true });
-      const copy = new Uint8Array(bytes).buffer;
-      transfer.push(copy);
-      answer = { id: job.id, ok: true, summary: copy };
+      answer = { id: job.id, ok: true };
     } catch (e) {
       answer = { id: job.id, ok: false, message: (e as Error).message };
     }
-    port.postMessage(answer, transfer);
+    port.postMessage(answer);
   });
 }
 
 /** Summarises a file of rows (row-format.ts). */
-export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): SegmentSummary {
+export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): BuiltSummary {
   const indexer = new SegmentIndexer();
   const fd = fs.openSync(file, 'r');
   try {
@@ -70,10 +66,7 @@ export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): Segm
   } finally {
     fs.closeSync(fd);
   }
-  const summary = indexer.finish(firstSeq, lastSeq);
-  const rows = Number(lastSeq - firstSeq + 1n);
-  if (summary.rows !== rows) throw new Error(`${file} holds ${summary.rows} rows, the segment ${rows}`);
-  return summary;
+  return indexer.finish(firstSeq, lastSeq);
 }
 
 /**
@@ -137,8 +130,7 @@ export class SegmentIndex {
       const file = index.summaryFile(s.firstSeq);
       if (fs.existsSync(file)) {
         try {
-          const summary = decodeSummary(fs.readFileSync(file));
-          if (options.catalog.attach(summary)) continue;
+          if (options.catalog.attach(readSummary(file))) continue;
         } catch (e) {
           options.log.error({ err: e, file }, 'cannot read a segment summary; rebuilding it');
         }
@@ -240,8 +232,9 @@ export class SegmentIndex {
         lastSeq: info.lastSeq.toString(),
       });
       if (!answer.ok) throw new Error(answer.message);
-      const summary = decodeSummary(Buffer.from(answer.summary));
-      this.options.catalog.attach(summary);
+      const out = this.summaryFile(info.firstSeq);
+      closeSummaryFile(out);
+      this.options.catalog.attach(readSummary(out));
     } catch (e) {
       if (this.closed) return;
       this.failed.add(info.firstSeq);

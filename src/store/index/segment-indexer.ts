@@ -1,6 +1,6 @@
 // Builds the SegmentSummary of a segment from its rows in the row format (row-format.ts): the
-// spool file the segment was loaded from, read in chunks. Runs on the index worker thread, off
-// the ingest path, so it may take its time; it allocates no object per row.
+// spool file the segment was loaded from, read in chunks, cut into blocks of BLOCK_ROWS rows.
+// Runs on the index worker thread, off the ingest path; it allocates no object per row.
 //
 // Everything here mirrors what the engine compares (query/sql.ts): words of lower(message) and
 // lower(attrs JSON text), exact column values, json_extract_string of attribute paths, and
@@ -9,8 +9,10 @@
 
 import { LEVELS } from '../../model/record.js';
 import { isWordByte } from '../../query/words.js';
-import { BlockBloom, HashSet64 } from './block-bloom.js';
+import { HashSet64, addToFilter, filterSize } from './block-bloom.js';
 import {
+  BLOCK_ROWS,
+  FILTER_BITS_PER_TOKEN,
   INDEXED_COLUMNS,
   LEVEL_NULL_BIT,
   MAX_LISTED_TENANTS,
@@ -22,6 +24,7 @@ import {
   TOKEN_WORD,
   TOKEN_WORD_PREFIX,
   WORD_PREFIX_LENGTH,
+  type BlockMeta,
   type NumericRange,
   type SegmentSummary,
 } from './segment-summary.js';
@@ -56,9 +59,22 @@ interface NumericEntry extends NumericRange {
   path: string;
 }
 
+/** What a summary holds besides its filter, and the filter's words (interleaved, block-bloom.ts). */
+export interface BuiltSummary {
+  summary: Omit<SegmentSummary, 'filter'>;
+  words: Uint32Array;
+}
+
 export class SegmentIndexer {
-  private readonly hashes = new HashSet64();
+  /** Distinct token hashes of the block being read; those of finished blocks as (hi, lo) pairs. */
+  private readonly hashes = new HashSet64(1 << 14);
+  private readonly finished: Uint32Array[] = [];
+  private readonly metas: Omit<BlockMeta, 'firstSeq' | 'lastSeq'>[] = [];
   private rows = 0;
+  /** The block being read. */
+  private blockRows = 0;
+  private minTs = 0n;
+  private maxTs = 0n;
   private levels = 0;
   private readonly tenants = new Set<string>();
   private tenantsOverflow = false;
@@ -83,34 +99,60 @@ export class SegmentIndexer {
     for (;;) {
       const nl = buf.indexOf(NL, start);
       if (nl === -1) break;
+      if (this.blockRows === BLOCK_ROWS) this.closeBlock();
       this.row(buf, start, nl);
       start = nl + 1;
     }
     if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
   }
 
-  /** The summary of every row pushed; firstSeq and lastSeq are the caller's to set. */
-  finish(firstSeq: bigint, lastSeq: bigint): SegmentSummary {
+  /** The summary of every row pushed, numbered from firstSeq; lastSeq must agree with the rows. */
+  finish(firstSeq: bigint, lastSeq: bigint): BuiltSummary {
     if (this.carry !== null && this.carry.length > 0) throw new Error('the last row of the segment has no newline');
-    const bloom = BlockBloom.forTokens(this.hashes.size);
-    this.hashes.forEach((hi, lo) => bloom.add(hi, lo));
+    if (this.blockRows > 0) this.closeBlock();
+    const blocks = this.finished.length;
+    let fullest = 0;
+    for (const m of this.metas) if (m.tokens > fullest) fullest = m.tokens;
+    const size = filterSize(fullest, FILTER_BITS_PER_TOKEN);
+    const words = new Uint32Array(size * blocks * 8);
+    this.finished.forEach((pairs, b) => {
+      for (let i = 0; i < pairs.length; i += 2) addToFilter(words, size, blocks, b, pairs[i]!, pairs[i + 1]!);
+    });
+    let seq = firstSeq;
+    const metas: BlockMeta[] = this.metas.map((m) => {
+      const meta = { ...m, firstSeq: seq, lastSeq: seq + BigInt(m.rows) - 1n };
+      seq += BigInt(m.rows);
+      return meta;
+    });
+    if (seq - 1n !== lastSeq) throw new Error(`the rows end at ${seq - 1n}, the segment at ${lastSeq}`);
+    return { summary: { firstSeq, lastSeq, rows: this.rows, blocks: metas, filterSize: size }, words };
+  }
+
+  private closeBlock(): void {
+    this.finished.push(this.hashes.toArray());
     const numeric = new Map<string, NumericRange>();
     for (const e of this.numeric.values()) {
       const had = numeric.get(e.path);
       // Two paths whose hashes met share an entry: both keep the union, which is still true.
       numeric.set(e.path, had ? { min: Math.min(had.min, e.min), max: Math.max(had.max, e.max) } : { min: e.min, max: e.max });
     }
-    return {
-      firstSeq,
-      lastSeq,
-      rows: this.rows,
+    this.metas.push({
+      rows: this.blockRows,
+      minTs: this.minTs,
+      maxTs: this.maxTs,
       levels: this.levels,
       tenants: this.tenantsOverflow ? null : [...this.tenants],
-      bloom,
-      tokens: this.hashes.size,
       numeric,
       numericOverflow: this.numericOverflow,
-    };
+      tokens: this.hashes.size,
+    });
+    this.hashes.clear();
+    this.blockRows = 0;
+    this.levels = 0;
+    this.tenants.clear();
+    this.tenantsOverflow = false;
+    this.numeric.clear();
+    this.numericOverflow = false;
   }
 
   private add(kind: number, bytes: Uint8Array, start: number, end: number): void {
@@ -120,6 +162,10 @@ export class SegmentIndexer {
 
   private row(buf: Buffer, start: number, end: number): void {
     this.rows++;
+    const ts = timestampAt(buf, start);
+    if (this.blockRows === 0 || ts < this.minTs) this.minTs = ts;
+    if (this.blockRows === 0 || ts > this.maxTs) this.maxTs = ts;
+    this.blockRows++;
     let col = 0;
     let s = start;
     for (let i = start; i <= end; i++) {
@@ -317,6 +363,17 @@ export class SegmentIndexer {
 function isLetters(w: Uint8Array, n: number): boolean {
   for (let i = 0; i < n; i++) if (w[i]! < 0x61 || w[i]! > 0x7a) return false;
   return true;
+}
+
+/** The integer at the start of a row (its ts, µs): a double while exact, a bigint beyond. */
+function timestampAt(buf: Buffer, start: number): bigint {
+  let i = start;
+  const neg = buf[i] === 45;
+  if (neg) i++;
+  let v = 0;
+  for (let c = buf[i]!; c >= 48 && c <= 57; c = buf[++i]!) v = v * 10 + (c - 48);
+  if (v <= Number.MAX_SAFE_INTEGER) return BigInt(neg ? -v : v);
+  return BigInt(buf.toString('latin1', start, i));
 }
 
 /** Whether buf[s, e) holds the byte `b`. */
