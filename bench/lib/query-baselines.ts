@@ -28,9 +28,11 @@ export interface BaselineSql {
   sqlite: string;
 }
 
-// What the API selects for a search (the server's SELECT_COLUMNS): every column of the row.
-const DUCK_COLUMNS = `seq, epoch_us(ts) AS ts, epoch_us(received_at) AS received_at, tenant, level, severity,
-  service, host, category, source, message, trace_id, span_id, CAST(attrs AS VARCHAR) AS attrs`;
+// What the API selects for a search (the server's SELECT_COLUMNS): every column of the row. The
+// converted times get names of their own so that ORDER BY ts sorts the column itself, which lets
+// DuckDB fetch only the rows it keeps (named `ts`, the alias would be sorted: 100 times slower).
+const DUCK_COLUMNS = `seq, epoch_us(ts) AS ts_us, epoch_us(received_at) AS received_us, tenant, level, severity,
+  service, host, category, source, message, trace_id, span_id, CAST(attrs AS VARCHAR) AS attrs_text`;
 const DUCK_DESC = 'ORDER BY ts DESC, seq DESC';
 const LITE_DESC = 'ORDER BY ts DESC, seq DESC';
 

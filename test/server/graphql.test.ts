@@ -392,6 +392,16 @@ describe('tail subscription over graphql-ws', () => {
     expect(Number(/loghaven_tail_dropped_total (\d+)/.exec(m)?.[1])).toBeGreaterThanOrEqual(dropped);
   });
 
+  it('closes its tail on the server when the subscription ends or the socket closes', async () => {
+    const open = async () => Number(/^loghaven_tail_subscribers (\d+)/m.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1]);
+    let n = await open();
+    for (let i = 0; i < 100 && n !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      n = await open();
+    }
+    expect(n).toBe(0);
+  });
+
   it('refuses a bad tail with a coded error', async () => {
     const codeOf = async (query: string): Promise<unknown> => {
       try {

@@ -31,7 +31,7 @@ import type {
   TopRequest,
   TopValue,
 } from '../store.js';
-import { SegmentCatalog, type SegmentExtent } from '../index/segment-catalog.js';
+import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment-catalog.js';
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
@@ -490,14 +490,14 @@ export class DuckDbStore implements Store {
    * `FROM … WHERE ` of the loaded rows a selection may match: the whole table, or only the
    * segments the index leaves when they are a small share of it.
    */
-  private loadedSource(sel: Selection, maxSeq: bigint): { from: string; segments: number } {
+  private loadedSource(sel: Selection, maxSeq: bigint): { from: string; tenantImplied: boolean } {
     const test = this.segmentTest(sel);
-    const segs = this.catalog.candidates({ from: sel.from, to: sel.to, maxSeq, test });
+    const units = this.catalog.candidates({ from: sel.from, to: sel.to, maxSeq, test });
     let rows = 0;
-    for (const s of segs) rows += s.rows;
-    if (segs.length === 0) return { from: 'logs WHERE false AND ', segments: 0 };
-    if (rows >= this.catalog.rows * PRUNED_SHARE) return { from: 'logs WHERE ', segments: segs.length };
-    return { from: rangesFrom(mergeRanges(segs.map((s) => [s.firstSeq, s.lastSeq]))), segments: segs.length };
+    for (const s of units) rows += s.rows;
+    if (units.length === 0) return { from: 'logs WHERE false AND ', tenantImplied: false };
+    if (rows >= this.catalog.rows * PRUNED_SHARE) return { from: 'logs WHERE ', tenantImplied: this.catalog.onlyTenant(sel.tenant, maxSeq) };
+    return { from: rangesFrom(mergeRanges(units.map((s) => [s.firstSeq, s.lastSeq]))), tenantImplied: onlyTenant(units, sel.tenant) };
   }
 
   async *exportText(req: ExportRequest, signal?: AbortSignal): AsyncIterable<ExportChunk> {
@@ -605,13 +605,19 @@ export class DuckDbStore implements Store {
   private async aggregate(sel: Selection, key: (w: WhereBuilder) => string, tail: (w: WhereBuilder) => string): Promise<DuckDBValue[][]> {
     const snap = this.snapshot();
     try {
-      const where = new WhereBuilder(sel);
+      // The store's table may not need the tenant condition (the index knows every row is the
+      // tenant's); the staged rows always do. Both share one list of parameters.
+      const source = this.loadedSource(sel, snap.loadedSeq);
+      const where = new WhereBuilder(sel, true);
+      // Every parameter must appear in the statement: the tenant's only when a part needs it.
+      const tenant = !source.tenantImplied || snap.hot.parts.length > 0 ? `tenant = ${where.param(sel.tenant)}` : '';
       const k = key(where);
       where.addQuery(sel.query);
       const cond = where.sql();
       const end = tail(where);
-      const parts = [`SELECT ${k} AS k, count(*) AS n FROM ${this.loadedSource(sel, snap.loadedSeq).from}seq <= ${snap.loadedSeq} AND ${cond} GROUP BY k`];
-      for (const p of snap.hot.parts) parts.push(`SELECT ${k} AS k, count(*) AS n FROM ${p.table} WHERE seq > ${snap.loadedSeq} AND ${cond} GROUP BY k`);
+      const loadedCond = source.tenantImplied ? cond : `${tenant} AND ${cond}`;
+      const parts = [`SELECT ${k} AS k, count(*) AS n FROM ${source.from}seq <= ${snap.loadedSeq} AND ${loadedCond} GROUP BY k`];
+      for (const p of snap.hot.parts) parts.push(`SELECT ${k} AS k, count(*) AS n FROM ${p.table} WHERE seq > ${snap.loadedSeq} AND ${tenant} AND ${cond} GROUP BY k`);
       const sql =
         parts.length === 1
           ? `SELECT k, n FROM (${parts[0]}) AS a ${end}`

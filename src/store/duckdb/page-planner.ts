@@ -7,7 +7,7 @@
 
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { StoredRecord } from '../../model/record.js';
-import type { ReadUnit, SegmentCatalog } from '../index/segment-catalog.js';
+import { onlyTenant, type ReadUnit, type SegmentCatalog } from '../index/segment-catalog.js';
 import type { SegmentTest } from '../index/segment-filter.js';
 import type { Page, PageRequest } from '../store.js';
 import type { HotSnapshot } from './hot-tier.js';
@@ -62,7 +62,8 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
   let next = 0;
   let total = 0;
   for (const c of candidates) total += c.rows;
-  let budget = total <= ALL_AT_ONCE_ROWS ? total : Math.max(FIRST_BATCH_ROWS, need);
+  // Without a filter every row matches: the first batch needs no more rows than the page.
+  let budget = total <= ALL_AT_ONCE_ROWS ? total : req.query === undefined ? need : Math.max(FIRST_BATCH_ROWS, need);
   let cutoff: StoredRecord | undefined;
   for (let round = 0; ; round++) {
     const batch: ReadUnit[] = [];
@@ -76,13 +77,14 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
     }
     const reads: Promise<StoredRecord[]>[] = [];
     if (batch.length > 0) {
-      reads.push(readRows(src, req, need, cutoff, rangesFrom(mergeRanges(batch.map((s) => [s.firstSeq, s.lastSeq < loadedMax ? s.lastSeq : loadedMax])))));
+      const from = rangesFrom(mergeRanges(batch.map((s) => [s.firstSeq, s.lastSeq < loadedMax ? s.lastSeq : loadedMax])));
+      reads.push(readRows(src, req, need, cutoff, from, onlyTenant(batch, req.tenant)));
       scanned += rows;
     }
     if (round === 0 && hotParts.length > 0) {
       const scans = hotParts.map((p) => `SELECT * FROM ${p.table}`);
       const from = `(${scans.join(' UNION ALL ')}) AS hot WHERE seq > ${src.loadedSeq} AND `;
-      reads.push(readRows(src, req, need, cutoff, from));
+      reads.push(readRows(src, req, need, cutoff, from, false));
       for (const p of hotParts) scanned += Number(p.lastSeq - p.firstSeq + 1n);
     }
     if (reads.length === 0) break;
@@ -109,8 +111,9 @@ async function readRows(
   need: number,
   cutoff: StoredRecord | undefined,
   from: string,
+  tenantImplied: boolean,
 ): Promise<StoredRecord[]> {
-  const where = new WhereBuilder(req);
+  const where = new WhereBuilder(req, tenantImplied);
   where.add(`seq <= ${where.param(req.maxSeq)}`);
   if (req.after !== undefined) where.addAfter(req.after, req.order);
   // Rows after the cutoff cannot make the page; saying so lets the engine skip them.

@@ -45,9 +45,10 @@ export class WhereBuilder {
   readonly params: DuckDBValue[] = [];
   private readonly parts: string[] = [];
 
-  constructor(sel?: Selection) {
+  /** `tenantImplied`: the rows read are known to be of the selection's tenant only. */
+  constructor(sel?: Selection, tenantImplied = false) {
     if (sel === undefined) return;
-    this.add(`tenant = ${this.param(sel.tenant)}`);
+    if (!tenantImplied) this.add(`tenant = ${this.param(sel.tenant)}`);
     if (sel.from !== undefined) this.add(`ts >= make_timestamp(${this.param(sel.from)})`);
     if (sel.to !== undefined) this.add(`ts < make_timestamp(${this.param(sel.to)})`);
   }

@@ -20,6 +20,13 @@ export interface ReadUnit {
   rows: number;
   minTs: bigint;
   maxTs: bigint;
+  /** A block's tenants (none for a whole segment not indexed yet). */
+  tenants?: string[] | null;
+}
+
+/** Whether every unit is known to hold rows of `tenant` only (a WHERE on it would be idle work). */
+export function onlyTenant(units: readonly ReadUnit[], tenant: string): boolean {
+  return units.every((u) => u.tenants != null && u.tenants.length === 1 && u.tenants[0] === tenant);
 }
 
 export interface CandidateQuery {
@@ -82,6 +89,15 @@ export class SegmentCatalog {
 
   all(): readonly SegmentInfo[] {
     return this.segments;
+  }
+
+  /** Whether every segment up to maxSeq is indexed and holds rows of `tenant` only. */
+  onlyTenant(tenant: string, maxSeq: bigint): boolean {
+    for (const s of this.segments) {
+      if (s.firstSeq > maxSeq) break;
+      if (s.summary === null || !onlyTenant(s.summary.blocks, tenant)) return false;
+    }
+    return true;
   }
 
   /** Blocks of every indexed segment and unindexed segments: how finely reads can be cut. */

@@ -14,7 +14,6 @@ import { filterIndex, matchBlocks } from './block-bloom.js';
 import {
   INDEXED_COLUMNS,
   TOKEN_ATTR,
-  TOKEN_ATTR_ANY,
   TOKEN_COLUMN,
   TOKEN_TENANT,
   TOKEN_WORD,
@@ -255,8 +254,7 @@ function columnTest(name: string, op: MatchOp, value: string): SummaryTest {
 function attrTest(path: string, op: MatchOp, value: string): SummaryTest {
   if (op === 'eq') {
     const exact = token(TOKEN_ATTR, `${path}\u0000${value}`);
-    const any = token(TOKEN_ATTR_ANY, path);
-    return (s) => or(probe(s, exact), probe(s, any));
+    return (s) => or(probe(s, exact), perBlock(s, (b) => b.inexact === null || b.inexact.includes(path)));
   }
   if (!isNumericComparison(op, value)) return ALL;
   const v = Number(value);

@@ -18,7 +18,7 @@ import {
   MAX_LISTED_TENANTS,
   MAX_NUMERIC_PATHS,
   TOKEN_ATTR,
-  TOKEN_ATTR_ANY,
+  MAX_INEXACT_PATHS,
   TOKEN_COLUMN,
   TOKEN_TENANT,
   TOKEN_WORD,
@@ -59,6 +59,45 @@ interface NumericEntry extends NumericRange {
   path: string;
 }
 
+/**
+ * Per-path entries of one block, found from the path's bytes without making a string of them
+ * (the string is made once, when a path is first seen).
+ */
+class PathTable<T extends { path: string }> {
+  private readonly byHash = new Map<number, { bytes: Buffer; entry: T }[]>();
+  size = 0;
+
+  get(path: Buffer, len: number): T | undefined {
+    hashToken(0, path, 0, len);
+    const list = this.byHash.get(hashOut[0]! * 0x200000 + (hashOut[1]! & 0x1fffff));
+    if (list === undefined) return undefined;
+    for (const e of list) if (e.bytes.length === len && e.bytes.equals(path.subarray(0, len))) return e.entry;
+    return undefined;
+  }
+
+  /** Adds an entry for a path get() did not find. */
+  add(path: Buffer, len: number, make: (path: string) => T): T {
+    hashToken(0, path, 0, len);
+    const key = hashOut[0]! * 0x200000 + (hashOut[1]! & 0x1fffff);
+    const entry = make(path.toString('latin1', 0, len));
+    const list = this.byHash.get(key);
+    const item = { bytes: Buffer.from(path.subarray(0, len)), entry };
+    if (list) list.push(item);
+    else this.byHash.set(key, [item]);
+    this.size++;
+    return entry;
+  }
+
+  *values(): IterableIterator<T> {
+    for (const list of this.byHash.values()) for (const e of list) yield e.entry;
+  }
+
+  clear(): void {
+    this.byHash.clear();
+    this.size = 0;
+  }
+}
+
 /** What a summary holds besides its filter, and the filter's words (interleaved, block-bloom.ts). */
 export interface BuiltSummary {
   summary: Omit<SegmentSummary, 'filter'>;
@@ -78,8 +117,11 @@ export class SegmentIndexer {
   private levels = 0;
   private readonly tenants = new Set<string>();
   private tenantsOverflow = false;
-  private readonly numeric = new Map<number, NumericEntry>();
+  private readonly numeric = new PathTable<NumericEntry>();
   private numericOverflow = false;
+  /** Paths with values the filter does not hold exactly. */
+  private readonly inexact = new PathTable<{ path: string }>();
+  private inexactOverflow = false;
   /** A row cut by the end of a chunk, completed by the next. */
   private carry: Buffer | null = null;
   /** Scratch space: unescaped text, lower-cased words, the current attribute path and value. */
@@ -131,11 +173,7 @@ export class SegmentIndexer {
   private closeBlock(): void {
     this.finished.push(this.hashes.toArray());
     const numeric = new Map<string, NumericRange>();
-    for (const e of this.numeric.values()) {
-      const had = numeric.get(e.path);
-      // Two paths whose hashes met share an entry: both keep the union, which is still true.
-      numeric.set(e.path, had ? { min: Math.min(had.min, e.min), max: Math.max(had.max, e.max) } : { min: e.min, max: e.max });
-    }
+    for (const e of this.numeric.values()) numeric.set(e.path, { min: e.min, max: e.max });
     this.metas.push({
       rows: this.blockRows,
       minTs: this.minTs,
@@ -144,6 +182,7 @@ export class SegmentIndexer {
       tenants: this.tenantsOverflow ? null : [...this.tenants],
       numeric,
       numericOverflow: this.numericOverflow,
+      inexact: this.inexactOverflow ? null : [...this.inexact.values()].map((e) => e.path),
       tokens: this.hashes.size,
     });
     this.hashes.clear();
@@ -153,6 +192,8 @@ export class SegmentIndexer {
     this.tenantsOverflow = false;
     this.numeric.clear();
     this.numericOverflow = false;
+    this.inexact.clear();
+    this.inexactOverflow = false;
   }
 
   private add(kind: number, bytes: Uint8Array, start: number, end: number): void {
@@ -291,7 +332,7 @@ export class SegmentIndexer {
   leaf(kind: 'string' | 'number' | 'literal' | 'container', buf: Buffer, vs: number, ve: number, pathLen: number): void {
     const path = this.path;
     if (kind === 'container') {
-      this.add(TOKEN_ATTR_ANY, path, 0, pathLen);
+      this.inexactPath(pathLen);
       return;
     }
     let vlen: number;
@@ -315,7 +356,7 @@ export class SegmentIndexer {
         this.numericValue(pathLen, n, n);
         if (!isCanonicalInteger(buf, vs, ve)) {
           // The engine renders 5e2 as "500.0" and -0 as "0": equality on it is not the raw text.
-          this.add(TOKEN_ATTR_ANY, path, 0, pathLen);
+          this.inexactPath(pathLen);
           return;
         }
       }
@@ -339,10 +380,18 @@ export class SegmentIndexer {
     return this.path;
   }
 
+  /** Lists the path (this.path[0, pathLen)) as one whose values equality cannot rule out. */
+  private inexactPath(pathLen: number): void {
+    if (this.inexactOverflow || this.inexact.get(this.path, pathLen) !== undefined) return;
+    if (this.inexact.size >= MAX_INEXACT_PATHS) {
+      this.inexactOverflow = true;
+      return;
+    }
+    this.inexact.add(this.path, pathLen, (path) => ({ path }));
+  }
+
   private numericValue(pathLen: number, min: number, max: number): void {
-    hashToken(0, this.path, 0, pathLen);
-    const key = hashOut[0]! * 0x200000 + (hashOut[1]! & 0x1fffff);
-    const had = this.numeric.get(key);
+    const had = this.numeric.get(this.path, pathLen);
     if (had) {
       if (min < had.min) had.min = min;
       if (max > had.max) had.max = max;
@@ -352,7 +401,7 @@ export class SegmentIndexer {
       this.numericOverflow = true;
       return;
     }
-    this.numeric.set(key, { path: this.path.toString('latin1', 0, pathLen), min, max });
+    this.numeric.add(this.path, pathLen, (path) => ({ path, min, max }));
   }
 }
 

@@ -10,9 +10,9 @@
 //   WORD_PREFIX  the first four letters of such a word, for `timeo*`
 //   COLUMN + i   the exact value of text column i (service, host, …), for `service:api`
 //   ATTR         `path \0 value` of an attribute with a string, integer or boolean value
-//   ATTR_ANY     `path` of an attribute whose value the index does not hold exactly (a fraction,
-//                an exponent, an object, an array): an equality on that path cannot be pruned
 //   TENANT       the tenant
+// Paths whose values the index does not hold exactly (a fraction, an exponent, an object, an
+// array) are listed per block instead: an equality on such a path cannot rule the block out.
 //
 // The filters of a segment's blocks are split-block Bloom filters of one size, stored interleaved:
 // the 32-byte filter block `i` of every block of the segment, one after another. A token picks
@@ -24,7 +24,6 @@ import fs from 'node:fs';
 export const TOKEN_WORD = 1;
 export const TOKEN_WORD_PREFIX = 2;
 export const TOKEN_ATTR = 4;
-export const TOKEN_ATTR_ANY = 5;
 export const TOKEN_TENANT = 6;
 /** COLUMN tokens: this plus the column's place in INDEXED_COLUMNS. */
 export const TOKEN_COLUMN = 0x10;
@@ -39,11 +38,14 @@ export const WORD_PREFIX_LENGTH = 4;
 /** Rows per block: one DuckDB vector. */
 export const BLOCK_ROWS = 2048;
 
-/** Filter bits per distinct token of the fullest block: about 1 % of absent tokens look present. */
-export const FILTER_BITS_PER_TOKEN = 10;
+/** Filter bits per distinct token of the fullest block: about 0.3 % of absent tokens look present. */
+export const FILTER_BITS_PER_TOKEN = 14;
 
 /** Most numeric attribute paths tracked per block; past it `numericOverflow` is set. */
 export const MAX_NUMERIC_PATHS = 256;
+
+/** Most inexact attribute paths listed per block. */
+export const MAX_INEXACT_PATHS = 64;
 
 /** Most tenants listed per block; past it the list is dropped and the filter answers. */
 export const MAX_LISTED_TENANTS = 16;
@@ -73,6 +75,12 @@ export interface BlockMeta {
   numeric: Map<string, NumericRange>;
   /** More numeric paths than MAX_NUMERIC_PATHS: a path missing from `numeric` proves nothing. */
   numericOverflow: boolean;
+  /**
+   * Attribute paths with a value the filter does not hold exactly (fractions, exponents, objects,
+   * arrays), or null when there are more than MAX_INEXACT_PATHS: then no equality on an attribute
+   * rules the block out.
+   */
+  inexact: string[] | null;
   /** Distinct tokens of the block. */
   tokens: number;
 }
@@ -92,7 +100,7 @@ export interface SegmentSummary {
   filter: FilterSource;
 }
 
-const MAGIC = 'LHIDX2\n';
+const MAGIC = 'LHIDX3\n';
 
 /** The summary as a file: magic, a JSON header line, padding to 4 bytes, then the filter words. */
 export function encodeSummary(s: Omit<SegmentSummary, 'filter'>, words: Uint32Array): Buffer {
@@ -111,6 +119,7 @@ export function encodeSummary(s: Omit<SegmentSummary, 'filter'>, words: Uint32Ar
       tenants: b.tenants,
       numeric: [...b.numeric].map(([path, r]) => [path, finite(r.min), finite(r.max)]),
       numericOverflow: b.numericOverflow,
+      inexact: b.inexact,
       tokens: b.tokens,
     })),
   });
@@ -137,6 +146,7 @@ interface Header {
     tenants: string[] | null;
     numeric: [string, number | string, number | string][];
     numericOverflow: boolean;
+    inexact: string[] | null;
     tokens: number;
   }[];
 }
@@ -182,6 +192,7 @@ export function readSummary(file: string): SegmentSummary {
       tenants: b.tenants,
       numeric: new Map(b.numeric.map(([p, min, max]) => [p, { min: infinite(min), max: infinite(max) }])),
       numericOverflow: b.numericOverflow,
+      inexact: b.inexact,
       tokens: b.tokens,
     })),
     filter: new FileFilter(file, offset, blocks),
