@@ -34,6 +34,11 @@ export interface TailSink {
 }
 
 export interface TailHandle {
+  /**
+   * Where the tail starts (after the backfill): a reader that reconnects with this position
+   * before any record came misses nothing acknowledged in between.
+   */
+  readonly position: bigint;
   /** The reader can take records again. */
   resume(): void;
   close(): void;
@@ -128,7 +133,7 @@ export class TailHub {
           () => this.deps.store.readAfter({ tenant: ctx.tenant, query, afterSeq: 0n, maxSeq: now, limit: backfill, order: 'desc' }),
           ctx.signal,
         );
-        sink.push(last.value.reverse().map(tailRecord));
+        if (!sink.push(last.value.reverse().map(tailRecord))) reader.lagging = true;
       }
       reader.afterSeq = now;
     }
@@ -136,6 +141,7 @@ export class TailHub {
     this.deps.metrics.tailSubscribers.set(this.readers.size);
     this.schedule(0);
     return {
+      position: reader.afterSeq,
       resume: () => {
         if (!reader.lagging) return;
         reader.lagging = false;

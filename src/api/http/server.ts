@@ -146,6 +146,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     cache: () => (queries.cache === null ? null : { ratio: queries.cache.hitRatio, lookups: queries.cache.lookups }),
     utilisation: () => queries.limiter.utilisation,
   });
+  const statusDeps = {
+    store,
+    pipeline,
+    metrics,
+    dataDir,
+    version: VERSION,
+    startedAt: Date.now(),
+    alerts,
+    cache: queries.cache,
+    limiter: queries.limiter,
+  };
   // The read side answers compressed when the client accepts it; in a scope of its own, so that
   // the ingest routes keep reading their (possibly compressed) bodies themselves.
   await app.register(async (reads) => {
@@ -163,27 +174,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }
     await reads.register(logsRoutes, { queries: queries.service, metrics });
     await reads.register(tailRoutes, { tails: queries.tails });
+    // GraphQL (SPEC §5): the same query service, the native ingest path and the tail hub.
+    await reads.register(graphqlRoutes, {
+      queries: queries.service,
+      tails: queries.tails,
+      ingest: { pipeline, metrics, buffers },
+      status: statusDeps,
+      graphiql: config.profile === 'development',
+    });
   });
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
-  // GraphQL (SPEC §5): the same query service, the native ingest path and the tail hub.
-  await app.register(graphqlRoutes, {
-    queries: queries.service,
-    tails: queries.tails,
-    ingest: { pipeline, metrics, buffers },
-    status: { store, pipeline, metrics, dataDir, version: VERSION, startedAt: Date.now(), alerts, cache: queries.cache, limiter: queries.limiter },
-    graphiql: config.profile === 'development',
-  });
-  await app.register(opsRoutes, {
-    store,
-    pipeline,
-    metrics,
-    dataDir,
-    version: VERSION,
-    startedAt: Date.now(),
-    alerts,
-    cache: queries.cache,
-    limiter: queries.limiter,
-  });
+  await app.register(opsRoutes, statusDeps);
   app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;

@@ -63,6 +63,11 @@ export async function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): Pro
         push: (records: TailRecord[]) => write(records.map((r) => `id: ${r.seq}\ndata: ${r.json}\n\n`).join('')),
         dropped: (count: number) => void write(`event: dropped\ndata: {"count":${count}}\n\n`),
       });
+      // The client may have gone while the tail opened: its close event has passed already.
+      if (raw.destroyed || ctx.signal?.aborted) {
+        handle.close();
+        return reply.hijack();
+      }
       reply.hijack();
       raw.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
@@ -70,7 +75,9 @@ export async function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): Pro
         connection: 'keep-alive',
         'x-accel-buffering': 'no',
       });
-      raw.write(`retry: 1000\n: loghaven tail\n\n${pending.join('')}`);
+      // After the backfill (records in position order), an id-only event: a client that
+      // reconnects before its next record resumes from where the tail began, not a later "now".
+      raw.write(`retry: 1000\n: loghaven tail\n\n${pending.join('')}id: ${handle.position}\n\n`);
       pending = null;
       open.add(reply);
       raw.on('drain', () => handle.resume());

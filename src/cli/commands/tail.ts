@@ -67,7 +67,11 @@ export async function runTail(query: string, options: TailOptions, signal?: Abor
             else if (l.startsWith('event: ')) event = l.slice(7);
             else if (l.startsWith('data: ')) data += l.slice(6);
           }
-          if (data === '') continue;
+          // An id-only event moves the resume position too.
+          if (data === '') {
+            if (id !== undefined) lastId = id;
+            continue;
+          }
           if (event === 'dropped') {
             process.stderr.write(`… ${(JSON.parse(data) as { count: number }).count} records skipped (the terminal could not keep up)\n`);
             continue;

@@ -68,9 +68,10 @@ export class MemoryChangeJournal implements ChangeJournal {
 
 /**
  * The time range of rows in the row format (row-format.ts): the first column of each row is its
- * ts in integer µs. Null for no rows.
+ * ts in integer µs; widened by `margin` µs on each side (read as doubles, times past 2^53 µs —
+ * the year 2255 — may be up to 32 µs off). Null for no rows.
  */
-export function rowsTimeRange(bytes: Uint8Array, end = bytes.length): { from: bigint; to: bigint } | null {
+export function rowsTimeRange(bytes: Uint8Array, end = bytes.length, margin = 1_000_000n): { from: bigint; to: bigint } | null {
   let min = Infinity;
   let max = -Infinity;
   let i = 0;
@@ -83,8 +84,6 @@ export function rowsTimeRange(bytes: Uint8Array, end = bytes.length): { from: bi
     let v = 0;
     for (let c = bytes[i]!; c >= 48 && c <= 57; c = bytes[++i]!) v = v * 10 + (c - 48);
     if (neg) v = -v;
-    // A double: exact to the µs until 2255, and then a few µs off, which a bound widened by one
-    // second on each side covers.
     if (v < min) min = v;
     if (v > max) max = v;
     const nl = indexOfNewline(bytes, i, end);
@@ -92,7 +91,7 @@ export function rowsTimeRange(bytes: Uint8Array, end = bytes.length): { from: bi
     i = nl + 1;
   }
   if (min === Infinity) return null;
-  return { from: BigInt(Math.floor(min)) - 1_000_000n, to: BigInt(Math.ceil(max)) + 1_000_000n };
+  return { from: BigInt(Math.floor(min)) - margin, to: BigInt(Math.ceil(max)) + margin };
 }
 
 function indexOfNewline(bytes: Uint8Array, from: number, end: number): number {

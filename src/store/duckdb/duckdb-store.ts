@@ -85,14 +85,19 @@ const unescapeText = (col: string) =>
  * The line size limit is the longest row the pipeline accepts, so no acknowledged row is refused
  * here; the buffer is sized from it explicitly (DuckDB's default is 16 times the limit).
  */
-const rowsSelect = (maxRowBytes: number) => (file: string, seq: string) => `SELECT ${seq} + row_number() OVER (), make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level,
+const rowsSelect = (maxRowBytes: number) => (file: string, seq: string, fileBytes?: number) => {
+  // A small file (a few staged rows) gets a small buffer: the reader allocates it whole.
+  const line = Math.min(maxRowBytes, fileBytes ?? maxRowBytes) + 1;
+  const buffer = fileBytes === undefined ? Math.max(maxRowBytes + 2 ** 20, 8 * 2 ** 20) : Math.max(line + 1024, 2 ** 16);
+  return `SELECT ${seq} + row_number() OVER (), make_timestamp(ts), make_timestamp(received_at), ${unescapeText('tenant')}, level,
   severity, ${unescapeText('service')}, ${unescapeText('host')}, ${unescapeText('category')}, ${unescapeText('source')},
   ${unescapeText('message')}, ${unescapeText('trace_id')}, ${unescapeText('span_id')}, attrs
 FROM read_csv(${file}, delim = '\t', quote = '', escape = '', header = false, nullstr = '\\N', auto_detect = false,
-  parallel = false, max_line_size = ${maxRowBytes + 1}, buffer_size = ${Math.max(maxRowBytes + 2 ** 20, 8 * 2 ** 20)},
+  parallel = false, max_line_size = ${line}, buffer_size = ${buffer},
   columns = {ts: 'BIGINT', received_at: 'BIGINT', tenant: 'VARCHAR', level: 'VARCHAR', severity: 'UTINYINT',
     service: 'VARCHAR', host: 'VARCHAR', category: 'VARCHAR', source: 'VARCHAR', message: 'VARCHAR', trace_id: 'VARCHAR',
     span_id: 'VARCHAR', attrs: 'VARCHAR'})`;
+};
 
 /**
  * DuckDB stores rows in groups of this many; a load of whole groups is written once, where
@@ -616,7 +621,10 @@ export class DuckDbStore implements Store {
       const cond = where.sql();
       const end = tail(where);
       const loadedCond = source.tenantImplied ? cond : `${tenant} AND ${cond}`;
-      const parts = [`SELECT ${k} AS k, count(*) AS n FROM ${source.from}seq <= ${snap.loadedSeq} AND ${loadedCond} GROUP BY k`];
+      // The bound on the table only matters beside staged rows (a load committed meanwhile would
+      // count them twice); alone, rows loaded since are simply newer acknowledged rows.
+      const bound = snap.hot.parts.length > 0 ? `seq <= ${snap.loadedSeq} AND ` : '';
+      const parts = [`SELECT ${k} AS k, count(*) AS n FROM ${source.from}${bound}${loadedCond} GROUP BY k`];
       for (const p of snap.hot.parts) parts.push(`SELECT ${k} AS k, count(*) AS n FROM ${p.table} WHERE seq > ${snap.loadedSeq} AND ${tenant} AND ${cond} GROUP BY k`);
       const sql =
         parts.length === 1

@@ -1,45 +1,56 @@
 // Acknowledged rows that are not in `logs` yet, queryable at once. The loader moves whole spool
 // segments into `logs` (one row group each, which is what keeps loads cheap and storage small), so
 // the newest rows wait up to a second there; a search or a tail that must see them stages them
-// here instead: copied into an in-memory table of their spool segment (`hot.s<id>`), with the
-// sequence numbers they will have in `logs`. When the segment is loaded its hot table is dropped,
-// as soon as no query that began before the load still reads it.
+// here instead: copied into small in-memory tables (`hot.s<segment>_<n>`, a new one every
+// PIECE_ROWS rows) with the sequence numbers they will have in `logs` and the time range they
+// cover, so that a read of the latest rows reads the newest piece, not the whole second. When the
+// segment is loaded its pieces are dropped, as soon as no query that began before the load still
+// reads them.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { BIGINT, VARCHAR, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import { rowsTimeRange } from '../../query/cache/change-journal.js';
 
+/** One staged piece: a table of consecutive rows of one spool segment. */
 export interface HotPart {
-  /** hot.s<segment id> */
   table: string;
   segmentId: bigint;
-  /** Sequence numbers staged so far: firstSeq .. lastSeq (lastSeq < firstSeq while empty). */
+  /** Sequence numbers staged in it so far: firstSeq .. lastSeq. */
   firstSeq: bigint;
   lastSeq: bigint;
+  /** Bounds of its rows' times (a little wide), so reads can order and skip it. */
+  minTs: bigint;
+  maxTs: bigint;
 }
 
-interface PartState extends HotPart {
-  rows: number;
+/** Rows a piece takes before the next stage starts a new one. */
+const PIECE_ROWS = 2048;
+
+interface SegmentState {
+  segmentId: bigint;
+  pieces: (HotPart & { rows: number })[];
   bytes: number;
   loaded: boolean;
   readers: number;
 }
 
 export interface HotSnapshot {
-  /** Parts not loaded into `logs` when the snapshot was taken, with rows staged. */
+  /** Pieces of segments not loaded into `logs` when the snapshot was taken. */
   parts: HotPart[];
   /** Highest sequence number staged in them (0n when none). */
   maxSeq: bigint;
   release(): void;
 }
 
-/** SELECT of a file of rows (row-format.ts) as `logs` rows numbered from $2 + 1. */
-export type RowsSelect = (fileParam: string, seqParam: string) => string;
+/** SELECT of a file of rows (row-format.ts), of `fileBytes` bytes, as `logs` rows numbered from $2 + 1. */
+export type RowsSelect = (fileParam: string, seqParam: string, fileBytes?: number) => string;
 
 export class HotTier {
-  private readonly parts = new Map<bigint, PartState>();
+  private readonly segments = new Map<bigint, SegmentState>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private nextTable = 0;
 
   private constructor(
     private readonly conn: DuckDBConnection,
@@ -53,23 +64,11 @@ export class HotTier {
     return new HotTier(conn, tmpDir, rowsSelect);
   }
 
-  /** Rows staged and not yet loaded, in every part. */
-  get rows(): number {
-    let n = 0;
-    for (const p of this.parts.values()) if (!p.loaded) n += p.rows;
-    return n;
-  }
-
   /** Bytes (in the row format) staged and not yet loaded. */
   get bytes(): number {
     let n = 0;
-    for (const p of this.parts.values()) if (!p.loaded) n += p.bytes;
+    for (const s of this.segments.values()) if (!s.loaded) n += s.bytes;
     return n;
-  }
-
-  /** Rows of segment `segmentId` already staged (they are its first rows). */
-  staged(segmentId: bigint): number {
-    return this.parts.get(segmentId)?.rows ?? 0;
   }
 
   /**
@@ -79,13 +78,15 @@ export class HotTier {
   stage(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void> {
     const run = this.chain.then(async () => {
       if (this.closed || rows === 0) return;
-      let part = this.parts.get(segmentId);
-      if (part?.loaded) return;
-      if (part && part.lastSeq + 1n !== firstSeq) {
-        throw new Error(`hot tier: segment ${segmentId} staged up to ${part.lastSeq}, next rows start at ${firstSeq}`);
+      let seg = this.segments.get(segmentId);
+      if (seg?.loaded) return;
+      const last = seg?.pieces[seg.pieces.length - 1];
+      if (last && last.lastSeq + 1n !== firstSeq) {
+        throw new Error(`hot tier: segment ${segmentId} staged up to ${last.lastSeq}, next rows start at ${firstSeq}`);
       }
       // The engine reads files, not byte ranges: the new rows go through a file of their own.
       const tmp = path.join(this.tmpDir, `hot-${segmentId}-${fromByte}.tsv`);
+      let times: { from: bigint; to: bigint } | null;
       const fd = fs.openSync(file, 'r');
       try {
         const buf = Buffer.allocUnsafe(toByte - fromByte);
@@ -96,20 +97,32 @@ export class HotTier {
           got += n;
         }
         fs.writeFileSync(tmp, buf);
+        times = rowsTimeRange(buf, buf.length, 64n);
       } finally {
         fs.closeSync(fd);
       }
       try {
-        const table = `hot.s${segmentId}`;
-        if (!part) {
-          await this.conn.run(`CREATE TABLE ${table} AS SELECT * FROM main.logs LIMIT 0`);
-          part = { table, segmentId, firstSeq, lastSeq: firstSeq - 1n, rows: 0, bytes: 0, loaded: false, readers: 0 };
-          this.parts.set(segmentId, part);
+        if (!seg) {
+          seg = { segmentId, pieces: [], bytes: 0, loaded: false, readers: 0 };
+          this.segments.set(segmentId, seg);
         }
-        await this.conn.run(`INSERT INTO ${table} ${this.rowsSelect('$1', '$2')}`, [tmp, firstSeq - 1n], [VARCHAR, BIGINT]);
-        part.lastSeq = firstSeq + BigInt(rows) - 1n;
-        part.rows += rows;
-        part.bytes += toByte - fromByte;
+        let piece = last;
+        // A new piece when the last is full. (Readers of the last piece do not see rows added
+        // to it: they read up to the sequence number of their snapshot.)
+        if (piece === undefined || piece.rows >= PIECE_ROWS) {
+          const table = `hot.s${segmentId}_${this.nextTable++}`;
+          await this.conn.run(`CREATE TABLE ${table} AS SELECT * FROM main.logs LIMIT 0`);
+          piece = { table, segmentId, firstSeq, lastSeq: firstSeq - 1n, minTs: 0n, maxTs: 0n, rows: 0 };
+          seg.pieces.push(piece);
+        }
+        await this.conn.run(`INSERT INTO ${piece.table} ${this.rowsSelect('$1', '$2', toByte - fromByte)}`, [tmp, firstSeq - 1n], [VARCHAR, BIGINT]);
+        if (times !== null) {
+          if (piece.rows === 0 || times.from < piece.minTs) piece.minTs = times.from;
+          if (piece.rows === 0 || times.to > piece.maxTs) piece.maxTs = times.to;
+        }
+        piece.lastSeq = firstSeq + BigInt(rows) - 1n;
+        piece.rows += rows;
+        seg.bytes += toByte - fromByte;
       } finally {
         fs.rmSync(tmp, { force: true });
       }
@@ -118,34 +131,40 @@ export class HotTier {
     return run;
   }
 
-  /** The segment is in `logs` now: its part is dropped once no query reads it. */
+  /** The segment is in `logs` now: its pieces are dropped once no query reads them. */
   markLoaded(segmentId: bigint): void {
-    const part = this.parts.get(segmentId);
-    if (!part) return;
-    part.loaded = true;
-    this.dropIfUnused(part);
+    const seg = this.segments.get(segmentId);
+    if (!seg) return;
+    seg.loaded = true;
+    this.dropIfUnused(seg);
   }
 
-  /** The parts a query must read besides `logs`; release() when the query is done. */
+  /** The pieces a query must read besides `logs`; release() when the query is done. */
   snapshot(): HotSnapshot {
-    const parts: PartState[] = [];
+    const held: SegmentState[] = [];
+    const parts: HotPart[] = [];
     let maxSeq = 0n;
-    for (const p of this.parts.values()) {
-      if (p.loaded || p.rows === 0) continue;
-      p.readers++;
-      parts.push(p);
-      if (p.lastSeq > maxSeq) maxSeq = p.lastSeq;
+    for (const s of this.segments.values()) {
+      if (s.loaded) continue;
+      const pieces = s.pieces.filter((p) => p.rows > 0);
+      if (pieces.length === 0) continue;
+      s.readers++;
+      held.push(s);
+      for (const p of pieces) {
+        parts.push({ table: p.table, segmentId: p.segmentId, firstSeq: p.firstSeq, lastSeq: p.lastSeq, minTs: p.minTs, maxTs: p.maxTs });
+        if (p.lastSeq > maxSeq) maxSeq = p.lastSeq;
+      }
     }
     let released = false;
     return {
-      parts: parts.map((p) => ({ table: p.table, segmentId: p.segmentId, firstSeq: p.firstSeq, lastSeq: p.lastSeq })),
+      parts,
       maxSeq,
       release: () => {
         if (released) return;
         released = true;
-        for (const p of parts) {
-          p.readers--;
-          this.dropIfUnused(p);
+        for (const s of held) {
+          s.readers--;
+          this.dropIfUnused(s);
         }
       },
     };
@@ -157,10 +176,14 @@ export class HotTier {
     this.conn.closeSync();
   }
 
-  private dropIfUnused(part: PartState): void {
-    if (!part.loaded || part.readers > 0 || this.parts.get(part.segmentId) !== part) return;
-    this.parts.delete(part.segmentId);
-    const run = this.chain.then(() => (this.closed ? undefined : this.conn.run(`DROP TABLE IF EXISTS ${part.table}`)));
+  private dropIfUnused(seg: SegmentState): void {
+    if (!seg.loaded || seg.readers > 0 || this.segments.get(seg.segmentId) !== seg) return;
+    this.segments.delete(seg.segmentId);
+    const tables = seg.pieces.map((p) => p.table);
+    const run = this.chain.then(async () => {
+      if (this.closed) return;
+      for (const t of tables) await this.conn.run(`DROP TABLE IF EXISTS ${t}`);
+    });
     this.chain = run.catch(() => undefined);
   }
 }

@@ -31,6 +31,9 @@ export interface PageSources {
   run(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]>;
 }
 
+/** A unit to read: of `logs`, or a staged part of the hot tier (its table). */
+type Candidate = ReadUnit & { table?: string };
+
 /** (ts, seq) of a in the page's order relative to b: negative when a comes first. */
 function compare(a: { ts: bigint; seq: bigint }, b: { ts: bigint; seq: bigint }, desc: boolean): number {
   const c = a.ts === b.ts ? (a.seq === b.seq ? 0 : a.seq < b.seq ? -1 : 1) : a.ts < b.ts ? -1 : 1;
@@ -49,14 +52,18 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
     else from = from === undefined || req.after.ts > from ? req.after.ts : from;
   }
   const loadedMax = req.maxSeq < src.loadedSeq ? req.maxSeq : src.loadedSeq;
-  const candidates = src.catalog.candidates({ from, to, maxSeq: loadedMax, test });
-  // Newest first: by the latest row a segment may hold (oldest first by the earliest for asc).
+  // The staged parts are candidates like the blocks, with the time bounds of what they hold.
+  const candidates: Candidate[] = src.catalog.candidates({ from, to, maxSeq: loadedMax, test });
+  for (const p of src.hot.parts) {
+    if (p.firstSeq > req.maxSeq || (from !== undefined && p.maxTs < from) || (to !== undefined && p.minTs >= to)) continue;
+    candidates.push({ firstSeq: p.firstSeq, lastSeq: p.lastSeq, rows: Number(p.lastSeq - p.firstSeq + 1n), minTs: p.minTs, maxTs: p.maxTs, table: p.table });
+  }
+  // Newest first: by the latest row a unit may hold (oldest first by the earliest for asc).
   candidates.sort((a, b) =>
     desc
       ? a.maxTs === b.maxTs ? (a.lastSeq < b.lastSeq ? 1 : -1) : a.maxTs < b.maxTs ? 1 : -1
       : a.minTs === b.minTs ? (a.firstSeq < b.firstSeq ? -1 : 1) : a.minTs < b.minTs ? -1 : 1,
   );
-  const hotParts = src.hot.parts.filter((p) => p.firstSeq <= req.maxSeq);
   let kept: StoredRecord[] = [];
   let scanned = 0;
   let next = 0;
@@ -65,28 +72,29 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
   // Without a filter every row matches: the first batch needs no more rows than the page.
   let budget = total <= ALL_AT_ONCE_ROWS ? total : req.query === undefined ? need : Math.max(FIRST_BATCH_ROWS, need);
   let cutoff: StoredRecord | undefined;
-  for (let round = 0; ; round++) {
+  for (;;) {
     const batch: ReadUnit[] = [];
+    const staged: Candidate[] = [];
     let rows = 0;
-    while (next < candidates.length && (batch.length === 0 || rows + candidates[next]!.rows <= budget)) {
+    while (next < candidates.length && (batch.length + staged.length === 0 || rows + candidates[next]!.rows <= budget)) {
       const s = candidates[next++]!;
       // Past the cutoff: nothing in it can come before the rows kept.
       if (cutoff !== undefined && !mayPrecede(s, cutoff, desc)) continue;
-      batch.push(s);
+      if (s.table === undefined) batch.push(s);
+      else staged.push(s);
       rows += s.rows;
     }
     const reads: Promise<StoredRecord[]>[] = [];
     if (batch.length > 0) {
       const from = rangesFrom(mergeRanges(batch.map((s) => [s.firstSeq, s.lastSeq < loadedMax ? s.lastSeq : loadedMax])));
       reads.push(readRows(src, req, need, cutoff, from, onlyTenant(batch, req.tenant)));
-      scanned += rows;
     }
-    if (round === 0 && hotParts.length > 0) {
-      const scans = hotParts.map((p) => `SELECT * FROM ${p.table}`);
+    if (staged.length > 0) {
+      const scans = staged.map((p) => `SELECT * FROM ${p.table}`);
       const from = `(${scans.join(' UNION ALL ')}) AS hot WHERE seq > ${src.loadedSeq} AND `;
       reads.push(readRows(src, req, need, cutoff, from, false));
-      for (const p of hotParts) scanned += Number(p.lastSeq - p.firstSeq + 1n);
     }
+    scanned += rows;
     if (reads.length === 0) break;
     for (const rowsRead of await Promise.all(reads)) kept = kept.concat(rowsRead);
     kept.sort((a, b) => compare(a, b, desc));
