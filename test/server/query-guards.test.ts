@@ -111,6 +111,28 @@ describe('response cache', () => {
   });
 });
 
+describe('cache warm-up', () => {
+  it('runs the configured queries at start, so the first request for one is already a hit', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-warm-'));
+    dirs.push(dir);
+    const warm = '/api/v1/logs/top?field=level&from=2026-01-15T00:00:00Z&to=2026-01-16T00:00:00Z';
+    let server = await startChild(dir);
+    try {
+      await load(server, 20_000, 'w');
+      await stopChild(server);
+      server = await startChild(dir, { env: { LOGHAVEN_CACHE_WARMUP: `${warm} /api/v1/logs/histogram?step=1h` } });
+      // The warm-up's own lookups, before any request of ours.
+      const warmed = async () => /loghaven_cache_requests_total\{route="top",result="miss"\} 1/.test(await (await fetch(`${server.url}/metrics`)).text());
+      for (let i = 0; i < 200 && !(await warmed()); i++) await new Promise((r) => setTimeout(r, 50));
+      const first = await get(server, warm);
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-cache')).toBe('hit');
+    } finally {
+      await stopChild(server);
+    }
+  });
+});
+
 describe('concurrency guard', () => {
   it('answers 200 heavy queries against limit 2 and queue 8 with 200s and 503s only, /health answering throughout', async () => {
     const heavy = `/api/v1/logs/histogram?q=${encodeURIComponent('user* OR path* OR handled')}&step=1m`;

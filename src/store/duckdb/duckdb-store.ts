@@ -127,6 +127,7 @@ export class DuckDbStore implements Store {
   /** Loads and queries running with the raised memory limit, and the change of limit under way. */
   private boosted = 0;
   private limitChange: Promise<void> = Promise.resolve();
+  private probeChain: Promise<unknown> = Promise.resolve();
   private readonly catalog = new SegmentCatalog();
   private index: SegmentIndex | null = null;
   private hot: HotTier | null = null;
@@ -136,6 +137,8 @@ export class DuckDbStore implements Store {
     private readonly writer: DuckDBConnection,
     /** For instance-wide settings changed at run time (the memory limit). */
     private readonly control: DuckDBConnection,
+    /** For the readiness probe alone. */
+    private readonly probe: DuckDBConnection,
     private readonly readers: ConnectionPool,
     private readonly options: DuckDbStoreOptions,
     private readonly loadDir: string,
@@ -164,12 +167,13 @@ export class DuckDbStore implements Store {
     }
     const writer = await instance.connect();
     const control = await instance.connect();
+    const probe = await instance.connect();
     const readers = new ConnectionPool(instance, options.readConnections ?? 4);
     const loadDir =
       options.loadDir ??
       (options.file === ':memory:' ? fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-load-')) : `${path.resolve(options.file)}.load`);
     fs.mkdirSync(loadDir, { recursive: true });
-    return new DuckDbStore(instance, writer, control, readers, options, loadDir);
+    return new DuckDbStore(instance, writer, control, probe, readers, options, loadDir);
   }
 
   private get maxRowBytes(): number {
@@ -661,20 +665,19 @@ export class DuckDbStore implements Store {
     return rows.map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
   }
 
+  /**
+   * From the catalog, which records every load's extent: no query, so /metrics and the status
+   * page never wait behind the engine.
+   */
   async stats(): Promise<StoreStats> {
-    return this.readers.with(async (conn) => {
-      const r = await conn.runAndReadAll(
-        'SELECT count(*), coalesce(max(seq), 0), epoch_us(min(ts)), epoch_us(max(ts)) FROM logs',
-      );
-      const row = r.getRows()[0]!;
-      return {
-        rows: Number(row[0]),
-        maxSeq: row[1] as bigint,
-        oldestTs: (row[2] as bigint | null) ?? null,
-        newestTs: (row[3] as bigint | null) ?? null,
-        bytes: this.fileBytes(),
-      };
-    });
+    this.assertOpen();
+    let oldest: bigint | null = null;
+    let newest: bigint | null = null;
+    for (const s of this.catalog.all()) {
+      if (oldest === null || s.minTs < oldest) oldest = s.minTs;
+      if (newest === null || s.maxTs > newest) newest = s.maxTs;
+    }
+    return { rows: this.catalog.rows, maxSeq: this.lastSeq, oldestTs: oldest, newestTs: newest, bytes: this.fileBytes() };
   }
 
   indexStatus(): IndexStatus {
@@ -692,8 +695,12 @@ export class DuckDbStore implements Store {
     return Promise.resolve(this.snapshot().maxSeq);
   }
 
+  /** On a connection of its own: readiness probes never queue behind the readers' queries. */
   async ping(): Promise<void> {
-    await this.readers.with((conn) => conn.run('SELECT 1'));
+    this.assertOpen();
+    const run = this.probeChain.then(() => this.probe.run('SELECT 1'));
+    this.probeChain = run.catch(() => undefined);
+    await run;
   }
 
   async close(): Promise<void> {
@@ -710,6 +717,8 @@ export class DuckDbStore implements Store {
       // The WAL is still there and is replayed at the next start.
     }
     await this.limitChange;
+    await this.probeChain;
+    this.probe.closeSync();
     this.control.closeSync();
     this.writer.closeSync();
     // With a query that would not stop, closing the instance would block until it did; the
@@ -771,5 +780,11 @@ function storeError(op: string, e: unknown): LhError {
     return new LhError('LH_ERR_DISK_FULL', text, undefined, { cause: e });
   }
   if (/INTERRUPT/i.test(text)) return new LhError('LH_ERR_QUERY_TIMEOUT', text, undefined, { cause: e });
+  // Still out of memory under the raised limit (withMemoryHeadroom retried already).
+  if (op === 'query' && /Out of Memory/i.test(text)) {
+    return new LhError('LH_ERR_QUERY_MEMORY', `the query needs more memory than store.duckdb.max_memory_limit allows; narrow it (time range, query) or raise the limit`, {
+      setting: 'store.duckdb.max_memory_limit',
+    }, { cause: e });
+  }
   return new LhError('LH_ERR_STORE', `${op}: ${text}`, undefined, { cause: e });
 }
