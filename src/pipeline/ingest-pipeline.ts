@@ -76,10 +76,10 @@ const VISIBLE_WAIT_MS = 30_000;
 const DRAIN_LOAD_MS = 30_000;
 
 /**
- * Most bytes of acknowledged rows staged in the store's hot tier (in memory) at once; beyond it
- * (the loader is far behind) readers wait for loads instead.
+ * Most bytes of acknowledged rows waiting to load that reads stage in the store's hot tier (in
+ * memory) rather than wait for; beyond it (the loader is far behind) readers wait for loads.
  */
-const STAGE_MAX_BYTES = 64 * 2 ** 20;
+const STAGE_MAX_BYTES = 48 * 2 ** 20;
 
 /** `staged`: acknowledged rows readable, staged or loaded; `loaded`: in the store's table itself. */
 export type Visibility = 'staged' | 'loaded';

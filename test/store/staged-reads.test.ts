@@ -101,6 +101,8 @@ async function sameAnswers(a: Store, b: Store): Promise<void> {
       const sel = { tenant, query: q === undefined ? undefined : parseQuery(q) };
       expect(await a.histogram({ ...sel, stepMicros: 60_000_000n }), `${q} histogram`).toEqual(await b.histogram({ ...sel, stepMicros: 60_000_000n }));
       expect(await a.topValues({ ...sel, field: 'service', limit: 10 }), `${q} top`).toEqual(await b.topValues({ ...sel, field: 'service', limit: 10 }));
+      // Fifty values of nearly equal counts: the top five is decided by ties.
+      expect(await a.topValues({ ...sel, field: 'n', limit: 5 }), `${q} top n`).toEqual(await b.topValues({ ...sel, field: 'n', limit: 5 }));
       const tail = { ...sel, afterSeq: maxSeq - 2500n, maxSeq, limit: 1000 };
       expect((await a.readAfter(tail)).map((r) => r.seq), `${q} tail`).toEqual((await b.readAfter(tail)).map((r) => r.seq));
       const last = { ...tail, afterSeq: 0n, limit: 30, order: 'desc' as const };

@@ -73,6 +73,8 @@ export interface DuckDbStoreOptions {
   loadDir?: string;
   /** false: read every segment in the time window (the token index is still built). */
   pruning?: boolean;
+  /** Memory of the hot tier's own in-memory instance (staged rows). */
+  hotMemoryLimit?: string;
   log?: SegmentIndexLog;
 }
 
@@ -241,7 +243,13 @@ export class DuckDbStore implements Store {
       exportRows: (e, file) => this.exportRows(e, file),
       log: this.options.log ?? NULL_LOG,
     });
-    this.hot = await HotTier.open(this.instance, this.loadDir, rowsSelect(this.maxRowBytes));
+    this.hot = await HotTier.open({
+      tmpDir: this.loadDir,
+      rowsSelect: rowsSelect(this.maxRowBytes),
+      // Pieces are in memory and short-lived: no compression to ask for.
+      tableDdl: MIGRATIONS[0]!.sql[0]!.replace(/\s*USING COMPRESSION \w+/g, ''),
+      memoryLimit: this.options.hotMemoryLimit ?? '128MB',
+    });
   }
 
   append(batch: RowBatch): Promise<AppendResult> {
@@ -427,6 +435,12 @@ export class DuckDbStore implements Store {
     return this.options.pruning === false ? () => null : segmentTest(sel.tenant, sel.query);
   }
 
+  /** Runs a read of staged rows, in the hot tier's own instance. */
+  private runHot(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
+    this.assertOpen();
+    return this.hot!.run(sql, params, bindTypes(params)).catch((e: unknown) => Promise.reject(storeError('query', e)));
+  }
+
   /** Runs a read on a pooled connection, with the timeout and the memory retry. */
   private run(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]> {
     return this.readers.with(async (conn) => (await this.timed(conn, () => conn.runAndReadAll(sql, params, bindTypes(params)))).getRows());
@@ -437,7 +451,14 @@ export class DuckDbStore implements Store {
     try {
       const maxSeq = req.maxSeq !== undefined && req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
       return await readPage(
-        { catalog: this.catalog, loadedSeq: snap.loadedSeq, hot: snap.hot, test: this.segmentTest(req), run: (sql, params) => this.run(sql, params) },
+        {
+          catalog: this.catalog,
+          loadedSeq: snap.loadedSeq,
+          hot: snap.hot,
+          test: this.segmentTest(req),
+          run: (sql, params) => this.run(sql, params),
+          runHot: (sql, params) => this.runHot(sql, params),
+        },
         { ...req, maxSeq },
       );
     } finally {
@@ -454,11 +475,11 @@ export class DuckDbStore implements Store {
       const where = new WhereBuilder(req);
       where.add(`seq > ${where.param(req.afterSeq)} AND seq <= ${where.param(maxSeq)}`);
       where.addQuery(req.query);
-      const read = async (sources: string[]): Promise<StoredRecord[]> => {
+      const read = async (sources: string[], staged = false): Promise<StoredRecord[]> => {
         if (sources.length === 0) return [];
         const sql = `SELECT ${SELECT_COLUMNS} FROM (${sources.join(' UNION ALL ')}) AS t WHERE ${where.sql()}
           ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${req.limit}`;
-        return (await this.run(sql, where.params)).map(toStoredRecord);
+        return (await (staged ? this.runHot(sql, where.params) : this.run(sql, where.params))).map(toStoredRecord);
       };
       const hot = snap.hot.parts
         .filter((p) => p.lastSeq > req.afterSeq && p.firstSeq <= maxSeq)
@@ -475,7 +496,7 @@ export class DuckDbStore implements Store {
       // Segments hold disjoint sequence ranges: in the order read, the first segments that yield
       // `limit` rows are the answer, so they are read a growing batch at a time.
       const ordered = desc ? [...segs].reverse() : segs;
-      let kept: StoredRecord[] = desc ? await read(hot) : [];
+      let kept: StoredRecord[] = desc ? await read(hot, true) : [];
       let next = 0;
       let budget = 250_000;
       while (kept.length < req.limit && next < ordered.length) {
@@ -488,7 +509,7 @@ export class DuckDbStore implements Store {
         kept = kept.concat(await read(scans(batch)));
         budget *= 4;
       }
-      if (!desc && kept.length < req.limit) kept = kept.concat(await read(hot));
+      if (!desc && kept.length < req.limit) kept = kept.concat(await read(hot, true));
       return kept.slice(0, req.limit);
     } finally {
       snap.hot.release();
@@ -608,33 +629,57 @@ export class DuckDbStore implements Store {
   }
 
   /**
-   * An aggregation over `logs` (or the segments the index leaves) and the staged rows: `select`
-   * is the grouped SELECT list (`key, count(*)`) of one source; the sources' counts are summed.
+   * Counts per key over `logs` (or the blocks the index leaves) and the staged rows. The staged
+   * rows live in the hot tier's own engine: both sides are counted there and summed here. Top
+   * values take from `logs` the top `limit` keys (all keys tied with the last) and the counts of
+   * every key seen among the staged rows, which is all a sum can need.
    */
-  private async aggregate(sel: Selection, key: (w: WhereBuilder) => string, tail: (w: WhereBuilder) => string): Promise<DuckDBValue[][]> {
+  private async aggregate(sel: Selection, key: (w: WhereBuilder) => string, top: number | null): Promise<[DuckDBValue, number][]> {
     const snap = this.snapshot();
     try {
-      // The store's table may not need the tenant condition (the index knows every row is the
-      // tenant's); the staged rows always do. Both share one list of parameters.
       const source = this.loadedSource(sel, snap.loadedSeq);
-      const where = new WhereBuilder(sel, true);
-      // Every parameter must appear in the statement: the tenant's only when a part needs it.
-      const tenant = !source.tenantImplied || snap.hot.parts.length > 0 ? `tenant = ${where.param(sel.tenant)}` : '';
-      const k = key(where);
-      where.addQuery(sel.query);
-      const cond = where.sql();
-      const end = tail(where);
-      const loadedCond = source.tenantImplied ? cond : `${tenant} AND ${cond}`;
+      const staged = snap.hot.parts.length > 0;
+      /** One grouped SELECT over `from`, its parameters its own (every one must appear). */
+      const grouped = (from: string, tenantImplied: boolean, tail: (w: WhereBuilder, k: string) => string) => {
+        const where = new WhereBuilder(sel, tenantImplied);
+        const k = key(where);
+        where.addQuery(sel.query);
+        const agg = `SELECT ${k} AS k, count(*) AS n FROM ${from}${where.sql()} GROUP BY k`;
+        return { sql: tail(where, agg), params: where.params };
+      };
       // The bound on the table only matters beside staged rows (a load committed meanwhile would
       // count them twice); alone, rows loaded since are simply newer acknowledged rows.
-      const bound = snap.hot.parts.length > 0 ? `seq <= ${snap.loadedSeq} AND ` : '';
-      const parts = [`SELECT ${k} AS k, count(*) AS n FROM ${source.from}${bound}${loadedCond} GROUP BY k`];
-      for (const p of snap.hot.parts) parts.push(`SELECT ${k} AS k, count(*) AS n FROM ${p.table} WHERE seq > ${snap.loadedSeq} AND ${tenant} AND ${cond} GROUP BY k`);
-      const sql =
-        parts.length === 1
-          ? `SELECT k, n FROM (${parts[0]}) AS a ${end}`
-          : `SELECT k, sum(n)::BIGINT AS n FROM (${parts.join(' UNION ALL ')}) AS a GROUP BY k ${end}`;
-      return await this.run(sql, where.params);
+      const loadedFrom = `${source.from}${staged ? `seq <= ${snap.loadedSeq} AND ` : ''}`;
+      const order = (w: WhereBuilder) => (top === null ? 'ORDER BY k' : `ORDER BY n DESC, k NULLS LAST LIMIT ${w.param(BigInt(top))}`);
+      if (!staged) {
+        const q = grouped(loadedFrom, source.tenantImplied, (w, agg) => `SELECT k, n FROM (${agg}) AS a ${order(w)}`);
+        return (await this.run(q.sql, q.params)).map((r) => [r[0]!, Number(r[1])]);
+      }
+      const pieces = snap.hot.parts.map((p) => `SELECT * FROM ${p.table} WHERE seq > ${snap.loadedSeq}`).join(' UNION ALL ');
+      const h = grouped(`(${pieces}) AS h WHERE `, false, (_w, agg) => agg);
+      const hot = await this.runHot(h.sql, h.params);
+      let loaded: DuckDBValue[][];
+      if (top === null) {
+        const q = grouped(loadedFrom, source.tenantImplied, (_w, agg) => agg);
+        loaded = await this.run(q.sql, q.params);
+      } else {
+        const q = grouped(loadedFrom, source.tenantImplied, (w, agg) => {
+          const keys = hot.map((r) => r[0]).filter((v): v is string => v !== null);
+          const inHot = keys.length === 0 ? 'false' : `k IN (${keys.map((v) => w.param(v)).join(', ')})`;
+          const nullHot = hot.some((r) => r[0] === null) ? ' OR k IS NULL' : '';
+          const limit = w.param(BigInt(top));
+          return `WITH agg AS (${agg}), edge AS (SELECT min(n) AS m FROM (SELECT n FROM agg ORDER BY n DESC LIMIT ${limit}))
+            SELECT k, n FROM agg WHERE n >= (SELECT m FROM edge) OR ${inHot}${nullHot}`;
+        });
+        loaded = await this.run(q.sql, q.params);
+      }
+      const sums = new Map<DuckDBValue, number>();
+      for (const r of [...loaded, ...hot]) sums.set(r[0]!, (sums.get(r[0]!) ?? 0) + Number(r[1]));
+      const out = [...sums];
+      if (top === null) return out.sort((a, b) => ((a[0] as bigint) < (b[0] as bigint) ? -1 : 1));
+      // The engine's order: most first, then by key (bytes of UTF-8), NULL last.
+      out.sort((a, b) => b[1] - a[1] || compareKeys(a[0] as string | null, b[0] as string | null));
+      return out.slice(0, top);
     } finally {
       snap.hot.release();
     }
@@ -647,9 +692,9 @@ export class DuckDbStore implements Store {
         const step = w.param(req.stepMicros);
         return `(epoch_us(ts) // ${step}) * ${step}`;
       },
-      () => 'ORDER BY k',
+      null,
     );
-    return rows.map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
+    return rows.map(([k, n]) => ({ ts: k as bigint, count: n }));
   }
 
   async topValues(req: TopRequest): Promise<TopValue[]> {
@@ -660,9 +705,9 @@ export class DuckDbStore implements Store {
         w.params.push(...(field.params as DuckDBValue[]));
         return `CAST(${field.sql} AS VARCHAR)`;
       },
-      (w) => `ORDER BY n DESC, k NULLS LAST LIMIT ${w.param(BigInt(req.limit))}`,
+      req.limit,
     );
-    return rows.map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
+    return rows.map(([k, n]) => ({ value: k as string | null, count: n }));
   }
 
   /**
@@ -692,7 +737,9 @@ export class DuckDbStore implements Store {
   }
 
   maxSeq(): Promise<bigint> {
-    return Promise.resolve(this.snapshot().maxSeq);
+    this.assertOpen();
+    const staged = this.hot?.maxSeq ?? 0n;
+    return Promise.resolve(staged > this.lastSeq ? staged : this.lastSeq);
   }
 
   /** On a connection of its own: readiness probes never queue behind the readers' queries. */
@@ -762,6 +809,14 @@ export class DuckDbStore implements Store {
       clearTimeout(timer);
     }
   }
+}
+
+/** Keys as the engine orders VARCHARs: by UTF-8 bytes, NULL last. */
+function compareKeys(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 function extentOf(r: DuckDBValue[]): SegmentExtent {

@@ -1,15 +1,18 @@
 // Acknowledged rows that are not in `logs` yet, queryable at once. The loader moves whole spool
 // segments into `logs` (one row group each, which is what keeps loads cheap and storage small), so
 // the newest rows wait up to a second there; a search or a tail that must see them stages them
-// here instead: copied into small in-memory tables (`hot.s<segment>_<n>`, a new one every
-// PIECE_ROWS rows) with the sequence numbers they will have in `logs` and the time range they
-// cover, so that a read of the latest rows reads the newest piece, not the whole second. When the
-// segment is loaded its pieces are dropped, as soon as no query that began before the load still
-// reads them.
+// here instead: copied into small tables (`s<segment>_<n>`, a new one every PIECE_ROWS rows)
+// with the sequence numbers they will have in `logs` and the time range they cover, so that a
+// read of the latest rows reads the newest piece, not the whole second. When the segment is
+// loaded its pieces are dropped, as soon as no query that began before the load still reads them.
+//
+// The pieces live in an in-memory DuckDB instance of their own, with its own memory limit and
+// one thread: staged rows never take memory that loads and queries of the store need.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIGINT, VARCHAR, type DuckDBConnection, type DuckDBInstance } from '@duckdb/node-api';
+import { BIGINT, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { ConnectionPool } from './connection-pool.js';
 import { rowsTimeRange } from '../../query/cache/change-journal.js';
 
 /** One staged piece: a table of consecutive rows of one spool segment. */
@@ -46,6 +49,14 @@ export interface HotSnapshot {
 /** SELECT of a file of rows (row-format.ts), of `fileBytes` bytes, as `logs` rows numbered from $2 + 1. */
 export type RowsSelect = (fileParam: string, seqParam: string, fileBytes?: number) => string;
 
+export interface HotTierOptions {
+  tmpDir: string;
+  rowsSelect: RowsSelect;
+  /** CREATE TABLE of `logs`, for the pieces. */
+  tableDdl: string;
+  memoryLimit: string;
+}
+
 export class HotTier {
   private readonly segments = new Map<bigint, SegmentState>();
   private chain: Promise<unknown> = Promise.resolve();
@@ -53,15 +64,36 @@ export class HotTier {
   private nextTable = 0;
 
   private constructor(
+    private readonly instance: DuckDBInstance,
     private readonly conn: DuckDBConnection,
-    private readonly tmpDir: string,
-    private readonly rowsSelect: RowsSelect,
+    private readonly readers: ConnectionPool,
+    private readonly options: HotTierOptions,
   ) {}
 
-  static async open(instance: DuckDBInstance, tmpDir: string, rowsSelect: RowsSelect): Promise<HotTier> {
+  static async open(options: HotTierOptions): Promise<HotTier> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: '1',
+      memory_limit: options.memoryLimit,
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
     const conn = await instance.connect();
-    await conn.run(`ATTACH ':memory:' AS hot`);
-    return new HotTier(conn, tmpDir, rowsSelect);
+    return new HotTier(instance, conn, new ConnectionPool(instance, 2), options);
+  }
+
+  /** Runs a read of the pieces. */
+  async run(sql: string, params: DuckDBValue[], types: Parameters<DuckDBConnection['runAndReadAll']>[2]): Promise<DuckDBValue[][]> {
+    return this.readers.with(async (conn) => (await conn.runAndReadAll(sql, params, types)).getRows());
+  }
+
+  /** Highest sequence number staged in a segment not loaded yet (0n when none). */
+  get maxSeq(): bigint {
+    let max = 0n;
+    for (const s of this.segments.values()) {
+      if (s.loaded) continue;
+      for (const p of s.pieces) if (p.rows > 0 && p.lastSeq > max) max = p.lastSeq;
+    }
+    return max;
   }
 
   /** Bytes (in the row format) staged and not yet loaded. */
@@ -85,7 +117,7 @@ export class HotTier {
         throw new Error(`hot tier: segment ${segmentId} staged up to ${last.lastSeq}, next rows start at ${firstSeq}`);
       }
       // The engine reads files, not byte ranges: the new rows go through a file of their own.
-      const tmp = path.join(this.tmpDir, `hot-${segmentId}-${fromByte}.tsv`);
+      const tmp = path.join(this.options.tmpDir, `hot-${segmentId}-${fromByte}.tsv`);
       let times: { from: bigint; to: bigint } | null;
       const fd = fs.openSync(file, 'r');
       try {
@@ -110,12 +142,12 @@ export class HotTier {
         // A new piece when the last is full. (Readers of the last piece do not see rows added
         // to it: they read up to the sequence number of their snapshot.)
         if (piece === undefined || piece.rows >= PIECE_ROWS) {
-          const table = `hot.s${segmentId}_${this.nextTable++}`;
-          await this.conn.run(`CREATE TABLE ${table} AS SELECT * FROM main.logs LIMIT 0`);
+          const table = `s${segmentId}_${this.nextTable++}`;
+          await this.conn.run(this.options.tableDdl.replace(/CREATE TABLE logs\b/, `CREATE TABLE ${table}`));
           piece = { table, segmentId, firstSeq, lastSeq: firstSeq - 1n, minTs: 0n, maxTs: 0n, rows: 0 };
           seg.pieces.push(piece);
         }
-        await this.conn.run(`INSERT INTO ${piece.table} ${this.rowsSelect('$1', '$2', toByte - fromByte)}`, [tmp, firstSeq - 1n], [VARCHAR, BIGINT]);
+        await this.conn.run(`INSERT INTO ${piece.table} ${this.options.rowsSelect('$1', '$2', toByte - fromByte)}`, [tmp, firstSeq - 1n], [VARCHAR, BIGINT]);
         if (times !== null) {
           if (piece.rows === 0 || times.from < piece.minTs) piece.minTs = times.from;
           if (piece.rows === 0 || times.to > piece.maxTs) piece.maxTs = times.to;
@@ -173,7 +205,9 @@ export class HotTier {
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;
+    const back = await this.readers.close();
     this.conn.closeSync();
+    if (back) this.instance.closeSync();
   }
 
   private dropIfUnused(seg: SegmentState): void {

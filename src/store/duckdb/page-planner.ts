@@ -27,8 +27,10 @@ export interface PageSources {
   hot: HotSnapshot;
   /** Which segments may hold matching rows. */
   test: SegmentTest;
-  /** Runs a read and returns its rows. */
+  /** Runs a read of `logs` and returns its rows. */
   run(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]>;
+  /** Runs a read of staged pieces (the hot tier's own engine). */
+  runHot(sql: string, params: DuckDBValue[]): Promise<DuckDBValue[][]>;
 }
 
 /** A unit to read: of `logs`, or a staged part of the hot tier (its table). */
@@ -87,12 +89,12 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
     const reads: Promise<StoredRecord[]>[] = [];
     if (batch.length > 0) {
       const from = rangesFrom(mergeRanges(batch.map((s) => [s.firstSeq, s.lastSeq < loadedMax ? s.lastSeq : loadedMax])));
-      reads.push(readRows(src, req, need, cutoff, from, onlyTenant(batch, req.tenant)));
+      reads.push(readRows(src.run, req, need, cutoff, from, onlyTenant(batch, req.tenant)));
     }
     if (staged.length > 0) {
       const scans = staged.map((p) => `SELECT * FROM ${p.table}`);
       const from = `(${scans.join(' UNION ALL ')}) AS hot WHERE seq > ${src.loadedSeq} AND `;
-      reads.push(readRows(src, req, need, cutoff, from, false));
+      reads.push(readRows(src.runHot, req, need, cutoff, from, false));
     }
     scanned += rows;
     if (reads.length === 0) break;
@@ -114,7 +116,7 @@ function mayPrecede(s: ReadUnit, row: { ts: bigint; seq: bigint }, desc: boolean
 
 /** The first `need` matching rows, in order, of the rows `from` (a rangesFrom-style clause) reads. */
 async function readRows(
-  src: PageSources,
+  run: PageSources['run'],
   req: PageRequest & { maxSeq: bigint },
   need: number,
   cutoff: StoredRecord | undefined,
@@ -132,5 +134,5 @@ async function readRows(
   where.addQuery(req.query);
   const dir = req.order === 'desc' ? 'DESC' : 'ASC';
   const sql = `SELECT ${SELECT_COLUMNS} FROM ${from}${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${need}`;
-  return (await src.run(sql, where.params)).map(toStoredRecord);
+  return (await run(sql, where.params)).map(toStoredRecord);
 }
