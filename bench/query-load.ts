@@ -189,37 +189,37 @@ async function main(): Promise<void> {
 
     const storm = queryStorm(server.url, 102);
     await new Promise((w) => setTimeout(w, 3000));
-    const [loaded, health] = await Promise.all([
-      closedLoop({ url: server.url, path: '/api/v1/logs', headers: NDJSON, bodies: ingestBodies, linesPerBody: 1000, clients: 8, seconds: SECONDS, acked }),
+    const health = await healthLatencies(server.url, SECONDS);
+    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { queries: { running: number; queued: number } };
+    console.log(`  with 100 heavy queries waiting (${status.queries.running} running, ${status.queries.queued} queued when sampled):`);
+    console.log(`    /health p50 ${percentile(health, 50).toFixed(1)} ms, p99 ${percentile(health, 99).toFixed(1)} ms, max ${percentile(health, 100).toFixed(1)} ms (${health.length} asked)`);
+    const [openLoop, healthIngest] = await Promise.all([
+      (async () => {
+        const client = new HttpPoster(server.url, 64);
+        const rate = 50_000;
+        const started = performance.now();
+        let offered = 0;
+        let accepted = 0;
+        const inflight: Promise<void>[] = [];
+        for (let i = 0; performance.now() - started < SECONDS * 1000; i++) {
+          const due = started + ((i * 500) / rate) * 1000;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((w) => setTimeout(w, wait));
+          offered += 500;
+          inflight.push(client.post('/api/v1/logs', bodyOf(i * 500, 500), NDJSON).then((r) => void (accepted += acked(r) ?? 0)));
+        }
+        await Promise.all(inflight);
+        client.close();
+        return { offered, accepted };
+      })(),
       healthLatencies(server.url, SECONDS),
     ]);
-    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { queries: { running: number; queued: number } };
-    const openLoop = await (async () => {
-      const client = new HttpPoster(server.url, 64);
-      const rate = 50_000;
-      const started = performance.now();
-      let offered = 0;
-      let accepted = 0;
-      const inflight: Promise<void>[] = [];
-      for (let i = 0; performance.now() - started < SECONDS * 1000; i++) {
-        const due = started + ((i * 500) / rate) * 1000;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((w) => setTimeout(w, wait));
-        offered += 500;
-        inflight.push(client.post('/api/v1/logs', bodyOf(i * 500, 500), NDJSON).then((r) => void (accepted += acked(r) ?? 0)));
-      }
-      await Promise.all(inflight);
-      client.close();
-      return { offered, accepted };
-    })();
+    console.log(`    ingest open loop at 50,000 lines/s: ${fmt(openLoop.accepted)} of ${fmt(openLoop.offered)} offered lines accepted (${((openLoop.accepted / openLoop.offered) * 100).toFixed(1)} %); /health meanwhile p50 ${percentile(healthIngest, 50).toFixed(1)} ms, p99 ${percentile(healthIngest, 99).toFixed(1)} ms`);
+    const loaded = await closedLoop({ url: server.url, path: '/api/v1/logs', headers: NDJSON, bodies: ingestBodies, linesPerBody: 1000, clients: 8, seconds: SECONDS, acked });
     const answers = await storm.stop();
     const loadedRate = loaded.lines / loaded.seconds;
-    console.log(
-      `  with 100 heavy queries waiting (${status.queries.running} running, ${status.queries.queued} queued when sampled; answers ${[...answers].map(([s, n]) => `${s}×${n}`).join(', ')}):`,
-    );
-    console.log(`    /health p50 ${percentile(health, 50).toFixed(1)} ms, p99 ${percentile(health, 99).toFixed(1)} ms, max ${percentile(health, 100).toFixed(1)} ms (${health.length} asked)`);
     console.log(`    ingest closed loop ${fmt(loadedRate)} lines/s = ${((loadedRate / baseRate) * 100).toFixed(0)} % of the rate without queries`);
-    console.log(`    ingest open loop at 50,000 lines/s: ${fmt(openLoop.accepted)} of ${fmt(openLoop.offered)} offered lines accepted (${((openLoop.accepted / openLoop.offered) * 100).toFixed(1)} %)`);
+    console.log(`    heavy query answers: ${[...answers].map(([st, n]) => `${st}×${n}`).join(', ')}`);
   } finally {
     await stopChild(server);
     fs.rmSync(dir, { recursive: true, force: true });

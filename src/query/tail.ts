@@ -12,19 +12,14 @@
 import { LhError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { Visibility } from '../pipeline/ingest-pipeline.js';
-import type { StoredRecord } from '../model/record.js';
-import type { Store } from '../store/store.js';
+import type { JsonRecord, Store } from '../store/store.js';
 import type { QueryNode } from './ast.js';
 import type { QueryLimiter } from './limiter.js';
 import { parseQuery } from './parser.js';
-import { recordToJson } from './record-format.js';
 import type { Param, QueryContext } from './service.js';
 
-export interface TailRecord {
-  seq: bigint;
-  /** The record as in search results. */
-  json: string;
-}
+/** A record as in search results, and its position. */
+export type TailRecord = JsonRecord;
 
 export interface TailSink {
   /** Records in sequence order; false when the reader's buffer is full (later ones are dropped until resume()). */
@@ -130,10 +125,10 @@ export class TailHub {
       const now = await this.deps.store.maxSeq();
       if (backfill > 0) {
         const last = await this.deps.limiter.run(
-          () => this.deps.store.readAfter({ tenant: ctx.tenant, query, afterSeq: 0n, maxSeq: now, limit: backfill, order: 'desc' }),
+          () => this.deps.store.readAfterJson({ tenant: ctx.tenant, query, afterSeq: 0n, maxSeq: now, limit: backfill, order: 'desc' }),
           ctx.signal,
         );
-        if (!sink.push(last.value.reverse().map(tailRecord))) reader.lagging = true;
+        if (!sink.push(last.value.reverse())) reader.lagging = true;
       }
       reader.afterSeq = now;
     }
@@ -217,10 +212,10 @@ export class TailHub {
     const { tenant, query } = group[0]!;
     let from = group.reduce((m, r) => (r.afterSeq < m ? r.afterSeq : m), group[0]!.afterSeq);
     for (;;) {
-      const rows = (
-        await this.deps.limiter.run(() => this.deps.store.readAfter({ tenant, query, afterSeq: from, maxSeq: upTo, limit: PAGE_ROWS }))
+      const records = (
+        await this.deps.limiter.run(() => this.deps.store.readAfterJson({ tenant, query, afterSeq: from, maxSeq: upTo, limit: PAGE_ROWS }))
       ).value;
-      const records = rows.map(tailRecord);
+      const rows = records;
       for (const r of group) {
         if (r.closed) continue;
         const mine = r.afterSeq <= from ? records : records.filter((x) => x.seq > r.afterSeq);
@@ -240,10 +235,6 @@ export class TailHub {
       from = reached;
     }
   }
-}
-
-function tailRecord(r: StoredRecord): TailRecord {
-  return { seq: r.seq, json: recordToJson(r) };
 }
 
 function backfillOf(v: Param): number {

@@ -80,6 +80,12 @@ export interface IndexStatus {
   pendingSegments: number;
 }
 
+/** A record in the JSON wire form of SPEC §1 (as search results and exports give it), and its position. */
+export interface JsonRecord {
+  seq: bigint;
+  json: string;
+}
+
 /** Rows after a sequence number, in sequence order: what a live tail reads. */
 export interface TailRequest extends Selection {
   afterSeq: bigint;
@@ -146,6 +152,8 @@ export interface Store {
   stage?(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void>;
   /** Matching rows with afterSeq < seq <= maxSeq, in sequence order (`order`), at most `limit`. */
   readAfter(req: TailRequest): Promise<StoredRecord[]>;
+  /** readAfter, each record already in its JSON wire form. */
+  readAfterJson(req: TailRequest): Promise<JsonRecord[]>;
   /** The token index's progress. */
   indexStatus(): IndexStatus;
   /** Ids of the spool segments already loaded, among `ids`. */

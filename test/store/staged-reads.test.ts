@@ -11,6 +11,7 @@ import type { LogRecord } from '../../src/model/record.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import { IngestPipeline } from '../../src/pipeline/ingest-pipeline.js';
 import { parseQuery } from '../../src/query/parser.js';
+import { recordToJson } from '../../src/query/record-format.js';
 import { DuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
 import { rowsOf } from '../../src/store/row-format.js';
 import type { PageRequest, Store } from '../../src/store/store.js';
@@ -105,6 +106,8 @@ async function sameAnswers(a: Store, b: Store): Promise<void> {
       expect(await a.topValues({ ...sel, field: 'n', limit: 5 }), `${q} top n`).toEqual(await b.topValues({ ...sel, field: 'n', limit: 5 }));
       const tail = { ...sel, afterSeq: maxSeq - 2500n, maxSeq, limit: 1000 };
       expect((await a.readAfter(tail)).map((r) => r.seq), `${q} tail`).toEqual((await b.readAfter(tail)).map((r) => r.seq));
+      // Rendered by the engine (staged or loaded), each record reads exactly as search results do.
+      expect((await a.readAfterJson(tail)).map((r) => r.json), `${q} tail json`).toEqual((await b.readAfter(tail)).map(recordToJson));
       const last = { ...tail, afterSeq: 0n, limit: 30, order: 'desc' as const };
       expect((await a.readAfter(last)).map((r) => r.seq), `${q} backfill`).toEqual((await b.readAfter(last)).map((r) => r.seq));
     }

@@ -20,6 +20,7 @@ import type {
   HistogramBucket,
   HistogramRequest,
   IndexStatus,
+  JsonRecord,
   LoadedSegment,
   Page,
   PageAfter,
@@ -466,7 +467,16 @@ export class DuckDbStore implements Store {
     }
   }
 
-  async readAfter(req: TailRequest): Promise<StoredRecord[]> {
+  readAfter(req: TailRequest): Promise<StoredRecord[]> {
+    return this.readBySeq(req, SELECT_COLUMNS, toStoredRecord);
+  }
+
+  readAfterJson(req: TailRequest): Promise<JsonRecord[]> {
+    // The engine renders each record (as exports do): two values a row cross into JavaScript.
+    return this.readBySeq(req, `seq, ${JSON_LINE_SQL}`, (r) => ({ seq: r[0] as bigint, json: r[1] as string }));
+  }
+
+  private async readBySeq<T>(req: TailRequest, columns: string, map: (r: DuckDBValue[]) => T): Promise<T[]> {
     const snap = this.snapshot();
     try {
       const maxSeq = req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
@@ -475,11 +485,11 @@ export class DuckDbStore implements Store {
       const where = new WhereBuilder(req);
       where.add(`seq > ${where.param(req.afterSeq)} AND seq <= ${where.param(maxSeq)}`);
       where.addQuery(req.query);
-      const read = async (sources: string[], staged = false): Promise<StoredRecord[]> => {
+      const read = async (sources: string[], staged = false): Promise<T[]> => {
         if (sources.length === 0) return [];
-        const sql = `SELECT ${SELECT_COLUMNS} FROM (${sources.join(' UNION ALL ')}) AS t WHERE ${where.sql()}
+        const sql = `SELECT ${columns} FROM (${sources.join(' UNION ALL ')}) AS t WHERE ${where.sql()}
           ORDER BY seq ${desc ? 'DESC' : 'ASC'} LIMIT ${req.limit}`;
-        return (await (staged ? this.runHot(sql, where.params) : this.run(sql, where.params))).map(toStoredRecord);
+        return (await (staged ? this.runHot(sql, where.params) : this.run(sql, where.params))).map(map);
       };
       const hot = snap.hot.parts
         .filter((p) => p.lastSeq > req.afterSeq && p.firstSeq <= maxSeq)
@@ -496,7 +506,7 @@ export class DuckDbStore implements Store {
       // Segments hold disjoint sequence ranges: in the order read, the first segments that yield
       // `limit` rows are the answer, so they are read a growing batch at a time.
       const ordered = desc ? [...segs].reverse() : segs;
-      let kept: StoredRecord[] = desc ? await read(hot, true) : [];
+      let kept: T[] = desc ? await read(hot, true) : [];
       let next = 0;
       let budget = 250_000;
       while (kept.length < req.limit && next < ordered.length) {
