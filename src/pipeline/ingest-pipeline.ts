@@ -229,6 +229,14 @@ export class IngestPipeline {
     );
   }
 
+  /**
+   * True while the loader is behind: a segment waits while another loads. Queries then give way
+   * (query/limiter.ts), since they share the store's engine with the loader.
+   */
+  get behind(): boolean {
+    return this.toLoad.length >= 2;
+  }
+
   /** Sequence number of the last acknowledged row. */
   get acknowledgedSeq(): bigint {
     return this.seqBase + BigInt(this.written);

@@ -53,3 +53,25 @@ describe('QueryLimiter', () => {
     expect((await limiter.run(async () => 'ok')).value).toBe('ok');
   });
 });
+
+describe('QueryLimiter yielding to ingest', () => {
+  it('runs one query at a time while ingest is behind, and all of them again once it is not', async () => {
+    let behind = true;
+    const limiter = new QueryLimiter({ maxConcurrent: 2, queueSize: 10, queueTimeoutMs: 10_000, yieldTo: () => behind });
+    let running = 0;
+    let most = 0;
+    const job = () =>
+      limiter.run(async () => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+      });
+    await Promise.all([job(), job(), job()]);
+    expect(most).toBe(1);
+    behind = false;
+    most = 0;
+    await Promise.all([job(), job(), job(), job()]);
+    expect(most).toBe(2);
+  });
+});

@@ -2,6 +2,10 @@
 // wait (first come, first served) for at most `queueTimeoutMs`, and anything beyond is refused at
 // once with LH_ERR_BUSY (503 + Retry-After), so a burst of heavy queries can neither exhaust
 // memory nor starve ingest, health checks and metrics, which never pass through here.
+//
+// Queries and loads share the engine's threads. While ingest is behind (`yieldTo` says so), the
+// limiter gives way: one query at a time, and after each one a pause of YIELD_FACTOR times its
+// duration, so queries take at most a fifth of the engine and ingest the rest.
 
 import { LhError } from '../errors.js';
 
@@ -9,7 +13,14 @@ export interface LimiterOptions {
   maxConcurrent: number;
   queueSize: number;
   queueTimeoutMs: number;
+  /** True while ingest needs the engine more than queries do. */
+  yieldTo?: () => boolean;
 }
+
+/** While yielding, the pause after a query, as a multiple of its duration. */
+const YIELD_FACTOR = 4;
+/** Longest such pause. */
+const MAX_YIELD_MS = 2000;
 
 interface Waiter {
   resolve: () => void;
@@ -29,6 +40,9 @@ export class QueryLimiter {
   private readonly waiting: Waiter[] = [];
   private rejected = 0;
   private timedOut = 0;
+  /** While yielding: no query starts before this time (ms, performance.now()). */
+  private resumeAt = 0;
+  private resumeTimer: NodeJS.Timeout | null = null;
 
   constructor(readonly options: LimiterOptions) {}
 
@@ -48,16 +62,27 @@ export class QueryLimiter {
   async run<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<{ value: T; queueMs: number }> {
     const started = performance.now();
     await this.acquire(signal);
-    const queueMs = performance.now() - started;
+    const ran = performance.now();
+    const queueMs = ran - started;
     try {
       return { value: await fn(), queueMs };
     } finally {
-      this.release();
+      this.release(performance.now() - ran);
     }
   }
 
+  private yielding(): boolean {
+    return this.options.yieldTo?.() === true;
+  }
+
+  /** Whether a query may start now, besides the waiters ahead of it. */
+  private free(): boolean {
+    if (!this.yielding()) return this.running < this.options.maxConcurrent;
+    return this.running === 0 && performance.now() >= this.resumeAt;
+  }
+
   acquire(signal?: AbortSignal): Promise<void> {
-    if (this.running < this.options.maxConcurrent && this.waiting.length === 0) {
+    if (this.waiting.length === 0 && this.free()) {
       this.running++;
       return Promise.resolve();
     }
@@ -86,13 +111,30 @@ export class QueryLimiter {
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
+      this.startWaiters();
     });
   }
 
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next.resolve(); // the slot passes straight to the next waiter
-    else this.running--;
+  /** Frees a slot; `ranMs`: how long its query ran (the pause after it while yielding). */
+  release(ranMs = 0): void {
+    this.running--;
+    if (this.yielding()) this.resumeAt = performance.now() + Math.min(MAX_YIELD_MS, ranMs * YIELD_FACTOR);
+    this.startWaiters();
+  }
+
+  /** Starts waiters while slots are free; while yielding, again once the pause is over. */
+  private startWaiters(): void {
+    while (this.waiting.length > 0 && this.free()) {
+      this.running++;
+      this.waiting.shift()!.resolve();
+    }
+    if (this.waiting.length > 0 && this.running === 0 && this.resumeTimer === null) {
+      const wait = Math.max(1, this.resumeAt - performance.now());
+      this.resumeTimer = setTimeout(() => {
+        this.resumeTimer = null;
+        this.startWaiters();
+      }, wait);
+    }
   }
 
   private drop(w: Waiter): void {
