@@ -16,6 +16,21 @@ import { QueryLimiter } from './limiter.js';
 import { QueryService } from './service.js';
 import { TailHub } from './tail.js';
 
+/** Share of the main thread's time spent working, above which ingest counts as pressed. */
+const MAIN_THREAD_BUSY = 0.5;
+
+/** How busy the event loop was over the last second (event loop utilisation). */
+class MainThreadLoad {
+  busy = false;
+  private last = performance.eventLoopUtilization();
+
+  sample(): void {
+    const now = performance.eventLoopUtilization();
+    this.busy = performance.eventLoopUtilization(now, this.last).utilization > MAIN_THREAD_BUSY;
+    this.last = now;
+  }
+}
+
 export interface QueryLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -40,6 +55,7 @@ export async function buildQuerySide(
 ): Promise<QuerySide> {
   const warmQueries = parseWarmup(config.cache.warmup);
   const q = config.query;
+  const mainThread = new MainThreadLoad();
   const limiter = new QueryLimiter({
     maxConcurrent: q.max_concurrent === 0 ? os.availableParallelism() : q.max_concurrent,
     queueSize: q.queue_size,
@@ -96,6 +112,7 @@ export async function buildQuerySide(
     onSlowQuery,
   });
   const gauges = setInterval(() => {
+    mainThread.sample();
     metrics.queriesRunning.set(limiter.stats.running);
     metrics.queriesQueued.set(limiter.stats.queued);
   }, 1000);

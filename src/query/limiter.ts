@@ -5,7 +5,7 @@
 //
 // Queries and loads share the engine's threads. While ingest is behind (`yieldTo` says so), the
 // limiter gives way: one query at a time, and after each one a pause of YIELD_FACTOR times its
-// duration, so queries take at most a fifth of the engine and ingest the rest.
+// duration, so queries take at most a ninth of the engine and ingest the rest.
 
 import { LhError } from '../errors.js';
 
@@ -18,9 +18,9 @@ export interface LimiterOptions {
 }
 
 /** While yielding, the pause after a query, as a multiple of its duration. */
-const YIELD_FACTOR = 4;
+const YIELD_FACTOR = 8;
 /** Longest such pause. */
-const MAX_YIELD_MS = 2000;
+const MAX_YIELD_MS = 8000;
 
 interface Waiter {
   resolve: () => void;

@@ -153,18 +153,22 @@ function extentMayMatch(n: QueryNode, s: { minTs: bigint; maxTs: bigint }): bool
 
 function timeMayMatch(op: MatchOp, value: string, s: { minTs: bigint; maxTs: bigint }): boolean {
   const us = parseTimestamp(value);
-  if (us === null) return true;
+  return us === null || rangeMayMatch(op, s.minTs, s.maxTs, us);
+}
+
+/** Whether some value in [min, max] may stand in relation `op` to v. */
+function rangeMayMatch<T extends number | bigint>(op: MatchOp, min: T, max: T, v: T): boolean {
   switch (op) {
     case 'eq':
-      return s.minTs <= us && us <= s.maxTs;
+      return min <= v && v <= max;
     case 'gt':
-      return s.maxTs > us;
+      return max > v;
     case 'gte':
-      return s.maxTs >= us;
+      return max >= v;
     case 'lt':
-      return s.minTs < us;
+      return min < v;
     case 'lte':
-      return s.minTs <= us;
+      return min <= v;
     default:
       return true;
   }
@@ -262,16 +266,6 @@ function attrTest(path: string, op: MatchOp, value: string): SummaryTest {
     perBlock(s, (b) => {
       const r = b.numeric.get(path);
       // No number at this path anywhere in the block: the comparison is never true there.
-      if (r === undefined) return b.numericOverflow;
-      switch (op) {
-        case 'gt':
-          return r.max > v;
-        case 'gte':
-          return r.max >= v;
-        case 'lt':
-          return r.min < v;
-        default:
-          return r.min <= v;
-      }
+      return r === undefined ? b.numericOverflow : rangeMayMatch(op, r.min, r.max, v);
     });
 }

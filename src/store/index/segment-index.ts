@@ -100,7 +100,12 @@ interface Pending {
   info: SegmentInfo;
   /** The row file, or null when it must first be exported from the store. */
   file: string | null;
+  /** Size of a kept row file (counted in pendingBytes until it is indexed). */
+  bytes: number;
 }
+
+/** Most bytes of row files kept waiting for the worker. */
+const MAX_PENDING_BYTES = 2 * 2 ** 30;
 
 const pad = (seq: bigint) => seq.toString().padStart(20, '0');
 
@@ -114,6 +119,8 @@ export class SegmentIndex {
   /** Segments whose summary failed to build: read in full, not retried until the next start. */
   private readonly failed = new Set<bigint>();
   private idleWaiters: (() => void)[] = [];
+  /** Bytes of the row files kept in the pending folder. */
+  private pendingBytes = 0;
 
   private constructor(private readonly options: SegmentIndexOptions) {}
 
@@ -136,7 +143,9 @@ export class SegmentIndex {
         }
       }
       const rows = index.pendingFile(s.firstSeq);
-      index.queue.push({ info: s, file: fs.existsSync(rows) ? rows : null });
+      const bytes = fs.existsSync(rows) ? fs.statSync(rows).size : 0;
+      index.pendingBytes += bytes;
+      index.queue.push({ info: s, file: bytes > 0 ? rows : null, bytes });
     }
     // Leftovers of segments that are gone (or of a crash mid-write).
     for (const name of fs.readdirSync(options.dir)) {
@@ -179,11 +188,21 @@ export class SegmentIndex {
       fs.rmSync(file, { force: true });
       return;
     }
+    // Under a long overload the worker (lowest priority) falls behind: past a bound the files are
+    // not kept, and those segments are summarised later from the store instead.
+    const bytes = fs.statSync(file).size;
+    if (this.pendingBytes + bytes > MAX_PENDING_BYTES) {
+      fs.rmSync(file, { force: true });
+      this.queue.push({ info, file: null, bytes: 0 });
+      this.kick();
+      return;
+    }
     const target = this.pendingFile(info.firstSeq);
     fs.renameSync(file, target);
+    this.pendingBytes += bytes;
     // Fresh segments go before rebuilds, which read the store.
     const at = this.queue.findIndex((p) => p.file === null);
-    this.queue.splice(at === -1 ? this.queue.length : at, 0, { info, file: target });
+    this.queue.splice(at === -1 ? this.queue.length : at, 0, { info, file: target, bytes });
     this.kick();
   }
 
@@ -216,6 +235,15 @@ export class SegmentIndex {
   }
 
   private async build(p: Pending): Promise<void> {
+    const { info } = p;
+    try {
+      await this.buildSummary(p);
+    } finally {
+      this.pendingBytes -= p.bytes;
+    }
+  }
+
+  private async buildSummary(p: Pending): Promise<void> {
     const { info } = p;
     if (this.failed.has(info.firstSeq) || info.summary !== null) return;
     let file = p.file;
