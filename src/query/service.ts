@@ -63,6 +63,9 @@ export interface ExportParams {
 export interface Timings {
   cacheMs: number;
   queueMs: number;
+  /** Waiting for acknowledged rows to become readable (staging them, or their load). */
+  visibleMs: number;
+  /** The store's work, the wait for visibility excluded. */
   dbMs: number;
   totalMs: number;
 }
@@ -133,10 +136,10 @@ export class QueryService {
       offset = p.offset === undefined || p.offset === null || p.offset === '' ? undefined : intParam('offset', p.offset, 0, 0, 10_000_000);
     }
     const key: CacheKey = { tenant: ctx.tenant, route: 'search', parts: [sel.query ?? null, order, limit, offset ?? 0, cursorText], from: sel.from, to: sel.to };
-    return this.serve('search', ctx, key, async () => {
+    return this.serve('search', ctx, key, async (visible) => {
       // A first page pins the rows readable now, so its cursor pages over exactly those.
       if (maxSeq === undefined) {
-        await this.deps.visible('staged');
+        await visible();
         maxSeq = await this.deps.store.maxSeq();
       }
       const started = performance.now();
@@ -153,8 +156,8 @@ export class QueryService {
     const sel = this.selection(ctx, p);
     const step = text(p.step) !== '' ? parseStep(text(p.step)) : autoStep(sel);
     const key: CacheKey = { tenant: ctx.tenant, route: 'histogram', parts: [sel.query ?? null, step], from: sel.from, to: sel.to };
-    return this.serve('histogram', ctx, key, async () => {
-      await this.deps.visible('staged');
+    return this.serve('histogram', ctx, key, async (visible) => {
+      await visible();
       const found = await this.deps.store.histogram({ ...sel, stepMicros: step });
       let buckets = found;
       if (sel.from !== undefined && sel.to !== undefined) {
@@ -176,8 +179,8 @@ export class QueryService {
     if (field === '') throw new LhError('LH_ERR_BAD_PARAM', 'field is required: a record field or attrs.a.b', { param: 'field' });
     const limit = intParam('limit', p.limit, 10, 1, 1000);
     const key: CacheKey = { tenant: ctx.tenant, route: 'top', parts: [sel.query ?? null, field, limit], from: sel.from, to: sel.to };
-    return this.serve('top', ctx, key, async () => {
-      await this.deps.visible('staged');
+    return this.serve('top', ctx, key, async (visible) => {
+      await visible();
       const values = await this.deps.store.topValues({ ...sel, field, limit });
       return JSON.stringify({ field, values });
     });
@@ -247,7 +250,12 @@ export class QueryService {
   }
 
   /** Cache lookup, then the query in a slot, then the cache fill; with timings. */
-  private async serve(route: CachedRoute, ctx: QueryContext, key: CacheKey, compute: () => Promise<string>): Promise<Served> {
+  private async serve(
+    route: CachedRoute,
+    ctx: QueryContext,
+    key: CacheKey,
+    compute: (visible: () => Promise<void>) => Promise<string>,
+  ): Promise<Served> {
     const started = performance.now();
     const cache = this.deps.cache;
     let cacheMs = 0;
@@ -259,14 +267,20 @@ export class QueryService {
       if (hit !== undefined) {
         const totalMs = performance.now() - started;
         this.deps.metrics.queryDuration.observe({ route }, totalMs / 1000);
-        return { json: hit, cache: 'hit', timings: { cacheMs, queueMs: 0, dbMs: 0, totalMs } };
+        return { json: hit, cache: 'hit', timings: { cacheMs, queueMs: 0, visibleMs: 0, dbMs: 0, totalMs } };
       }
       // Read before the query sees the data: a change after this makes the answer stale.
       version = await cache.version();
     } else {
       cache?.bypassed(route);
     }
-    const { value: json, queueMs } = await this.deps.limiter.run(compute, ctx.signal).catch((e: unknown) => {
+    let visibleMs = 0;
+    const visible = async () => {
+      const t = performance.now();
+      await this.deps.visible('staged');
+      visibleMs += performance.now() - t;
+    };
+    const { value: json, queueMs } = await this.deps.limiter.run(() => compute(visible), ctx.signal).catch((e: unknown) => {
       if (e instanceof LhError && (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_QUERY_TIMEOUT')) {
         this.deps.metrics.queriesRefused.inc({ reason: e.code === 'LH_ERR_BUSY' ? 'busy' : 'timeout' });
       }
@@ -274,7 +288,7 @@ export class QueryService {
     });
     this.checkSize(json);
     const totalMs = performance.now() - started;
-    const dbMs = Math.max(0, totalMs - cacheMs - queueMs);
+    const dbMs = Math.max(0, totalMs - cacheMs - queueMs - visibleMs);
     if (useCache) await cache.set(key, version, json);
     this.deps.metrics.queryDuration.observe({ route }, totalMs / 1000);
     if (totalMs > this.deps.limits.slowMs) {
@@ -282,7 +296,7 @@ export class QueryService {
       this.deps.onSlowQuery?.();
       this.deps.log.warn({ route, ms: Math.round(totalMs), tenant: ctx.tenant }, 'slow query');
     }
-    return { json, cache: useCache ? 'miss' : 'bypass', timings: { cacheMs, queueMs, dbMs, totalMs } };
+    return { json, cache: useCache ? 'miss' : 'bypass', timings: { cacheMs, queueMs, visibleMs, dbMs, totalMs } };
   }
 
   private slot<T>(ctx: QueryContext, fn: () => Promise<T>): Promise<T> {

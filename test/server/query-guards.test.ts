@@ -74,7 +74,7 @@ describe('response cache', () => {
     const search = `/api/v1/logs?q=${encodeURIComponent('cachecheck')}&limit=5`;
     const first = await get(guarded, hist);
     expect(first.headers.get('x-cache')).toBe('miss');
-    expect(first.headers.get('server-timing')).toMatch(/cache;dur=[\d.]+, queue;dur=[\d.]+, db;dur=[\d.]+/);
+    expect(first.headers.get('server-timing')).toMatch(/cache;dur=[\d.]+, queue;dur=[\d.]+, visible;dur=[\d.]+, db;dur=[\d.]+, total;dur=[\d.]+/);
     const again = await get(guarded, hist);
     expect(again.headers.get('x-cache')).toBe('hit');
     expect(again.json).toEqual(first.json);

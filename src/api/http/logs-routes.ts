@@ -50,7 +50,7 @@ export function sendServed(reply: FastifyReply, served: Served): FastifyReply {
   reply.header('x-cache', served.cache);
   reply.header(
     'server-timing',
-    `cache;dur=${t.cacheMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, db;dur=${t.dbMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`,
+    `cache;dur=${t.cacheMs.toFixed(2)}, queue;dur=${t.queueMs.toFixed(2)}, visible;dur=${t.visibleMs.toFixed(2)}, db;dur=${t.dbMs.toFixed(2)}, total;dur=${t.totalMs.toFixed(2)}`,
   );
   return reply.type('application/json; charset=utf-8').send(served.json);
 }
