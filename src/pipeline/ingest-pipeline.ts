@@ -109,6 +109,8 @@ export class IngestPipeline {
   /** Rows already staged, per spool segment id, and the bytes they take in its file. */
   private readonly stagedRows = new Map<bigint, { rows: number; bytes: number }>();
   private openAcked: OpenAcked | null = null;
+  /** The store numbered a segment otherwise than predicted (see loadLoop). */
+  private seqDrift = false;
   /** Listeners told of each acknowledged group (live tails, the response cache). */
   private readonly ackListeners = new Set<(ack: Acknowledged) => void | Promise<void>>();
   /** What the listeners of the group just written still do; awaited before it is acknowledged. */
@@ -261,7 +263,7 @@ export class IngestPipeline {
   visible(mode: Visibility = 'staged'): Promise<void> {
     const target = this.written;
     if (this.loaded >= target || this.lastLoadError !== null) return Promise.resolve();
-    if (mode === 'staged' && this.store.stage !== undefined && this.backlogBytes <= STAGE_MAX_BYTES) {
+    if (mode === 'staged' && this.store.stage !== undefined && !this.seqDrift && this.backlogBytes <= STAGE_MAX_BYTES) {
       if (this.stagedUpTo >= target) return Promise.resolve();
       return this.stageAcknowledged(target).catch((e: unknown) => {
         this.log.error({ err: e }, 'staging acknowledged rows failed; waiting for them to load');
@@ -535,6 +537,13 @@ export class IngestPipeline {
         if (this.closing) return;
         await new Promise((r) => setTimeout(r, LOAD_RETRY_MS));
         continue;
+      }
+      const expected = this.seqBase + BigInt(seg.upTo - seg.rows) + 1n;
+      if (done.rows > 0 && done.firstSeq !== expected && !this.seqDrift) {
+        // Rows reached the store another way: staged rows would carry wrong numbers. Reads wait
+        // for loads from now on, which is slower but right.
+        this.seqDrift = true;
+        this.log.error({ segment: String(seg.id), first_seq: String(done.firstSeq), expected: String(expected) }, 'sequence numbers drifted; no more staging');
       }
       if (!done.fileKept) {
         // Off the event loop: unlinking a segment of tens of MB takes milliseconds.

@@ -72,6 +72,10 @@ const CASES: Array<[string, number[]]> = [
   ['host:web2 OR level:error service:worker', [2, 3]],
   ['(host:web2 OR level:error) service:worker', [3]],
   ['NOT (level:error OR level:fatal) host:web1', [1, 6]],
+  // NULL fields: no match, also inside OR and under NOT
+  ['service:api OR host:web3', [1, 2, 5]],
+  ['-(service:api OR host:web3)', [3, 4, 6]],
+  ['-(service:worker host:web1)', [1, 2, 4, 5, 6]],
   // string columns; a NULL field matches the negation
   ['host:web1', [1, 3, 6]],
   ['host:Web1', []],
@@ -222,7 +226,7 @@ describe('compileWhere: placeholders and parameters', () => {
       `CASE WHEN contains(lower(${col}), lower($7)) THEN ` +
       `contains(concat(' ', regexp_replace(lower(${col}), '[^0-9a-z_\\x{80}-\\x{10ffff}]+', ' ', 'g'), ' '), lower($8)) ELSE false END`;
     expect(c.sql).toBe(
-      `(((message IS NOT NULL AND ${words('message')}) OR ${words('CAST(attrs AS VARCHAR)')}) AND coalesce(host = $9, false))`,
+      `(((message IS NOT NULL AND ${words('message')}) OR ${words('CAST(attrs AS VARCHAR)')}) AND (host = $9))`,
     );
     expect(c.params).toEqual(['Refused', ' Refused ', 'web1']);
   });
@@ -234,14 +238,14 @@ describe('compileWhere: placeholders and parameters', () => {
   it('binds times as bigint µs and attrs paths as quoted JSONPaths on DuckDB', () => {
     const c = compile('ts:>=2024-05-01 attrs.a-b@c.d:1', 'duckdb', 1);
     expect(c.sql).toBe(
-      '(coalesce(ts >= make_timestamp(CAST($1 AS BIGINT)), false) AND ' +
-        "CASE WHEN contains(CAST(attrs AS VARCHAR), $3) OR contains(CAST(attrs AS VARCHAR), '\\u') THEN coalesce(json_extract_string(attrs, $2) = $3, false) ELSE false END)",
+      '((ts >= make_timestamp(CAST($1 AS BIGINT))) AND ' +
+        "CASE WHEN contains(CAST(attrs AS VARCHAR), $3) OR contains(CAST(attrs AS VARCHAR), '\\u') THEN (json_extract_string(attrs, $2) = $3) ELSE false END)",
     );
     expect(c.params).toEqual([1714521600000000n, '$."a-b@c"."d"', '1']);
   });
 
   it('expands level comparisons to the ordered levels', () => {
-    expect(compile('level:>warn', 'duckdb', 1)).toEqual({ sql: 'coalesce(level IN ($1, $2), false)', params: ['error', 'fatal'] });
+    expect(compile('level:>warn', 'duckdb', 1)).toEqual({ sql: '(level IN ($1, $2))', params: ['error', 'fatal'] });
     expect(compile('level:>fatal', 'duckdb', 1)).toEqual({ sql: '(false)', params: [] });
   });
 
@@ -274,14 +278,14 @@ describe('compileWhere: PostgreSQL SQL', () => {
   });
 
   it('uses LIKE for prefixes, ~ for regexes and byte order for string comparisons', () => {
-    expect(compile('host:we_b*', 'postgres', 1)).toEqual({ sql: 'coalesce(host LIKE $1, false)', params: ['we\\_b%'] });
-    expect(compile('host:/^w/i', 'postgres', 1)).toEqual({ sql: 'coalesce(host ~ $1, false)', params: ['(?i)^w'] });
-    expect(compile('host:>m', 'postgres', 1)).toEqual({ sql: 'coalesce(host COLLATE "C" > $1, false)', params: ['m'] });
+    expect(compile('host:we_b*', 'postgres', 1)).toEqual({ sql: '(host LIKE $1)', params: ['we\\_b%'] });
+    expect(compile('host:/^w/i', 'postgres', 1)).toEqual({ sql: '(host ~ $1)', params: ['(?i)^w'] });
+    expect(compile('host:>m', 'postgres', 1)).toEqual({ sql: '(host COLLATE "C" > $1)', params: ['m'] });
   });
 
   it('builds timestamps exactly from bigint µs', () => {
     expect(compile('received_at:<2024-05-01', 'postgres', 4)).toEqual({
-      sql: "coalesce(received_at < (timestamptz 'epoch' + $4::bigint * interval '1 microsecond'), false)",
+      sql: "(received_at < (timestamptz 'epoch' + $4::bigint * interval '1 microsecond'))",
       params: [1714521600000000n],
     });
   });
@@ -289,8 +293,8 @@ describe('compileWhere: PostgreSQL SQL', () => {
   it('reads attrs with #>> and a text[] path, guarding the numeric cast', () => {
     expect(compile('http.status:>=500', 'postgres', 1)).toEqual({
       sql:
-        "coalesce((CASE WHEN (attrs #>> $1::text[]) ~ '^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$' " +
-        'THEN ((attrs #>> $1::text[]))::double precision END) >= $2::double precision, false)',
+        "((CASE WHEN (attrs #>> $1::text[]) ~ '^-?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$' " +
+        'THEN ((attrs #>> $1::text[]))::double precision END) >= $2::double precision)',
       params: [['http', 'status'], 500],
     });
     expect(compile('-user:bob', 'postgres', 1)).toEqual({
@@ -298,7 +302,7 @@ describe('compileWhere: PostgreSQL SQL', () => {
       params: [['user'], 'bob'],
     });
     // A value JSON would escape is compared without the substring test.
-    expect(compile('user:a/b', 'postgres', 1).sql).toBe('coalesce((attrs #>> $1::text[]) = $2, false)');
+    expect(compile('user:a/b', 'postgres', 1).sql).toBe('((attrs #>> $1::text[]) = $2)');
   });
 
   it('fieldSql formats timestamps like the API and reads attrs paths', () => {

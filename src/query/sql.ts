@@ -80,6 +80,8 @@ export function fieldSql(field: string, dialect: SqlDialect, firstParam = 1): Sq
 
 class Compiler {
   readonly params: unknown[] = [];
+  /** How many NOTs enclose the node being compiled. */
+  private negations = 0;
   private readonly pg: boolean;
 
   constructor(
@@ -95,10 +97,14 @@ class Compiler {
       case 'or':
         if (n.children.length === 0) return n.kind === 'and' ? '(true)' : '(false)';
         return `(${n.children.map((c) => this.node(c)).join(n.kind === 'and' ? ' AND ' : ' OR ')})`;
-      case 'not':
-        // Leaves never yield NULL (see leaf), so NOT is two-valued: a row whose field is NULL
-        // matches `-field:value`.
-        return `(NOT ${this.node(n.child)})`;
+      case 'not': {
+        // Under a NOT leaves never yield NULL (see leaf), so NOT is two-valued: a row whose
+        // field is NULL matches `-field:value`.
+        this.negations++;
+        const inner = this.node(n.child);
+        this.negations--;
+        return `(NOT ${inner})`;
+      }
       case 'text':
         return this.text(n.value, n.prefix);
       case 'match':
@@ -154,7 +160,7 @@ class Compiler {
     if (name === 'severity') {
       const cmp = this.orderingOp(op, name);
       if (!/^-?\d{1,6}$/.test(value)) throw unsupported(`an integer severity, found ${JSON.stringify(value)}`);
-      return leaf(`severity ${cmp} ${this.param(Number(value))}`);
+      return this.leaf(`severity ${cmp} ${this.param(Number(value))}`);
     }
     if (name === 'ts' || name === 'received_at') {
       const cmp = this.orderingOp(op, name);
@@ -164,24 +170,24 @@ class Compiler {
       // a microsecond off, which matters at page and window boundaries.
       const p = this.param(us);
       const t = this.pg ? `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')` : `make_timestamp(CAST(${p} AS BIGINT))`;
-      return leaf(`${name} ${cmp} ${t}`);
+      return this.leaf(`${name} ${cmp} ${t}`);
     }
     // Only `attrs` itself is left: it needs a path.
     if (!STRING_COLUMNS.has(name)) throw fieldError(name, undefined, 'attrs needs a path, e.g. attrs.http.status');
-    return leaf(this.stringMatch(name, op, value));
+    return this.leaf(this.stringMatch(name, op, value));
   }
 
   private levelMatch(op: MatchOp, value: string): string {
     const level = normaliseLevel(value);
     if (level === null) throw unsupported(`a level (${LEVELS.join(', ')}), found ${JSON.stringify(value)}`);
-    if (op === 'eq') return leaf(`level = ${this.param(level)}`);
+    if (op === 'eq') return this.leaf(`level = ${this.param(level)}`);
     if (op === 'prefix' || op === 'regex') throw unsupported(`level:${value} with a ${op}; use level:>=${value}`);
     const rank = LEVELS.indexOf(level);
     const wanted: Level[] = LEVELS.filter((_, i) =>
       op === 'gt' ? i > rank : op === 'gte' ? i >= rank : op === 'lt' ? i < rank : i <= rank,
     );
     if (wanted.length === 0) return '(false)';
-    return leaf(`level IN (${wanted.map((l) => this.param(l)).join(', ')})`);
+    return this.leaf(`level IN (${wanted.map((l) => this.param(l)).join(', ')})`);
   }
 
   /** `col op $n` for a text expression; comparisons are by code point on both backends. */
@@ -210,21 +216,31 @@ class Compiler {
       const raw = this.pg ? 'attrs::text' : 'CAST(attrs AS VARCHAR)';
       const has = (p: string) => (this.pg ? `strpos(${raw}, ${p}) > 0` : `contains(${raw}, ${p})`);
       const v = this.param(value);
-      return `CASE WHEN ${has(v)} OR ${has("'\\u'")} THEN ${leaf(`${text} = ${v}`)} ELSE false END`;
+      return `CASE WHEN ${has(v)} OR ${has("'\\u'")} THEN ${this.leaf(`${text} = ${v}`)} ELSE false END`;
     }
-    if (!numeric) return leaf(this.stringMatch(text, op, value));
+    if (!numeric) return this.leaf(this.stringMatch(text, op, value));
     const cmp = COMPARE_SQL[op as keyof typeof COMPARE_SQL];
     const n = this.param(Number(value));
     if (this.pg) {
-      return leaf(`(CASE WHEN ${text} ~ ${PG_NUMBER_RE} THEN (${text})::double precision END) ${cmp} ${n}::double precision`);
+      return this.leaf(`(CASE WHEN ${text} ~ ${PG_NUMBER_RE} THEN (${text})::double precision END) ${cmp} ${n}::double precision`);
     }
-    return leaf(`TRY_CAST(${text} AS DOUBLE) ${cmp} CAST(${n} AS DOUBLE)`);
+    return this.leaf(`TRY_CAST(${text} AS DOUBLE) ${cmp} CAST(${n} AS DOUBLE)`);
   }
 
   /** The text of `attrs` at `path`; NULL when absent or JSON null. */
   attrText(path: string[]): string {
     if (this.pg) return `(attrs #>> ${this.param(path)}::text[])`;
     return `json_extract_string(attrs, ${this.param(`$${path.map((s) => `."${s}"`).join('')}`)})`;
+  }
+
+  /**
+   * A condition on one field. Under a NOT it is never NULL: a missing field is simply "no
+   * match", which keeps NOT two-valued. Elsewhere NULL already counts as false (WHERE, AND, OR
+   * all agree), and the bare condition is what lets the engine filter inside the scan
+   * (`level = 'error'` reads the column's dictionary; a coalesce around it cannot).
+   */
+  private leaf(cond: string): string {
+    return this.negations > 0 ? `coalesce(${cond}, false)` : `(${cond})`;
   }
 
   private orderingOp(op: MatchOp, field: string): string {
@@ -234,10 +250,7 @@ class Compiler {
   }
 }
 
-/** Never NULL: a missing field is simply "no match", which keeps NOT and OR two-valued. */
-function leaf(cond: string): string {
-  return `coalesce(${cond}, false)`;
-}
+
 
 /** LIKE metacharacters taken literally (backslash is PostgreSQL's default LIKE escape). */
 function escapeLike(s: string): string {

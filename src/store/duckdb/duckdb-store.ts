@@ -711,9 +711,10 @@ export class DuckDbStore implements Store {
     const rows = await this.aggregate(
       req,
       (w) => {
+        // Already text (fieldSql); grouping the bare column lets the engine group by its dictionary.
         const field = fieldSql(req.field, 'duckdb', w.nextParam());
         w.params.push(...(field.params as DuckDBValue[]));
-        return `CAST(${field.sql} AS VARCHAR)`;
+        return field.sql;
       },
       req.limit,
     );

@@ -100,7 +100,7 @@ class PathTable<T extends { path: string }> {
 
 /** What a summary holds besides its filter, and the filter's words (interleaved, block-bloom.ts). */
 export interface BuiltSummary {
-  summary: Omit<SegmentSummary, 'filter'>;
+  summary: Omit<SegmentSummary, 'filter' | 'soleTenant'>;
   words: Uint32Array;
 }
 

@@ -98,12 +98,21 @@ export interface SegmentSummary {
   /** 32-byte filter blocks per block filter. */
   filterSize: number;
   filter: FilterSource;
+  /** The tenant of every row, when the segment holds one only (null otherwise). */
+  soleTenant: string | null;
+}
+
+/** The tenant of every block, when they all hold the same one only. */
+export function soleTenantOf(blocks: readonly BlockMeta[]): string | null {
+  const first = blocks[0]?.tenants;
+  if (!first || first.length !== 1) return null;
+  return blocks.every((b) => b.tenants !== null && b.tenants.length === 1 && b.tenants[0] === first[0]) ? first[0]! : null;
 }
 
 const MAGIC = 'LHIDX3\n';
 
 /** The summary as a file: magic, a JSON header line, padding to 4 bytes, then the filter words. */
-export function encodeSummary(s: Omit<SegmentSummary, 'filter'>, words: Uint32Array): Buffer {
+export function encodeSummary(s: Omit<SegmentSummary, 'filter' | 'soleTenant'>, words: Uint32Array): Buffer {
   const header = JSON.stringify({
     firstSeq: s.firstSeq.toString(),
     lastSeq: s.lastSeq.toString(),
@@ -177,12 +186,7 @@ export function readSummary(file: string): SegmentSummary {
   while (offset % 4 !== 0) offset++;
   const blocks = h.blocks.length;
   if (size !== offset + h.filterSize * blocks * 32) throw new Error('segment summary is cut short');
-  return {
-    firstSeq: BigInt(h.firstSeq),
-    lastSeq: BigInt(h.lastSeq),
-    rows: h.rows,
-    filterSize: h.filterSize,
-    blocks: h.blocks.map((b) => ({
+  const metas: BlockMeta[] = h.blocks.map((b) => ({
       firstSeq: BigInt(b.firstSeq),
       lastSeq: BigInt(b.lastSeq),
       rows: b.rows,
@@ -194,8 +198,15 @@ export function readSummary(file: string): SegmentSummary {
       numericOverflow: b.numericOverflow,
       inexact: b.inexact,
       tokens: b.tokens,
-    })),
+    }));
+  return {
+    firstSeq: BigInt(h.firstSeq),
+    lastSeq: BigInt(h.lastSeq),
+    rows: h.rows,
+    filterSize: h.filterSize,
+    blocks: metas,
     filter: new FileFilter(file, offset, blocks),
+    soleTenant: soleTenantOf(metas),
   };
 }
 
