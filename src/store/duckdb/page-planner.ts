@@ -1,9 +1,9 @@
-// One page of search results without reading the whole table. The candidate blocks — those in
-// the time window that the token index does not rule out (and whole segments not indexed yet) —
-// are read newest first (oldest first for `asc`), a growing batch at a time, the staged rows of
-// the hot tier with the first batch; reading stops as soon as the page is full and no block left
-// can hold a row that sorts before the last one kept. The latest rows need a block or two; a rare
-// word needs the few blocks that hold it.
+// One page of search results without reading the whole table. The candidates — blocks the time
+// window and the token index do not rule out, whole segments not indexed yet, and the staged
+// pieces of the hot tier — are read newest first (oldest first for `asc`) by the time range each
+// may hold, a growing batch at a time; reading stops as soon as the page is full and no candidate
+// left can hold a row that sorts before the last one kept. The latest rows need the newest piece
+// or block; a rare word needs the few blocks that hold it.
 
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { StoredRecord } from '../../model/record.js';
@@ -22,7 +22,7 @@ const ALL_AT_ONCE_ROWS = 262_144;
 
 export interface PageSources {
   catalog: SegmentCatalog;
-  /** Highest sequence number in `logs`: segments up to here are read there, the rest in `hot`. */
+  /** Highest sequence number in `logs`: rows up to here are read there, the rest in the hot tier. */
   loadedSeq: bigint;
   hot: HotSnapshot;
   /** Which segments may hold matching rows. */
