@@ -80,10 +80,9 @@ export class HashSet64 {
     this.size = 0;
   }
 
-  /** The hashes as (hi, lo) pairs. */
-  toArray(): Uint32Array {
-    const out = new Uint32Array(this.size * 2);
-    let o = 0;
+  /** Writes the hashes as (hi, lo) pairs into `out` from `at` (room for size × 2); returns 2 × size. */
+  writeTo(out: Uint32Array, at: number): number {
+    let o = at;
     const keys = this.keys;
     for (let k = 0; k < keys.length; k += 2) {
       if (keys[k] !== 0 || keys[k + 1] !== 0) {
@@ -91,15 +90,7 @@ export class HashSet64 {
         out[o++] = keys[k + 1]!;
       }
     }
-    return out;
-  }
-
-  /** Calls fn for every hash in the set. */
-  forEach(fn: (hi: number, lo: number) => void): void {
-    const keys = this.keys;
-    for (let k = 0; k < keys.length; k += 2) {
-      if (keys[k] !== 0 || keys[k + 1] !== 0) fn(keys[k]!, keys[k + 1]!);
-    }
+    return o - at;
   }
 
   private grow(): void {

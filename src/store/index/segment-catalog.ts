@@ -21,7 +21,7 @@ export interface ReadUnit {
   minTs: bigint;
   maxTs: bigint;
   /** A block's tenants (none for a whole segment not indexed yet). */
-  tenants?: string[] | null;
+  tenants?: readonly string[] | null;
 }
 
 /** Whether every unit is known to hold rows of `tenant` only (a WHERE on it would be idle work). */
@@ -95,7 +95,7 @@ export class SegmentCatalog {
   onlyTenant(tenant: string, maxSeq: bigint): boolean {
     for (const s of this.segments) {
       if (s.firstSeq > maxSeq) break;
-      if (s.summary === null || !onlyTenant(s.summary.blocks, tenant)) return false;
+      if (s.summary === null || s.summary.soleTenant !== tenant) return false;
     }
     return true;
   }
@@ -103,7 +103,7 @@ export class SegmentCatalog {
   /** Blocks of every indexed segment and unindexed segments: how finely reads can be cut. */
   get units(): number {
     let n = 0;
-    for (const s of this.segments) n += s.summary === null ? 1 : s.summary.blocks.length;
+    for (const s of this.segments) n += s.summary === null ? 1 : s.summary.blocks.count;
     return n;
   }
 
@@ -123,9 +123,14 @@ export class SegmentCatalog {
         out.push(s);
         continue;
       }
-      s.summary.blocks.forEach((b, i) => {
-        if ((blocks === null || blocks[i] === 1) && inWindow(b, q) && (q.maxSeq === undefined || b.firstSeq <= q.maxSeq)) out.push(b);
-      });
+      const table = s.summary.blocks;
+      for (let i = 0; i < table.count; i++) {
+        if (blocks !== null && blocks[i] !== 1) continue;
+        if (q.from !== undefined && table.maxTs(i) < q.from) continue;
+        if (q.to !== undefined && table.minTs(i) >= q.to) continue;
+        if (q.maxSeq !== undefined && table.firstSeq(i) > q.maxSeq) break;
+        out.push(table.unit(i));
+      }
     }
     return out;
   }

@@ -19,7 +19,7 @@ import {
   TOKEN_WORD,
   TOKEN_WORD_PREFIX,
   WORD_PREFIX_LENGTH,
-  type BlockMeta,
+  type BlockTable,
   type SegmentSummary,
 } from './segment-summary.js';
 import { hashOut, hashTokenString } from './token-hash.js';
@@ -56,7 +56,7 @@ let piece = new Uint32Array(64 * 8);
 
 /** The blocks whose filter may hold the token. */
 function probe(s: SegmentSummary, [hi, lo]: [number, number]): Uint8Array {
-  const blocks = s.blocks.length;
+  const blocks = s.blocks.count;
   if (piece.length < blocks * 8) piece = new Uint32Array(blocks * 8);
   const out = new Uint8Array(blocks);
   try {
@@ -70,10 +70,11 @@ function probe(s: SegmentSummary, [hi, lo]: [number, number]): Uint8Array {
   return out;
 }
 
-/** Blocks for which `pred` holds. */
-function perBlock(s: SegmentSummary, pred: (b: BlockMeta) => boolean): Uint8Array {
-  const out = new Uint8Array(s.blocks.length);
-  s.blocks.forEach((b, i) => (out[i] = pred(b) ? 1 : 0));
+/** Blocks i for which `pred(blocks, i)` holds. */
+function perBlock(s: SegmentSummary, pred: (t: BlockTable, i: number) => boolean): Uint8Array {
+  const t = s.blocks;
+  const out = new Uint8Array(t.count);
+  for (let i = 0; i < out.length; i++) out[i] = pred(t, i) ? 1 : 0;
   return out;
 }
 
@@ -114,14 +115,8 @@ export function segmentTest(tenant: string, query: QueryNode | undefined): Segme
   const tenantToken = token(TOKEN_TENANT, tenant);
   const tenantTest: SummaryTest = (s) => {
     // The usual case, one tenant in the whole segment, answers at once.
-    if (s.soleTenant !== null) return s.soleTenant === tenant ? null : new Uint8Array(s.blocks.length);
-    // Listed tenants answer without a read; a block with too many to list asks its filter.
-    let unlisted = false;
-    const listed = perBlock(s, (b) => {
-      if (b.tenants === null) unlisted = true;
-      return b.tenants === null || b.tenants.includes(tenant);
-    });
-    return unlisted ? and(listed, or(perBlock(s, (b) => b.tenants !== null), probe(s, tenantToken))) : listed;
+    if (s.soleTenant !== null) return s.soleTenant === tenant ? null : new Uint8Array(s.blocks.count);
+    return tenantBlocks(s, tenant, tenantToken);
   };
   const q = query === undefined ? ALL : nodeTest(query);
   return (seg) => {
@@ -132,6 +127,17 @@ export function segmentTest(tenant: string, query: QueryNode | undefined): Segme
     if (q !== ALL) set = and(set, q(s));
     return none(set) ? false : set;
   };
+}
+
+/** Blocks that may hold rows of `tenant`: listed tenants answer without a read, others ask the filter. */
+function tenantBlocks(s: SegmentSummary, tenant: string, tenantToken: [number, number]): Uint8Array {
+  let unlisted = false;
+  const listed = perBlock(s, (t, i) => {
+    const tenants = t.tenants(i);
+    if (tenants === null) unlisted = true;
+    return tenants === null || tenants.includes(tenant);
+  });
+  return unlisted ? and(listed, or(perBlock(s, (t, i) => t.tenants(i) !== null), probe(s, tenantToken)))! : listed;
 }
 
 /** What an unindexed segment's extent can rule out: only its time range. */
@@ -192,10 +198,10 @@ function nodeTest(n: QueryNode): SummaryTest {
     }
     case 'or': {
       const parts = n.children.map(nodeTest);
-      if (parts.length === 0) return (s) => new Uint8Array(s.blocks.length);
+      if (parts.length === 0) return (s) => new Uint8Array(s.blocks.count);
       if (parts.includes(ALL)) return ALL;
       return (s) => {
-        let set: BlockSet = new Uint8Array(s.blocks.length);
+        let set: BlockSet = new Uint8Array(s.blocks.count);
         for (const t of parts) {
           set = or(set, t(s));
           if (set === null) return null;
@@ -241,16 +247,17 @@ function columnTest(name: string, op: MatchOp, value: string): SummaryTest {
       const want = op === 'eq' ? i === rank : op === 'gt' ? i > rank : op === 'gte' ? i >= rank : op === 'lt' ? i < rank : i <= rank;
       if (want) mask |= 1 << i;
     });
-    return (s) => perBlock(s, (b) => (b.levels & mask) !== 0);
+    return (s) => perBlock(s, (t, i) => (t.levels(i) & mask) !== 0);
   }
-  if (name === 'ts') return (s) => perBlock(s, (b) => timeMayMatch(op, value, b));
+  if (name === 'ts') {
+    const us = parseTimestamp(value);
+    if (us === null) return ALL;
+    return (s) => perBlock(s, (t, i) => rangeMayMatch(op, t.minTs(i), t.maxTs(i), us));
+  }
   if (op !== 'eq') return ALL;
   if (name === 'tenant') {
     const t = token(TOKEN_TENANT, value);
-    return (s) => {
-      const listed = perBlock(s, (b) => b.tenants === null || b.tenants.includes(value));
-      return s.blocks.some((b) => b.tenants === null) ? and(listed, or(perBlock(s, (b) => b.tenants !== null), probe(s, t))) : listed;
-    };
+    return (s) => (s.soleTenant !== null ? (s.soleTenant === value ? null : new Uint8Array(s.blocks.count)) : tenantBlocks(s, value, t));
   }
   const col = (INDEXED_COLUMNS as readonly string[]).indexOf(name);
   if (col === -1) return ALL;
@@ -260,14 +267,14 @@ function columnTest(name: string, op: MatchOp, value: string): SummaryTest {
 function attrTest(path: string, op: MatchOp, value: string): SummaryTest {
   if (op === 'eq') {
     const exact = token(TOKEN_ATTR, `${path}\u0000${value}`);
-    return (s) => or(probe(s, exact), perBlock(s, (b) => b.inexact === null || b.inexact.includes(path)));
+    return (s) => or(probe(s, exact), perBlock(s, (t, i) => t.inexact(i, path)));
   }
   if (!isNumericComparison(op, value)) return ALL;
   const v = Number(value);
   return (s) =>
-    perBlock(s, (b) => {
-      const r = b.numeric.get(path);
+    perBlock(s, (t, i) => {
+      const r = t.numeric(i, path);
       // No number at this path anywhere in the block: the comparison is never true there.
-      return r === undefined ? b.numericOverflow : rangeMayMatch(op, r.min, r.max, v);
+      return r === undefined ? t.numericOverflow(i) : rangeMayMatch(op, r.min, r.max, v);
     });
 }

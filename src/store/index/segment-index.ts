@@ -15,10 +15,11 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import type { SegmentCatalog, SegmentExtent } from './segment-catalog.js';
 import type { SegmentInfo } from './segment-filter.js';
 import { SegmentIndexer, type BuiltSummary } from './segment-indexer.js';
-import { closeSummaryFile, encodeSummary, readSummary } from './segment-summary.js';
+import { closeSummaryFile, readSummary, writeSummary } from './segment-summary.js';
 
 const ROLE = 'loghaven-segment-index';
 const READ_CHUNK = 1 << 20;
+const WORKER_YOUNG_GENERATION_MB = 4;
 
 interface Job {
   id: number;
@@ -41,7 +42,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && 
     try {
       const built = indexFile(job.file, BigInt(job.firstSeq), BigInt(job.lastSeq));
       const tmp = `${job.out}.tmp`;
-      fs.writeFileSync(tmp, encodeSummary(built.summary, built.words));
+      writeSummary(tmp, built.summary, built.words);
       fs.renameSync(tmp, job.out);
       fs.rmSync(job.file, { force: true });
       answer = { id: job.id, ok: true };
@@ -52,12 +53,21 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && 
   });
 }
 
-/** Summarises a file of rows (row-format.ts). */
+/**
+ * The worker's read buffer and indexer, reused for every segment: chunks are indexed as they are
+ * read, and the indexer keeps its working space, so a segment leaves next to no garbage behind.
+ */
+let readBuffer: Buffer | undefined;
+let reusable: SegmentIndexer | undefined;
+
+/** Summarises a file of rows (row-format.ts); the summary's words are valid until the next call. */
 export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): BuiltSummary {
-  const indexer = new SegmentIndexer();
+  const indexer = reusable ?? new SegmentIndexer();
+  // Taken while in use: a failure leaves it half-filled, and the next segment gets a new one.
+  reusable = undefined;
   const fd = fs.openSync(file, 'r');
   try {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    const buf = (readBuffer ??= Buffer.allocUnsafe(READ_CHUNK));
     for (;;) {
       const n = fs.readSync(fd, buf, 0, READ_CHUNK, null);
       if (n === 0) break;
@@ -66,7 +76,9 @@ export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): Buil
   } finally {
     fs.closeSync(fd);
   }
-  return indexer.finish(firstSeq, lastSeq);
+  const built = indexer.finish(firstSeq, lastSeq);
+  reusable = indexer;
+  return built;
 }
 
 /**
@@ -291,7 +303,9 @@ export class SegmentIndex {
       const boot = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)});`;
       url = new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
     }
-    const worker = new Worker(url, { workerData: { role: ROLE } });
+    // Its working space is reused from one segment to the next (indexFile): a small young
+    // generation is collected often and keeps the thread's memory to a few MB.
+    const worker = new Worker(url, { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     worker.unref();
     worker.on('message', (a: Answer) => {
       const w = this.waiters.get(a.id);

@@ -26,7 +26,7 @@ import {
   WORD_PREFIX_LENGTH,
   type BlockMeta,
   type NumericRange,
-  type SegmentSummary,
+  type SummaryHeader,
 } from './segment-summary.js';
 import { hashOut, hashToken } from './token-hash.js';
 
@@ -100,14 +100,22 @@ class PathTable<T extends { path: string }> {
 
 /** What a summary holds besides its filter, and the filter's words (interleaved, block-bloom.ts). */
 export interface BuiltSummary {
-  summary: Omit<SegmentSummary, 'filter' | 'soleTenant'>;
+  summary: SummaryHeader;
   words: Uint32Array;
 }
 
 export class SegmentIndexer {
-  /** Distinct token hashes of the block being read; those of finished blocks as (hi, lo) pairs. */
+  /** Distinct token hashes of the block being read. */
   private readonly hashes = new HashSet64(1 << 14);
-  private readonly finished: Uint32Array[] = [];
+  /**
+   * Those of the segment's finished blocks, as (hi, lo) pairs one block after the other: block b
+   * ends at blockEnds[b]. Kept with the filter words from one segment to the next (the worker
+   * reuses its indexer), so indexing makes no garbage in proportion to the rows.
+   */
+  private pairs = new Uint32Array(1 << 16);
+  private pairsLength = 0;
+  private readonly blockEnds: number[] = [];
+  private filterWords = new Uint32Array(1 << 16);
   private readonly metas: Omit<BlockMeta, 'firstSeq' | 'lastSeq'>[] = [];
   private rows = 0;
   /** The block being read. */
@@ -130,48 +138,83 @@ export class SegmentIndexer {
   private path = Buffer.alloc(1 << 12);
   private value = Buffer.alloc(1 << 16);
 
-  /** Takes the next bytes of the file; rows may be split anywhere between calls. */
+  /**
+   * Takes the next bytes of the file; rows may be split anywhere between calls. Only a row cut by
+   * the end of a chunk is copied (the worker reuses one read buffer for every chunk).
+   */
   push(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.carry !== null) {
-      buf = Buffer.concat([this.carry, chunk]);
-      this.carry = null;
-    }
     let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(NL, start);
-      if (nl === -1) break;
-      if (this.blockRows === BLOCK_ROWS) this.closeBlock();
-      this.row(buf, start, nl);
+    if (this.carry !== null) {
+      const nl = chunk.indexOf(NL);
+      if (nl === -1) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const row = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
+      this.carry = null;
+      this.nextRow(row, 0, row.length - 1);
       start = nl + 1;
     }
-    if (start < buf.length) this.carry = Buffer.from(buf.subarray(start));
+    for (;;) {
+      const nl = chunk.indexOf(NL, start);
+      if (nl === -1) break;
+      this.nextRow(chunk, start, nl);
+      start = nl + 1;
+    }
+    if (start < chunk.length) this.carry = Buffer.from(chunk.subarray(start));
   }
 
-  /** The summary of every row pushed, numbered from firstSeq; lastSeq must agree with the rows. */
+  private nextRow(buf: Buffer, start: number, end: number): void {
+    if (this.blockRows === BLOCK_ROWS) this.closeBlock();
+    this.row(buf, start, end);
+  }
+
+  /**
+   * The summary of every row pushed, numbered from firstSeq; lastSeq must agree with the rows.
+   * Its words are this indexer's own buffer, valid until it finishes the next segment; after this
+   * the indexer is empty and takes the rows of another segment.
+   */
   finish(firstSeq: bigint, lastSeq: bigint): BuiltSummary {
     if (this.carry !== null && this.carry.length > 0) throw new Error('the last row of the segment has no newline');
     if (this.blockRows > 0) this.closeBlock();
-    const blocks = this.finished.length;
+    const blocks = this.blockEnds.length;
     let fullest = 0;
     for (const m of this.metas) if (m.tokens > fullest) fullest = m.tokens;
     const size = filterSize(fullest, FILTER_BITS_PER_TOKEN);
-    const words = new Uint32Array(size * blocks * 8);
-    this.finished.forEach((pairs, b) => {
-      for (let i = 0; i < pairs.length; i += 2) addToFilter(words, size, blocks, b, pairs[i]!, pairs[i + 1]!);
-    });
+    const length = size * blocks * 8;
+    if (this.filterWords.length < length) this.filterWords = new Uint32Array(length);
+    const words = this.filterWords.subarray(0, length);
+    words.fill(0);
+    const pairs = this.pairs;
+    let i = 0;
+    for (let b = 0; b < blocks; b++) {
+      for (const end = this.blockEnds[b]!; i < end; i += 2) addToFilter(words, size, blocks, b, pairs[i]!, pairs[i + 1]!);
+    }
     let seq = firstSeq;
     const metas: BlockMeta[] = this.metas.map((m) => {
       const meta = { ...m, firstSeq: seq, lastSeq: seq + BigInt(m.rows) - 1n };
       seq += BigInt(m.rows);
       return meta;
     });
+    const rows = this.rows;
+    this.rows = 0;
+    this.metas.length = 0;
+    this.blockEnds.length = 0;
+    this.pairsLength = 0;
+    this.carry = null;
     if (seq - 1n !== lastSeq) throw new Error(`the rows end at ${seq - 1n}, the segment at ${lastSeq}`);
-    return { summary: { firstSeq, lastSeq, rows: this.rows, blocks: metas, filterSize: size }, words };
+    return { summary: { firstSeq, lastSeq, rows, blocks: metas, filterSize: size }, words };
   }
 
   private closeBlock(): void {
-    this.finished.push(this.hashes.toArray());
+    const need = this.pairsLength + this.hashes.size * 2;
+    if (this.pairs.length < need) {
+      const grown = new Uint32Array(Math.max(need, this.pairs.length * 2));
+      grown.set(this.pairs.subarray(0, this.pairsLength));
+      this.pairs = grown;
+    }
+    this.pairsLength += this.hashes.writeTo(this.pairs, this.pairsLength);
+    this.blockEnds.push(this.pairsLength);
     const numeric = new Map<string, NumericRange>();
     for (const e of this.numeric.values()) numeric.set(e.path, { min: e.min, max: e.max });
     this.metas.push({

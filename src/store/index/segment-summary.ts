@@ -90,11 +90,22 @@ export interface FilterSource {
   read(index: number, out: Uint32Array): void;
 }
 
-export interface SegmentSummary {
+/** A summary as the indexer builds it and its file holds it, block by block. */
+export interface SummaryHeader {
   firstSeq: bigint;
   lastSeq: bigint;
   rows: number;
   blocks: BlockMeta[];
+  /** 32-byte filter blocks per block filter. */
+  filterSize: number;
+}
+
+/** A summary as the planner holds it: its blocks in columns, its filter on disk. */
+export interface SegmentSummary {
+  firstSeq: bigint;
+  lastSeq: bigint;
+  rows: number;
+  blocks: BlockTable;
   /** 32-byte filter blocks per block filter. */
   filterSize: number;
   filter: FilterSource;
@@ -102,17 +113,213 @@ export interface SegmentSummary {
   soleTenant: string | null;
 }
 
+/** A block as a read names it (a ReadUnit of segment-catalog.ts). */
+export interface BlockUnit {
+  firstSeq: bigint;
+  lastSeq: bigint;
+  rows: number;
+  minTs: bigint;
+  maxTs: bigint;
+  tenants: readonly string[] | null;
+}
+
+/**
+ * The blocks of a segment in columns: typed arrays, attribute paths named once per segment and
+ * equal tenant lists shared — a few dozen bytes a block plus 20 per numeric path, where an object
+ * per block took about a kilobyte (a store of a billion rows has half a million blocks, and the
+ * planner holds every one).
+ */
+export class BlockTable {
+  /** Rows before block i (count + 1 entries). */
+  private readonly rowStart: Uint32Array;
+  private readonly minTsOf: BigInt64Array;
+  private readonly maxTsOf: BigInt64Array;
+  private readonly levelsOf: Uint8Array;
+  private readonly tenantsOf: (readonly string[] | null)[];
+  /** Bit 0: more numeric paths than tracked; bit 1: too many inexact paths to list. */
+  private readonly flags: Uint8Array;
+  /** Attribute paths of the segment; a path's id is its place in insertion order. */
+  private readonly pathIds = new Map<string, number>();
+  /** Block i's numeric ranges: entries numericStart[i] .. numericStart[i + 1], by path id. */
+  private readonly numericStart: Uint32Array;
+  private readonly numericPath: Uint32Array;
+  private readonly numericMin: Float64Array;
+  private readonly numericMax: Float64Array;
+  /** Block i's inexact paths: inexactPath[inexactStart[i] .. inexactStart[i + 1]]. */
+  private readonly inexactStart: Uint32Array;
+  private readonly inexactPath: Uint32Array;
+
+  constructor(
+    private readonly segmentFirstSeq: bigint,
+    metas: readonly Omit<BlockMeta, 'firstSeq' | 'lastSeq'>[],
+  ) {
+    const n = metas.length;
+    this.rowStart = new Uint32Array(n + 1);
+    this.minTsOf = new BigInt64Array(n);
+    this.maxTsOf = new BigInt64Array(n);
+    this.levelsOf = new Uint8Array(n);
+    this.tenantsOf = new Array<readonly string[] | null>(n);
+    this.flags = new Uint8Array(n);
+    this.numericStart = new Uint32Array(n + 1);
+    this.inexactStart = new Uint32Array(n + 1);
+    let numerics = 0;
+    let inexacts = 0;
+    for (const m of metas) {
+      numerics += m.numeric.size;
+      inexacts += m.inexact?.length ?? 0;
+    }
+    this.numericPath = new Uint32Array(numerics);
+    this.numericMin = new Float64Array(numerics);
+    this.numericMax = new Float64Array(numerics);
+    this.inexactPath = new Uint32Array(inexacts);
+    const tenantLists = new Map<string, readonly string[]>();
+    let rows = 0;
+    let ni = 0;
+    let ii = 0;
+    metas.forEach((m, i) => {
+      rows += m.rows;
+      this.rowStart[i + 1] = rows;
+      this.minTsOf[i] = m.minTs;
+      this.maxTsOf[i] = m.maxTs;
+      this.levelsOf[i] = m.levels;
+      if (m.tenants === null) this.tenantsOf[i] = null;
+      else {
+        const key = m.tenants.join('\u0000');
+        let list = tenantLists.get(key);
+        if (list === undefined) tenantLists.set(key, (list = Object.freeze([...m.tenants])));
+        this.tenantsOf[i] = list;
+      }
+      this.flags[i] = (m.numericOverflow ? 1 : 0) | (m.inexact === null ? 2 : 0);
+      // In path id order, so a lookup can stop early.
+      const ranges = [...m.numeric].map(([path, r]) => [this.idOf(path), r.min, r.max] as const).sort((a, b) => a[0] - b[0]);
+      for (const [id, min, max] of ranges) {
+        this.numericPath[ni] = id;
+        this.numericMin[ni] = min;
+        this.numericMax[ni] = max;
+        ni++;
+      }
+      this.numericStart[i + 1] = ni;
+      for (const path of m.inexact ?? []) this.inexactPath[ii++] = this.idOf(path);
+      this.inexactStart[i + 1] = ii;
+    });
+  }
+
+  get count(): number {
+    return this.levelsOf.length;
+  }
+
+  firstSeq(i: number): bigint {
+    return this.segmentFirstSeq + BigInt(this.rowStart[i]!);
+  }
+
+  lastSeq(i: number): bigint {
+    return this.segmentFirstSeq + BigInt(this.rowStart[i + 1]!) - 1n;
+  }
+
+  rows(i: number): number {
+    return this.rowStart[i + 1]! - this.rowStart[i]!;
+  }
+
+  minTs(i: number): bigint {
+    return this.minTsOf[i]!;
+  }
+
+  maxTs(i: number): bigint {
+    return this.maxTsOf[i]!;
+  }
+
+  /** Levels present in block i: bit j for LEVELS[j], LEVEL_NULL_BIT for rows without one. */
+  levels(i: number): number {
+    return this.levelsOf[i]!;
+  }
+
+  /** Every tenant of block i, or null when there were too many to list. */
+  tenants(i: number): readonly string[] | null {
+    return this.tenantsOf[i]!;
+  }
+
+  /** Block i as a read names it. */
+  unit(i: number): BlockUnit {
+    return {
+      firstSeq: this.firstSeq(i),
+      lastSeq: this.lastSeq(i),
+      rows: this.rows(i),
+      minTs: this.minTsOf[i]!,
+      maxTs: this.maxTsOf[i]!,
+      tenants: this.tenantsOf[i]!,
+    };
+  }
+
+  /**
+   * The range of the numbers at `path` in block i; undefined when it has none there (which proves
+   * nothing when `numericOverflow(i)`).
+   */
+  numeric(i: number, path: string): NumericRange | undefined {
+    const id = this.pathIds.get(path);
+    if (id === undefined) return undefined;
+    for (let e = this.numericStart[i]!, end = this.numericStart[i + 1]!; e < end; e++) {
+      const p = this.numericPath[e]!;
+      if (p === id) return { min: this.numericMin[e]!, max: this.numericMax[e]! };
+      if (p > id) break;
+    }
+    return undefined;
+  }
+
+  /** More numeric paths in block i than MAX_NUMERIC_PATHS. */
+  numericOverflow(i: number): boolean {
+    return (this.flags[i]! & 1) !== 0;
+  }
+
+  /**
+   * Whether block i may hold a value at `path` that the filter does not hold exactly (or held
+   * too many such paths to list): then an equality on the path cannot rule the block out.
+   */
+  inexact(i: number, path: string): boolean {
+    if ((this.flags[i]! & 2) !== 0) return true;
+    const id = this.pathIds.get(path);
+    if (id === undefined) return false;
+    for (let e = this.inexactStart[i]!, end = this.inexactStart[i + 1]!; e < end; e++) if (this.inexactPath[e] === id) return true;
+    return false;
+  }
+
+  private idOf(path: string): number {
+    let id = this.pathIds.get(path);
+    if (id === undefined) this.pathIds.set(path, (id = this.pathIds.size));
+    return id;
+  }
+}
+
 /** The tenant of every block, when they all hold the same one only. */
-export function soleTenantOf(blocks: readonly BlockMeta[]): string | null {
-  const first = blocks[0]?.tenants;
-  if (!first || first.length !== 1) return null;
-  return blocks.every((b) => b.tenants !== null && b.tenants.length === 1 && b.tenants[0] === first[0]) ? first[0]! : null;
+export function soleTenantOf(blocks: BlockTable): string | null {
+  const first = blocks.count > 0 ? blocks.tenants(0) : null;
+  if (first === null || first.length !== 1) return null;
+  // Equal lists are one object (BlockTable).
+  for (let i = 1; i < blocks.count; i++) if (blocks.tenants(i) !== first) return null;
+  return first[0]!;
 }
 
 const MAGIC = 'LHIDX3\n';
 
-/** The summary as a file: magic, a JSON header line, padding to 4 bytes, then the filter words. */
-export function encodeSummary(s: Omit<SegmentSummary, 'filter' | 'soleTenant'>, words: Uint32Array): Buffer {
+/**
+ * Writes a summary file: magic, a JSON header line, padding to 4 bytes, then the filter words as
+ * they are (not copied first).
+ */
+export function writeSummary(file: string, s: SummaryHeader, words: Uint32Array): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    writeAll(fd, encodeHeader(s));
+    writeAll(fd, new Uint8Array(words.buffer, words.byteOffset, words.byteLength));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += fs.writeSync(fd, bytes, at);
+}
+
+/** The header of a summary file, padded so the filter words that follow start 4-byte aligned. */
+function encodeHeader(s: SummaryHeader): Buffer {
   const header = JSON.stringify({
     firstSeq: s.firstSeq.toString(),
     lastSeq: s.lastSeq.toString(),
@@ -134,13 +341,10 @@ export function encodeSummary(s: Omit<SegmentSummary, 'filter' | 'soleTenant'>, 
   });
   const head = Buffer.from(`${MAGIC}${header}\n`);
   const pad = (4 - (head.length % 4)) % 4;
-  const out = Buffer.alloc(head.length + pad + words.byteLength);
-  head.copy(out, 0);
-  Buffer.from(words.buffer, words.byteOffset, words.byteLength).copy(out, head.length + pad);
-  return out;
+  return pad === 0 ? head : Buffer.concat([head, Buffer.alloc(pad)]);
 }
 
-interface Header {
+interface HeaderJson {
   firstSeq: string;
   lastSeq: string;
   rows: number;
@@ -181,12 +385,15 @@ export function readSummary(file: string): SegmentSummary {
   if (head.subarray(0, MAGIC.length).toString() !== MAGIC) throw new Error('not a segment summary');
   const end = head.indexOf(0x0a, MAGIC.length);
   if (end === -1) throw new Error('segment summary header too long or cut short');
-  const h = JSON.parse(head.subarray(MAGIC.length, end).toString()) as Header;
+  const h = JSON.parse(head.subarray(MAGIC.length, end).toString()) as HeaderJson;
   let offset = end + 1;
   while (offset % 4 !== 0) offset++;
   const blocks = h.blocks.length;
   if (size !== offset + h.filterSize * blocks * 32) throw new Error('segment summary is cut short');
-  const metas: BlockMeta[] = h.blocks.map((b) => ({
+  const firstSeq = BigInt(h.firstSeq);
+  const table = new BlockTable(
+    firstSeq,
+    h.blocks.map((b) => ({
       firstSeq: BigInt(b.firstSeq),
       lastSeq: BigInt(b.lastSeq),
       rows: b.rows,
@@ -198,15 +405,19 @@ export function readSummary(file: string): SegmentSummary {
       numericOverflow: b.numericOverflow,
       inexact: b.inexact,
       tokens: b.tokens,
-    }));
+    })),
+  );
+  if (table.count > 0 && (table.firstSeq(0) !== firstSeq || table.lastSeq(blocks - 1) !== BigInt(h.lastSeq))) {
+    throw new Error('segment summary blocks do not cover the segment');
+  }
   return {
-    firstSeq: BigInt(h.firstSeq),
+    firstSeq,
     lastSeq: BigInt(h.lastSeq),
     rows: h.rows,
     filterSize: h.filterSize,
-    blocks: metas,
+    blocks: table,
     filter: new FileFilter(file, offset, blocks),
-    soleTenant: soleTenantOf(metas),
+    soleTenant: soleTenantOf(table),
   };
 }
 
