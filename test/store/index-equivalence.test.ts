@@ -54,6 +54,8 @@ function recordsFor(segment: number, count: number): LogRecord[] {
     if (r() < 0.1) attrs.note = null;
     if (r() < 0.1) attrs['weird key'] = pick(vocab);
     if (r() < 0.1) attrs.latency_ms = r() < 0.5 ? 499 : '499';
+    // Negative and long integers (past 15 digits the indexer reads them another way).
+    if (i % 50 < 15) attrs.offset = pick([-5, -120, 3, 12345678901234567]);
     out.push({
       ts: T0 + BigInt(segment) * 1_000_000n + BigInt(Math.floor(r() * 3_000_000)),
       receivedAt: T0,
@@ -125,7 +127,9 @@ const fieldMatch = fc.constantFrom(
   'nested.n:1000.0', 'nested:*', 'flag:true', 'flag:false', 'note:*', 'latency_ms:>=499', 'latency_ms:499', 'tags:*',
   'attrs.http.method:GET', 'missing.path:1', 'missing.path:>1', `ts:>=${new Date(Number((T0 + 20_000_000n) / 1000n)).toISOString()}`,
 );
-const leaf = fc.oneof({ weight: 3, arbitrary: term }, { weight: 2, arbitrary: fieldMatch });
+// Numbers below zero and past 15 digits, which the indexer reads by another path than the rest.
+const numberMatch = fc.constantFrom('offset:<0', 'offset:>-10', 'offset:-120', 'offset:>10000000000000000', 'offset:12345678901234567');
+const leaf = fc.oneof({ weight: 3, arbitrary: term }, { weight: 2, arbitrary: fieldMatch }, { weight: 1, arbitrary: numberMatch });
 const query: fc.Arbitrary<string> = fc.letrec<{ q: string }>((tie) => ({
   q: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },

@@ -17,12 +17,6 @@ export function filterIndex(hi: number, size: number): number {
   return Math.floor((hi * size) / 4294967296);
 }
 
-/** Adds the token (hi, lo) to the filter of block `block` of `blocks`, in interleaved `words`. */
-export function addToFilter(words: Uint32Array, size: number, blocks: number, block: number, hi: number, lo: number): void {
-  const base = (filterIndex(hi, size) * blocks + block) * 8;
-  for (let i = 0; i < 8; i++) words[base + i]! |= 1 << (Math.imul(lo, SALT[i]!) >>> 27);
-}
-
 /**
  * Given filter block `filterIndex(hi)` of every block (blocks × 8 words, as FilterSource reads
  * them), marks in `out` the blocks whose filter may hold the token with low half `lo`.
@@ -41,7 +35,7 @@ export function matchBlocks(piece: Uint32Array, blocks: number, lo: number, out:
   }
 }
 
-/** The distinct 64-bit hashes of a segment's tokens (open addressing), to size its filter exactly. */
+/** The distinct 64-bit hashes of a block's tokens (open addressing): counted, then added to its filter. */
 export class HashSet64 {
   private keys: Uint32Array;
   private mask: number;
@@ -80,17 +74,16 @@ export class HashSet64 {
     this.size = 0;
   }
 
-  /** Writes the hashes as (hi, lo) pairs into `out` from `at` (room for size × 2); returns 2 × size. */
-  writeTo(out: Uint32Array, at: number): number {
-    let o = at;
+  /** Adds every hash to the one filter of `size` filter blocks that starts at word `at`. */
+  addAllToFilter(words: Uint32Array, at: number, size: number): void {
     const keys = this.keys;
     for (let k = 0; k < keys.length; k += 2) {
-      if (keys[k] !== 0 || keys[k + 1] !== 0) {
-        out[o++] = keys[k]!;
-        out[o++] = keys[k + 1]!;
-      }
+      const hi = keys[k]!;
+      const lo = keys[k + 1]!;
+      if (hi === 0 && lo === 0) continue;
+      const base = at + filterIndex(hi, size) * 8;
+      for (let i = 0; i < 8; i++) words[base + i]! |= 1 << (Math.imul(lo, SALT[i]!) >>> 27);
     }
-    return o - at;
   }
 
   private grow(): void {

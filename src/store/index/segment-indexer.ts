@@ -9,7 +9,7 @@
 
 import { LEVELS } from '../../model/record.js';
 import { isWordByte } from '../../query/words.js';
-import { HashSet64, addToFilter, filterSize } from './block-bloom.js';
+import { HashSet64, filterSize } from './block-bloom.js';
 import {
   BLOCK_ROWS,
   FILTER_BITS_PER_TOKEN,
@@ -36,6 +36,9 @@ const BACKSLASH = 92;
 const QUOTE = 34;
 
 /** Row columns (row-format.ts order) and the index kind of each indexed text column. */
+/** Room in a segment's block filters over the tokens of its first block. */
+const FILTER_HEADROOM = 1.1;
+
 const COL_TENANT = 2;
 const COL_LEVEL = 3;
 const COL_MESSAGE = 9;
@@ -48,7 +51,19 @@ COLUMN_KIND[8] = TOKEN_COLUMN + INDEXED_COLUMNS.indexOf('source');
 COLUMN_KIND[10] = TOKEN_COLUMN + INDEXED_COLUMNS.indexOf('trace_id');
 COLUMN_KIND[11] = TOKEN_COLUMN + INDEXED_COLUMNS.indexOf('span_id');
 
-const LEVEL_BITS = new Map<string, number>(LEVELS.map((l, i) => [l, 1 << i]));
+const LEVEL_BYTES = LEVELS.map((l) => Buffer.from(l, 'latin1'));
+
+/** The bit of the level in buf[s, e) (0 for none of LEVELS), without making a string. */
+function levelBit(buf: Buffer, s: number, e: number): number {
+  const n = e - s;
+  outer: for (let l = 0; l < LEVEL_BYTES.length; l++) {
+    const name = LEVEL_BYTES[l]!;
+    if (name.length !== n) continue;
+    for (let i = 0; i < n; i++) if (buf[s + i] !== name[i]) continue outer;
+    return 1 << l;
+  }
+  return 0;
+}
 
 /** A path segment the query language can name (query/fields.ts): [A-Za-z0-9_@-]. */
 function isSegmentByte(b: number): boolean {
@@ -71,7 +86,7 @@ class PathTable<T extends { path: string }> {
     hashToken(0, path, 0, len);
     const list = this.byHash.get(hashOut[0]! * 0x200000 + (hashOut[1]! & 0x1fffff));
     if (list === undefined) return undefined;
-    for (const e of list) if (e.bytes.length === len && e.bytes.equals(path.subarray(0, len))) return e.entry;
+    for (const e of list) if (e.bytes.length === len && sameBytes(e.bytes, path, len)) return e.entry;
     return undefined;
   }
 
@@ -108,14 +123,15 @@ export class SegmentIndexer {
   /** Distinct token hashes of the block being read. */
   private readonly hashes = new HashSet64(1 << 14);
   /**
-   * Those of the segment's finished blocks, as (hi, lo) pairs one block after the other: block b
-   * ends at blockEnds[b]. Kept with the filter words from one segment to the next (the worker
-   * reuses its indexer), so indexing makes no garbage in proportion to the rows.
+   * The filters of the segment's finished blocks, one after the other (block b's `size` filter
+   * blocks start at word b × size × 8), interleaved into `filterWords` when the segment ends.
+   * Both are kept from one segment to the next (the worker reuses its indexer), so indexing makes
+   * no garbage in proportion to the rows.
    */
-  private pairs = new Uint32Array(1 << 16);
-  private pairsLength = 0;
-  private readonly blockEnds: number[] = [];
+  private filters = new Uint32Array(1 << 16);
   private filterWords = new Uint32Array(1 << 16);
+  /** Filter blocks per block filter: set by the segment's first block (0 until then). */
+  private size = 0;
   private readonly metas: Omit<BlockMeta, 'firstSeq' | 'lastSeq'>[] = [];
   private rows = 0;
   /** The block being read. */
@@ -177,18 +193,19 @@ export class SegmentIndexer {
   finish(firstSeq: bigint, lastSeq: bigint): BuiltSummary {
     if (this.carry !== null && this.carry.length > 0) throw new Error('the last row of the segment has no newline');
     if (this.blockRows > 0) this.closeBlock();
-    const blocks = this.blockEnds.length;
-    let fullest = 0;
-    for (const m of this.metas) if (m.tokens > fullest) fullest = m.tokens;
-    const size = filterSize(fullest, FILTER_BITS_PER_TOKEN);
+    const blocks = this.metas.length;
+    const size = Math.max(this.size, 1);
     const length = size * blocks * 8;
     if (this.filterWords.length < length) this.filterWords = new Uint32Array(length);
     const words = this.filterWords.subarray(0, length);
-    words.fill(0);
-    const pairs = this.pairs;
-    let i = 0;
+    const filters = this.filters;
+    // Filter block i of block 0, of block 1, …, then filter block i + 1 (block-bloom.ts).
     for (let b = 0; b < blocks; b++) {
-      for (const end = this.blockEnds[b]!; i < end; i += 2) addToFilter(words, size, blocks, b, pairs[i]!, pairs[i + 1]!);
+      for (let i = 0; i < size; i++) {
+        const from = (b * size + i) * 8;
+        const to = (i * blocks + b) * 8;
+        for (let w = 0; w < 8; w++) words[to + w] = filters[from + w]!;
+      }
     }
     let seq = firstSeq;
     const metas: BlockMeta[] = this.metas.map((m) => {
@@ -199,22 +216,27 @@ export class SegmentIndexer {
     const rows = this.rows;
     this.rows = 0;
     this.metas.length = 0;
-    this.blockEnds.length = 0;
-    this.pairsLength = 0;
+    this.size = 0;
     this.carry = null;
     if (seq - 1n !== lastSeq) throw new Error(`the rows end at ${seq - 1n}, the segment at ${lastSeq}`);
     return { summary: { firstSeq, lastSeq, rows, blocks: metas, filterSize: size }, words };
   }
 
   private closeBlock(): void {
-    const need = this.pairsLength + this.hashes.size * 2;
-    if (this.pairs.length < need) {
-      const grown = new Uint32Array(Math.max(need, this.pairs.length * 2));
-      grown.set(this.pairs.subarray(0, this.pairsLength));
-      this.pairs = grown;
+    const tokens = this.hashes.size;
+    // The filter size is set once per segment, by its first block with room to spare: blocks are
+    // BLOCK_ROWS rows of the same stream, so they hold about as many distinct tokens. A block
+    // with more than that room only sees more false positives, never a false negative.
+    if (this.size === 0) this.size = filterSize(Math.ceil(tokens * FILTER_HEADROOM), FILTER_BITS_PER_TOKEN);
+    const size = this.size;
+    const at = this.metas.length * size * 8;
+    if (this.filters.length < at + size * 8) {
+      const grown = new Uint32Array(Math.max(at + size * 8, this.filters.length * 2));
+      grown.set(this.filters.subarray(0, at));
+      this.filters = grown;
     }
-    this.pairsLength += this.hashes.writeTo(this.pairs, this.pairsLength);
-    this.blockEnds.push(this.pairsLength);
+    this.filters.fill(0, at, at + size * 8);
+    this.hashes.addAllToFilter(this.filters, at, size);
     const numeric = new Map<string, NumericRange>();
     for (const e of this.numeric.values()) numeric.set(e.path, { min: e.min, max: e.max });
     this.metas.push({
@@ -226,7 +248,7 @@ export class SegmentIndexer {
       numeric,
       numericOverflow: this.numericOverflow,
       inexact: this.inexactOverflow ? null : [...this.inexact.values()].map((e) => e.path),
-      tokens: this.hashes.size,
+      tokens,
     });
     this.hashes.clear();
     this.blockRows = 0;
@@ -263,7 +285,7 @@ export class SegmentIndexer {
   private column(col: number, buf: Buffer, s: number, e: number): void {
     const isNull = e - s === 2 && buf[s] === BACKSLASH && buf[s + 1] === 78;
     if (col === COL_LEVEL) {
-      this.levels |= isNull ? 1 << LEVEL_NULL_BIT : (LEVEL_BITS.get(buf.toString('latin1', s, e)) ?? 0);
+      this.levels |= isNull ? 1 << LEVEL_NULL_BIT : levelBit(buf, s, e);
       return;
     }
     if (isNull) return;
@@ -290,8 +312,7 @@ export class SegmentIndexer {
   private unescape(buf: Buffer, s: number, e: number): number {
     if (e - s > this.text.length) this.text = Buffer.alloc(Math.max(e - s, this.text.length * 2));
     if (!hasByte(buf, BACKSLASH, s, e)) {
-      buf.copy(this.text, 0, s, e);
-      return e - s;
+      return copyBytes(buf, s, e, this.text, 0);
     }
     return decodeJsonString(buf, s, e, this.text);
   }
@@ -381,7 +402,7 @@ export class SegmentIndexer {
     let vlen: number;
     if (kind === 'string') {
       if (ve - vs > this.value.length) this.value = Buffer.alloc((ve - vs) * 2);
-      vlen = hasByte(buf, BACKSLASH, vs, ve) ? decodeJsonString(buf, vs, ve, this.value) : buf.copy(this.value, 0, vs, ve);
+      vlen = hasByte(buf, BACKSLASH, vs, ve) ? decodeJsonString(buf, vs, ve, this.value) : copyBytes(buf, vs, ve, this.value, 0);
       let digit = false;
       for (let i = 0; i < vlen; i++) {
         const c = this.value[i]!;
@@ -393,9 +414,9 @@ export class SegmentIndexer {
       if (digit) this.numericValue(pathLen, -Infinity, Infinity);
     } else {
       if (ve - vs > this.value.length) this.value = Buffer.alloc((ve - vs) * 2);
-      vlen = buf.copy(this.value, 0, vs, ve);
+      vlen = copyBytes(buf, vs, ve, this.value, 0);
       if (kind === 'number') {
-        const n = Number(buf.toString('latin1', vs, ve));
+        const n = numberAt(buf, vs, ve);
         this.numericValue(pathLen, n, n);
         if (!isCanonicalInteger(buf, vs, ve)) {
           // The engine renders 5e2 as "500.0" and -0 as "0": equality on it is not the raw text.
@@ -408,7 +429,7 @@ export class SegmentIndexer {
     const total = pathLen + 1 + vlen;
     if (total > this.path.length) this.growPath(total);
     this.path[pathLen] = 0;
-    this.value.copy(this.path, pathLen + 1, 0, vlen);
+    copyBytes(this.value, 0, vlen, this.path, pathLen + 1);
     this.add(TOKEN_ATTR, this.path, 0, total);
   }
 
@@ -473,6 +494,41 @@ function hasByte(buf: Buffer, b: number, s: number, e: number): boolean {
   if (e - s > 256) return buf.subarray(s, e).indexOf(b) !== -1;
   for (let i = s; i < e; i++) if (buf[i] === b) return true;
   return false;
+}
+
+/**
+ * Copies src[s, e) to dst at `at`; returns the length. Short runs (most values and keys) are
+ * copied here: Buffer#copy of a part of a buffer makes a view object each call.
+ */
+function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, at: number): number {
+  const n = e - s;
+  if (n > 64) dst.set(src.subarray(s, e), at);
+  else for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
+  return n;
+}
+
+/** Whether a[0, len) and b[0, len) hold the same bytes. */
+function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
+  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The JSON number in buf[s, e) as the engine's TRY_CAST to DOUBLE reads it. */
+function numberAt(buf: Buffer, s: number, e: number): number {
+  // Plain integers of up to 15 digits (exact in a double) without making a string.
+  let i = s;
+  const neg = buf[i] === 45;
+  if (neg) i++;
+  if (e - i <= 15 && i < e) {
+    let v = 0;
+    for (; i < e; i++) {
+      const c = buf[i]!;
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+    }
+    if (i === e) return neg ? -v : v;
+  }
+  return Number(buf.toString('latin1', s, e));
 }
 
 /** -?(0|[1-9][0-9]{0,17}) but not -0: an integer the engine renders exactly as written. */
@@ -599,7 +655,7 @@ class JsonWalker {
     }
     let at = pathLen;
     if (pathLen > 0) path[at++] = 0x2e;
-    key.copy(path, at, s, e);
+    copyBytes(key, s, e, path, at);
     return at + (e - s);
   }
 

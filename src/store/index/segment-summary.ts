@@ -38,7 +38,10 @@ export const WORD_PREFIX_LENGTH = 4;
 /** Rows per block: one DuckDB vector. */
 export const BLOCK_ROWS = 2048;
 
-/** Filter bits per distinct token of the fullest block: about 0.3 % of absent tokens look present. */
+/**
+ * Filter bits per distinct token of a segment's first block (segment-indexer.ts sizes the filters
+ * with some room over it): about 0.3 % of absent tokens look present.
+ */
 export const FILTER_BITS_PER_TOKEN = 14;
 
 /** Most numeric attribute paths tracked per block; past it `numericOverflow` is set. */
