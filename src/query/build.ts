@@ -9,7 +9,6 @@ import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { Store } from '../store/store.js';
 import { MemoryCacheStore, type CacheStore } from './cache/cache-store.js';
 import { MemoryChangeJournal, rowsTimeRange, type ChangeJournal } from './cache/change-journal.js';
-import { openRedisCache } from './cache/redis-cache.js';
 import { ResponseCache } from './cache/response-cache.js';
 import { CacheWarmer, parseWarmup } from './cache/warmup.js';
 import { QueryLimiter } from './limiter.js';
@@ -71,6 +70,8 @@ export async function buildQuerySide(
     let backend: CacheStore;
     let journal: ChangeJournal;
     if (c.redis_url !== '') {
+      // Loaded only when used: the Redis client is a few MB of memory a server without one keeps.
+      const { openRedisCache } = await import('./cache/redis-cache.js');
       ({ store: backend, journal } = await openRedisCache(c.redis_url, { keepMs: Math.max(...Object.values(ttlMs)), log }));
     } else {
       backend = new MemoryCacheStore(c.max_bytes, () => metrics.cacheEvictions.inc());
