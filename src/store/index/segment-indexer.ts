@@ -132,6 +132,9 @@ export class SegmentIndexer {
   private filterWords = new Uint32Array(1 << 16);
   /** Filter blocks per block filter: set by the segment's first block (0 until then). */
   private size = 0;
+  /** Most distinct tokens in a block of this segment, and of the segment indexed before it. */
+  private fullest = 0;
+  private lastFullest = 0;
   private readonly metas: Omit<BlockMeta, 'firstSeq' | 'lastSeq'>[] = [];
   private rows = 0;
   /** The block being read. */
@@ -217,6 +220,8 @@ export class SegmentIndexer {
     this.rows = 0;
     this.metas.length = 0;
     this.size = 0;
+    this.lastFullest = this.fullest;
+    this.fullest = 0;
     this.carry = null;
     if (seq - 1n !== lastSeq) throw new Error(`the rows end at ${seq - 1n}, the segment at ${lastSeq}`);
     return { summary: { firstSeq, lastSeq, rows, blocks: metas, filterSize: size }, words };
@@ -224,10 +229,12 @@ export class SegmentIndexer {
 
   private closeBlock(): void {
     const tokens = this.hashes.size;
-    // The filter size is set once per segment, by its first block with room to spare: blocks are
-    // BLOCK_ROWS rows of the same stream, so they hold about as many distinct tokens. A block
-    // with more than that room only sees more false positives, never a false negative.
-    if (this.size === 0) this.size = filterSize(Math.ceil(tokens * FILTER_HEADROOM), FILTER_BITS_PER_TOKEN);
+    // The filter size is set once per segment, by its first block with room to spare (or by the
+    // fullest block of the segment before, if larger): blocks are BLOCK_ROWS rows of the same
+    // stream, so they hold about as many distinct tokens. A block with more than that room only
+    // sees more false positives, never a false negative.
+    if (this.size === 0) this.size = filterSize(Math.ceil(Math.max(tokens * FILTER_HEADROOM, this.lastFullest)), FILTER_BITS_PER_TOKEN);
+    if (tokens > this.fullest) this.fullest = tokens;
     const size = this.size;
     const at = this.metas.length * size * 8;
     if (this.filters.length < at + size * 8) {
