@@ -35,10 +35,10 @@ const NL = 10;
 const BACKSLASH = 92;
 const QUOTE = 34;
 
-/** Row columns (row-format.ts order) and the index kind of each indexed text column. */
 /** Room in a segment's block filters over the tokens of its first block. */
 const FILTER_HEADROOM = 1.1;
 
+/** Row columns (row-format.ts order) and the index kind of each indexed text column. */
 const COL_TENANT = 2;
 const COL_LEVEL = 3;
 const COL_MESSAGE = 9;
