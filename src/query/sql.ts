@@ -250,8 +250,6 @@ class Compiler {
   }
 }
 
-
-
 /** LIKE metacharacters taken literally (backslash is PostgreSQL's default LIKE escape). */
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);

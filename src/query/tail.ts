@@ -215,7 +215,6 @@ export class TailHub {
       const records = (
         await this.deps.limiter.run(() => this.deps.store.readAfterJson({ tenant, query, afterSeq: from, maxSeq: upTo, limit: PAGE_ROWS }))
       ).value;
-      const rows = records;
       for (const r of group) {
         if (r.closed) continue;
         const mine = r.afterSeq <= from ? records : records.filter((x) => x.seq > r.afterSeq);
@@ -228,8 +227,8 @@ export class TailHub {
           }
         }
       }
-      const done = rows.length < PAGE_ROWS;
-      const reached = done ? upTo : rows[rows.length - 1]!.seq;
+      const done = records.length < PAGE_ROWS;
+      const reached = done ? upTo : records[records.length - 1]!.seq;
       for (const r of group) if (r.afterSeq < reached) r.afterSeq = reached;
       if (done) return;
       from = reached;

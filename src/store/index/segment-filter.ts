@@ -112,24 +112,27 @@ function allTokens(tokens: [number, number][]): SummaryTest {
 
 /** The test of a tenant and an optional query. */
 export function segmentTest(tenant: string, query: QueryNode | undefined): SegmentTest {
-  const tenantToken = token(TOKEN_TENANT, tenant);
-  const tenantTest: SummaryTest = (s) => {
-    // The usual case, one tenant in the whole segment, answers at once.
-    if (s.soleTenant !== null) return s.soleTenant === tenant ? null : new Uint8Array(s.blocks.count);
-    return tenantBlocks(s, tenant, tenantToken);
-  };
+  const tenantOnly = tenantTest(tenant);
   const q = query === undefined ? ALL : nodeTest(query);
   return (seg) => {
     const s = seg.summary;
     if (s === null) return query === undefined ? null : unindexedTest(query)(seg) ? null : false;
-    let set = tenantTest(s);
+    let set = tenantOnly(s);
     if (none(set)) return false;
     if (q !== ALL) set = and(set, q(s));
     return none(set) ? false : set;
   };
 }
 
-/** Blocks that may hold rows of `tenant`: listed tenants answer without a read, others ask the filter. */
+/**
+ * Blocks that may hold rows of `tenant`. The usual case, one tenant in the whole segment, answers
+ * at once; otherwise listed tenants answer without a read, and blocks with too many ask the filter.
+ */
+function tenantTest(tenant: string): SummaryTest {
+  const tenantToken = token(TOKEN_TENANT, tenant);
+  return (s) => (s.soleTenant !== null ? (s.soleTenant === tenant ? null : new Uint8Array(s.blocks.count)) : tenantBlocks(s, tenant, tenantToken));
+}
+
 function tenantBlocks(s: SegmentSummary, tenant: string, tenantToken: [number, number]): Uint8Array {
   let unlisted = false;
   const listed = perBlock(s, (t, i) => {
@@ -255,10 +258,7 @@ function columnTest(name: string, op: MatchOp, value: string): SummaryTest {
     return (s) => perBlock(s, (t, i) => rangeMayMatch(op, t.minTs(i), t.maxTs(i), us));
   }
   if (op !== 'eq') return ALL;
-  if (name === 'tenant') {
-    const t = token(TOKEN_TENANT, value);
-    return (s) => (s.soleTenant !== null ? (s.soleTenant === value ? null : new Uint8Array(s.blocks.count)) : tenantBlocks(s, value, t));
-  }
+  if (name === 'tenant') return tenantTest(value);
   const col = (INDEXED_COLUMNS as readonly string[]).indexOf(name);
   if (col === -1) return ALL;
   return allTokens([token(TOKEN_COLUMN + col, value)]);

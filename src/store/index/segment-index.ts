@@ -254,7 +254,6 @@ export class SegmentIndex {
   }
 
   private async build(p: Pending): Promise<void> {
-    const { info } = p;
     try {
       await this.buildSummary(p);
     } finally {
