@@ -15,21 +15,6 @@ import { QueryLimiter } from './limiter.js';
 import { QueryService } from './service.js';
 import { TailHub } from './tail.js';
 
-/** Share of the main thread's time spent working, above which ingest counts as pressed. */
-const MAIN_THREAD_BUSY = 0.5;
-
-/** How busy the event loop was over the last second (event loop utilisation). */
-class MainThreadLoad {
-  busy = false;
-  private last = performance.eventLoopUtilization();
-
-  sample(): void {
-    const now = performance.eventLoopUtilization();
-    this.busy = performance.eventLoopUtilization(now, this.last).utilization > MAIN_THREAD_BUSY;
-    this.last = now;
-  }
-}
-
 export interface QueryLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -54,12 +39,11 @@ export async function buildQuerySide(
 ): Promise<QuerySide> {
   const warmQueries = parseWarmup(config.cache.warmup);
   const q = config.query;
-  const mainThread = new MainThreadLoad();
   const limiter = new QueryLimiter({
     maxConcurrent: q.max_concurrent === 0 ? os.availableParallelism() : q.max_concurrent,
     queueSize: q.queue_size,
     queueTimeoutMs: q.queue_timeout_ms,
-    // Ingest first: while the loader is behind, queries take a fifth of the engine at most.
+    // Ingest first: while the loader is behind, queries take a ninth of the engine at most.
     yieldTo: () => pipeline.behind,
   });
   let cache: ResponseCache | null = null;
@@ -113,7 +97,6 @@ export async function buildQuerySide(
     onSlowQuery,
   });
   const gauges = setInterval(() => {
-    mainThread.sample();
     metrics.queriesRunning.set(limiter.stats.running);
     metrics.queriesQueued.set(limiter.stats.queued);
   }, 1000);
