@@ -281,6 +281,8 @@ interface ApiResult {
   medianMs: number;
   /** X-Cache of every timed answer, in order ('-' when absent). */
   xCache: string[];
+  /** Server-Timing of every timed answer, in order (where the server's time went). */
+  serverTiming: string[];
   problems: string[];
   /** Exact match count from /top?field=tenant&q=…, untimed, with the count expected. */
   count?: { got: number | null; expected: number };
@@ -291,7 +293,7 @@ interface ApiResult {
  * timed one) and their X-Cache collected.
  */
 async function measure(def: QueryDef, label: string, expect: CorpusStats, request: () => Promise<Answer>, wantCache: string): Promise<ApiResult> {
-  const res: ApiResult = { name: def.name, request: label, runsMs: [], medianMs: NaN, xCache: [], problems: [] };
+  const res: ApiResult = { name: def.name, request: label, runsMs: [], medianMs: NaN, xCache: [], serverTiming: [], problems: [] };
   const look = (a: Answer, what: string): boolean => {
     if (a.status !== 200) {
       res.problems.push(`${what}: ${a.status} ${a.body.toString().slice(0, 300)}`);
@@ -307,6 +309,7 @@ async function measure(def: QueryDef, label: string, expect: CorpusStats, reques
         const a = await request();
         res.runsMs.push(a.ms);
         res.xCache.push(String(a.headers['x-cache'] ?? '-'));
+        res.serverTiming.push(String(a.headers['server-timing'] ?? '-'));
         if (!look(a, `run ${k + 1}`)) break;
       }
     }
@@ -340,7 +343,7 @@ async function measureCursor(get: HttpGetter, def: QueryDef, expect: CorpusStats
     if (problem || !cursor) {
       const failed = `cursor page ${page}: ${problem ?? 'no next_cursor'}`;
       console.log(`  ${def.name.padEnd(19)} PROBLEM: ${failed}`);
-      return { name: def.name, request: def.path, runsMs: [], medianMs: NaN, xCache: [], problems: [failed] };
+      return { name: def.name, request: def.path, runsMs: [], medianMs: NaN, xCache: [], serverTiming: [], problems: [failed] };
     }
   }
   const p = `${def.path}&cursor=${enc(cursor!)}`;

@@ -38,6 +38,7 @@ import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
 import type { RowBatch } from '../row-format.js';
 import { ConnectionPool } from './connection-pool.js';
+import { freshReadable } from './fresh-rows.js';
 import { HotTier, type HotSnapshot } from './hot-tier.js';
 import { readPage } from './page-planner.js';
 import {
@@ -116,6 +117,9 @@ const PIECE_ROWS = 64;
 
 /** Below this share of the table's rows, a pruned read names its segments instead of the table. */
 const PRUNED_SHARE = 0.5;
+
+/** Most rows (limit + offset) a page with no query takes from the staged rows in memory; more go through the engine. */
+const MAX_FRESH_ROWS = 10_000;
 
 const NULL_LOG: SegmentIndexLog = { info: () => undefined, error: () => undefined };
 
@@ -338,11 +342,12 @@ export class DuckDbStore implements Store {
 
   stage(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void> {
     if (this.hot === null || segmentId <= this.loadedSegmentId) return Promise.resolve();
-    return this.hot.stage(segmentId, file, fromByte, toByte, firstSeq, rows).catch((e: unknown) => {
-      // Loaded (and its file handed on) while waiting to be staged: the rows are in `logs`.
-      if (segmentId <= this.loadedSegmentId) return;
-      throw storeError('stage', e);
-    });
+    try {
+      this.hot.stage(segmentId, file, fromByte, toByte, firstSeq, rows);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(storeError('stage', e));
+    }
   }
 
   /** Writes a segment's rows in the row format, for the index to rebuild its summary. */
@@ -423,12 +428,19 @@ export class DuckDbStore implements Store {
     return run;
   }
 
-  /** What a read sees: `logs` up to the committed sequence number, and the staged rows beyond. */
-  private snapshot(): { loadedSeq: bigint; hot: HotSnapshot; maxSeq: bigint } {
+  /**
+   * What a read sees: `logs` up to the committed sequence number, and the staged rows beyond.
+   * `engine`: the read asks the hot tier's engine, so the staged rows are copied there first and
+   * the snapshot reaches as far as the copy (at least every row staged before the call).
+   */
+  private async snapshot(engine: boolean): Promise<{ loadedSeq: bigint; hot: HotSnapshot; maxSeq: bigint }> {
     this.assertOpen();
-    const hot = this.hot?.snapshot() ?? { parts: [], maxSeq: 0n, release: () => undefined };
+    if (engine) await this.hot?.copyToEngine().catch((e: unknown) => Promise.reject(storeError('stage', e)));
+    this.assertOpen();
+    const hot = this.hot?.snapshot() ?? { parts: [], fresh: [], partsMaxSeq: 0n, maxSeq: 0n, release: () => undefined };
     const loadedSeq = this.lastSeq;
-    return { loadedSeq, hot, maxSeq: hot.maxSeq > loadedSeq ? hot.maxSeq : loadedSeq };
+    const staged = engine ? hot.partsMaxSeq : hot.maxSeq;
+    return { loadedSeq, hot, maxSeq: staged > loadedSeq ? staged : loadedSeq };
   }
 
   /** Which segments may hold rows of a selection (all of them in its time window without pruning). */
@@ -448,7 +460,14 @@ export class DuckDbStore implements Store {
   }
 
   async queryPage(req: PageRequest): Promise<Page> {
-    const snap = this.snapshot();
+    // A page with no query takes the staged rows from memory (fresh-rows.ts), when it can order them.
+    let fresh = req.query === undefined && req.limit + (req.offset ?? 0) <= MAX_FRESH_ROWS;
+    let snap = await this.snapshot(!fresh);
+    if (fresh && !freshReadable(snap.hot.fresh)) {
+      snap.hot.release();
+      fresh = false;
+      snap = await this.snapshot(true);
+    }
     try {
       const maxSeq = req.maxSeq !== undefined && req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
       return await readPage(
@@ -456,6 +475,7 @@ export class DuckDbStore implements Store {
           catalog: this.catalog,
           loadedSeq: snap.loadedSeq,
           hot: snap.hot,
+          fresh,
           test: this.segmentTest(req),
           run: (sql, params) => this.run(sql, params),
           runHot: (sql, params) => this.runHot(sql, params),
@@ -477,7 +497,7 @@ export class DuckDbStore implements Store {
   }
 
   private async readBySeq<T>(req: TailRequest, columns: string, map: (r: DuckDBValue[]) => T): Promise<T[]> {
-    const snap = this.snapshot();
+    const snap = await this.snapshot(true);
     try {
       const maxSeq = req.maxSeq < snap.maxSeq ? req.maxSeq : snap.maxSeq;
       if (maxSeq <= req.afterSeq) return [];
@@ -645,7 +665,7 @@ export class DuckDbStore implements Store {
    * every key seen among the staged rows, which is all a sum can need.
    */
   private async aggregate(sel: Selection, key: (w: WhereBuilder) => string, top: number | null): Promise<[DuckDBValue, number][]> {
-    const snap = this.snapshot();
+    const snap = await this.snapshot(true);
     try {
       const source = this.loadedSource(sel, snap.loadedSeq);
       const staged = snap.hot.parts.length > 0;

@@ -1,10 +1,13 @@
 // Acknowledged rows that are not in `logs` yet, queryable at once. The loader moves whole spool
 // segments into `logs` (one row group each, which is what keeps loads cheap and storage small), so
 // the newest rows wait up to a second there; a search or a tail that must see them stages them
-// here instead: copied into small tables (`s<segment>_<n>`, a new one every PIECE_ROWS rows)
-// with the sequence numbers they will have in `logs` and the time range they cover, so that a
-// read of the latest rows reads the newest piece, not the whole second. When the segment is
-// loaded its pieces are dropped, as soon as no query that began before the load still reads them.
+// here instead. Staging reads the new rows' bytes into memory and indexes them (fresh-rows.ts):
+// that is all a page with no query needs, and it costs next to nothing. A read that needs the
+// engine (a query, a count, a tail) has the staged rows copied on demand into small tables
+// (`s<segment>_<n>`, a new one every PIECE_ROWS rows) with the sequence numbers they will have in
+// `logs` and the time range they cover, so that a read of the latest rows reads the newest
+// piece, not the whole second. When the segment is loaded its rows are dropped, and its pieces
+// as soon as no query that began before the load still reads them.
 //
 // The pieces live in an in-memory DuckDB instance of their own, with its own memory limit and
 // one thread: staged rows never take memory that loads and queries of the store need.
@@ -13,7 +16,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BIGINT, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { ConnectionPool } from './connection-pool.js';
-import { rowsTimeRange } from '../../query/cache/change-journal.js';
+import { FreshChunk } from './fresh-rows.js';
 
 /** One staged piece: a table of consecutive rows of one spool segment. */
 export interface HotPart {
@@ -27,11 +30,18 @@ export interface HotPart {
   maxTs: bigint;
 }
 
-/** Rows a piece takes before the next stage starts a new one. */
+/** Rows a piece takes before the next copy starts a new one. */
 const PIECE_ROWS = 2048;
+
+/** Piece time bounds are this much wider than the rows' (µs): they were read as doubles. */
+const TS_MARGIN = 64n;
 
 interface SegmentState {
   segmentId: bigint;
+  /** The staged rows, in sequence order. */
+  chunks: FreshChunk[];
+  /** Chunks copied into pieces so far (a prefix of `chunks`). */
+  copied: number;
   pieces: (HotPart & { rows: number })[];
   bytes: number;
   loaded: boolean;
@@ -41,7 +51,11 @@ interface SegmentState {
 export interface HotSnapshot {
   /** Pieces of segments not loaded into `logs` when the snapshot was taken. */
   parts: HotPart[];
-  /** Highest sequence number staged in them (0n when none). */
+  /** Every staged row of those segments, in sequence order (a superset of the pieces' rows). */
+  fresh: FreshChunk[];
+  /** Highest sequence number in `parts` (0n when none). */
+  partsMaxSeq: bigint;
+  /** Highest sequence number in `fresh` (0n when none). */
   maxSeq: bigint;
   release(): void;
 }
@@ -90,8 +104,8 @@ export class HotTier {
   get maxSeq(): bigint {
     let max = 0n;
     for (const s of this.segments.values()) {
-      if (s.loaded) continue;
-      for (const p of s.pieces) if (p.rows > 0 && p.lastSeq > max) max = p.lastSeq;
+      const last = s.chunks[s.chunks.length - 1];
+      if (!s.loaded && last !== undefined && last.lastSeq > max) max = last.lastSeq;
     }
     return max;
   }
@@ -105,62 +119,91 @@ export class HotTier {
 
   /**
    * Stages the rows in bytes [fromByte, toByte) of the segment's file: `rows` rows that follow the
-   * ones staged before, the first of them numbered `firstSeq`. Stages run one after another.
+   * ones staged before, the first of them numbered `firstSeq`. They are readable once this
+   * returns; the engine gets its copy when a read asks for it (copyToEngine).
    */
-  stage(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): Promise<void> {
+  stage(segmentId: bigint, file: string, fromByte: number, toByte: number, firstSeq: bigint, rows: number): void {
+    if (this.closed || rows === 0) return;
+    let seg = this.segments.get(segmentId);
+    if (seg?.loaded) return;
+    const last = seg?.chunks[seg.chunks.length - 1];
+    if (last && last.lastSeq + 1n !== firstSeq) {
+      throw new Error(`hot tier: segment ${segmentId} staged up to ${last.lastSeq}, next rows start at ${firstSeq}`);
+    }
+    const buf = Buffer.allocUnsafeSlow(toByte - fromByte);
+    const fd = fs.openSync(file, 'r');
+    try {
+      let got = 0;
+      while (got < buf.length) {
+        const n = fs.readSync(fd, buf, got, buf.length - got, fromByte + got);
+        if (n === 0) throw new Error(`hot tier: ${file} ends before byte ${toByte}`);
+        got += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    const chunk = FreshChunk.of(buf, firstSeq, rows);
+    if (!seg) {
+      seg = { segmentId, chunks: [], copied: 0, pieces: [], bytes: 0, loaded: false, readers: 0 };
+      this.segments.set(segmentId, seg);
+    }
+    seg.chunks.push(chunk);
+    seg.bytes += buf.length;
+  }
+
+  /**
+   * Copies every row staged before the call into the engine's pieces; resolves when they are
+   * there. Copies run one after another; each takes what the ones before left.
+   */
+  copyToEngine(): Promise<void> {
+    const wanted = new Map<SegmentState, number>();
+    for (const s of this.segments.values()) if (!s.loaded && s.copied < s.chunks.length) wanted.set(s, s.chunks.length);
+    if (wanted.size === 0) return this.chain.then(() => undefined);
     const run = this.chain.then(async () => {
-      if (this.closed || rows === 0) return;
-      let seg = this.segments.get(segmentId);
-      if (seg?.loaded) return;
-      const last = seg?.pieces[seg.pieces.length - 1];
-      if (last && last.lastSeq + 1n !== firstSeq) {
-        throw new Error(`hot tier: segment ${segmentId} staged up to ${last.lastSeq}, next rows start at ${firstSeq}`);
-      }
-      // The engine reads files, not byte ranges: the new rows go through a file of their own.
-      const tmp = path.join(this.options.tmpDir, `hot-${segmentId}-${fromByte}.tsv`);
-      let times: { from: bigint; to: bigint } | null;
-      const fd = fs.openSync(file, 'r');
-      try {
-        const buf = Buffer.allocUnsafe(toByte - fromByte);
-        let got = 0;
-        while (got < buf.length) {
-          const n = fs.readSync(fd, buf, got, buf.length - got, fromByte + got);
-          if (n === 0) throw new Error(`hot tier: ${file} ends before byte ${toByte}`);
-          got += n;
-        }
-        fs.writeFileSync(tmp, buf);
-        times = rowsTimeRange(buf, buf.length, 64n);
-      } finally {
-        fs.closeSync(fd);
-      }
-      try {
-        if (!seg) {
-          seg = { segmentId, pieces: [], bytes: 0, loaded: false, readers: 0 };
-          this.segments.set(segmentId, seg);
-        }
-        let piece = last;
-        // A new piece when the last is full. (Readers of the last piece do not see rows added
-        // to it: they read up to the sequence number of their snapshot.)
-        if (piece === undefined || piece.rows >= PIECE_ROWS) {
-          const table = `s${segmentId}_${this.nextTable++}`;
-          await this.conn.run(this.options.tableDdl.replace(/CREATE TABLE logs\b/, `CREATE TABLE ${table}`));
-          piece = { table, segmentId, firstSeq, lastSeq: firstSeq - 1n, minTs: 0n, maxTs: 0n, rows: 0 };
-          seg.pieces.push(piece);
-        }
-        await this.conn.run(`INSERT INTO ${piece.table} ${this.options.rowsSelect('$1', '$2', toByte - fromByte)}`, [tmp, firstSeq - 1n], [VARCHAR, BIGINT]);
-        if (times !== null) {
-          if (piece.rows === 0 || times.from < piece.minTs) piece.minTs = times.from;
-          if (piece.rows === 0 || times.to > piece.maxTs) piece.maxTs = times.to;
-        }
-        piece.lastSeq = firstSeq + BigInt(rows) - 1n;
-        piece.rows += rows;
-        seg.bytes += toByte - fromByte;
-      } finally {
-        fs.rmSync(tmp, { force: true });
+      for (const [seg, upTo] of wanted) {
+        if (this.closed || seg.loaded || seg.copied >= upTo) continue;
+        await this.copy(seg, seg.chunks.slice(seg.copied, upTo));
+        seg.copied = upTo;
       }
     });
     this.chain = run.catch(() => undefined);
     return run;
+  }
+
+  /** One INSERT of consecutive chunks of a segment into its last piece, or a new one when that is full. */
+  private async copy(seg: SegmentState, chunks: FreshChunk[]): Promise<void> {
+    const first = chunks[0]!;
+    const rows = chunks.reduce((n, c) => n + c.rows, 0);
+    let minTs = Infinity;
+    let maxTs = -Infinity;
+    for (const c of chunks) {
+      if (c.minTs < minTs) minTs = c.minTs;
+      if (c.maxTs > maxTs) maxTs = c.maxTs;
+    }
+    // The engine reads files, not memory: the rows go through a file of their own.
+    const bytes = chunks.length === 1 ? first.bytes : Buffer.concat(chunks.map((c) => c.bytes));
+    const tmp = path.join(this.options.tmpDir, `hot-${seg.segmentId}-${first.firstSeq}.tsv`);
+    fs.writeFileSync(tmp, bytes);
+    try {
+      let piece = seg.pieces[seg.pieces.length - 1];
+      // A new piece when the last is full. (Readers of the last piece do not see rows added
+      // to it: they read up to the sequence number of their snapshot.)
+      if (piece === undefined || piece.rows >= PIECE_ROWS) {
+        const table = `s${seg.segmentId}_${this.nextTable++}`;
+        await this.conn.run(this.options.tableDdl.replace(/CREATE TABLE logs\b/, `CREATE TABLE ${table}`));
+        piece = { table, segmentId: seg.segmentId, firstSeq: first.firstSeq, lastSeq: first.firstSeq - 1n, minTs: 0n, maxTs: 0n, rows: 0 };
+        seg.pieces.push(piece);
+      }
+      await this.conn.run(`INSERT INTO ${piece.table} ${this.options.rowsSelect('$1', '$2', bytes.length)}`, [tmp, first.firstSeq - 1n], [VARCHAR, BIGINT]);
+      const from = BigInt(Math.floor(minTs)) - TS_MARGIN;
+      const to = BigInt(Math.ceil(maxTs)) + TS_MARGIN;
+      if (piece.rows === 0 || from < piece.minTs) piece.minTs = from;
+      if (piece.rows === 0 || to > piece.maxTs) piece.maxTs = to;
+      piece.lastSeq = first.firstSeq + BigInt(rows) - 1n;
+      piece.rows += rows;
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
   }
 
   /** The segment is in `logs` now: its pieces are dropped once no query reads them. */
@@ -171,25 +214,33 @@ export class HotTier {
     this.dropIfUnused(seg);
   }
 
-  /** The pieces a query must read besides `logs`; release() when the query is done. */
+  /** The rows a query must read besides `logs`; release() when the query is done. */
   snapshot(): HotSnapshot {
     const held: SegmentState[] = [];
     const parts: HotPart[] = [];
+    const fresh: FreshChunk[] = [];
+    let partsMaxSeq = 0n;
     let maxSeq = 0n;
-    for (const s of this.segments.values()) {
-      if (s.loaded) continue;
+    // Segments in id order, which is sequence order.
+    for (const s of [...this.segments.values()].sort((a, b) => (a.segmentId < b.segmentId ? -1 : 1))) {
+      if (s.loaded || s.chunks.length === 0) continue;
+      fresh.push(...s.chunks);
+      const last = s.chunks[s.chunks.length - 1]!.lastSeq;
+      if (last > maxSeq) maxSeq = last;
       const pieces = s.pieces.filter((p) => p.rows > 0);
       if (pieces.length === 0) continue;
       s.readers++;
       held.push(s);
       for (const p of pieces) {
         parts.push({ table: p.table, segmentId: p.segmentId, firstSeq: p.firstSeq, lastSeq: p.lastSeq, minTs: p.minTs, maxTs: p.maxTs });
-        if (p.lastSeq > maxSeq) maxSeq = p.lastSeq;
+        if (p.lastSeq > partsMaxSeq) partsMaxSeq = p.lastSeq;
       }
     }
     let released = false;
     return {
       parts,
+      fresh,
+      partsMaxSeq,
       maxSeq,
       release: () => {
         if (released) return;

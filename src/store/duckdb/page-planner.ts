@@ -3,13 +3,15 @@
 // pieces of the hot tier — are read newest first (oldest first for `asc`) by the time range each
 // may hold, a growing batch at a time; reading stops as soon as the page is full and no candidate
 // left can hold a row that sorts before the last one kept. The latest rows need the newest piece
-// or block; a rare word needs the few blocks that hold it.
+// or block; a rare word needs the few blocks that hold it. A page with no query takes the staged
+// rows from memory instead (fresh-rows.ts), all at once, before it looks at any block.
 
 import type { DuckDBValue } from '@duckdb/node-api';
 import type { StoredRecord } from '../../model/record.js';
 import { onlyTenant, type ReadUnit, type SegmentCatalog } from '../index/segment-catalog.js';
 import type { SegmentTest } from '../index/segment-filter.js';
 import type { Page, PageRequest } from '../store.js';
+import { freshPage } from './fresh-rows.js';
 import type { HotSnapshot } from './hot-tier.js';
 import { SELECT_COLUMNS, WhereBuilder, mergeRanges, rangesFrom, toStoredRecord } from './read-sql.js';
 
@@ -25,6 +27,8 @@ export interface PageSources {
   /** Highest sequence number in `logs`: rows up to here are read there, the rest in the hot tier. */
   loadedSeq: bigint;
   hot: HotSnapshot;
+  /** Read the staged rows from memory (`hot.fresh`) rather than its pieces: only for a page with no query. */
+  fresh: boolean;
   /** Which segments may hold matching rows. */
   test: SegmentTest;
   /** Runs a read of `logs` and returns its rows. */
@@ -56,7 +60,7 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
   const loadedMax = req.maxSeq < src.loadedSeq ? req.maxSeq : src.loadedSeq;
   // The staged parts are candidates like the blocks, with the time bounds of what they hold.
   const candidates: Candidate[] = src.catalog.candidates({ from, to, maxSeq: loadedMax, test });
-  for (const p of src.hot.parts) {
+  for (const p of src.fresh ? [] : src.hot.parts) {
     if (p.firstSeq > req.maxSeq || (from !== undefined && p.maxTs < from) || (to !== undefined && p.minTs >= to)) continue;
     candidates.push({ firstSeq: p.firstSeq, lastSeq: p.lastSeq, rows: Number(p.lastSeq - p.firstSeq + 1n), minTs: p.minTs, maxTs: p.maxTs, table: p.table });
   }
@@ -74,6 +78,12 @@ export async function readPage(src: PageSources, req: PageRequest & { maxSeq: bi
   // Without a filter every row matches: the first batch needs no more rows than the page.
   let budget = total <= ALL_AT_ONCE_ROWS ? total : req.query === undefined ? need : Math.max(FIRST_BATCH_ROWS, need);
   let cutoff: StoredRecord | undefined;
+  if (src.fresh) {
+    const f = src.hot.fresh;
+    kept = freshPage(f, { tenant: req.tenant, from: req.from, to: req.to, after: req.after, order: req.order, loadedSeq: src.loadedSeq, maxSeq: req.maxSeq, need });
+    for (const c of f) scanned += c.rows;
+    if (kept.length === need) cutoff = kept[need - 1];
+  }
   for (;;) {
     const batch: ReadUnit[] = [];
     const staged: Candidate[] = [];
