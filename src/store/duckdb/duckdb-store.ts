@@ -248,7 +248,7 @@ export class DuckDbStore implements Store {
       exportRows: (e, file) => this.exportRows(e, file),
       log: this.options.log ?? NULL_LOG,
     });
-    this.hot = await HotTier.open({
+    this.hot = new HotTier({
       tmpDir: this.loadDir,
       rowsSelect: rowsSelect(this.maxRowBytes),
       // Pieces are in memory and short-lived: no compression to ask for.

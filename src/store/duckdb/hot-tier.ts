@@ -10,7 +10,8 @@
 // as soon as no query that began before the load still reads them.
 //
 // The pieces live in an in-memory DuckDB instance of their own, with its own memory limit and
-// one thread: staged rows never take memory that loads and queries of the store need.
+// one thread, opened by the first read that needs it: staged rows never take memory that loads
+// and queries of the store need.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -71,33 +72,48 @@ export interface HotTierOptions {
   memoryLimit: string;
 }
 
+/** The hot tier's own engine: an in-memory instance, its writer and its readers. */
+interface Engine {
+  instance: DuckDBInstance;
+  conn: DuckDBConnection;
+  readers: ConnectionPool;
+}
+
 export class HotTier {
   private readonly segments = new Map<bigint, SegmentState>();
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
   private nextTable = 0;
+  /** Opened by the first read that needs it: a server that only ingests never pays for it. */
+  private engine: Promise<Engine> | null = null;
 
-  private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly conn: DuckDBConnection,
-    private readonly readers: ConnectionPool,
-    private readonly options: HotTierOptions,
-  ) {}
+  constructor(private readonly options: HotTierOptions) {}
 
-  static async open(options: HotTierOptions): Promise<HotTier> {
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: '1',
-      memory_limit: options.memoryLimit,
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-    });
-    const conn = await instance.connect();
-    return new HotTier(instance, conn, new ConnectionPool(instance, 2), options);
+  private openEngine(): Promise<Engine> {
+    if (this.closed) return Promise.reject(new Error('hot tier: closed'));
+    if (this.engine === null) {
+      const opening = (async () => {
+        const instance = await DuckDBInstance.create(':memory:', {
+          threads: '1',
+          memory_limit: this.options.memoryLimit,
+          autoinstall_known_extensions: 'false',
+          autoload_known_extensions: 'false',
+        });
+        return { instance, conn: await instance.connect(), readers: new ConnectionPool(instance, 2) };
+      })();
+      this.engine = opening;
+      // A failed open is tried again by the next read.
+      opening.catch(() => {
+        if (this.engine === opening) this.engine = null;
+      });
+    }
+    return this.engine;
   }
 
   /** Runs a read of the pieces. */
   async run(sql: string, params: DuckDBValue[], types: Parameters<DuckDBConnection['runAndReadAll']>[2]): Promise<DuckDBValue[][]> {
-    return this.readers.with(async (conn) => (await conn.runAndReadAll(sql, params, types)).getRows());
+    const { readers } = await this.openEngine();
+    return readers.with(async (conn) => (await conn.runAndReadAll(sql, params, types)).getRows());
   }
 
   /** Highest sequence number staged in a segment not loaded yet (0n when none). */
@@ -180,6 +196,7 @@ export class HotTier {
       if (c.minTs < minTs) minTs = c.minTs;
       if (c.maxTs > maxTs) maxTs = c.maxTs;
     }
+    const { conn } = await this.openEngine();
     // The engine reads files, not memory: the rows go through a file of their own.
     const bytes = chunks.length === 1 ? first.bytes : Buffer.concat(chunks.map((c) => c.bytes));
     const tmp = path.join(this.options.tmpDir, `hot-${seg.segmentId}-${first.firstSeq}.tsv`);
@@ -190,11 +207,11 @@ export class HotTier {
       // to it: they read up to the sequence number of their snapshot.)
       if (piece === undefined || piece.rows >= PIECE_ROWS) {
         const table = `s${seg.segmentId}_${this.nextTable++}`;
-        await this.conn.run(this.options.tableDdl.replace(/CREATE TABLE logs\b/, `CREATE TABLE ${table}`));
+        await conn.run(this.options.tableDdl.replace(/CREATE TABLE logs\b/, `CREATE TABLE ${table}`));
         piece = { table, segmentId: seg.segmentId, firstSeq: first.firstSeq, lastSeq: first.firstSeq - 1n, minTs: 0n, maxTs: 0n, rows: 0 };
         seg.pieces.push(piece);
       }
-      await this.conn.run(`INSERT INTO ${piece.table} ${this.options.rowsSelect('$1', '$2', bytes.length)}`, [tmp, first.firstSeq - 1n], [VARCHAR, BIGINT]);
+      await conn.run(`INSERT INTO ${piece.table} ${this.options.rowsSelect('$1', '$2', bytes.length)}`, [tmp, first.firstSeq - 1n], [VARCHAR, BIGINT]);
       const from = BigInt(Math.floor(minTs)) - TS_MARGIN;
       const to = BigInt(Math.ceil(maxTs)) + TS_MARGIN;
       if (piece.rows === 0 || from < piece.minTs) piece.minTs = from;
@@ -256,18 +273,22 @@ export class HotTier {
   async close(): Promise<void> {
     this.closed = true;
     await this.chain;
-    const back = await this.readers.close();
-    this.conn.closeSync();
-    if (back) this.instance.closeSync();
+    const engine = await this.engine?.catch(() => null);
+    if (!engine) return;
+    const back = await engine.readers.close();
+    engine.conn.closeSync();
+    if (back) engine.instance.closeSync();
   }
 
   private dropIfUnused(seg: SegmentState): void {
     if (!seg.loaded || seg.readers > 0 || this.segments.get(seg.segmentId) !== seg) return;
     this.segments.delete(seg.segmentId);
     const tables = seg.pieces.map((p) => p.table);
+    if (tables.length === 0) return;
     const run = this.chain.then(async () => {
       if (this.closed) return;
-      for (const t of tables) await this.conn.run(`DROP TABLE IF EXISTS ${t}`);
+      const { conn } = await this.openEngine();
+      for (const t of tables) await conn.run(`DROP TABLE IF EXISTS ${t}`);
     });
     this.chain = run.catch(() => undefined);
   }
