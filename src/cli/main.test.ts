@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launcherNodeFlags } from '../../test/helpers/child-server.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
@@ -87,6 +88,14 @@ describe('loghaven validate', () => {
 });
 
 describe('loghaven start', () => {
+  it('runs with the same V8 options from the `loghaven` binary and from `npm start`', () => {
+    // --optimize-for-size keeps the server within its memory envelope (BENCHMARKS.md).
+    const flags = launcherNodeFlags(MAIN);
+    expect(flags).toContain('--optimize-for-size');
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.start).toBe(['node', ...flags, 'dist/cli/main.js', 'start'].join(' '));
+  });
+
   it('exits 2 on an invalid configuration before starting anything', async () => {
     const file = writeToml('start.toml', '[http]\nport = 7700\n');
     const run = await runCli(['start', '--config', file, '--port', 'abc']);

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --optimize-for-size
 // The `loghaven` command: wires the subcommands (one module each under commands/) into commander
 // and maps anything they did not handle to an exit code: 2 for usage and configuration errors, 1
 // for everything else.

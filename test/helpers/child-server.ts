@@ -9,6 +9,17 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
 
+/**
+ * The V8 options the server runs with, as its launchers give them: the `node` options on the
+ * CLI's `#!` line (`npm start` passes the same; src/cli/main.test.ts checks that they agree).
+ */
+export function launcherNodeFlags(file = CLI): string[] {
+  const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(first);
+  if (!m) throw new Error(`${file}: its first line should be "#!/usr/bin/env -S node [--flag …]", not ${JSON.stringify(first)}`);
+  return m[1]!.split(' ').filter(Boolean);
+}
+
 export interface ChildServer {
   url: string;
   port: number;
@@ -36,7 +47,7 @@ export async function startChild(
 ): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
+  const proc = spawn(process.execPath, [...launcherNodeFlags(), ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
     // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
     env: {
       ...process.env,
