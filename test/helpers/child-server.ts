@@ -9,15 +9,22 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
 
+/** How the server's process is started: environment variables and `node` options. */
+export interface Launcher {
+  env: Record<string, string>;
+  nodeFlags: string[];
+}
+
 /**
- * The V8 options the server runs with, as its launchers give them: the `node` options on the
- * CLI's `#!` line (`npm start` passes the same; src/cli/main.test.ts checks that they agree).
+ * How the `loghaven` binary starts: the variables and `node` options on its `#!` line (`npm
+ * start` gives the same; src/cli/main.test.ts checks that they agree). Servers under test start so.
  */
-export function launcherNodeFlags(file = CLI): string[] {
+export function launcher(file = CLI): Launcher {
   const first = fs.readFileSync(file, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(first);
-  if (!m) throw new Error(`${file}: its first line should be "#!/usr/bin/env -S node [--flag …]", not ${JSON.stringify(first)}`);
-  return m[1]!.split(' ').filter(Boolean);
+  const m = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[\w-]+(?:=\S+)?)*)$/.exec(first);
+  if (!m) throw new Error(`${file}: its first line should be "#!/usr/bin/env -S [VAR=value …] node [--flag …]", not ${JSON.stringify(first)}`);
+  const env = Object.fromEntries(m[1]!.split(' ').filter(Boolean).map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+  return { env, nodeFlags: m[2]!.split(' ').filter(Boolean) };
 }
 
 export interface ChildServer {
@@ -47,10 +54,12 @@ export async function startChild(
 ): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const port = opts.port ?? (await freePort());
-  const proc = spawn(process.execPath, [...launcherNodeFlags(), ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
+  const start = launcher();
+  const proc = spawn(process.execPath, [...start.nodeFlags, ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
     // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
     env: {
       ...process.env,
+      ...start.env,
       LOGHAVEN_LOG_LEVEL: 'warn',
       LOGHAVEN_SYSLOG_PORT: '0',
       LOGHAVEN_ZEROMQ_PULL_PORT: '0',
