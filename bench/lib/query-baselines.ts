@@ -104,18 +104,12 @@ export async function duckdbDirect(
   const conn = await instance.connect();
   const out = new Map<string, Timing>();
   try {
-    // The cursor position is looked up only once a question needs it: a scan before the first
-    // question would warm the engine up more than the server, which gets one warm-up request per
-    // question like this side (a new instance takes a few questions to reach full speed).
-    let pos: { ts: bigint; seq: bigint } | undefined;
+    const p = (await conn.runAndReadAll(`SELECT epoch_us(ts), seq FROM logs ${DUCK_DESC} LIMIT 1 OFFSET ${PAGE_49_END}`)).getRows()[0];
+    const pos = p ? { ts: p[0] as bigint, seq: p[1] as bigint } : { ts: 0n, seq: 0n };
     for (const name of names) {
       const q = BASELINE_SQL[name];
       if (!q) continue;
-      if (pos === undefined && q.duckdb.includes('{{')) {
-        const p = (await conn.runAndReadAll(`SELECT epoch_us(ts), seq FROM logs ${DUCK_DESC} LIMIT 1 OFFSET ${PAGE_49_END}`)).getRows()[0];
-        pos = p ? { ts: p[0] as bigint, seq: p[1] as bigint } : { ts: 0n, seq: 0n };
-      }
-      out.set(name, await timeDuck(conn, pos === undefined ? q.duckdb : withPosition(q.duckdb, pos), o.runs));
+      out.set(name, await timeDuck(conn, withPosition(q.duckdb, pos), o.runs));
     }
   } finally {
     conn.closeSync();
