@@ -552,11 +552,12 @@ export class DuckDbStore implements Store {
    */
   private loadedSource(sel: Selection, maxSeq: bigint): { from: string; tenantImplied: boolean } {
     const test = this.segmentTest(sel);
-    const units = this.catalog.candidates({ from: sel.from, to: sel.to, maxSeq, test });
-    let rows = 0;
-    for (const s of units) rows += s.rows;
+    const q = { from: sel.from, to: sel.to, maxSeq, test };
+    // Counted first: most selections read the whole table, and need no list of blocks.
+    const rows = this.catalog.candidateRows(q);
+    if (rows > 0 && rows >= this.catalog.rows * PRUNED_SHARE) return { from: 'logs WHERE ', tenantImplied: this.catalog.onlyTenant(sel.tenant, maxSeq) };
+    const units = this.catalog.candidates(q);
     if (units.length === 0) return { from: 'logs WHERE false AND ', tenantImplied: false };
-    if (rows >= this.catalog.rows * PRUNED_SHARE) return { from: 'logs WHERE ', tenantImplied: this.catalog.onlyTenant(sel.tenant, maxSeq) };
     return { from: rangesFrom(mergeRanges(units.map((s) => [s.firstSeq, s.lastSeq]))), tenantImplied: onlyTenant(units, sel.tenant) };
   }
 

@@ -111,6 +111,34 @@ export class SegmentCatalog {
     return this.segments.filter((s) => s.summary === null);
   }
 
+  /**
+   * Rows of what candidates() would return, without making its units: a whole segment's rows
+   * when it may match everywhere, block by block otherwise.
+   */
+  candidateRows(q: CandidateQuery): number {
+    let n = 0;
+    for (const s of this.segments) {
+      if (q.maxSeq !== undefined && s.firstSeq > q.maxSeq) break;
+      if (!inWindow(s, q)) continue;
+      const blocks = q.test(s);
+      if (blocks === false) continue;
+      const whole = (q.from === undefined || s.minTs >= q.from) && (q.to === undefined || s.maxTs < q.to) && (q.maxSeq === undefined || s.lastSeq <= q.maxSeq);
+      if (s.summary === null || (blocks === null && whole)) {
+        n += s.rows;
+        continue;
+      }
+      const table = s.summary.blocks;
+      for (let i = 0; i < table.count; i++) {
+        if (blocks !== null && blocks[i] !== 1) continue;
+        if (q.from !== undefined && table.maxTs(i) < q.from) continue;
+        if (q.to !== undefined && table.minTs(i) >= q.to) continue;
+        if (q.maxSeq !== undefined && table.firstSeq(i) > q.maxSeq) break;
+        n += table.rows(i);
+      }
+    }
+    return n;
+  }
+
   /** The blocks (of indexed segments) and segments (not indexed yet) that may hold matching rows, in sequence order. */
   candidates(q: CandidateQuery): ReadUnit[] {
     const out: ReadUnit[] = [];
