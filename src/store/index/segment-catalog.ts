@@ -2,7 +2,7 @@
 // count), recorded when it was loaded, and its summary once the index worker has built it. The
 // planner picks from here the segments a query must read, and in which order.
 
-import type { SegmentSummary } from './segment-summary.js';
+import type { BlockTable, SegmentSummary } from './segment-summary.js';
 import type { SegmentInfo, SegmentTest } from './segment-filter.js';
 
 export interface SegmentExtent {
@@ -117,38 +117,46 @@ export class SegmentCatalog {
    */
   candidateRows(q: CandidateQuery): number {
     let n = 0;
-    for (const s of this.segments) {
-      if (q.maxSeq !== undefined && s.firstSeq > q.maxSeq) break;
-      if (!inWindow(s, q)) continue;
-      const blocks = q.test(s);
-      if (blocks === false) continue;
-      const whole = (q.from === undefined || s.minTs >= q.from) && (q.to === undefined || s.maxTs < q.to) && (q.maxSeq === undefined || s.lastSeq <= q.maxSeq);
-      if (s.summary === null || (blocks === null && whole)) {
-        n += s.rows;
-        continue;
-      }
-      const table = s.summary.blocks;
-      for (let i = 0; i < table.count; i++) {
-        if (blocks !== null && blocks[i] !== 1) continue;
-        if (q.from !== undefined && table.maxTs(i) < q.from) continue;
-        if (q.to !== undefined && table.minTs(i) >= q.to) continue;
-        if (q.maxSeq !== undefined && table.firstSeq(i) > q.maxSeq) break;
-        n += table.rows(i);
-      }
-    }
+    this.visit(
+      q,
+      (s) => (n += s.rows),
+      (table, i) => (n += table.rows(i)),
+    );
     return n;
   }
 
   /** The blocks (of indexed segments) and segments (not indexed yet) that may hold matching rows, in sequence order. */
   candidates(q: CandidateQuery): ReadUnit[] {
     const out: ReadUnit[] = [];
+    // A whole segment is listed block by block all the same: reads are cut at blocks.
+    this.visit(
+      q,
+      (s) => out.push(s),
+      (table, i) => out.push(table.unit(i)),
+      false,
+    );
+    return out;
+  }
+
+  /**
+   * Calls `segment` for each unindexed candidate segment (and, when `wholeSegments`, each indexed
+   * one that may match in all its blocks and lies inside the window), `block` for each candidate
+   * block of the others, in sequence order.
+   */
+  private visit(
+    q: CandidateQuery,
+    segment: (s: SegmentInfo) => void,
+    block: (table: BlockTable, i: number) => void,
+    wholeSegments = true,
+  ): void {
     for (const s of this.segments) {
       if (q.maxSeq !== undefined && s.firstSeq > q.maxSeq) break;
       if (!inWindow(s, q)) continue;
       const blocks = q.test(s);
       if (blocks === false) continue;
-      if (s.summary === null) {
-        out.push(s);
+      const inside = (q.from === undefined || s.minTs >= q.from) && (q.to === undefined || s.maxTs < q.to) && (q.maxSeq === undefined || s.lastSeq <= q.maxSeq);
+      if (s.summary === null || (wholeSegments && blocks === null && inside)) {
+        segment(s);
         continue;
       }
       const table = s.summary.blocks;
@@ -157,10 +165,9 @@ export class SegmentCatalog {
         if (q.from !== undefined && table.maxTs(i) < q.from) continue;
         if (q.to !== undefined && table.minTs(i) >= q.to) continue;
         if (q.maxSeq !== undefined && table.firstSeq(i) > q.maxSeq) break;
-        out.push(table.unit(i));
+        block(table, i);
       }
     }
-    return out;
   }
 }
 
