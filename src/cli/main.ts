@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072 MALLOC_TRIM_THRESHOLD_=262144 node --max-semi-space-size=4 --heap-growing-percent=50
 // The `loghaven` command: wires the subcommands (one module each under commands/) into commander
 // and maps anything they did not handle to an exit code: 2 for usage and configuration errors, 1
 // for everything else.
