@@ -199,7 +199,7 @@ async function main(): Promise<void> {
       `${CLIENTS} clients × ${BATCH}-line batches for ${DURATION_S} s; durability fsync`,
   );
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-'));
-  const env = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
+  const env = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_AUTH_ENABLED: 'false' };
   const server = await startChild(dataDir, { env, nodeArgs: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [] });
   try {
     await sustained(server, 3); // warm-up: JIT, DuckDB buffers

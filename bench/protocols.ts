@@ -63,7 +63,7 @@ const SYSLOG_CONNECTIONS = Number(args['syslog-connections']);
 const CPU_PROF_DIR = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : '';
 
 const CORPUS_LINES = 200_000;
-const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
+const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_AUTH_ENABLED: 'false' };
 
 /** One figure of one run; figures of the same label are summarised over the runs. */
 interface Figure {

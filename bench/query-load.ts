@@ -172,7 +172,7 @@ const acked = (r: { status: number; body: Buffer }) => (r.status === 200 ? (JSON
 async function main(): Promise<void> {
   console.log(`loghaven query-load benchmark — ${machine()}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-query-load-'));
-  const server = await startChild(dir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_QUERY_QUEUE_SIZE: '128', LOGHAVEN_QUERY_QUEUE_TIMEOUT_MS: '60000' } });
+  const server = await startChild(dir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_AUTH_ENABLED: 'false', LOGHAVEN_QUERY_QUEUE_SIZE: '128', LOGHAVEN_QUERY_QUEUE_TIMEOUT_MS: '60000' } });
   try {
     const t0 = performance.now();
     await load(server);

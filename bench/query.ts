@@ -63,7 +63,7 @@ const LOAD_CLIENTS = 8;
 const LIVE_BATCH = 200;
 const CURSOR_PAGE = 50;
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
+const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_AUTH_ENABLED: 'false' };
 const NODE_ARGS = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
 const sleep = (ms: number) => new Promise((w) => setTimeout(w, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

@@ -100,6 +100,26 @@ export async function sendGet(baseUrl: string, path: string, options: GetOptions
   return { ok: true, value: response };
 }
 
+/** A request with a JSON body (or none) whose 2xx answer is JSON: the keys commands. */
+export async function sendJson<T>(baseUrl: string, method: 'POST' | 'DELETE' | 'GET', path: string, body?: unknown, timeoutMs = 30_000): Promise<HttpOutcome<T>> {
+  const url = buildUrl(baseUrl, path);
+  let response: Response;
+  try {
+    const headers = requestHeaders('application/json');
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(timeoutMs) });
+  } catch (err) {
+    if (isTimeout(err)) return { ok: false, failure: { kind: 'timeout', url, timeoutMs } };
+    return { ok: false, failure: { kind: 'unreachable', url, reason: networkReason(err) } };
+  }
+  if (!response.ok) return { ok: false, failure: { kind: 'status', url, status: response.status, message: await errorMessageOf(response) } };
+  try {
+    return { ok: true, value: (await response.json()) as T };
+  } catch (err) {
+    return { ok: false, failure: { kind: 'bad-response', url, reason: `the answer is not JSON (${networkReason(err)})` } };
+  }
+}
+
 /** GET a JSON document. The shape is the server's contract and is not re-validated here. */
 export async function getJson<T>(baseUrl: string, path: string, options: GetOptions = {}): Promise<HttpOutcome<T>> {
   const sent = await sendGet(baseUrl, path, { ...options, accept: 'application/json' });

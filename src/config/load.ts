@@ -27,8 +27,8 @@ export interface LoadConfigOptions {
 /** The only defaults that differ by profile; everything else is the same everywhere. */
 export const PROFILE_DEFAULTS: Readonly<Record<Profile, Readonly<Record<string, unknown>>>> = {
   development: { 'log.level': 'debug' },
-  staging: { 'log.level': 'info' },
-  production: { 'log.level': 'info' },
+  staging: { 'log.level': 'info', 'auth.enabled': true },
+  production: { 'log.level': 'info', 'auth.enabled': true },
 };
 
 export const DEFAULT_PROFILE: Profile = 'development';
@@ -132,6 +132,12 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
         invalidValueProblem('query.default_limit', defaultLimit.value, `at most query.max_limit (${String(maxLimit.value)})`, defaultLimit.source),
       );
     }
+  }
+  const cert = effective.get('http.tls.cert');
+  const key = effective.get('http.tls.key');
+  if (cert && key && (cert.value === '') !== (key.value === '')) {
+    const [set, missing] = cert.value === '' ? [key, 'http.tls.cert'] : [cert, 'http.tls.key'];
+    problems.push(invalidValueProblem(missing, '', `a file too: HTTPS needs both http.tls.cert and http.tls.key (${set === cert ? 'http.tls.cert' : 'http.tls.key'} is set)`, set.source));
   }
   return problems;
 }

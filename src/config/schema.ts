@@ -59,6 +59,27 @@ export const ConfigSchema = section('loghaven configuration', {
       default: 10 * MiB,
       description: 'Largest accepted request body, after decompression; larger requests get 413.',
     }),
+    tls: section('HTTPS', {
+      cert: Type.String({ default: '', description: 'PEM certificate file (with its chain); with `key`, the HTTP listener speaks HTTPS only. Empty: plain HTTP.' }),
+      key: Type.String({ default: '', description: 'PEM private key file of `cert`.' }),
+    }),
+  }),
+  auth: section('API keys and tenants (SPEC §9)', {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        'Every route but /health and /ready needs an API key (`loghaven keys create`), which sets the tenant of what it writes and reads. On by default in the production and staging profiles; off, every request is the `default` tenant with every right (said at start).',
+    }),
+    metrics_public: Type.Boolean({ default: false, description: 'With auth on, serve /metrics without a key (otherwise it needs an admin key).' }),
+    rate: section('Per-key rate limits (a key may have its own, set at `keys create`)', {
+      ingest_bytes_per_s: byteSize({
+        minimum: 0,
+        maximum: 1024 * GiB,
+        default: 0,
+        description: 'Request body bytes a key may ingest per second over HTTP; beyond it 429 with Retry-After. 0: no limit.',
+      }),
+      queries_per_s: Type.Number({ minimum: 0, maximum: 1_000_000, default: 0, description: 'Read requests (REST, tail, GraphQL) a key may make per second; beyond it 429 with Retry-After. 0: no limit.' }),
+    }),
   }),
   store: section('Storage backend', {
     backend: Type.Literal('duckdb', { default: 'duckdb', description: 'Storage backend; `duckdb` is the embedded default.' }),
@@ -131,6 +152,12 @@ export const ConfigSchema = section('loghaven configuration', {
     tls_port: Type.Integer({ minimum: 0, maximum: 65535, default: 6514, description: 'TCP port for syslog over TLS (RFC 5425), used when `tls_cert` and `tls_key` are set.' }),
     tls_cert: Type.String({ default: '', description: 'PEM certificate file for syslog over TLS; empty: no TLS listener.' }),
     tls_key: Type.String({ default: '', description: 'PEM private key file for syslog over TLS.' }),
+    tenant: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      default: 'default',
+      description: 'Tenant of every record received by the syslog listeners (syslog carries no key: whoever reaches the port writes to this tenant, so bind it to a trusted network or one listener per tenant).',
+      'x-expected': 'a tenant name: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    }),
     max_message_bytes: byteSize({
       minimum: 480,
       maximum: 16 * MiB,
@@ -145,6 +172,12 @@ export const ConfigSchema = section('loghaven configuration', {
     pull_port: Type.Integer({ minimum: 0, maximum: 65535, default: 5555, description: 'Port of the PULL socket; 0 picks a free port (tests).' }),
     router: Type.Boolean({ default: true, description: 'Bind the ROUTER socket (every envelope acknowledged once durable, or refused with a reason).' }),
     router_port: Type.Integer({ minimum: 0, maximum: 65535, default: 5556, description: 'Port of the ROUTER socket; 0 picks a free port (tests).' }),
+    tenant: Type.String({
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
+      default: 'default',
+      description: 'Tenant of every record received by the ZeroMQ sockets (they carry no key: whoever reaches the ports writes to this tenant).',
+      'x-expected': 'a tenant name: 1–64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    }),
     max_message_bytes: byteSize({
       minimum: 1024,
       maximum: 256 * MiB,
@@ -215,7 +248,7 @@ export const ConfigSchema = section('loghaven configuration', {
     warmup: Type.String({
       default: '',
       description:
-        'Queries run at start and kept warm, separated by spaces: request paths such as `/api/v1/logs/top?field=service&from=now-1h /api/v1/logs/histogram?from=now-24h` (search, histogram and top routes).',
+        'Queries run at start and kept warm, separated by spaces: request paths such as `/api/v1/logs/top?field=service&from=now-1h /api/v1/logs/histogram?from=now-24h` (search, histogram and top routes); `tenant=NAME` in a path warms the answers of that tenant (`default` otherwise).',
     }),
     warmup_interval_ms: Type.Integer({ minimum: 100, maximum: 86_400_000, default: 30_000, description: 'How often the warm-up queries are run again when their answers are gone or stale.' }),
   }),

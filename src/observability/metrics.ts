@@ -182,6 +182,31 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly tenantIngestBytes = new client.Counter({
+    name: 'loghaven_tenant_ingest_bytes_total',
+    help: 'Request body bytes ingested over HTTP, by the tenant of the key (authentication on)',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly tenantQueries = new client.Counter({
+    name: 'loghaven_tenant_queries_total',
+    help: 'Read requests (REST, tail, GraphQL), by the tenant of the key (authentication on)',
+    labelNames: ['tenant'] as const,
+    registers: [this.registry],
+  });
+  readonly rateLimited = new client.Counter({
+    name: 'loghaven_rate_limited_total',
+    help: 'Requests refused with 429 because their key was over a rate limit, by tenant and limit (ingest_bytes, queries)',
+    labelNames: ['tenant', 'limit'] as const,
+    registers: [this.registry],
+  });
+  readonly authRefused = new client.Counter({
+    name: 'loghaven_auth_refused_total',
+    help: 'Requests refused with 401 (no valid key) or 403 (scope or tenant not allowed)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'loghaven_' });
   }

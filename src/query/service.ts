@@ -120,7 +120,8 @@ export class QueryService {
     const sel = this.selection(ctx, p);
     const order = sortOrder(p.order, 'desc');
     const limit = intParam('limit', p.limit, this.deps.limits.defaultLimit, 1, this.deps.limits.maxLimit);
-    const hash = queryHash([text(p.q), text(p.from), text(p.to), order]);
+    // The tenant is part of it: a cursor handed out to one tenant is refused for another.
+    const hash = queryHash([ctx.tenant, text(p.q), text(p.from), text(p.to), order]);
     let after: { ts: bigint; seq: bigint } | undefined;
     let maxSeq: bigint | undefined;
     let offset: number | undefined;
@@ -128,7 +129,7 @@ export class QueryService {
     if (cursorText !== '') {
       const c = decodeCursor(cursorText);
       if (c.qh !== hash || c.order !== order) {
-        throw new LhError('LH_ERR_BAD_CURSOR', 'the cursor belongs to a different query, time range or order');
+        throw new LhError('LH_ERR_BAD_CURSOR', 'the cursor belongs to a different query, time range, order or tenant');
       }
       after = { ts: c.ts, seq: c.seq };
       maxSeq = c.maxSeq;

@@ -5,6 +5,7 @@
 import type { StoredRecord } from '../model/record.js';
 import type { RowBatch } from './row-format.js';
 import type { QueryNode } from '../query/ast.js';
+import type { KeyTable } from '../auth/key-table.js';
 
 export interface AppendResult {
   /** Sequence numbers assigned to the batch: firstSeq .. firstSeq + count - 1. */
@@ -167,5 +168,7 @@ export interface Store {
   maxSeq(): Promise<bigint>;
   /** Cheap liveness probe of the engine. */
   ping(): Promise<void>;
+  /** The API keys (src/auth), shared by every instance on this store. */
+  readonly keys: KeyTable;
   close(): Promise<void>;
 }

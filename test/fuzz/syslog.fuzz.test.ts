@@ -255,7 +255,7 @@ async function framingListener(maxMessageBytes: number): Promise<{ listener: Sys
   const batches: RowBatch[] = [];
   const pipeline = { submit: (batch: RowBatch) => (batches.push(batch), Promise.resolve()) } as unknown as IngestPipeline;
   const listener = await SyslogListener.start(
-    { host: '127.0.0.1', port: 0, tcp: false, udp: false, tls: null, maxMessageBytes },
+    { host: '127.0.0.1', port: 0, tcp: false, udp: false, tls: null, maxMessageBytes, tenant: 'default' },
     { pipeline, metrics: new Metrics(), log: { warn: () => undefined, info: () => undefined } },
   );
   return { listener, batches };
@@ -379,7 +379,7 @@ describe('syslog TCP framing under fuzzing', () => {
     const batches: RowBatch[] = [];
     const pipeline = { submit: (batch: RowBatch) => (batches.push(batch), Promise.resolve()) } as unknown as IngestPipeline;
     const listener = await SyslogListener.start(
-      { host: '127.0.0.1', port: 0, tcp: true, udp: false, tls: null, maxMessageBytes: MAX },
+      { host: '127.0.0.1', port: 0, tcp: true, udp: false, tls: null, maxMessageBytes: MAX, tenant: 'default' },
       { pipeline, metrics: new Metrics(), log: { warn: () => undefined, info: () => undefined } },
     );
     try {

@@ -428,7 +428,7 @@ describe('GraphiQL', () => {
 
   it('is not served in production', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-graphql-prod-'));
-    const prod = await startChild(dir, { env: { LOGHAVEN_PROFILE: 'production' } });
+    const prod = await startChild(dir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_AUTH_ENABLED: 'false' } });
     try {
       expect((await fetch(`${prod.url}/graphiql`)).status).toBe(404);
       const g = await new GraphQLClient(`${prod.url}/graphql`).request<{ status: { ready: boolean } }>('{ status { ready } }');

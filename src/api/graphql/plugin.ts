@@ -43,6 +43,11 @@ export async function graphqlRoutes(app: FastifyInstance, deps: GraphqlDeps): Pr
     maxCost: maxCostFor(limits.maxLimit),
   };
   const rules = [depthLimitRule(MAX_DEPTH), costLimitRule(cost)];
+  // Any valid key reaches /graphql (and GraphiQL); each operation then checks its own scope
+  // (resolvers.ts): queries and the subscription need query, the mutation ingest, status admin.
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config ?? {}), scope: 'any' };
+  });
   await app.register(mercurius, {
     schema: typeDefs,
     // Typed with the contexts our own context functions below build, not mercurius' generic one.
@@ -51,9 +56,14 @@ export async function graphqlRoutes(app: FastifyInstance, deps: GraphqlDeps): Pr
     graphiql: deps.graphiql,
     validationRules: rules,
     errorFormatter: formatErrors,
-    context: (request: FastifyRequest, reply: FastifyReply): RequestContext => ({ query: queryContext(request, reply), tenant: tenantOf(request), reply }),
+    context: (request: FastifyRequest, reply: FastifyReply): RequestContext => ({
+      query: queryContext(request, reply),
+      tenant: tenantOf(request),
+      principal: request.principal,
+      reply,
+    }),
     subscription: {
-      context: (_socket: unknown, request: FastifyRequest): SubscriptionContext => ({ tenant: tenantOf(request) }),
+      context: (_socket: unknown, request: FastifyRequest): SubscriptionContext => ({ tenant: tenantOf(request), principal: request.principal }),
       keepAlive: KEEP_ALIVE_MS,
     },
   });

@@ -4,6 +4,8 @@
 
 import type { FastifyReply } from 'fastify';
 import { LhError } from '../../errors.js';
+import { ALL_TENANTS, type Scope } from '../../auth/api-key.js';
+import { authorize, type Principal } from '../../auth/authenticator.js';
 import { ingestNativeBody, refuseWhenFull, type NativeAnswer, type NativeIngestCore } from '../../ingest/native/ingest.js';
 import type { QueryContext, QueryService } from '../../query/service.js';
 import type { TailHub } from '../../query/tail.js';
@@ -25,13 +27,26 @@ export interface GraphqlResolverDeps {
 /** The context of a query or mutation over HTTP. */
 export interface RequestContext {
   query: QueryContext;
+  /** The request's tenant (auth.ts): `*` for a key of every tenant that names none. */
   tenant: string;
+  principal: Principal;
   reply: FastifyReply;
 }
 
-/** The context of a subscription over a WebSocket. */
+/** The context of a subscription over a WebSocket (authenticated by its handshake request). */
 export interface SubscriptionContext {
   tenant: string;
+  principal: Principal;
+}
+
+/** The tenant an operation acts for, once the key may do `scope` (403 or 400 otherwise). */
+function allow(ctx: { tenant: string; principal: Principal }, scope: Scope): string {
+  return authorize(ctx.principal, scope, ctx.tenant === ALL_TENANTS ? undefined : ctx.tenant);
+}
+
+/** The query context of an operation needing the query scope, with its tenant. */
+function reading(ctx: RequestContext): QueryContext {
+  return { ...ctx.query, tenant: allow(ctx, 'query') };
 }
 
 /** Ingest metrics count the mutation under this protocol. */
@@ -49,7 +64,7 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
     ...scalarResolvers,
     Query: {
       logs: coded(async (_root: unknown, args: Args, ctx: RequestContext) => {
-        const page = JSON.parse((await queries.search(ctx.query, args)).json) as SearchAnswer;
+        const page = JSON.parse((await queries.search(reading(ctx), args)).json) as SearchAnswer;
         const last = page.items.length - 1;
         return {
           edges: page.items.map((node, i) => ({ node, cursor: i === last ? page.next_cursor : null })),
@@ -58,11 +73,14 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
         };
       }),
       histogram: coded(async (_root: unknown, args: Args, ctx: RequestContext) => {
-        const h = JSON.parse((await queries.histogram(ctx.query, args)).json) as HistogramAnswer;
+        const h = JSON.parse((await queries.histogram(reading(ctx), args)).json) as HistogramAnswer;
         return { stepMs: h.step_ms, buckets: h.buckets };
       }),
-      top: coded(async (_root: unknown, args: Args, ctx: RequestContext) => JSON.parse((await queries.top(ctx.query, args)).json) as TopAnswer),
-      status: coded(async () => camelKeys(await serverStatus(deps.status))),
+      top: coded(async (_root: unknown, args: Args, ctx: RequestContext) => JSON.parse((await queries.top(reading(ctx), args)).json) as TopAnswer),
+      status: coded(async (_root: unknown, _args: Args, ctx: RequestContext) => {
+        allow(ctx, 'admin');
+        return camelKeys(await serverStatus(deps.status));
+      }),
     },
     LogRecord: {
       receivedAt: (r: Wire) => r.received_at,
@@ -70,19 +88,20 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
       spanId: (r: Wire) => r.span_id,
     },
     Mutation: {
-      ingest: coded(async (_root: unknown, args: { records: unknown[] }, ctx: RequestContext) => ingest(deps.ingest, args.records, ctx.tenant)),
+      ingest: coded(async (_root: unknown, args: { records: unknown[] }, ctx: RequestContext) => ingest(deps.ingest, args.records, allow(ctx, 'ingest'))),
     },
     Subscription: {
       tail: {
         subscribe: async (_root: unknown, args: Args, ctx: SubscriptionContext): Promise<TailFeed> => {
           const feed = new TailFeed();
           try {
+            const tenant = allow(ctx, 'query');
             const after = args.after;
             if (after !== undefined && after !== null && !POSITION.test(String(after))) {
               throw new LhError('LH_ERR_BAD_PARAM', `after must be a record position (digits), got ${JSON.stringify(after)}`, { param: 'after' });
             }
             const params = { q: args.q, backfill: args.backfill, afterSeq: after === undefined || after === null ? undefined : BigInt(after) };
-            feed.attach(await deps.tails.open({ tenant: ctx.tenant, signal: feed.signal }, params, feed));
+            feed.attach(await deps.tails.open({ tenant, signal: feed.signal }, params, feed));
             return feed;
           } catch (e) {
             feed.end();

@@ -15,6 +15,7 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheRouteDeps): P
   app.delete(
     '/api/v1/cache',
     {
+      config: { scope: 'admin' },
       schema: {
         summary: 'Purge cached answers: pattern over `<route>:<hash>` (search, histogram, top), `*` by default',
         tags: ['operations'],
@@ -27,7 +28,7 @@ export async function cacheRoutes(app: FastifyInstance, deps: CacheRouteDeps): P
       if (pattern.length > 256) throw new LhError('LH_ERR_BAD_PARAM', 'pattern: at most 256 characters', { param: 'pattern' });
       const tenant = tenantOf(req);
       const purged = await deps.cache.purge(`lh:${encodeURIComponent(tenant)}:${pattern}`);
-      deps.log.info({ tenant, pattern, purged, audit: 'cache purged' }, 'cache purged');
+      deps.log.info({ audit: 'cache.purge', key_id: req.principal.keyId, tenant, pattern, purged }, 'audit: cache purged');
       return { purged, pattern };
     },
   );

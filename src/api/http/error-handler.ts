@@ -55,10 +55,12 @@ export function prepareErrorAnswer(err: FastifyError | LhError, req: FastifyRequ
   if (retryAfter !== null) reply.header('retry-after', retryAfter);
   // A keep-alive client retrying on the same connection would hold the server open forever.
   if (e.code === 'LH_ERR_SHUTTING_DOWN') reply.header('connection', 'close');
-  if (e.code === 'LH_ERR_BODY_TOO_LARGE' && !req.raw.readableEnded) {
-    // Refused before the body was read: drain it rather than close, since closing a socket
-    // with unread data makes the kernel send a reset that can destroy the 413 before the client
-    // reads it. A client that keeps sending is cut off after a grace period.
+  if (e.status === 401 || e.status === 403) metrics.authRefused.inc({ status: String(e.status) });
+  if (!req.raw.readableEnded && (e.code === 'LH_ERR_BODY_TOO_LARGE' || e.status === 401 || e.status === 403 || e.code === 'LH_ERR_RATE_LIMITED')) {
+    // Refused before the body was read (too large, or refused by the key check): drain it rather
+    // than close, since closing a socket with unread data makes the kernel send a reset that can
+    // destroy the answer before the client reads it. A client that keeps sending is cut off
+    // after a grace period.
     req.raw.resume();
     const cutOff = setTimeout(() => req.raw.socket?.destroy(), DRAIN_GRACE_MS).unref();
     req.raw.once('end', () => clearTimeout(cutOff));
@@ -68,7 +70,7 @@ export function prepareErrorAnswer(err: FastifyError | LhError, req: FastifyRequ
 
 /** Seconds a client should wait before trying again after `e` (Retry-After), or null. */
 export function retryAfterOf(e: LhError): string | null {
-  if (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_TOO_MANY_TAILS') return String(e.details?.retry_after_s ?? 1);
+  if (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_TOO_MANY_TAILS' || e.code === 'LH_ERR_RATE_LIMITED') return String(e.details?.retry_after_s ?? 1);
   if (e.code === 'LH_ERR_OVERLOADED' || e.code === 'LH_ERR_SHUTTING_DOWN') return '1';
   if (e.code === 'LH_ERR_DISK_FULL') return '10';
   return null;

@@ -27,9 +27,9 @@ type Params = Record<string, string | undefined>;
 /** Error answers of the read routes, for /docs. */
 const errorAnswers = { '4xx': ErrorAnswerSchema, '5xx': ErrorAnswerSchema };
 
-/** The tenant of a request; every request is the default tenant until keys exist (issue 10). */
-export function tenantOf(_req: FastifyRequest): string {
-  return 'default';
+/** The tenant a request acts for (auth.ts): its key's, or `default` when authentication is off. */
+export function tenantOf(req: FastifyRequest): string {
+  return req.tenant;
 }
 
 /** Who asks, with an abort signal that fires when the client goes away before the answer. */
@@ -60,6 +60,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
   app.get(
     '/api/v1/logs',
     {
+      config: { scope: 'query' },
       schema: {
         summary: 'Search logs, newest first by default, with an opaque cursor for the next page',
         tags: ['query'],
@@ -73,6 +74,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
   app.get(
     '/api/v1/logs/export',
     {
+      config: { scope: 'query' },
       schema: {
         summary: 'Stream every matching record as NDJSON, CSV or a JSON array (gzip or brotli when accepted)',
         tags: ['query'],
@@ -96,6 +98,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
   app.get(
     '/api/v1/logs/histogram',
     {
+      config: { scope: 'query' },
       schema: {
         summary: 'Record counts per time bucket',
         tags: ['query'],
@@ -109,6 +112,7 @@ export async function logsRoutes(app: FastifyInstance, deps: LogsRouteDeps): Pro
   app.get(
     '/api/v1/logs/top',
     {
+      config: { scope: 'query' },
       schema: {
         summary: 'Most frequent values of a field (a record field or attrs.a.b)',
         tags: ['query'],

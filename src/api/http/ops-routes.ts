@@ -32,14 +32,14 @@ interface Check {
 
 export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promise<void> {
   // Never waits on the store or the query queue: it must answer at once under any load.
-  app.get('/health', { schema: { summary: 'Liveness: the process answers; active alerts', tags: ['operations'] } }, async () => ({
+  app.get('/health', { config: { scope: 'public' }, schema: { summary: 'Liveness: the process answers; active alerts', tags: ['operations'] } }, async () => ({
     status: 'ok',
     alerts: deps.alerts.check(),
   }));
 
   app.get(
     '/ready',
-    { schema: { summary: 'Readiness: store answers, disk has room, ingest queue has room', tags: ['operations'] } },
+    { config: { scope: 'public' }, schema: { summary: 'Readiness: store answers, disk has room, ingest queue has room', tags: ['operations'] } },
     async (_req, reply) => {
       const checks = await readiness(deps);
       const ready = Object.values(checks).every((c) => c.ok);
@@ -52,14 +52,15 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     },
   );
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) => {
+  // An admin key, or none with auth.metrics_public (auth.ts).
+  app.get('/metrics', { config: { scope: 'admin' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) => {
     const stats = await deps.store.stats();
     deps.metrics.storeRows.set(stats.rows);
     deps.metrics.storeBytes.set(stats.bytes);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.get('/api/v1/status', { schema: { summary: 'Server summary', tags: ['operations'] } }, async () => serverStatus(deps));
+  app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async () => serverStatus(deps));
 }
 
 /** The server summary of GET /api/v1/status (and of GraphQL's `status`). */

@@ -28,6 +28,10 @@ import { AlertMonitor } from '../../observability/alerts.js';
 import { opsRoutes } from './ops-routes.js';
 import { graphqlRoutes } from '../graphql/plugin.js';
 import { VERSION } from '../../version.js';
+import { Authenticator } from '../../auth/authenticator.js';
+import { installAuth } from './auth.js';
+import { keysRoutes } from './keys-routes.js';
+import { LhError } from '../../errors.js';
 
 /**
  * Spool segments are loaded when they reach one DuckDB row group, or this size (so that wide rows
@@ -80,7 +84,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     },
   });
   const applied = await store.migrate();
+  const https = httpsOptions(config);
   app = Fastify({
+    ...(https === null ? {} : { https }),
     logger: config.log.level === 'silent' ? false : { level: config.log.level },
     bodyLimit: config.http.body_limit,
     // A client that takes longer than this to send its request is cut off (slowloris).
@@ -111,6 +117,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
     app.log,
   );
   installErrorHandler(app, metrics);
+  const authenticator = config.auth.enabled
+    ? new Authenticator(store.keys, { ingestBytesPerS: config.auth.rate.ingest_bytes_per_s, queriesPerS: config.auth.rate.queries_per_s })
+    : null;
+  if (authenticator === null) {
+    app.log.warn({ profile: config.profile }, 'authentication is off (auth.enabled = false): anyone who reaches the port reads and writes everything, as tenant "default"');
+  } else {
+    await authenticator.reload();
+  }
+  installAuth(app, { authenticator, metricsPublic: config.auth.metrics_public, metrics });
   // Acknowledgement latency of every ingest route (not of the Elasticsearch probes).
   app.addHook('onResponse', async (req, reply) => {
     const protocol = req.routeOptions.config?.ingestProtocol;
@@ -184,8 +199,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     });
   });
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
+  await app.register(keysRoutes, { keys: store.keys, authenticator, log: app.log });
   await app.register(opsRoutes, statusDeps);
-  app.get('/docs', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { config: { scope: 'any' }, schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;
   let zeromq: ZmqListener | null = null;
@@ -202,6 +218,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
           udp: s.udp,
           tls: s.tls_cert !== '' && s.tls_key !== '' ? { port: s.tls_port, cert: s.tls_cert, key: s.tls_key } : null,
           maxMessageBytes: s.max_message_bytes,
+          tenant: s.tenant,
         },
         { pipeline, metrics, log: app.log },
       );
@@ -210,7 +227,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (config.zeromq.pull || config.zeromq.router) {
       const z = config.zeromq;
       zeromq = await ZmqListener.start(
-        { host: z.host, pullPort: z.pull_port, routerPort: z.router_port, pull: z.pull, router: z.router, maxMessageBytes: z.max_message_bytes },
+        { host: z.host, pullPort: z.pull_port, routerPort: z.router_port, pull: z.pull, router: z.router, maxMessageBytes: z.max_message_bytes, tenant: z.tenant },
         { pipeline, metrics, buffers, log: app.log },
       );
       app.log.info({ zeromq: zeromq.endpoints }, 'zeromq listening');
@@ -230,7 +247,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   let closing: Promise<void> | null = null;
   return {
-    url: `http://${host}:${port}`,
+    url: `${https === null ? 'http' : 'https'}://${host}:${port}`,
     app,
     store,
     close() {
@@ -279,4 +296,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
       return closing;
     },
   };
+}
+
+/** The certificate and key of `http.tls`, read at start (null: plain HTTP). */
+function httpsOptions(config: Config): { cert: Buffer; key: Buffer } | null {
+  const { cert, key } = config.http.tls;
+  if (cert === '' && key === '') return null;
+  const read = (file: string, what: string) => {
+    try {
+      return fs.readFileSync(file);
+    } catch (e) {
+      throw new LhError('LH_ERR_CONFIG_INVALID', `cannot read ${what} ${file}: ${(e as Error).message}`);
+    }
+  };
+  return { cert: read(cert, 'http.tls.cert'), key: read(key, 'http.tls.key') };
 }

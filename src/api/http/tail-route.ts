@@ -26,6 +26,7 @@ export async function tailRoutes(app: FastifyInstance, deps: TailRouteDeps): Pro
   app.get(
     '/api/v1/logs/tail',
     {
+      config: { scope: 'query' },
       schema: {
         summary: 'Live tail over Server-Sent Events; Last-Event-ID resumes after a record',
         tags: ['query'],

@@ -38,6 +38,9 @@ const ERROR_TYPES: Partial<Record<LhError['code'], string>> = {
   LH_ERR_UNSUPPORTED_MEDIA: 'media_type_header_exception',
   LH_ERR_DISK_FULL: 'cluster_block_exception',
   LH_ERR_NOT_FOUND: 'resource_not_found_exception',
+  LH_ERR_UNAUTHORIZED: 'security_exception',
+  LH_ERR_FORBIDDEN: 'security_exception',
+  LH_ERR_RATE_LIMITED: 'es_rejected_execution_exception',
 };
 
 function esError(type: string, reason: string, status: number): Record<string, unknown> {
@@ -72,7 +75,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
     },
     tagline: 'You Know, for Search',
   };
-  const hidden = { schema: { hide: true } };
+  const hidden = { schema: { hide: true }, config: { scope: 'ingest' as const } };
   app.get('/', hidden, async () => info);
   app.get('/_license', hidden, async () => ({
     license: { status: 'active', uid: CLUSTER_UUID, type: 'basic', issue_date_in_millis: 0, max_nodes: 1000, issued_to: 'loghaven', issuer: 'loghaven', start_date_in_millis: -1 },
@@ -111,7 +114,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
     deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, bytes);
     let parsed;
     try {
-      parsed = parseBulkBody(body.bytes, index, deps.indexField, { tenant: 'default', receivedAt: nowMicros() }, deps.buffers);
+      parsed = parseBulkBody(body.bytes, index, deps.indexField, { tenant: req.tenant, receivedAt: nowMicros() }, deps.buffers);
     } finally {
       body.release();
     }
@@ -135,7 +138,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
     return reply.send(bulkAnswer(parsed.items, parsed.failed > 0, took));
   };
   for (const url of ['/_bulk', '/:index/_bulk']) {
-    app.route({ method: ['POST', 'PUT'], url, config: { ingestProtocol: PROTOCOL }, schema: { hide: true }, handler: bulk });
+    app.route({ method: ['POST', 'PUT'], url, config: { ingestProtocol: PROTOCOL, scope: 'ingest' }, schema: { hide: true }, handler: bulk });
   }
 }
 

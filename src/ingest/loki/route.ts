@@ -32,12 +32,12 @@ export async function lokiRoutes(app: FastifyInstance, deps: LokiDeps): Promise<
   });
   app.post(
     '/loki/api/v1/push',
-    { config: { ingestProtocol: PROTOCOL }, schema: { summary: 'Loki push API (JSON or snappy protobuf)', tags: ['ingest'] } },
+    { config: { ingestProtocol: PROTOCOL, scope: 'ingest' }, schema: { summary: 'Loki push API (JSON or snappy protobuf)', tags: ['ingest'] } },
     async (req, reply) => {
       const protobuf = (req.headers['content-type'] ?? '').toLowerCase().includes('protobuf');
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
       const bytes = body.bytes.length;
-      const ctx = { tenant: 'default', receivedAt: nowMicros() };
+      const ctx = { tenant: req.tenant, receivedAt: nowMicros() };
       let parsed: ParsedPush;
       try {
         if (protobuf) {

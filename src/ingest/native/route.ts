@@ -18,7 +18,7 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
   app.post(
     '/api/v1/logs',
     {
-      config: { ingestProtocol: PROTOCOL },
+      config: { ingestProtocol: PROTOCOL, scope: 'ingest' },
       schema: {
         summary: 'Ingest logs: one JSON object, a JSON array, or NDJSON (gzip/deflate allowed)',
         tags: ['ingest'],
@@ -31,7 +31,7 @@ export async function nativeIngestRoutes(app: FastifyInstance, deps: NativeInges
     async (req, reply) => {
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
       const shape = shapeOf(req.headers['content-type']);
-      const { status, answer } = await ingestNativeBody(deps, body, shape, { tenant: 'default', protocol: PROTOCOL });
+      const { status, answer } = await ingestNativeBody(deps, body, shape, { tenant: req.tenant, protocol: PROTOCOL });
       return reply.status(status).send(answer);
     },
   );

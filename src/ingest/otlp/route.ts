@@ -51,13 +51,13 @@ export async function otlpRoutes(app: FastifyInstance, deps: OtlpDeps): Promise<
   });
   app.post(
     '/v1/logs',
-    { config: { ingestProtocol: PROTOCOL }, schema: { summary: 'OTLP/HTTP logs (protobuf or JSON)', tags: ['ingest'] } },
+    { config: { ingestProtocol: PROTOCOL, scope: 'ingest' }, schema: { summary: 'OTLP/HTTP logs (protobuf or JSON)', tags: ['ingest'] } },
     async (req, reply) => {
       const protobuf = isProtobuf(req.headers['content-type']);
       const body = await decodeBody(req.body, req.headers['content-encoding'], deps.bodyLimit);
       const bytes = body.bytes.length;
       deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, bytes);
-      const ctx = { tenant: 'default', receivedAt: nowMicros() };
+      const ctx = { tenant: req.tenant, receivedAt: nowMicros() };
       let parsed: ParsedLogs;
       try {
         parsed = protobuf ? parseOtlpProtobuf(body.bytes, ctx, deps.buffers) : await jsonWorker.parse(body.bytes, ctx, deps.buffers);

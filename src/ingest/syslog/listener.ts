@@ -26,6 +26,8 @@ export interface SyslogOptions {
   tls: { port: number; cert: string; key: string } | null;
   /** Longest message; a longer newline-framed line is cut there, a longer octet count refused. */
   maxMessageBytes: number;
+  /** Tenant of every record received (syslog carries no key). */
+  tenant: string;
 }
 
 export interface SyslogDeps {
@@ -95,13 +97,13 @@ export class SyslogListener {
   }
 
   private accept(socket: net.Socket): void {
-    const conn = new TcpConnection(socket, this.options.maxMessageBytes, this.deps, () => this.connections.delete(conn));
+    const conn = new TcpConnection(socket, this.options.maxMessageBytes, this.options.tenant, this.deps, () => this.connections.delete(conn));
     this.connections.add(conn);
   }
 
   private datagram(msg: Buffer): void {
     this.deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, msg.length);
-    this.udpBatch ??= new SyslogRowWriter(new RowBatchBuilder(64 * 1024), { tenant: 'default', receivedAt: nowMicros() });
+    this.udpBatch ??= new SyslogRowWriter(new RowBatchBuilder(64 * 1024), { tenant: this.options.tenant, receivedAt: nowMicros() });
     this.udpBatch.write(msg, 0, Math.min(msg.length, this.options.maxMessageBytes));
     // Datagrams that arrive together go together; a full batch goes at once.
     if (this.udpBatch.out.count >= 1000) this.flushUdp();
@@ -180,6 +182,7 @@ class TcpConnection {
   constructor(
     private readonly socket: net.Socket,
     private readonly maxMessageBytes: number,
+    private readonly tenant: string,
     private readonly deps: SyslogDeps,
     private readonly onClose: () => void,
   ) {
@@ -193,7 +196,7 @@ class TcpConnection {
     this.deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, chunk.length);
     const buf = this.carry === null ? chunk : Buffer.concat([this.carry, chunk]);
     this.carry = null;
-    const writer = new SyslogRowWriter(new RowBatchBuilder(buf.length + 1024), { tenant: 'default', receivedAt: nowMicros() });
+    const writer = new SyslogRowWriter(new RowBatchBuilder(buf.length + 1024), { tenant: this.tenant, receivedAt: nowMicros() });
     let pos = 0;
     if (this.framing === Framing.Unknown && buf.length > 0) this.framing = buf[0]! >= 49 && buf[0]! <= 57 ? Framing.OctetCounting : Framing.Newline;
     while (pos < buf.length) {
@@ -284,7 +287,7 @@ class TcpConnection {
     this.closed = true;
     // What came before the connection closed, without its newline, is a message too.
     if (this.carry !== null && this.carry.length > 0) {
-      const writer = new SyslogRowWriter(new RowBatchBuilder(this.carry.length + 1024), { tenant: 'default', receivedAt: nowMicros() });
+      const writer = new SyslogRowWriter(new RowBatchBuilder(this.carry.length + 1024), { tenant: this.tenant, receivedAt: nowMicros() });
       writer.write(this.carry, 0, this.carry.length);
       this.carry = null;
       this.submit(writer);

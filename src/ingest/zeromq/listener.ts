@@ -27,6 +27,8 @@ export interface ZmqOptions {
   router: boolean;
   /** Largest payload, before and after gunzip. */
   maxMessageBytes: number;
+  /** Tenant of every record received (envelopes carry no key). */
+  tenant: string;
 }
 
 export interface ZmqDeps {
@@ -164,7 +166,7 @@ export class ZmqListener {
   private async prepare(frame: Buffer): Promise<Prepared> {
     this.deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, frame.length);
     if (this.deps.pipeline.isFull(frame.length)) return { ok: false, seq: seqOf(frame), reason: NackReason.Overloaded, message: 'ingest queue is full; send again later' };
-    const p = await readEnvelopeFrame(frame, this.options.maxMessageBytes, this.deps.buffers);
+    const p = await readEnvelopeFrame(frame, this.options.maxMessageBytes, this.deps.buffers, { tenant: this.options.tenant, receivedAt: nowMicros() });
     if (p.ok && p.rejected > 0) this.deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, p.rejected);
     return p;
   }

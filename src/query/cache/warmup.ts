@@ -4,6 +4,7 @@
 
 import { LhError } from '../../errors.js';
 import type { QueryContext, QueryService } from '../service.js';
+import { isTenantName } from '../../auth/api-key.js';
 
 type Route = 'search' | 'histogram' | 'top';
 
@@ -16,6 +17,7 @@ const ROUTES: Record<string, Route> = {
 export interface WarmQuery {
   text: string;
   route: Route;
+  tenant: string;
   params: Record<string, string>;
 }
 
@@ -33,7 +35,11 @@ export function parseWarmup(list: string): WarmQuery[] {
     if (route === undefined) {
       throw new LhError('LH_ERR_CONFIG_INVALID', `cache.warmup: ${JSON.stringify(text)}: expected a path of ${Object.keys(ROUTES).join(', ')}`);
     }
-    out.push({ text, route, params: Object.fromEntries(url.searchParams) });
+    // `tenant=` names whose answers to keep warm (`default` when absent); it is not a query parameter.
+    const tenant = url.searchParams.get('tenant') ?? 'default';
+    if (!isTenantName(tenant)) throw new LhError('LH_ERR_CONFIG_INVALID', `cache.warmup: ${JSON.stringify(text)}: tenant must be a tenant name`);
+    url.searchParams.delete('tenant');
+    out.push({ text, route, tenant, params: Object.fromEntries(url.searchParams) });
   }
   return out;
 }
@@ -61,7 +67,7 @@ export class CacheWarmer {
   /** One pass over every warm-up query (also awaited by tests). */
   async pass(): Promise<void> {
     for (const q of this.queries) {
-      const ctx: QueryContext = { tenant: 'default' };
+      const ctx: QueryContext = { tenant: q.tenant };
       try {
         if (q.route === 'search') await this.service.search(ctx, q.params);
         else if (q.route === 'histogram') await this.service.histogram(ctx, q.params);

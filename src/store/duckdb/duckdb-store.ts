@@ -38,6 +38,8 @@ import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
 import type { RowBatch } from '../row-format.js';
 import { ConnectionPool } from './connection-pool.js';
+import { DuckDbKeyTable } from './key-table.js';
+import type { KeyTable } from '../../auth/key-table.js';
 import { freshReadable } from './fresh-rows.js';
 import { HotTier, type HotSnapshot } from './hot-tier.js';
 import { readPage } from './page-planner.js';
@@ -773,6 +775,12 @@ export class DuckDbStore implements Store {
     const staged = this.hot?.maxSeq ?? 0n;
     return Promise.resolve(staged > this.lastSeq ? staged : this.lastSeq);
   }
+
+  /** On the readers' connections: a key is read once per refresh, written on create and revoke. */
+  readonly keys: KeyTable = new DuckDbKeyTable((fn) => {
+    this.assertOpen();
+    return this.readers.with(fn).catch((e: unknown) => Promise.reject(storeError('keys', e)));
+  });
 
   /** On a connection of its own: readiness probes never queue behind the readers' queries. */
   async ping(): Promise<void> {

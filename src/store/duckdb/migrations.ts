@@ -62,6 +62,25 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'api keys',
+    sql: [
+      // One row per API key (src/auth): the scrypt hash of its secret, never the secret.
+      `CREATE TABLE api_keys (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL,
+        tenant VARCHAR NOT NULL,
+        scopes VARCHAR NOT NULL,
+        secret_hash VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        expires_at TIMESTAMP,
+        revoked_at TIMESTAMP,
+        ingest_bytes_per_s BIGINT,
+        queries_per_s DOUBLE
+      )`,
+    ],
+  },
 ];
 
 export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
