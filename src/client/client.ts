@@ -12,7 +12,11 @@ import type { ExportParams, HistogramAnswer, HistogramParams, IngestAnswer, LogR
 export interface ClientOptions {
   /** Where the server answers, e.g. `http://127.0.0.1:7700`. */
   url: string;
-  /** Sent with every request (e.g. `authorization`). */
+  /** An API key (`loghaven keys create`), sent as `Authorization: Bearer`. */
+  apiKey?: string;
+  /** The tenant to act for, sent as `X-Scope-OrgID`: needed with a key of every tenant (`*`). */
+  tenant?: string;
+  /** Sent with every request. */
   headers?: Record<string, string>;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof fetch;
@@ -57,7 +61,11 @@ export class LoghavenClient {
 
   constructor(options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
-    this.headers = { ...options.headers };
+    this.headers = {
+      ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }),
+      ...(options.tenant === undefined ? {} : { 'x-scope-orgid': options.tenant }),
+      ...options.headers,
+    };
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
 

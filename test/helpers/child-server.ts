@@ -3,7 +3,9 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
+import tls from 'node:tls';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -50,7 +52,7 @@ export async function freePort(): Promise<number> {
 
 export async function startChild(
   dataDir: string,
-  opts: { port?: number; env?: Record<string, string>; nodeArgs?: string[] } = {},
+  opts: { port?: number; env?: Record<string, string>; nodeArgs?: string[]; https?: { ca: Buffer } } = {},
 ): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const port = opts.port ?? (await freePort());
@@ -72,15 +74,14 @@ export async function startChild(
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (proc.exitCode !== null || proc.signalCode !== null) {
       throw new Error(`server exited before answering: ${out}`);
     }
     try {
-      const r = await fetch(`${url}/health`);
-      if (r.ok) break;
+      if (opts.https ? (await httpsGet(`${url}/health`, opts.https.ca)).status === 200 : (await fetch(`${url}/health`)).ok) break;
     } catch {
       // not listening yet
     }
@@ -91,6 +92,19 @@ export async function startChild(
     await new Promise((r) => setTimeout(r, 50));
   }
   return { url, port, proc, output: () => out, exited };
+}
+
+/** GET over HTTPS trusting `ca` (a self-signed certificate for CN=localhost). */
+export function httpsGet(url: string, ca: Buffer, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca, servername: 'localhost', headers, checkServerIdentity: (_host, cert) => tls.checkServerIdentity('localhost', cert) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
 }
 
 /** Resident set size of a process in bytes, from /proc. */

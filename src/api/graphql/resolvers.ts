@@ -79,6 +79,9 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
       top: coded(async (_root: unknown, args: Args, ctx: RequestContext) => JSON.parse((await queries.top(reading(ctx), args)).json) as TopAnswer),
       status: coded(async (_root: unknown, _args: Args, ctx: RequestContext) => {
         allow(ctx, 'admin');
+        if (ctx.principal.keyId !== null && ctx.principal.tenant !== ALL_TENANTS) {
+          throw new LhError('LH_ERR_FORBIDDEN', `key ${ctx.principal.keyId} is for tenant ${ctx.principal.tenant}; server-wide figures need an admin key of every tenant (*)`);
+        }
         return camelKeys(await serverStatus(deps.status));
       }),
     },

@@ -2,7 +2,9 @@
 // and a JSON status summary for `loghaven status`.
 
 import fs from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ALL_TENANTS } from '../../auth/api-key.js';
+import { LhError } from '../../errors.js';
 import type { Alert, AlertMonitor } from '../../observability/alerts.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { ResponseCache } from '../../query/cache/response-cache.js';
@@ -53,14 +55,26 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
   );
 
   // An admin key, or none with auth.metrics_public (auth.ts).
-  app.get('/metrics', { config: { scope: 'admin' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (_req, reply) => {
+  app.get('/metrics', { config: { scope: 'admin' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (req, reply) => {
+    serverWide(req);
     const stats = await deps.store.stats();
     deps.metrics.storeRows.set(stats.rows);
     deps.metrics.storeBytes.set(stats.bytes);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
-  app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async () => serverStatus(deps));
+  app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async (req) => {
+    serverWide(req);
+    return serverStatus(deps);
+  });
+}
+
+/** Figures of the whole server (every tenant's rows and traffic) are for keys of every tenant. */
+function serverWide(req: FastifyRequest): void {
+  const p = req.principal;
+  if (p !== null && p.keyId !== null && p.tenant !== ALL_TENANTS) {
+    throw new LhError('LH_ERR_FORBIDDEN', `key ${p.keyId} is for tenant ${p.tenant}; server-wide figures need an admin key of every tenant (*)`);
+  }
 }
 
 /** The server summary of GET /api/v1/status (and of GraphQL's `status`). */
