@@ -55,6 +55,7 @@ beforeAll(async () => {
   await makeKey('acme-query', 'acme', 'query');
   await makeKey('acme-admin', 'acme', 'admin');
   await makeKey('slow', 'acme', 'query', ['--queries-per-s', '0.5']);
+  await makeKey('meter', 'acme', 'ingest', ['--ingest-bytes-per-s', '1000']);
   syslogPort = await freePort();
   server = await startChild(dataDir, {
     env: { LOGHAVEN_AUTH_ENABLED: 'true', LOGHAVEN_LOG_LEVEL: 'info', LOGHAVEN_SYSLOG_TENANT: 'acme', LOGHAVEN_SYSLOG_PORT: String(syslogPort), LOGHAVEN_SYSLOG_UDP: 'false' },
@@ -317,6 +318,14 @@ describe('keys', () => {
     expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(await second.json()).toMatchObject({ error: 'LH_ERR_RATE_LIMITED' });
     expect((await fetch(`${server.url}/api/v1/logs`, { headers: auth(keys['acme-query']!) })).status).toBe(200);
+    // Ingest is metered in body bytes: a body of 5 seconds' worth goes through, then the key waits.
+    const body = JSON.stringify({ message: 'metered', pad: 'x'.repeat(5000) });
+    const post = () => fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: auth(keys.meter!), body });
+    expect((await post()).status).toBe(200);
+    const over = await post();
+    expect(over.status).toBe(429);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(3);
+    expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: auth(keys.acme!), body })).status).toBe(200);
   });
 
   it('never shows a key in plain text: not in the store, the log, the list or an answer', async () => {
