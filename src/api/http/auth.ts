@@ -67,7 +67,7 @@ export function installAuth(app: FastifyInstance, setup: AuthSetup): void {
   });
   // Ingest is charged what it actually sent, once the body is read.
   app.addHook('preHandler', async (req) => {
-    if (req.routeOptions.config?.scope !== 'ingest' || req.principal === null) return;
+    if (setup.authenticator === null || req.routeOptions.config?.scope !== 'ingest' || req.principal === null) return;
     const bytes = bodyBytes(req);
     req.principal.ingest.take(bytes);
     setup.metrics.tenantIngestBytes.inc({ tenant: req.tenant }, bytes);
