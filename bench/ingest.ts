@@ -59,7 +59,7 @@ async function sustained(server: ChildServer, seconds: number): Promise<Throughp
   const payloads = bodies(BATCH);
   const res: Throughput = { lines: 0, bytes: 0, seconds: 0, latenciesMs: [], rejected: 0, rssSamples: [] };
   const sampler = setInterval(() => res.rssSamples.push(rssOf(server.proc.pid!)), 250);
-  const client = new HttpPoster(server.url, CLIENTS);
+  const client = new HttpPoster(server.url, CLIENTS, server.headers);
   const start = performance.now();
   const end = start + seconds * 1000;
   let next = 0;
@@ -93,7 +93,7 @@ async function latencyAtRate(server: ChildServer, rate: number, batch: number, s
   const perSecond = rate / batch;
   const total = Math.floor(perSecond * seconds);
   const latencies: number[] = [];
-  const client = new HttpPoster(server.url);
+  const client = new HttpPoster(server.url, 64, server.headers);
   const start = performance.now();
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
@@ -129,7 +129,7 @@ interface Overload {
  */
 async function overload(server: ChildServer, rate: number, seconds: number, maxInflight = 256): Promise<Overload> {
   const payloads = bodies(BATCH);
-  const client = new HttpPoster(server.url, maxInflight);
+  const client = new HttpPoster(server.url, maxInflight, server.headers);
   const perSecond = rate / BATCH;
   const total = Math.floor(perSecond * seconds);
   const answers = new Map<string, number>();
@@ -172,7 +172,7 @@ async function overload(server: ChildServer, rate: number, seconds: number, maxI
 async function settle(server: ChildServer): Promise<void> {
   const started = Date.now();
   while (Date.now() - started < 60_000) {
-    const s = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { ingest: { spool_backlog_bytes: number } };
+    const s = (await (await fetch(`${server.url}/api/v1/status`, { headers: server.headers })).json()) as { ingest: { spool_backlog_bytes: number } };
     if (s.ingest.spool_backlog_bytes === 0) return;
     await new Promise((w) => setTimeout(w, 200));
   }
@@ -180,7 +180,7 @@ async function settle(server: ChildServer): Promise<void> {
 
 /** The server's own ack latency histogram (loghaven_ingest_request_seconds): bucket bound → count. */
 async function ackHistogram(server: ChildServer): Promise<Map<string, number>> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
+  const text = await (await fetch(`${server.url}/metrics`, { headers: server.headers })).text();
   const out = new Map<string, number>();
   for (const m of text.matchAll(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
   return out;
@@ -199,8 +199,9 @@ async function main(): Promise<void> {
       `${CLIENTS} clients × ${BATCH}-line batches for ${DURATION_S} s; durability fsync`,
   );
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-'));
-  const env = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_AUTH_ENABLED: 'false' };
-  const server = await startChild(dataDir, { env, nodeArgs: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [] });
+  const env = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
+  // Production profile: authentication on, every request with a key.
+  const server = await startChild(dataDir, { env, auth: true, nodeArgs: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [] });
   try {
     await sustained(server, 3); // warm-up: JIT, DuckDB buffers
     const t = await sustained(server, DURATION_S);
@@ -243,7 +244,7 @@ async function main(): Promise<void> {
     );
 
     // Stored size: after a clean shutdown the WAL is folded into the database file.
-    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { store: { rows: number } };
+    const status = (await (await fetch(`${server.url}/api/v1/status`, { headers: server.headers })).json()) as { store: { rows: number } };
     server.proc.kill('SIGTERM');
     await server.exited;
     const stored = fs.statSync(path.join(dataDir, 'loghaven.duckdb')).size;

@@ -63,7 +63,7 @@ const SYSLOG_CONNECTIONS = Number(args['syslog-connections']);
 const CPU_PROF_DIR = args['cpu-prof'] ? path.resolve(args['cpu-prof']) : '';
 
 const CORPUS_LINES = 200_000;
-const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_AUTH_ENABLED: 'false' };
+const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
 
 /** One figure of one run; figures of the same label are summarised over the runs. */
 interface Figure {
@@ -91,7 +91,7 @@ const getCorpus = () => (theCorpus ??= corpus(CORPUS_LINES));
 async function startServer(key: string, run: number, env: Record<string, string> = {}): Promise<{ server: ChildServer; dataDir: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `loghaven-bench-${key}-`));
   const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', path.join(CPU_PROF_DIR, `${key}-run${run}`)] : [];
-  const server = await startChild(dataDir, { env: { ...SERVER_ENV, ...env }, nodeArgs });
+  const server = await startChild(dataDir, { env: { ...SERVER_ENV, ...env }, auth: true, nodeArgs });
   return { server, dataDir };
 }
 
@@ -134,8 +134,8 @@ async function measureLoop<T extends LoopRun>(server: ChildServer, metric: strin
   const ownCores = cores(ownCpuSeconds() - ownCpu, t.seconds);
   const lat = t.latenciesMs.sort((a, b) => a - b);
   const acked = warm.lines + t.lines;
-  const counted = await ingestedLines(server.url, metric);
-  const stored = await waitLoaded(server.url, acked);
+  const counted = await ingestedLines(server.url, metric, server.headers);
+  const stored = await waitLoaded(server.url, acked, undefined, server.headers);
   const same = acked === counted && counted === stored;
   if (!same) process.exitCode = 1;
   return {
@@ -180,7 +180,7 @@ function httpBench(p: HttpProtocol): ProtocolBench {
       const s = await startServer(p.key, run);
       try {
         const loop = (seconds: number) =>
-          closedLoop({ url: s.server.url, path: p.path, headers: p.headers, bodies: bodies().bodies, linesPerBody: BATCH, clients: CLIENTS, seconds, acked: p.acked });
+          closedLoop({ url: s.server.url, path: p.path, headers: { ...p.headers, ...s.server.headers }, bodies: bodies().bodies, linesPerBody: BATCH, clients: CLIENTS, seconds, acked: p.acked });
         const m = await measureLoop(s.server, p.metric, loop);
         const { warm, t } = m;
         const failures = [...warm.failures, ...t.failures];
@@ -282,7 +282,7 @@ async function loghavenSyslogRun(run: number, messages: number, durability: 'fsy
     LOGHAVEN_INGEST_DURABILITY: durability,
   });
   try {
-    const count = () => ingestedLines(s.server.url, 'syslog');
+    const count = () => ingestedLines(s.server.url, 'syslog', s.server.headers);
     const warm = await tcpSender(syslogPort, CORPUS_LINES);
     const warmStarted = performance.now();
     await warm.send();
@@ -296,7 +296,7 @@ async function loghavenSyslogRun(run: number, messages: number, durability: 'fsy
     const { seconds: sendSeconds, bytes } = await sent;
     const serverCores = cores(cpuSecondsOf(s.server.proc.pid!) - serverCpu, seconds);
     const ownCores = cores(ownCpuSeconds() - ownCpu, seconds);
-    const stored = await waitLoaded(s.server.url, CORPUS_LINES + messages);
+    const stored = await waitLoaded(s.server.url, CORPUS_LINES + messages, undefined, s.server.headers);
     const loadedAfter = (performance.now() - started) / 1000;
     const counted = await count();
     const rate = messages / seconds;

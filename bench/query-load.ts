@@ -17,6 +17,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChild, stopChild, type ChildServer } from '../test/helpers/child-server.js';
+
+/** The key every request carries (production profile: authentication on); set once the server is up. */
+let AUTH: Record<string, string> = {};
 import { closedLoop } from './lib/closed-loop.js';
 import { corpusLines } from './lib/corpus.js';
 import { HttpPoster } from './lib/http-post.js';
@@ -37,7 +40,7 @@ const NDJSON = { 'content-type': 'application/x-ndjson' };
 const HEAVY = `/api/v1/logs/histogram?q=${encodeURIComponent('request -timeout')}&step=1m`;
 
 async function load(server: ChildServer): Promise<void> {
-  const client = new HttpPoster(server.url, 8);
+  const client = new HttpPoster(server.url, 8, AUTH);
   let next = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
@@ -54,7 +57,7 @@ async function load(server: ChildServer): Promise<void> {
   );
   client.close();
   for (;;) {
-    const s = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { store: { rows: number }; query_index: { pending_segments: number } };
+    const s = (await (await fetch(`${server.url}/api/v1/status`, { headers: AUTH })).json()) as { store: { rows: number }; query_index: { pending_segments: number } };
     if (s.store.rows >= ROWS && s.query_index.pending_segments === 0) return;
     await new Promise((w) => setTimeout(w, 500));
   }
@@ -62,7 +65,7 @@ async function load(server: ChildServer): Promise<void> {
 
 /** Reads the tail; for each record, when it arrived (by the id the sender gave it). */
 async function tailReader(url: string, arrivals: Map<string, number>, stop: AbortSignal): Promise<void> {
-  const res = await fetch(`${url}/api/v1/logs/tail?q=${encodeURIComponent('bench_id:*')}`, { signal: stop });
+  const res = await fetch(`${url}/api/v1/logs/tail?q=${encodeURIComponent('bench_id:*')}`, { signal: stop, headers: AUTH });
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buf = '';
@@ -92,7 +95,7 @@ async function tailLatency(server: ChildServer, rate: number, batch: number, sec
   const stop = new AbortController();
   const reading = tailReader(server.url, arrivals, stop.signal);
   await new Promise((w) => setTimeout(w, 300));
-  const client = new HttpPoster(server.url, 64);
+  const client = new HttpPoster(server.url, 64, AUTH);
   const started = performance.now();
   const total = Math.round(rate * seconds);
   const inflight: Promise<void>[] = [];
@@ -133,7 +136,7 @@ function queryStorm(url: string, n: number): { stop: () => Promise<Map<number, n
   const loops = Array.from({ length: n }, async () => {
     while (!stopped) {
       const r = await new Promise<number>((resolve) => {
-        fetch(`${url}${HEAVY}`, { headers: { 'cache-control': 'no-cache' } })
+        fetch(`${url}${HEAVY}`, { headers: { 'cache-control': 'no-cache', ...AUTH } })
           .then(async (res) => {
             await res.arrayBuffer();
             resolve(res.status);
@@ -172,7 +175,8 @@ const acked = (r: { status: number; body: Buffer }) => (r.status === 200 ? (JSON
 async function main(): Promise<void> {
   console.log(`loghaven query-load benchmark — ${machine()}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-query-load-'));
-  const server = await startChild(dir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_AUTH_ENABLED: 'false', LOGHAVEN_QUERY_QUEUE_SIZE: '128', LOGHAVEN_QUERY_QUEUE_TIMEOUT_MS: '60000' } });
+  const server = await startChild(dir, { auth: true, env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_QUERY_QUEUE_SIZE: '128', LOGHAVEN_QUERY_QUEUE_TIMEOUT_MS: '60000' } });
+  AUTH = server.headers;
   try {
     const t0 = performance.now();
     await load(server);
@@ -182,7 +186,7 @@ async function main(): Promise<void> {
     console.log(`  at 50,000 lines/s (500-line requests): ${await tailLatency(server, 50_000, 500, 20, 'fast')}`);
     console.log(`  at 10 lines/s (one-line requests):     ${await tailLatency(server, 10, 1, 20, 'slow')}`);
 
-    const base = await closedLoop({ url: server.url, path: '/api/v1/logs', headers: NDJSON, bodies: ingestBodies, linesPerBody: 1000, clients: 8, seconds: SECONDS, acked });
+    const base = await closedLoop({ url: server.url, path: '/api/v1/logs', headers: { ...NDJSON, ...AUTH }, bodies: ingestBodies, linesPerBody: 1000, clients: 8, seconds: SECONDS, acked });
     const baseRate = base.lines / base.seconds;
     const quiet = await healthLatencies(server.url, 3);
     console.log(`\n2./3. without queries: ingest closed loop ${fmt(baseRate)} lines/s; /health p50 ${percentile(quiet, 50).toFixed(1)} ms, p99 ${percentile(quiet, 99).toFixed(1)} ms`);
@@ -190,12 +194,12 @@ async function main(): Promise<void> {
     const storm = queryStorm(server.url, 102);
     await new Promise((w) => setTimeout(w, 3000));
     const health = await healthLatencies(server.url, SECONDS);
-    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { queries: { running: number; queued: number } };
+    const status = (await (await fetch(`${server.url}/api/v1/status`, { headers: AUTH })).json()) as { queries: { running: number; queued: number } };
     console.log(`  with 100 heavy queries waiting (${status.queries.running} running, ${status.queries.queued} queued when sampled):`);
     console.log(`    /health p50 ${percentile(health, 50).toFixed(1)} ms, p99 ${percentile(health, 99).toFixed(1)} ms, max ${percentile(health, 100).toFixed(1)} ms (${health.length} asked)`);
     const [openLoop, healthIngest] = await Promise.all([
       (async () => {
-        const client = new HttpPoster(server.url, 64);
+        const client = new HttpPoster(server.url, 64, AUTH);
         const rate = 50_000;
         const started = performance.now();
         let offered = 0;
@@ -215,7 +219,7 @@ async function main(): Promise<void> {
       healthLatencies(server.url, SECONDS),
     ]);
     console.log(`    ingest open loop at 50,000 lines/s: ${fmt(openLoop.accepted)} of ${fmt(openLoop.offered)} offered lines accepted (${((openLoop.accepted / openLoop.offered) * 100).toFixed(1)} %); /health meanwhile p50 ${percentile(healthIngest, 50).toFixed(1)} ms, p99 ${percentile(healthIngest, 99).toFixed(1)} ms`);
-    const loaded = await closedLoop({ url: server.url, path: '/api/v1/logs', headers: NDJSON, bodies: ingestBodies, linesPerBody: 1000, clients: 8, seconds: SECONDS, acked });
+    const loaded = await closedLoop({ url: server.url, path: '/api/v1/logs', headers: { ...NDJSON, ...AUTH }, bodies: ingestBodies, linesPerBody: 1000, clients: 8, seconds: SECONDS, acked });
     const answers = await storm.stop();
     const loadedRate = loaded.lines / loaded.seconds;
     console.log(`    ingest closed loop ${fmt(loadedRate)} lines/s = ${((loadedRate / baseRate) * 100).toFixed(0)} % of the rate without queries`);

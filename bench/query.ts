@@ -63,7 +63,9 @@ const LOAD_CLIENTS = 8;
 const LIVE_BATCH = 200;
 const CURSOR_PAGE = 50;
 const ROOT = path.resolve(import.meta.dirname, '..');
-const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn', LOGHAVEN_AUTH_ENABLED: 'false' };
+const SERVER_ENV = { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' };
+/** The key every request carries (production profile: authentication on); set at each start. */
+let AUTH: Record<string, string> = {};
 const NODE_ARGS = process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [];
 const sleep = (ms: number) => new Promise((w) => setTimeout(w, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -253,7 +255,7 @@ class HttpGetter {
   get(p: string, headers: Record<string, string> = {}): Promise<Answer> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const req = http.request({ agent: this.agent, host: this.url.hostname, port: this.url.port, method: 'GET', path: p, headers }, (res) => {
+      const req = http.request({ agent: this.agent, host: this.url.hostname, port: this.url.port, method: 'GET', path: p, headers: { ...AUTH, ...headers } }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -399,7 +401,7 @@ interface FullStatus {
 }
 
 async function fullStatus(url: string): Promise<FullStatus> {
-  return (await (await fetch(`${url}/api/v1/status`)).json()) as FullStatus;
+  return (await (await fetch(`${url}/api/v1/status`, { headers: AUTH })).json()) as FullStatus;
 }
 
 interface LoadResult {
@@ -417,7 +419,7 @@ async function load(server: ChildServer, endMs: number): Promise<LoadResult> {
   const stats = new CorpusStats();
   const sizes = prng(SEED + 1);
   const batches = queryCorpusBatches(ROWS, () => 1000 + Math.floor(sizes() * 4001), { endMs, seed: SEED, stats });
-  const client = new HttpPoster(server.url, LOAD_CLIENTS);
+  const client = new HttpPoster(server.url, LOAD_CLIENTS, AUTH);
   let acked = 0;
   let refused = 0;
   let generate = 0;
@@ -452,7 +454,7 @@ async function load(server: ChildServer, endMs: number): Promise<LoadResult> {
   const ackSeconds = (performance.now() - started) / 1000;
   client.close();
   if (acked !== ROWS) throw new Error(`load: ${acked} records acknowledged, expected ${ROWS}`);
-  const rows = await waitLoaded(server.url, ROWS, 600_000);
+  const rows = await waitLoaded(server.url, ROWS, 600_000, server.headers);
   const loadedSeconds = (performance.now() - started) / 1000;
   if (rows !== ROWS) throw new Error(`load: the store holds ${rows} rows, expected ${ROWS}`);
   return { stats, ackSeconds, loadedSeconds, generateSeconds: generate / 1000, refused };
@@ -496,7 +498,7 @@ const LIVE_MAX_INFLIGHT = 64;
 /** Open loop: LIVE_BATCH-record batches of fresh records (timestamps now) at `rate` lines/s until stopped. */
 function backgroundIngest(url: string, rate: number, seed: number): { stop: () => Promise<IngestResult> } {
   const corpus = new QueryCorpus({ total: Infinity, endMs: 0, seed });
-  const client = new HttpPoster(url, LIVE_MAX_INFLIGHT);
+  const client = new HttpPoster(url, LIVE_MAX_INFLIGHT, AUTH);
   const stats = new CorpusStats();
   const perMs = rate / LIVE_BATCH / 1000;
   const res = { accepted: 0, skipped: 0, refused: 0, failed: 0 };
@@ -576,7 +578,9 @@ function serverIdentity(): string {
 async function startServer(dataDir: string, builtAt: number): Promise<ChildServer> {
   const now = distBuiltAt();
   if (now !== builtAt) console.log(`  WARNING: dist/ was rebuilt during this run (${new Date(now).toISOString()}): this server is not the one measured before`);
-  return startChild(dataDir, { env: SERVER_ENV, nodeArgs: NODE_ARGS });
+  const server = await startChild(dataDir, { env: SERVER_ENV, auth: true, nodeArgs: NODE_ARGS });
+  AUTH = server.headers;
+  return server;
 }
 
 // ---------------------------------------------------------------------------------------------

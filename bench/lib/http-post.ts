@@ -14,7 +14,12 @@ export class HttpPoster {
   private readonly agent: http.Agent;
   private readonly url: URL;
 
-  constructor(url: string, maxSockets = 64) {
+  /** `headers`: sent with every request (the API key of a server with authentication on). */
+  constructor(
+    url: string,
+    maxSockets = 64,
+    private readonly headers: Record<string, string> = {},
+  ) {
     this.url = new URL(url);
     this.agent = new http.Agent({ keepAlive: true, maxSockets });
   }
@@ -28,7 +33,7 @@ export class HttpPoster {
           port: this.url.port,
           method: 'POST',
           path,
-          headers: { 'content-length': String(body.length), ...headers },
+          headers: { 'content-length': String(body.length), ...this.headers, ...headers },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -2,8 +2,9 @@
 // loghaven_ingest_lines_total counter, counted once the lines are durable in the spool) and rows
 // loaded into the store, for checking a load generator's own count against the server's.
 
-export async function ingestedLines(url: string, protocol: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+/** `headers`: the API key, when the server has authentication on (an admin key of every tenant). */
+export async function ingestedLines(url: string, protocol: string, headers: Record<string, string> = {}): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
   const m = new RegExp(`^loghaven_ingest_lines_total\\{protocol="${protocol}"\\} (\\d+)$`, 'm').exec(text);
   return m ? Number(m[1]) : 0;
 }
@@ -13,15 +14,15 @@ interface Status {
   ingest: { spool_backlog_bytes: number; queue_records: number };
 }
 
-export async function status(url: string): Promise<Status> {
-  return (await (await fetch(`${url}/api/v1/status`)).json()) as Status;
+export async function status(url: string, headers: Record<string, string> = {}): Promise<Status> {
+  return (await (await fetch(`${url}/api/v1/status`, { headers })).json()) as Status;
 }
 
 /** Waits until the spool is loaded and the store holds `rows` rows; the rows it holds then. */
-export async function waitLoaded(url: string, rows: number, timeoutMs = 300_000): Promise<number> {
+export async function waitLoaded(url: string, rows: number, timeoutMs = 300_000, headers: Record<string, string> = {}): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const s = await status(url);
+    const s = await status(url, headers);
     if ((s.ingest.spool_backlog_bytes === 0 && s.ingest.queue_records === 0 && s.store.rows >= rows) || Date.now() > deadline) return s.store.rows;
     await new Promise((w) => setTimeout(w, 200));
   }

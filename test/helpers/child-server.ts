@@ -1,7 +1,7 @@
 // Runs the real `loghaven start` from dist/ as a child process on a free port, so tests can send
 // it real HTTP, kill -9 it and restart it on the same data directory.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -36,6 +36,8 @@ export interface ChildServer {
   output: () => string;
   /** Resolves with the exit code (or signal name). */
   exited: Promise<number | string>;
+  /** Headers every request needs: with `auth`, the key and the tenant (`default`); else none. */
+  headers: Record<string, string>;
 }
 
 export async function freePort(): Promise<number> {
@@ -52,10 +54,26 @@ export async function freePort(): Promise<number> {
 
 export async function startChild(
   dataDir: string,
-  opts: { port?: number; env?: Record<string, string>; nodeArgs?: string[]; https?: { ca: Buffer } } = {},
+  opts: {
+    port?: number;
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+    https?: { ca: Buffer };
+    /** Make a key of every tenant with every scope on the data directory first (`headers`). */
+    auth?: boolean;
+  } = {},
 ): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const port = opts.port ?? (await freePort());
+  let headers: Record<string, string> = {};
+  if (opts.auth) {
+    const made = execFileSync(
+      process.execPath,
+      [CLI, 'keys', 'create', '--data-dir', dataDir, '--tenant', '*', '--scopes', 'ingest,query,admin', '--name', 'test harness', '--format', 'json'],
+      { env: { ...process.env, ...opts.env }, encoding: 'utf8' },
+    );
+    headers = { authorization: `Bearer ${(JSON.parse(made) as { key: string }).key}`, 'x-scope-orgid': 'default' };
+  }
   const start = launcher();
   const proc = spawn(process.execPath, [...start.nodeFlags, ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
     // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
@@ -91,7 +109,7 @@ export async function startChild(
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { url, port, proc, output: () => out, exited };
+  return { url, port, proc, output: () => out, exited, headers };
 }
 
 /** GET over HTTPS trusting `ca` (a self-signed certificate for CN=localhost). */
