@@ -20,12 +20,14 @@ import { SseReader } from '../helpers/sse.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { LoghavenClient } from '../../src/client/client.js';
+import { LoghavenZmqClient } from '../../src/ingest/zeromq/client.js';
 
 const run = promisify(execFile);
 
 let server: ChildServer;
 let dataDir: string;
 let syslogPort: number;
+let routerPort: number;
 
 interface MadeKey {
   id: string;
@@ -57,8 +59,17 @@ beforeAll(async () => {
   await makeKey('slow', 'acme', 'query', ['--queries-per-s', '0.5']);
   await makeKey('meter', 'acme', 'ingest', ['--ingest-bytes-per-s', '1000']);
   syslogPort = await freePort();
+  routerPort = await freePort();
   server = await startChild(dataDir, {
-    env: { LOGHAVEN_AUTH_ENABLED: 'true', LOGHAVEN_LOG_LEVEL: 'info', LOGHAVEN_SYSLOG_TENANT: 'acme', LOGHAVEN_SYSLOG_PORT: String(syslogPort), LOGHAVEN_SYSLOG_UDP: 'false' },
+    env: {
+      LOGHAVEN_AUTH_ENABLED: 'true',
+      LOGHAVEN_LOG_LEVEL: 'info',
+      LOGHAVEN_SYSLOG_TENANT: 'acme',
+      LOGHAVEN_SYSLOG_PORT: String(syslogPort),
+      LOGHAVEN_SYSLOG_UDP: 'false',
+      LOGHAVEN_ZEROMQ_TENANT: 'globex',
+      LOGHAVEN_ZEROMQ_ROUTER_PORT: String(routerPort),
+    },
   });
 }, 120_000);
 
@@ -166,6 +177,10 @@ describe('two tenants', () => {
       });
       expect(await gql.json()).toMatchObject({ data: { ingest: { accepted: 1 } } });
     }
+    // ZeroMQ carries no key either: its sockets' tenant (globex here), acknowledged once durable.
+    const zmq = await LoghavenZmqClient.connect(`tcp://127.0.0.1:${routerPort}`);
+    await zmq.send({ message: `${words.globex} zeromq`, service: 'svc-globex' });
+    await zmq.close();
     // Syslog carries no key: its listener's tenant (acme here).
     const sock = net.connect(syslogPort, '127.0.0.1');
     await new Promise((r) => sock.once('connect', r));
@@ -188,7 +203,7 @@ describe('two tenants', () => {
     expect(new Set(globex.items.map((i) => i.tenant))).toEqual(new Set(['globex']));
     const sources = (items: { message: string }[]) => items.map((i) => i.message.split(' ').slice(1).join(' ')).sort();
     expect(sources(acme.items)).toEqual(['elastic', 'graphql', 'loki', 'native one', 'native two', 'otlp', 'syslog']);
-    expect(sources(globex.items)).toEqual(['elastic', 'graphql', 'loki', 'native one', 'native two', 'otlp']);
+    expect(sources(globex.items)).toEqual(['elastic', 'graphql', 'loki', 'native one', 'native two', 'otlp', 'zeromq']);
     expect(acme.items.every((i) => i.message.startsWith(words.acme))).toBe(true);
     expect(globex.items.every((i) => i.message.startsWith(words.globex))).toBe(true);
     // A search for the other tenant's word finds nothing.
@@ -206,10 +221,10 @@ describe('two tenants', () => {
     expect(top.values.find((v) => v.value === 'svc-acme')?.count).toBe(6);
     expect(top.values.every((v) => v.value === 'svc-acme' || v.value === 'app')).toBe(true);
     const hist = (await (await fetch(`${server.url}/api/v1/logs/histogram?step=1h&from=2020-01-01T00:00:00Z`, { headers: auth(keys.globex!) })).json()) as { buckets: { count: number }[] };
-    expect(hist.buckets.reduce((n, b) => n + b.count, 0)).toBe(6);
+    expect(hist.buckets.reduce((n, b) => n + b.count, 0)).toBe(7);
     const exported = await (await fetch(`${server.url}/api/v1/logs/export?format=ndjson`, { headers: auth(keys.globex!) })).text();
     const lines = exported.trim().split('\n').map((l) => JSON.parse(l) as { tenant: string });
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(7);
     expect(lines.every((l) => l.tenant === 'globex')).toBe(true);
     const tail = await SseReader.open(`${server.url}/api/v1/logs/tail?backfill=100`, auth(keys.acme!));
     expect(tail.status).toBe(200);
@@ -231,7 +246,7 @@ describe('two tenants', () => {
   it('keeps tenants apart for the typed client and the GraphQL subscription', async () => {
     const client = new LoghavenClient({ url: server.url, apiKey: keys.globex!.key });
     const page = await client.search({ limit: 100 });
-    expect(page.items).toHaveLength(6);
+    expect(page.items).toHaveLength(7);
     expect(page.items.every((i) => i.tenant === 'globex')).toBe(true);
     // The subscription authenticates with the WebSocket handshake's Authorization header.
     const withKey = (k: MadeKey) =>
@@ -274,7 +289,7 @@ describe('two tenants', () => {
     // A key of every tenant reads the one it names, and must name one.
     const ops = await fetch(`${server.url}/api/v1/logs?limit=100`, { headers: auth(keys.ops!, { 'x-scope-orgid': 'globex' }) });
     const opsItems = ((await ops.json()) as { items: { tenant: string }[] }).items;
-    expect(opsItems.length).toBe(6);
+    expect(opsItems.length).toBe(7);
     expect(opsItems.every((i) => i.tenant === 'globex')).toBe(true);
     expect((await fetch(`${server.url}/api/v1/logs`, { headers: auth(keys.ops!) })).status).toBe(400);
   });
