@@ -152,6 +152,11 @@ export const ConfigSchema = section('loghaven configuration', {
     tls_port: Type.Integer({ minimum: 0, maximum: 65535, default: 6514, description: 'TCP port for syslog over TLS (RFC 5425), used when `tls_cert` and `tls_key` are set.' }),
     tls_cert: Type.String({ default: '', description: 'PEM certificate file for syslog over TLS; empty: no TLS listener.' }),
     tls_key: Type.String({ default: '', description: 'PEM private key file for syslog over TLS.' }),
+    tls_client_ca: Type.String({
+      default: '',
+      description:
+        'PEM CA file: syslog over TLS then requires a client certificate signed by it, and the certificate\'s subject CN is the tenant of what that client sends (instead of `tenant`). Empty: no client certificates.',
+    }),
     tenant: Type.String({
       pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$',
       default: 'default',

@@ -216,7 +216,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
           port: s.port,
           tcp: s.tcp,
           udp: s.udp,
-          tls: s.tls_cert !== '' && s.tls_key !== '' ? { port: s.tls_port, cert: s.tls_cert, key: s.tls_key } : null,
+          tls: s.tls_cert !== '' && s.tls_key !== '' ? { port: s.tls_port, cert: s.tls_cert, key: s.tls_key, clientCa: s.tls_client_ca || undefined } : null,
           maxMessageBytes: s.max_message_bytes,
           tenant: s.tenant,
         },

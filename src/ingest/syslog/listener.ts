@@ -8,6 +8,7 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
+import { isTenantName } from '../../auth/api-key.js';
 import fs from 'node:fs';
 import { LhError, isLhError } from '../../errors.js';
 import { nowMicros } from '../../model/record.js';
@@ -22,8 +23,12 @@ export interface SyslogOptions {
   port: number;
   tcp: boolean;
   udp: boolean;
-  /** TLS (RFC 5425) on its own port, when a certificate and key are given. */
-  tls: { port: number; cert: string; key: string } | null;
+  /**
+   * TLS (RFC 5425) on its own port, when a certificate and key are given. With `clientCa`, every
+   * client must present a certificate signed by it, and its subject CN is the tenant of what it
+   * sends (a CN that is no tenant name is refused).
+   */
+  tls: { port: number; cert: string; key: string; clientCa?: string } | null;
   /** Longest message; a longer newline-framed line is cut there, a longer octet count refused. */
   maxMessageBytes: number;
   /** Tenant of every record received (syslog carries no key). */
@@ -81,7 +86,8 @@ export class SyslogListener {
         });
       }
       if (options.tls) {
-        const creds = { cert: fs.readFileSync(options.tls.cert), key: fs.readFileSync(options.tls.key) };
+        const creds: tls.TlsOptions = { cert: fs.readFileSync(options.tls.cert), key: fs.readFileSync(options.tls.key) };
+        if (options.tls.clientCa) Object.assign(creds, { ca: fs.readFileSync(options.tls.clientCa), requestCert: true, rejectUnauthorized: true });
         listeners.tls = tls.createServer(creds, onConnection);
         await listen(listeners.tls, options.tls.port, options.host);
       }
@@ -97,7 +103,18 @@ export class SyslogListener {
   }
 
   private accept(socket: net.Socket): void {
-    const conn = new TcpConnection(socket, this.options.maxMessageBytes, this.options.tenant, this.deps, () => this.connections.delete(conn));
+    let tenant = this.options.tenant;
+    if (socket instanceof tls.TLSSocket && this.options.tls?.clientCa) {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      const name = Array.isArray(cn) ? cn[0] : cn;
+      if (typeof name !== 'string' || !isTenantName(name)) {
+        this.deps.log.warn({ cn: name ?? null, remote: socket.remoteAddress }, 'syslog TLS client certificate names no tenant (its subject CN must be a tenant name); connection closed');
+        socket.destroy();
+        return;
+      }
+      tenant = name;
+    }
+    const conn = new TcpConnection(socket, this.options.maxMessageBytes, tenant, this.deps, () => this.connections.delete(conn));
     this.connections.add(conn);
   }
 

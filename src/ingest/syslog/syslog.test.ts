@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
+import { CLI, freePort, startChild, stopChild, type ChildServer } from '../../../test/helpers/child-server.js';
 import { searchLogs, waitForLogs, metricValue, type LogItem as Item } from '../../../test/helpers/logs-api.js';
 import { debianPackageOrSkip } from '../../../test/helpers/debian.js';
 
@@ -200,6 +200,61 @@ describe('syslog over TLS (RFC 5425)', () => {
       expect(items[0]).toMatchObject({ host: 'tlshost', level: 'warn', attrs: { facility: 'local4', procid: '77', msgid: 'ID1' } });
     } finally {
       await stopChild(tlsServer);
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('takes the tenant from the client certificate when syslog.tls_client_ca is set, and refuses a client without one', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-syslog-mtls-'));
+    const f = (name: string) => path.join(dir, name);
+    const ssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.pem'), '-days', '1', '-subj', '/CN=localhost');
+    ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.pem'), '-days', '1', '-subj', '/CN=loghaven test CA');
+    ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('client.key'), '-out', f('client.csr'), '-subj', '/CN=acme');
+    ssl('x509', '-req', '-in', f('client.csr'), '-CA', f('ca.pem'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('client.pem'), '-days', '1');
+    const data = path.join(dir, 'data');
+    const made = execFileSync(process.execPath, [CLI, 'keys', 'create', '--data-dir', data, '--tenant', 'acme', '--scopes', 'query', '--format', 'json'], { encoding: 'utf8' });
+    const key = (JSON.parse(made) as { key: string }).key;
+    const tlsPort = await freePort();
+    const server = await startChild(data, {
+      env: {
+        LOGHAVEN_AUTH_ENABLED: 'true',
+        LOGHAVEN_SYSLOG_TLS_CERT: f('server.pem'),
+        LOGHAVEN_SYSLOG_TLS_KEY: f('server.key'),
+        LOGHAVEN_SYSLOG_TLS_PORT: String(tlsPort),
+        LOGHAVEN_SYSLOG_TLS_CLIENT_CA: f('ca.pem'),
+      },
+    });
+    try {
+      const connect = (withCert: boolean) =>
+        tls.connect({
+          port: tlsPort,
+          host: '127.0.0.1',
+          ca: fs.readFileSync(f('server.pem')),
+          servername: 'localhost',
+          ...(withCert ? { cert: fs.readFileSync(f('client.pem')), key: fs.readFileSync(f('client.key')) } : {}),
+        });
+      const socket = connect(true);
+      await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+      const msg = Buffer.from('<13>1 2026-11-24T10:00:00.000Z certhost cert-app - - - sent with a client certificate');
+      await new Promise<void>((resolve) => socket.end(`${msg.length} ${msg.toString()}`, resolve));
+      let items: Item[] = [];
+      for (let tries = 0; tries < 300 && items.length === 0; tries++) {
+        const r = await fetch(`${server.url}/api/v1/logs?q=${encodeURIComponent('service:cert-app')}`, { headers: { authorization: `Bearer ${key}` } });
+        items = ((await r.json()) as { items: Item[] }).items;
+        if (items.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(items).toMatchObject([{ tenant: 'acme', message: 'sent with a client certificate' }]);
+      // Without a certificate the handshake fails (TLS 1.3 may report it on the first read).
+      const bare = connect(false);
+      const outcome = await new Promise<string>((resolve) => {
+        bare.once('error', (e) => resolve(`error: ${e.message}`));
+        bare.once('close', () => resolve('closed'));
+        bare.once('secureConnect', () => bare.write('5 hello'));
+      });
+      expect(outcome).toMatch(/error|closed/);
+    } finally {
+      await stopChild(server);
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
