@@ -325,6 +325,29 @@ describe('keys', () => {
     expect((await fetch(`${server.url}/api/v1/status`, { headers: auth(keys.ops!) })).status).toBe(200);
   });
 
+  it('are managed by the CLI through a running server, and not on its data directory while it runs', async () => {
+    const cli = (args: string[], key?: string) =>
+      run(process.execPath, [CLI, 'keys', ...args], { env: { ...process.env, ...(key ? { LOGHAVEN_API_KEY: key } : {}) } }).then(
+        (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
+    const created = await cli(['create', '--url', server.url, '--tenant', 'globex', '--scopes', 'ingest', '--name', 'from the cli', '--format', 'json'], keys.ops!.key);
+    expect(created.code).toBe(0);
+    const made = JSON.parse(created.stdout) as MadeKey;
+    expect(made).toMatchObject({ tenant: 'globex', scopes: ['ingest'] });
+    const listed = await cli(['list', '--url', server.url, '--format', 'json'], keys.ops!.key);
+    expect((JSON.parse(listed.stdout) as { keys: { id: string }[] }).keys.map((k) => k.id)).toContain(made.id);
+    expect(listed.stdout).not.toContain(made.key.slice(20));
+    expect((await cli(['revoke', made.id, '--url', server.url], keys.ops!.key)).stdout).toContain(`revoked ${made.id}`);
+    // Without an admin key the server says so; the data directory is the running server's.
+    const refused = await cli(['list', '--url', server.url], keys.acme!.key);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('HTTP 403');
+    const locked = await cli(['list', '--data-dir', dataDir]);
+    expect(locked.code).not.toBe(0);
+    expect(locked.stderr).toContain('--url');
+  });
+
   it('a key over its rate gets 429 with Retry-After; other keys are unaffected', async () => {
     const first = await fetch(`${server.url}/api/v1/logs`, { headers: auth(keys.slow!) });
     expect(first.status).toBe(200);
