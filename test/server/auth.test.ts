@@ -244,6 +244,14 @@ describe('two tenants', () => {
   });
 
   it('keeps tenants apart for the typed client and the GraphQL subscription', async () => {
+    const gql = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...auth(keys.acme!) },
+      body: JSON.stringify({ query: '{ logs(limit: 100) { edges { node { tenant message } } } }' }),
+    });
+    const nodes = ((await gql.json()) as { data: { logs: { edges: { node: { tenant: string } }[] } } }).data.logs.edges.map((e) => e.node);
+    expect(nodes).toHaveLength(7);
+    expect(nodes.every((n) => n.tenant === 'acme')).toBe(true);
     const client = new LoghavenClient({ url: server.url, apiKey: keys.globex!.key });
     const page = await client.search({ limit: 100 });
     expect(page.items).toHaveLength(7);
