@@ -11,6 +11,7 @@ import { queryCommand } from './commands/query.js';
 import { tailCommand } from './commands/tail.js';
 import { startCommand } from './commands/start.js';
 import { keysCommand } from './commands/keys.js';
+import { importCommand } from './commands/import.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { formatConfigError, isConfigError } from './config-errors.js';
@@ -23,7 +24,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Throw instead of exiting so usage errors get exit code 2, like other invalid input.
     .exitOverride();
-  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand(), keysCommand()]) {
+  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand(), keysCommand(), importCommand()]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;

@@ -5,6 +5,10 @@ import { clfKind } from './clf.js';
 
 export type AccessFormat = 'alb' | 'alb-connection' | 'combined' | 'common' | 'ndjson' | 'syslog';
 
+/** What POST /api/v1/ingest and `loghaven import` take: a format, or `auto`. */
+export const INGEST_FORMATS = ['auto', 'alb', 'alb-connection', 'combined', 'common', 'ndjson', 'syslog'] as const;
+export type IngestFormat = (typeof INGEST_FORMATS)[number];
+
 /** The format most of the first non-empty lines agree on, or null when none fits. */
 export function detectFormat(lines: readonly string[]): AccessFormat | null {
   const votes = new Map<AccessFormat, number>();
@@ -21,7 +25,7 @@ export function detectFormat(lines: readonly string[]): AccessFormat | null {
   for (const [f, n] of votes) {
     if (n > count) [best, count] = [f, n];
   }
-  return count * 2 > seen ? best : null;
+  return count * 2 >= seen ? best : null;
 }
 
 function formatOf(line: string): AccessFormat | null {

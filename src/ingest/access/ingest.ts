@@ -10,11 +10,10 @@ import type { RequestBody } from '../common/body.js';
 import { ingestNativeBody, type NativeIngestCore, type NativeOutcome } from '../native/ingest.js';
 import type { NativeAnswer } from '../native/answer.js';
 import { SyslogRowWriter } from '../syslog/syslog-message.js';
-import { detectFormat, type AccessFormat } from './detect.js';
+import { INGEST_FORMATS, detectFormat, type AccessFormat, type IngestFormat } from './detect.js';
 import { accessRecord } from './records.js';
 
-export const INGEST_FORMATS = ['auto', 'alb', 'alb-connection', 'combined', 'common', 'ndjson', 'syslog'] as const;
-export type IngestFormat = (typeof INGEST_FORMATS)[number];
+export { INGEST_FORMATS, type IngestFormat } from './detect.js';
 
 /** Bad lines listed in an answer; the count covers them all. */
 const MAX_REPORTED_ERRORS = 1000;
