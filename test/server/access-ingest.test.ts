@@ -41,6 +41,8 @@ describe('POST /api/v1/ingest', () => {
     expect(lambda).toMatchObject({ level: 'error', category: 'access', service: 'my-loadbalancer', message: 'GET http://www.example.com:80/ HTTP/1.1', ts: '2018-11-30T22:23:00.186641Z' });
     expect(lambda).toMatchObject({ source: 'alb', host: 'www.example.com', trace_id: 'Root=1-58337364-23a8c76965a2ef7629b185e3' });
     expect(lambda.attrs).toMatchObject({ elb_status_code: 502, client_ip: '192.168.131.39', path: '/', method: 'GET', error_reason: 'LambdaInvalidResponse' });
+    expect(await searchLogs(server.url, 'source:alb attrs.elb_status_code:>=500')).toHaveLength(1);
+    expect(await searchLogs(server.url, 'source:alb attrs.ssl_protocol:TLSv1.2 attrs.type:wss')).toHaveLength(1);
     // Fields without a value are left out of attrs.
     expect(lambda.attrs).not.toHaveProperty('target_status_code');
   });
