@@ -17,6 +17,9 @@ const REFUSAL_REASONS: Partial<Record<ErrorCode, string>> = {
   LH_ERR_SHUTTING_DOWN: 'shutting_down',
   LH_ERR_BAD_BODY: 'bad_body',
   LH_ERR_UNSUPPORTED_MEDIA: 'unsupported_media',
+  LH_ERR_UNAUTHORIZED: 'unauthorized',
+  LH_ERR_FORBIDDEN: 'forbidden',
+  LH_ERR_RATE_LIMITED: 'rate_limited',
 };
 
 declare module 'fastify' {
