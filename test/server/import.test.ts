@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 import { searchLogs } from '../helpers/logs-api.js';
 
-const AWS_EXAMPLES = path.resolve(import.meta.dirname, '../../../shared/data/alb/aws-doc-examples.log');
+const AWS_EXAMPLES = path.resolve(import.meta.dirname, '../fixtures/alb/aws-doc-examples.log');
 
 let server: ChildServer;
 let dir: string;

@@ -7,7 +7,7 @@ import { detectFormat } from './detect.js';
 import { decodeEscapes, splitFields } from './fields.js';
 import { isIdSegment, urlPattern } from './url-pattern.js';
 
-const AWS_EXAMPLES = path.resolve(import.meta.dirname, '../../../../shared/data/alb/aws-doc-examples.log');
+const AWS_EXAMPLES = path.resolve(import.meta.dirname, '../../../test/fixtures/alb/aws-doc-examples.log');
 
 function alb(line: string): AlbRecord {
   const r = parseAlbLine(line);
