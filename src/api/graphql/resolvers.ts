@@ -10,7 +10,7 @@ import { ingestNativeBody, refuseWhenFull, type NativeAnswer, type NativeIngestC
 import type { QueryContext, QueryService } from '../../query/service.js';
 import type { TailHub } from '../../query/tail.js';
 import { refusalReason } from '../http/error-handler.js';
-import { serverStatus, type OpsRouteDeps } from '../http/ops-routes.js';
+import { checkServerWide, serverStatus, type OpsRouteDeps } from '../http/ops-routes.js';
 import type { HistogramAnswer, SearchAnswer, TopAnswer } from '../http/schemas.js';
 import { codedError } from './coded-errors.js';
 import { scalarResolvers } from './schema.js';
@@ -79,9 +79,7 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
       top: coded(async (_root: unknown, args: Args, ctx: RequestContext) => JSON.parse((await queries.top(reading(ctx), args)).json) as TopAnswer),
       status: coded(async (_root: unknown, _args: Args, ctx: RequestContext) => {
         allow(ctx, 'admin');
-        if (ctx.principal.keyId !== null && ctx.principal.tenant !== ALL_TENANTS) {
-          throw new LhError('LH_ERR_FORBIDDEN', `key ${ctx.principal.keyId} is for tenant ${ctx.principal.tenant}; server-wide figures need an admin key of every tenant (*)`);
-        }
+        checkServerWide(ctx.principal);
         return camelKeys(await serverStatus(deps.status));
       }),
     },

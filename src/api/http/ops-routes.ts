@@ -2,7 +2,8 @@
 // and a JSON status summary for `loghaven status`.
 
 import fs from 'node:fs';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { Principal } from '../../auth/authenticator.js';
 import { ALL_TENANTS } from '../../auth/api-key.js';
 import { LhError } from '../../errors.js';
 import type { Alert, AlertMonitor } from '../../observability/alerts.js';
@@ -56,7 +57,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
 
   // An admin key, or none with auth.metrics_public (auth.ts).
   app.get('/metrics', { config: { scope: 'admin' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (req, reply) => {
-    serverWide(req);
+    checkServerWide(req.principal);
     const stats = await deps.store.stats();
     deps.metrics.storeRows.set(stats.rows);
     deps.metrics.storeBytes.set(stats.bytes);
@@ -64,14 +65,13 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
   });
 
   app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async (req) => {
-    serverWide(req);
+    checkServerWide(req.principal);
     return serverStatus(deps);
   });
 }
 
 /** Figures of the whole server (every tenant's rows and traffic) are for keys of every tenant. */
-function serverWide(req: FastifyRequest): void {
-  const p = req.principal;
+export function checkServerWide(p: Principal | null): void {
   if (p !== null && p.keyId !== null && p.tenant !== ALL_TENANTS) {
     throw new LhError('LH_ERR_FORBIDDEN', `key ${p.keyId} is for tenant ${p.tenant}; server-wide figures need an admin key of every tenant (*)`);
   }
