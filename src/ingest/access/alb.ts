@@ -103,7 +103,7 @@ export function parseAlbLine(line: string): Parsed<AlbRecord> {
   const ints = [intField(f[8]), intField(f[9]), intField(f[10]), intField(f[11])];
   if (ints.some((v) => v === undefined)) return { ok: false, reason: 'a status code or byte count is not a number' };
   const request = decodeEscapes(f[12]!);
-  const req = splitRequest(f[12]!);
+  const req = splitRequest(request);
   const url = req.url === null ? null : splitUrl(req.url);
   const priority = f[20] === undefined ? null : intField(f[20]);
   const record: AlbRecord = {

@@ -47,8 +47,8 @@ export function parseClfLine(line: string): Parsed<ClfRecord> {
   if (status === undefined) return { ok: false, reason: `status ${JSON.stringify(m[6]!.slice(0, 20))} is not a number` };
   const bytes = intField(m[7]);
   if (bytes === undefined) return { ok: false, reason: `size ${JSON.stringify(m[7]!.slice(0, 20))} is not a number or -` };
-  const rawRequest = m[5]!.replace(/\\"/g, '"');
-  const req = splitRequest(rawRequest);
+  const request = decodeEscapes(m[5]!.replace(/\\"/g, '"'));
+  const req = splitRequest(request);
   const url = req.url === null ? null : splitUrl(req.url);
   const unquote = (v: string | undefined) => (v === undefined ? null : dash(decodeEscapes(v.replace(/\\"/g, '"'))));
   const rest = m[10]!.trim();
@@ -59,7 +59,7 @@ export function parseClfLine(line: string): Parsed<ClfRecord> {
       ident: dash(m[2]),
       user: dash(m[3]),
       time,
-      request: decodeEscapes(rawRequest),
+      request,
       method: req.method,
       url: req.url,
       protocol: req.protocol,

@@ -86,9 +86,10 @@ export interface RequestLine {
 /**
  * `METHOD URL PROTOCOL`; the URL may itself hold spaces (ALB's SpaceInUri), so the method is the
  * first word and the protocol the last. `- - -` (a request ALB could not read) gives nulls.
+ * `request` is the line with its escapes already decoded (the record keeps it as well).
  */
 export function splitRequest(request: string): RequestLine {
-  const text = decodeEscapes(request).trim();
+  const text = request.trim();
   const first = text.indexOf(' ');
   const last = text.lastIndexOf(' ');
   if (first === -1) return { method: null, url: dash(text), protocol: null };
