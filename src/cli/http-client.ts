@@ -74,7 +74,8 @@ async function errorMessageOf(response: Response): Promise<string> {
   return firstLine || response.statusText || `HTTP ${response.status}`;
 }
 
-function requestHeaders(accept: string): Record<string, string> {
+/** The headers every CLI request sends: Accept, the user agent, and the API key when set. */
+export function requestHeaders(accept: string): Record<string, string> {
   const headers: Record<string, string> = { accept, 'user-agent': 'loghaven-cli' };
   const apiKey = process.env[API_KEY_ENV];
   if (apiKey) headers.authorization = `Bearer ${apiKey}`;

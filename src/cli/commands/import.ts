@@ -14,7 +14,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { INGEST_FORMATS, detectFormat, type IngestFormat } from '../../ingest/access/detect.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from '../exit-codes.js';
-import { API_KEY_ENV } from '../http-client.js';
+import { requestHeaders } from '../http-client.js';
 import { serverUrlOption } from '../options.js';
 
 interface ImportOptions {
@@ -67,11 +67,11 @@ function* filesOf(paths: string[]): Generator<string> {
   }
 }
 
-function openLines(file: string): { stream: Readable; size: number } {
+/** A file's lines (gunzipped for `.gz`), and how many bytes of the file itself are read so far. */
+function openLines(file: string): { stream: Readable; fileBytesRead: () => number } {
   const raw = file === '-' ? process.stdin : fs.createReadStream(file);
-  const size = file === '-' ? 0 : fs.statSync(file).size;
-  const gz = file.endsWith('.gz');
-  return { stream: gz ? raw.pipe(zlib.createGunzip()) : raw, size };
+  const fileBytesRead = () => (raw instanceof fs.ReadStream ? raw.bytesRead : 0);
+  return { stream: file.endsWith('.gz') ? raw.pipe(zlib.createGunzip()) : raw, fileBytesRead };
 }
 
 /** Why a server refused a line, without the parts that differ from line to line. */
@@ -93,9 +93,9 @@ export async function runImport(paths: string[], o: ImportOptions): Promise<Impo
       : null;
   bar?.start(Math.max(1, totalBytes), 0, { lines: 0, rate: 0, done: '0', size: (totalBytes / 2 ** 20).toFixed(0) });
   let readBytes = 0;
-  const headers: Record<string, string> = { 'content-type': 'text/plain', 'user-agent': 'loghaven-import' };
-  const key = process.env[API_KEY_ENV];
-  if (key) headers.authorization = `Bearer ${key}`;
+  // The bar counts bytes of the files as stored (compressed for .gz), as its total does.
+  let filesDone = 0;
+  const headers: Record<string, string> = { ...requestHeaders('application/json'), 'content-type': 'text/plain' };
   if (o.tenant) headers['x-scope-orgid'] = o.tenant;
   const inflight = new Set<Promise<void>>();
 
@@ -121,7 +121,7 @@ export async function runImport(paths: string[], o: ImportOptions): Promise<Impo
   };
 
   for (const file of files) {
-    const { stream } = openLines(file);
+    const { stream, fileBytesRead } = openLines(file);
     const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
     let format: string | null = o.format === 'auto' ? null : o.format;
     const head: string[] = [];
@@ -161,21 +161,22 @@ export async function runImport(paths: string[], o: ImportOptions): Promise<Impo
       if (chunkBytes >= o.chunkBytes) {
         await flush();
         const secs = (performance.now() - started) / 1000;
-        bar?.update(Math.min(readBytes, totalBytes), {
+        bar?.update(Math.min(filesDone + fileBytesRead(), totalBytes), {
           lines: summary.lines.toLocaleString('en-US'),
           rate: Math.round(summary.lines / Math.max(secs, 0.001)).toLocaleString('en-US'),
-          done: (readBytes / 2 ** 20).toFixed(0),
+          done: ((filesDone + fileBytesRead()) / 2 ** 20).toFixed(0),
         });
       }
     }
     await flush();
     if (format !== null && summary.formats[format] === undefined) summary.formats[format] = 0;
+    filesDone += fileBytesRead();
   }
   await Promise.all(inflight);
   summary.bytes = readBytes;
   summary.seconds = (performance.now() - started) / 1000;
   summary.lines_per_s = Math.round(summary.lines / Math.max(summary.seconds, 0.001));
-  bar?.update(totalBytes, { lines: summary.lines.toLocaleString('en-US'), rate: summary.lines_per_s.toLocaleString('en-US'), done: (readBytes / 2 ** 20).toFixed(0) });
+  bar?.update(totalBytes, { lines: summary.lines.toLocaleString('en-US'), rate: summary.lines_per_s.toLocaleString('en-US'), done: (totalBytes / 2 ** 20).toFixed(0) });
   bar?.stop();
   return summary;
 }
