@@ -250,6 +250,7 @@ export const ConfigSchema = section('loghaven configuration', {
     ttl_search_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 10_000, description: 'How long a search page is kept.' }),
     ttl_histogram_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'How long a histogram is kept.' }),
     ttl_top_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'How long top values are kept.' }),
+    ttl_access_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 300_000, description: 'How long an access-log analytics answer is kept (data arriving in its range drops it sooner).' }),
     warmup: Type.String({
       default: '',
       description:

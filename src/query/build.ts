@@ -50,7 +50,7 @@ export async function buildQuerySide(
   let stopListening = () => undefined as unknown;
   if (config.cache.enabled) {
     const c = config.cache;
-    const ttlMs = { search: c.ttl_search_ms, histogram: c.ttl_histogram_ms, top: c.ttl_top_ms };
+    const ttlMs = { search: c.ttl_search_ms, histogram: c.ttl_histogram_ms, top: c.ttl_top_ms, access: c.ttl_access_ms };
     let backend: CacheStore;
     let journal: ChangeJournal;
     if (c.redis_url !== '') {

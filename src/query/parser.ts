@@ -357,7 +357,7 @@ class Lexer {
         this.i++;
       }
       this.expectTermEnd();
-    } else if (ch === '/' && op === 'eq') {
+    } else if (ch === '/' && op === 'eq' && !(isPathField(field) && !this.closesAsRegex())) {
       op = 'regex';
       value = this.readRegex();
     } else {
@@ -375,6 +375,26 @@ class Lexer {
     return { kind: 'match', field, op, value: normaliseValue(field, op, value, valueStart + 1) };
   }
 
+  /**
+   * Whether the value at this.i reads as a whole regex, `/…/` or `/…/i` followed by whitespace, ")"
+   * or the end. A path field's value that does not (`path:/api/*`, `path:/api/v1/users`) is a path.
+   */
+  private closesAsRegex(): boolean {
+    const src = this.src;
+    for (let i = this.i + 1; i < src.length; i++) {
+      const ch = src[i]!;
+      if (ch === '\\') {
+        i++;
+        continue;
+      }
+      if (isSpace(ch)) return false;
+      if (ch !== '/') continue;
+      const after = src[src[i + 1] === 'i' ? i + 2 : i + 1];
+      return i > this.i + 1 && (after === undefined || isSpace(after) || after === ')');
+    }
+    return false;
+  }
+
   /** A term must be followed by whitespace, ")" or the end: `foo(bar)` and `a"b"` are mistakes, not ANDs. */
   private expectTermEnd(): void {
     const ch = this.src[this.i];
@@ -388,6 +408,16 @@ class Lexer {
     if (ch === undefined) return 'end of query';
     return isSpace(ch) ? 'whitespace' : quote(ch);
   }
+}
+
+/**
+ * attrs keys of access logs that hold URL paths: their values start with `/`, so there a `/…`
+ * value is a path (a prefix with `*`) unless it reads as a whole regex.
+ */
+const PATH_ATTRS = new Set(['path', 'url', 'pattern', 'url_pattern', 'uri', 'transformed_uri', 'redirect_url', 'referer']);
+
+function isPathField(field: FieldRef): boolean {
+  return field.kind === 'attr' && field.path.length === 1 && PATH_ATTRS.has(field.path[0]!);
 }
 
 /** Check a value against what its field holds and bring it to the form sql.ts expects. */

@@ -14,6 +14,9 @@ import type { QueryLimiter } from './limiter.js';
 import { parseQuery } from './parser.js';
 import { CSV_HEADER, recordToJson } from './record-format.js';
 import { parseStep, parseTimeParam } from './time.js';
+import { AccessAnswers, accessKeyParts, type AccessKind, type AccessParams, type AccessProgress } from './access-analytics.js';
+import { compileAccessWhere } from './access-sql.js';
+import type { AccessSelection } from '../store/access.js';
 
 /** Who asks, and how. */
 export interface QueryContext {
@@ -248,6 +251,40 @@ export class QueryService {
     }
     const contentType = format === 'csv' ? 'text/csv; charset=utf-8' : format === 'json' ? 'application/json' : 'application/x-ndjson';
     return { contentType, format, chunks: chunks() };
+  }
+
+  private readonly accessAnswers = new AccessAnswers(() => this.deps.store.access);
+
+  /**
+   * Access-log analytics (access-analytics.ts). They read what the loads have typed and
+   * aggregated, so they wait for the loads; no range limit applies (whole hours read the
+   * aggregates, anything else the typed access table).
+   */
+  async access(ctx: QueryContext, kind: AccessKind, p: AccessParams): Promise<Served> {
+    const sel = this.accessSelection(ctx, p);
+    const key: CacheKey = { tenant: ctx.tenant, route: 'access', parts: [sel.query ?? null, ...accessKeyParts(kind, p)], from: sel.from, to: sel.to };
+    return this.serve('access', ctx, key, async () => {
+      await this.deps.visible('loaded');
+      return this.accessAnswers.answer(kind, sel, p);
+    });
+  }
+
+  /** The workflow analyses running for the caller's tenant. */
+  accessProgress(ctx: QueryContext): AccessProgress[] {
+    return this.accessAnswers.progress(ctx.tenant);
+  }
+
+  private accessSelection(ctx: QueryContext, p: { q?: Param; from?: Param; to?: Param }): AccessSelection {
+    const now = ceilDiv(nowMicros(), 1_000_000n) * 1_000_000n;
+    const from = parseTimeParam('from', optional(p.from), now);
+    const to = parseTimeParam('to', optional(p.to), now);
+    if (from !== undefined && to !== undefined && from >= to) {
+      throw new LhError('LH_ERR_BAD_TIME', `"from" (${text(p.from)}) must be before "to" (${text(p.to)})`);
+    }
+    const query = parseQuery(text(p.q));
+    // Field names are checked now: a typo is a 400 before any work is queued.
+    if (query !== undefined) compileAccessWhere(query, 'duckdb', 1);
+    return { tenant: ctx.tenant, from, to, query };
   }
 
   /** Cache lookup, then the query in a slot, then the cache fill; with timings. */

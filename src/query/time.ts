@@ -64,13 +64,18 @@ export function parseTimeParam(name: string, v: string | undefined, nowMicros: b
  * `step`. Throws LH_ERR_BAD_PARAM naming `step`.
  */
 export function parseStep(v: string): bigint {
+  return parseDuration('step', v);
+}
+
+/** A positive duration parameter (`30m`; a bare number is seconds) → µs; LH_ERR_BAD_PARAM names `name`. */
+export function parseDuration(name: string, v: string): bigint {
   const m = DURATION.exec(v.trim());
   const us = m ? BigInt(m[1]!) * UNIT_MICROS[m[2] ?? 's']! : 0n;
   if (us <= 0n || us > MAX_STEP_MICROS) {
     throw new LhError(
       'LH_ERR_BAD_PARAM',
-      `step=${JSON.stringify(v)}: expected a positive duration of at most 3650d such as 10s, 1m, 5m, 1h, 1d (units ms s m h d w; a bare number is seconds)`,
-      { param: 'step', value: v },
+      `${name}=${JSON.stringify(v)}: expected a positive duration of at most 3650d such as 10s, 1m, 5m, 1h, 1d (units ms s m h d w; a bare number is seconds)`,
+      { param: name, value: v },
     );
   }
   return us;

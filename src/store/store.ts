@@ -6,6 +6,7 @@ import type { StoredRecord } from '../model/record.js';
 import type { RowBatch } from './row-format.js';
 import type { QueryNode } from '../query/ast.js';
 import type { KeyTable } from '../auth/key-table.js';
+import type { AccessAnalytics } from './access.js';
 
 export interface AppendResult {
   /** Sequence numbers assigned to the batch: firstSeq .. firstSeq + count - 1. */
@@ -170,5 +171,7 @@ export interface Store {
   ping(): Promise<void>;
   /** The API keys (src/auth), shared by every instance on this store. */
   readonly keys: KeyTable;
+  /** Access-log analytics over the typed access table and its aggregates (store/access.ts). */
+  readonly access: AccessAnalytics;
   close(): Promise<void>;
 }

@@ -123,3 +123,17 @@ export type ErrorAnswer = Static<typeof ErrorAnswerSchema>;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const wireRecordMatchesModel: Same<Static<typeof WireRecordSchema>, WireRecord> = true;
 void wireRecordMatchesModel;
+
+/** GET /api/v1/analytics/access/{kind} (every kind takes what applies to it). */
+export const AccessQuerySchema = Type.Object({
+  q: Type.Optional(Type.String({ description: 'Filter on access fields: status:>=500, path:/api/*, host:shop.example.com, method:POST, words of the request line' })),
+  from: selection.from,
+  to: selection.to,
+  limit: Count('Items to return (urls, errors: default 50; sessions: entry and exit pages, default 20; flows: default 50)'),
+  gap: Type.Optional(Type.String({ description: 'sessions, flows, funnel: inactivity that ends a session (default 30m)' })),
+  max_sessions: Count('sessions, flows, funnel: sample clients past this many sessions (default 10000; 0 never samples)'),
+  sample_rate: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: 'sessions, flows, funnel: share of clients to analyse, (0, 1]; 1 analyses all' })),
+  n: Count('flows: steps in a counted path (default 3)'),
+  steps: Type.Optional(Type.String({ description: 'funnel: URL patterns, comma-separated, e.g. /,/products/{id},/cart' })),
+});
+export type AccessQuery = Static<typeof AccessQuerySchema>;

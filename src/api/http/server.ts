@@ -21,6 +21,7 @@ import { DUCKDB_ROW_GROUP_ROWS, DuckDbStore } from '../../store/duckdb/duckdb-st
 import type { Store } from '../../store/store.js';
 import { installErrorHandler } from './error-handler.js';
 import { logsRoutes } from './logs-routes.js';
+import { accessRoutes } from './access-routes.js';
 import { cacheRoutes } from './cache-routes.js';
 import { tailRoutes } from './tail-route.js';
 import { buildQuerySide } from '../../query/build.js';
@@ -188,6 +189,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       });
     }
     await reads.register(logsRoutes, { queries: queries.service, metrics });
+    await reads.register(accessRoutes, { queries: queries.service });
     await reads.register(tailRoutes, { tails: queries.tails });
     // GraphQL (SPEC §5): the same query service, the native ingest path and the tail hub.
     await reads.register(graphqlRoutes, {

@@ -8,6 +8,7 @@ import { parseTimestamp } from '../../model/timestamp.js';
 import { parseAlbConnectionLine, parseAlbLine, type Parsed } from './alb.js';
 import { parseClfLine } from './clf.js';
 import type { AccessFormat } from './detect.js';
+import { urlPattern } from './url-pattern.js';
 
 export const ACCESS_CATEGORY = 'access';
 
@@ -50,6 +51,8 @@ export function accessRecord(line: string, format: LineFormat, ctx: { tenant: st
     if (v === null || OMITTED.has(k) || (k === 'extra' && (v as unknown[]).length === 0)) continue;
     attrs[k] = v;
   }
+  // The URL pattern the aggregates group by, worked out once here rather than by every reader.
+  if (typeof f.path === 'string') attrs.url_pattern = urlPattern(f.path);
   return {
     ok: true,
     record: {

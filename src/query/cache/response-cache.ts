@@ -9,7 +9,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { CacheStore } from './cache-store.js';
 import type { ChangeJournal } from './change-journal.js';
 
-export type CachedRoute = 'search' | 'histogram' | 'top';
+export type CachedRoute = 'search' | 'histogram' | 'top' | 'access';
 
 export interface CacheKey {
   tenant: string;

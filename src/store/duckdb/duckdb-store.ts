@@ -36,6 +36,9 @@ import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
+import { APPEND_AGGREGATES_SQL, INSERT_ACCESS_SQL } from './access-tables.js';
+import { DuckDbAccessAnalytics } from './access-analytics.js';
+import type { AccessAnalytics } from '../access.js';
 import type { RowBatch } from '../row-format.js';
 import { ConnectionPool } from './connection-pool.js';
 import { DuckDbKeyTable } from './key-table.js';
@@ -318,6 +321,7 @@ export class DuckDbStore implements Store {
     const select = rowsSelect(this.maxRowBytes)('$1', '$2');
     const inserted = await this.writer.runAndReadAll(`INSERT INTO logs ${select}`, [file, this.lastSeq], [VARCHAR, BIGINT]);
     if (Number(inserted.getRows()[0]![0]) === 0) return null;
+    await this.loadAccessRows();
     const r = await this.writer.runAndReadAll(
       `INSERT INTO segments SELECT $1 + 1, max(seq), count(*), min(ts), max(ts) FROM logs WHERE seq > $1
        RETURNING first_seq, last_seq, rows, epoch_us(min_ts), epoch_us(max_ts)`,
@@ -325,6 +329,16 @@ export class DuckDbStore implements Store {
       [BIGINT],
     );
     return extentOf(r.getRows()[0]!);
+  }
+
+  /**
+   * Types the access records among the rows just inserted (seq > lastSeq) into access_logs and
+   * appends their partial aggregates (access-tables.ts), in the caller's transaction.
+   */
+  private async loadAccessRows(): Promise<void> {
+    const typed = await this.writer.runAndReadAll(INSERT_ACCESS_SQL, [this.lastSeq], [BIGINT]);
+    if (Number(typed.getRows()[0]![0]) === 0) return;
+    for (const sql of APPEND_AGGREGATES_SQL) await this.writer.run(sql, [this.lastSeq], [BIGINT]);
   }
 
   /** After a commit: the rows are readable, and their file goes to the index. Returns whether it took the file. */
@@ -780,6 +794,18 @@ export class DuckDbStore implements Store {
   readonly keys: KeyTable = new DuckDbKeyTable((fn) => {
     this.assertOpen();
     return this.readers.with(fn).catch((e: unknown) => Promise.reject(storeError('keys', e)));
+  });
+
+  /** Access-log analytics: reads on the readers' connections, rebuilds serialised with the loads. */
+  readonly access: AccessAnalytics = new DuckDbAccessAnalytics({
+    read: (sql, params) => this.run(sql, params),
+    withConnection: (fn) =>
+      this.readers.with((conn) => this.timed(conn, () => fn(async (sql, params) => (await conn.runAndReadAll(sql, params, bindTypes(params))).getRows()))),
+    write: (fn) =>
+      this.serialised(() => {
+        this.assertOpen();
+        return this.inTransaction(() => fn(async (sql, params) => (await this.writer.runAndReadAll(sql, params, bindTypes(params))).getRows()));
+      }).catch((e: unknown) => Promise.reject(storeError('maintain', e))),
   });
 
   /** On a connection of its own: readiness probes never queue behind the readers' queries. */

@@ -1,6 +1,8 @@
 // Versioned schema of the DuckDB store. A migration runs once, in a transaction with the row
 // that records it, so a crash mid-migration leaves the previous version intact.
 
+import { ACCESS_MIGRATION_SQL, BACKFILL_ACCESS_SQL, REBUILD_AGGREGATES_SQL } from './access-tables.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -80,6 +82,12 @@ export const MIGRATIONS: Migration[] = [
         queries_per_s DOUBLE
       )`,
     ],
+  },
+  {
+    version: 5,
+    name: 'access logs and their aggregates',
+    // access-tables.ts; the access records already stored are typed and aggregated once.
+    sql: [...ACCESS_MIGRATION_SQL, BACKFILL_ACCESS_SQL, ...REBUILD_AGGREGATES_SQL],
   },
 ];
 
