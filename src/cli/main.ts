@@ -12,6 +12,8 @@ import { tailCommand } from './commands/tail.js';
 import { startCommand } from './commands/start.js';
 import { keysCommand } from './commands/keys.js';
 import { importCommand } from './commands/import.js';
+import { analyzeCommand } from './commands/analyze.js';
+import { dbCommand } from './commands/db.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { formatConfigError, isConfigError } from './config-errors.js';
@@ -24,7 +26,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Throw instead of exiting so usage errors get exit code 2, like other invalid input.
     .exitOverride();
-  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand(), keysCommand(), importCommand()]) {
+  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand(), keysCommand(), importCommand(), analyzeCommand(), dbCommand()]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;

@@ -64,6 +64,14 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // `loghaven db maintain`: the access aggregates rebuilt from the typed table (their partial rows merged).
+  app.post('/api/v1/db/maintain', { config: { scope: 'admin' }, schema: { summary: 'Rebuild the access-log aggregates', tags: ['operations'] } }, async (req) => {
+    checkServerWide(req.principal);
+    const done = await deps.store.access.rebuildAggregates();
+    req.log.info(done, 'access aggregates rebuilt');
+    return { access_aggregates: { rows: done.rows, ms: done.ms } };
+  });
+
   app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async (req) => {
     checkServerWide(req.principal);
     return serverStatus(deps);

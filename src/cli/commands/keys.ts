@@ -3,9 +3,7 @@
 // through a running server (`--url`, with an admin key in LOGHAVEN_API_KEY). `create` prints the
 // key once; nothing else ever shows it.
 
-import path from 'node:path';
 import { Command, Option } from 'commander';
-import { loadConfig } from '../../config/load.js';
 import { LhError, isLhError } from '../../errors.js';
 import { createKey, listKeys, revokeKey, type CreateKeyRequest, type KeyView } from '../../auth/key-admin.js';
 import type { KeyTable } from '../../auth/key-table.js';
@@ -13,6 +11,7 @@ import { formatConfigError, isConfigError } from '../config-errors.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from '../exit-codes.js';
 import { API_KEY_ENV, describeFailure, exitCodeFor, sendJson } from '../http-client.js';
 import { configFileOption, parseServerUrl } from '../options.js';
+import { withLocalStore } from '../local-store.js';
 
 interface Where {
   url?: string;
@@ -31,31 +30,8 @@ interface CreateOptions extends Where {
 }
 
 /** Runs `fn` on the key table of the data directory (the server must be stopped). */
-async function withLocalKeys<T>(where: Where, fn: (keys: KeyTable) => Promise<T>): Promise<T> {
-  const config = loadConfig({ file: where.config, overrides: { data_dir: where.dataDir } });
-  const dir = path.resolve(config.data_dir);
-  const { DuckDbStore } = await import('../../store/duckdb/duckdb-store.js');
-  let store;
-  try {
-    store = await DuckDbStore.open({
-      file: path.join(dir, 'loghaven.duckdb'),
-      loadDir: path.join(dir, 'load'),
-      indexDir: path.join(dir, 'index'),
-      threads: 1,
-      memoryLimit: config.store.duckdb.memory_limit,
-    });
-  } catch (e) {
-    if (/lock/i.test((e as Error).message)) {
-      throw new LhError('LH_ERR_STORE', `the data directory ${dir} is in use, probably by a running server: use --url with an admin key in ${API_KEY_ENV}`);
-    }
-    throw e;
-  }
-  try {
-    await store.migrate();
-    return await fn(store.keys);
-  } finally {
-    await store.close();
-  }
+function withLocalKeys<T>(where: Where, fn: (keys: KeyTable) => Promise<T>): Promise<T> {
+  return withLocalStore(where, (store) => fn(store.keys));
 }
 
 function print(where: Where, json: unknown, text: string): void {
