@@ -744,3 +744,247 @@ class LineWriter {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The simulation: sessions, the gaps inside and between them, and the queue of next requests.
+
+function step(c: Client, rng: Rng, build: string): boolean {
+  switch (c.kind) {
+    case 'browser':
+      return browserStep(c, rng, build);
+    case 'app':
+      return appStep(c, rng);
+    case 'script':
+      return scriptStep(c, rng);
+    case 'crawler':
+      return crawlerStep(c, rng);
+    case 'scanner':
+      return scannerStep(c, rng);
+  }
+}
+
+function startSession(c: Client, rng: Rng): void {
+  // One connection per session, so conn_trace_id tells sessions apart; ~5% of them are logged
+  // without one (older log format), and analytics fall back to IP and user agent there.
+  c.conn = rng.chance(0.05) ? '-' : `TID_${rng.hex(16)}`;
+  c.port = rng.range(1024, 65535);
+  c.state = 'start';
+  c.loggedIn = false;
+  c.product = 0;
+}
+
+/** The session's next request, or null when it is over. */
+function nextRequest(c: Client, rng: Rng, build: string): Req | null {
+  while (c.queue.length === 0) if (!step(c, rng, build)) return null;
+  return c.queue.shift()!;
+}
+
+/** µs until the client's next request: what a page pulls in follows at once, the next page after a pause. */
+function gapAfter(c: Client, rng: Rng): number {
+  if (c.queue.length > 0) return rng.range(15, 400) * 1000;
+  return Math.min(THINK_MAX, Math.max(50_000, rng.lognormal(THINK[c.kind], 0.8)));
+}
+
+/** Mean requests per session and mean gap between them, for a kind, by trying it (no restarts). */
+function sessionShape(kind: Kind, rng: Rng): { length: number; gap: number } {
+  const c = newClient(kind, rng, new Set());
+  let requests = 0;
+  let gaps = 0;
+  for (let s = 0; s < 300; s++) {
+    startSession(c, rng);
+    while (nextRequest(c, rng, BUILDS[0]!) !== null) {
+      requests++;
+      gaps += gapAfter(c, rng);
+    }
+  }
+  return { length: requests / 300, gap: gaps / requests };
+}
+
+/**
+ * The clients, each given how long its sessions run and how long it stays away between them so
+ * that together they write about `lines` lines over `span`: a client's share of the lines follows
+ * its weight. A client with more requests than short sessions 31 minutes apart can hold gets
+ * longer sessions (it starts its flow over instead of leaving).
+ */
+function makeClients(count: number, lines: number, span: number, rng: Rng): { clients: Client[]; first: number[] } {
+  const shapes = new Map<Kind, { length: number; gap: number }>();
+  for (const k of ['browser', 'app', 'script', 'crawler', 'scanner'] as const) shapes.set(k, sessionShape(k, rng));
+  const taken = new Set<string>();
+  const clients = Array.from({ length: count }, () => newClient(KINDS.pick(rng), rng, taken));
+  const weights = clients.map((c) => KIND_WEIGHT[c.kind] * rng.lognormal(1, 0.7));
+  const total = weights.reduce((a, b) => a + b, 0);
+  const extraMin = 2 * MIN;
+  const first = clients.map((c, i) => {
+    const { length, gap } = shapes.get(c.kind)!;
+    const requests = (lines * weights[i]!) / total;
+    const perRequest = span / requests; // time the client may spend per request, idle included
+    let m = 1;
+    if (length * (perRequest - gap) - IDLE_MIN < extraMin) m = perRequest > 1.5 * gap ? (IDLE_MIN + extraMin) / (length * (perRequest - gap)) : 200;
+    c.contP = 1 - 1 / m;
+    c.idleExtra = Math.max(extraMin, m * length * (perRequest - gap) - IDLE_MIN);
+    // Start somewhere in the client's cycle, so traffic is steady from the first hour.
+    return rng.next() * (c.idleExtra + IDLE_MIN + m * length * gap);
+  });
+  return { clients, first };
+}
+
+/** A binary min-heap of client indices by the time of their next event. */
+class EventQueue {
+  private readonly heap: number[] = [];
+  constructor(private readonly time: Float64Array) {}
+  push(i: number, t: number): void {
+    this.time[i] = t;
+    const h = this.heap;
+    let k = h.push(i) - 1;
+    while (k > 0) {
+      const p = (k - 1) >> 1;
+      if (this.time[h[p]!]! <= t) break;
+      h[k] = h[p]!;
+      k = p;
+    }
+    h[k] = i;
+  }
+  peekTime(): number {
+    return this.time[this.heap[0]!]!;
+  }
+  pop(): number {
+    const h = this.heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      const t = this.time[last]!;
+      let k = 0;
+      for (;;) {
+        let c = 2 * k + 1;
+        if (c >= h.length) break;
+        if (c + 1 < h.length && this.time[h[c + 1]!]! < this.time[h[c]!]!) c++;
+        if (this.time[h[c]!]! >= t) break;
+        h[k] = h[c]!;
+        k = c;
+      }
+      h[k] = last;
+    }
+    return top;
+  }
+}
+
+/** A line that is not an ALB entry: a partial write, a foreign message, a wrong timestamp, a cut-off quote. */
+function badLine(rng: Rng, t: number, time: TimeFormat): string {
+  const ts = time.format(t);
+  switch (rng.int(4)) {
+    case 0:
+      return `https ${ts} ${ELB} 198.51.100.${rng.range(1, 254)}:${rng.range(1024, 65535)} 10.0.1.12:8080 0.000`;
+    case 1:
+      return rng.pick(['[s3-sync] retrying part 37 of AWSLogs/123456789012/elasticloadbalancing/eu-west-1/2026/11/01/', '<html><head><title>504 Gateway Time-out</title></head>', '#Version: 1.0']);
+    case 2:
+      return `https ${new Date(t / 1000).toUTCString()} ${ELB} 198.51.100.7:4431 10.0.1.12:8080 0.000 0.012 0.000 200 200 512 1234 "GET https://${SHOP}:443/ HTTP/1.1" "curl/8.5.0"`;
+    default:
+      return `h2 ${ts} ${ELB} 203.0.113.${rng.range(1, 254)}:${rng.range(1024, 65535)} 10.0.1.12:8080 0.000 0.012 0.000 200 200 512 1234 "GET https://${SHOP}:443/produ`;
+  }
+}
+
+export function* generateAlbLines(opts: GenOptions): Generator<string> {
+  const rng = new Rng(opts.seed ?? 1);
+  const start = (opts.start ?? new Date(Date.UTC(2026, 10, 1))).getTime() * 1000;
+  const span = (opts.hours ?? 24) * 3600 * SEC;
+  const every = opts.malformedEvery ?? 5000;
+  const { clients, first } = makeClients(opts.clients ?? 5000, opts.lines, span, rng);
+  const incidents: Incidents = {
+    apiFrom: start + span * (0.2 + 0.3 * rng.next()),
+    apiTo: 0,
+    webFrom: start + span * (0.6 + 0.3 * rng.next()),
+    webTo: 0,
+    badTarget: GROUPS.web.targets[3]!,
+  };
+  incidents.apiTo = incidents.apiFrom + 12 * MIN;
+  incidents.webTo = incidents.webFrom + 20 * MIN;
+  const deployAt = start + span * 0.55;
+  const writer = new LineWriter(rng, incidents);
+  const badTime = new TimeFormat();
+  const times = new Float64Array(clients.length);
+  const queue = new EventQueue(times);
+  first.forEach((t, i) => queue.push(i, start + Math.round(t)));
+  const inSession = new Uint8Array(clients.length);
+
+  for (let n = 1; n <= opts.lines; ) {
+    if (every > 0 && n % every === 0) {
+      yield badLine(rng, queue.peekTime(), badTime);
+      n++;
+      continue;
+    }
+    const i = queue.pop();
+    const t = times[i]!;
+    const c = clients[i]!;
+    if (inSession[i] === 0) {
+      startSession(c, rng);
+      inSession[i] = 1;
+    }
+    const req = nextRequest(c, rng, t < deployAt ? BUILDS[0]! : BUILDS[1]!);
+    if (req === null) {
+      // The session is over: the client comes back after more than 30 minutes.
+      inSession[i] = 0;
+      queue.push(i, t + IDLE_MIN + Math.round(rng.exp(c.idleExtra)));
+      continue;
+    }
+    yield writer.line(c, req, t);
+    n++;
+    queue.push(i, t + Math.round(gapAfter(c, rng)));
+  }
+}
+
+/** Writes the lines to `path` in ~1 MB chunks. */
+export async function writeAlbFile(path: string, opts: GenOptions): Promise<{ lines: number; bytes: number }> {
+  const file = await open(path, 'w');
+  let lines = 0;
+  let bytes = 0;
+  try {
+    let chunk: string[] = [];
+    let size = 0;
+    const flush = async () => {
+      const buf = Buffer.from(chunk.join('\n') + '\n');
+      await file.write(buf);
+      bytes += buf.length;
+      chunk = [];
+      size = 0;
+    };
+    for (const line of generateAlbLines(opts)) {
+      chunk.push(line);
+      size += line.length + 1;
+      lines++;
+      if (size >= 1 << 20) await flush();
+    }
+    if (chunk.length > 0) await flush();
+  } finally {
+    await file.close();
+  }
+  return { lines, bytes };
+}
+
+export async function gzipFile(src: string, dst: string): Promise<void> {
+  await pipeline(createReadStream(src), createGzip(), createWriteStream(dst));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      lines: { type: 'string', default: '100000' },
+      out: { type: 'string' },
+      gzip: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '1' },
+      clients: { type: 'string', default: '5000' },
+      hours: { type: 'string', default: '24' },
+    },
+  });
+  if (values.out === undefined) throw new Error('usage: access-gen.ts --lines N --out FILE [--gzip] [--seed S] [--clients C] [--hours H]');
+  const t0 = performance.now();
+  const written = await writeAlbFile(values.out, { lines: Number(values.lines), seed: Number(values.seed), clients: Number(values.clients), hours: Number(values.hours) });
+  const report: Record<string, unknown> = { file: values.out, ...written, ms: Math.round(performance.now() - t0) };
+  if (values.gzip) {
+    // The plain file stays: GoAccess reads it, the importer may read either.
+    await gzipFile(values.out, `${values.out}.gz`);
+    report.gzip = `${values.out}.gz`;
+  }
+  console.log(JSON.stringify(report));
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -7,6 +7,7 @@ import { LhError } from '../../errors.js';
 import { ALL_TENANTS, type Scope } from '../../auth/api-key.js';
 import { authorize, type Principal } from '../../auth/authenticator.js';
 import { ingestNativeBody, refuseWhenFull, type NativeAnswer, type NativeIngestCore } from '../../ingest/native/ingest.js';
+import { checkAccessKind } from '../../query/access-analytics.js';
 import type { QueryContext, QueryService } from '../../query/service.js';
 import type { TailHub } from '../../query/tail.js';
 import { refusalReason } from '../http/error-handler.js';
@@ -77,6 +78,11 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
         return { stepMs: h.step_ms, buckets: h.buckets };
       }),
       top: coded(async (_root: unknown, args: Args, ctx: RequestContext) => JSON.parse((await queries.top(reading(ctx), args)).json) as TopAnswer),
+      accessAnalytics: coded(async (_root: unknown, args: Args, ctx: RequestContext) => {
+        const { kind, maxSessions, sampleRate, ...rest } = args;
+        const served = await queries.access(reading(ctx), checkAccessKind(String(kind)), { ...rest, max_sessions: maxSessions, sample_rate: sampleRate });
+        return JSON.parse(served.json) as unknown;
+      }),
       status: coded(async (_root: unknown, _args: Args, ctx: RequestContext) => {
         allow(ctx, 'admin');
         checkServerWide(ctx.principal);

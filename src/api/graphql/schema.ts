@@ -187,6 +187,34 @@ export const typeDefs = /* GraphQL */ `
     top(field: String!, q: String, from: String, to: String, limit: Int): TopValues!
     "Server summary (GET /api/v1/status)."
     status: Status!
+    "Access-log analytics, the answer of GET /api/v1/analytics/access/{kind} as JSON."
+    accessAnalytics(
+      kind: AccessAnalysis!
+      q: String
+      from: String
+      to: String
+      limit: Int
+      "sessions, flows, funnel: inactivity that ends a session (default 30m)."
+      gap: String
+      "sessions, flows, funnel: sample clients past this many sessions (0: never)."
+      maxSessions: Int
+      "sessions, flows, funnel: share of clients to analyse, (0, 1]."
+      sampleRate: Float
+      "flows: steps in a counted path (default 3)."
+      n: Int
+      "funnel: URL patterns, comma-separated."
+      steps: String
+    ): JSON!
+  }
+
+  enum AccessAnalysis {
+    summary
+    hourly
+    urls
+    sessions
+    flows
+    errors
+    funnel
   }
 
   type Mutation {
