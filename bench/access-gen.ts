@@ -76,12 +76,16 @@ class Rng {
   exp(mean: number): number {
     return -mean * Math.log(1 - this.next());
   }
+  /** `chars` hex digits (a multiple of 4). */
   hex(chars: number): string {
     let s = '';
-    while (s.length < chars) s += this.u32().toString(16).padStart(8, '0');
-    return s.slice(0, chars);
+    for (let i = 0; i < chars; i += 4) s += HEX4[this.u32() & 0xffff];
+    return s;
   }
 }
+
+/** Every 16-bit value as 4 hex digits: ids and trace ids are built from these (the hot path). */
+const HEX4 = Array.from({ length: 0x10000 }, (_, i) => i.toString(16).padStart(4, '0'));
 
 /** A weighted choice, its cumulative weights computed once. */
 class Choice<T> {
@@ -167,16 +171,17 @@ function uuid(rng: Rng): string {
 
 /** 12 hex chars with a digit in them, as the id rule asks of hex ids. */
 function hexId(rng: Rng): string {
-  return String(rng.int(10)) + rng.hex(11);
+  return String(rng.int(10)) + rng.hex(12).slice(1);
 }
+
+const UPPER = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
+const LOWER = 'abcdefghijkmnopqrstuvwxyz';
+const ALNUM = UPPER + LOWER + '0123456789';
 
 /** A 10-char token with both letter cases and digits (an id by the pattern rule). */
 function tokenId(rng: Rng): string {
-  const A = 'ABCDEFGHJKLMNPQRSTUVWXYZ';
-  const a = 'abcdefghijkmnopqrstuvwxyz';
-  const chars = A + a + '0123456789';
-  let s = rng.pick([...A]) + rng.pick([...a]) + String(rng.int(10)) + String(rng.int(10));
-  while (s.length < 10) s += chars[rng.int(chars.length)];
+  let s = UPPER[rng.int(UPPER.length)]! + LOWER[rng.int(LOWER.length)]! + String(rng.int(10)) + String(rng.int(10));
+  while (s.length < 10) s += ALNUM[rng.int(ALNUM.length)];
   return s;
 }
 
@@ -347,9 +352,10 @@ const BROWSER_NEXT: Record<string, Choice<string>> = {
 
 /** Where the flow goes next: 'exit' ends it, and the client then either leaves or starts over. */
 function advance(c: Client, rng: Rng, entry: Choice<string>, next: Record<string, Choice<string>>, restart: string): string | null {
-  const s = c.state === 'start' ? entry.pick(rng) : next[c.state]!.pick(rng);
-  if (s !== 'exit') return s;
-  return rng.chance(c.contP) ? restart : null;
+  let s: string | null = c.state === 'start' ? entry.pick(rng) : next[c.state]!.pick(rng);
+  if (s === 'exit') s = rng.chance(c.contP) ? restart : null;
+  if (s !== null) c.state = s;
+  return s;
 }
 
 function browserStep(c: Client, rng: Rng, build: string): boolean {
@@ -436,7 +442,7 @@ function browserStep(c: Client, rng: Rng, build: string): boolean {
       );
       if (rng.chance(0.3)) q.push({ method: 'GET', host: SHOP, path: '/favicon.ico', backend: 'web', body: 'static', median: 1, size: 1_150 });
     }
-    if (rng.chance(0.08)) q.push({ method: 'GET', host: SHOP, path: '/ws/notifications', backend: 'web', body: 'ws', median: 2, status: 101, type: 'wss' });
+    if (rng.chance(0.08)) q.push({ method: 'GET', host: SHOP, path: '/ws/notifications', backend: 'web', body: 'ws', median: 2, status: 101, type: rng.chance(0.1) ? 'ws' : 'wss' });
   }
   return true;
 }
@@ -558,8 +564,13 @@ function scannerStep(c: Client, rng: Rng): boolean {
 // ---------------------------------------------------------------------------------------------
 // One request → one log line. ALB decides first (redirect, WAF, its own errors), then the target.
 
+/** Target, target status and the three timings of a request ALB answered itself. */
+const ALB_ANSWERED = ['-', '-', -1, -1, -1] as const;
 const TLS12 = 'ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2';
 const TLS13 = 'TLS_AES_128_GCM_SHA256 TLSv1.3';
+
+/** 000 … 999, for fractions of a second. */
+const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 /** ISO 8601 with microseconds, the prefix up to the second memoised (it changes rarely). */
 class TimeFormat {
@@ -571,13 +582,14 @@ class TimeFormat {
       this.sec = sec;
       this.prefix = new Date(sec * 1000).toISOString().slice(0, 19);
     }
-    return `${this.prefix}.${String(us - sec * SEC).padStart(6, '0')}Z`;
+    const frac = us - sec * SEC;
+    return `${this.prefix}.${DIGITS3[Math.floor(frac / 1000)]}${DIGITS3[frac % 1000]}Z`;
   }
 }
 
 /** Seconds with three decimals from whole milliseconds, as ALB prints them. */
 function seconds(ms: number): string {
-  return ms < 0 ? '-1' : `${Math.floor(ms / 1000)}.${String(ms % 1000).padStart(3, '0')}`;
+  return ms < 0 ? '-1' : `${Math.floor(ms / 1000)}.${DIGITS3[ms % 1000]}`;
 }
 
 /** A stable size for a path (the same file is always the same size). */
@@ -634,17 +646,11 @@ class LineWriter {
     let waitedMs: number | undefined;
     let received = (type === 'h2' || type === 'grpcs' ? rng.range(40, 260) : rng.range(320, 1100)) + (req.upload ?? 0) + (req.method === 'GET' || req.upload !== undefined ? 0 : rng.range(100, 900));
 
-    const elbAnswer = (status: number, bytes: number) => {
-      target = '-';
-      rpt = tpt = rsp = -1;
-      elbStatus = status;
-      targetStatus = '-';
-      sent = bytes;
-    };
-
     if (req.garbage || rng.chance(0.0001)) {
       // ALB could not read the request line (or its headers): no method, no URL, no user agent.
-      elbAnswer(400, rng.pick([272, 276]));
+      [target, targetStatus, rpt, tpt, rsp] = ALB_ANSWERED;
+      elbStatus = 400;
+      sent = rng.pick([272, 276]);
       request = '- - -';
       ua = '-';
       received = rng.range(0, 180);
@@ -653,12 +659,16 @@ class LineWriter {
       actions = '-';
     } else if (type === 'http') {
       // Port 80 only redirects to https.
-      elbAnswer(301, rng.range(150, 180) + req.path.length);
+      [target, targetStatus, rpt, tpt, rsp] = ALB_ANSWERED;
+      elbStatus = 301;
+      sent = rng.range(150, 180) + req.path.length;
       tg = '-';
       actions = 'redirect';
       redirect = `https://${req.host}:443${req.path}`;
     } else if (req.waf || rng.chance(0.0002)) {
-      elbAnswer(403, 216);
+      [target, targetStatus, rpt, tpt, rsp] = ALB_ANSWERED;
+      elbStatus = 403;
+      sent = 216;
       tg = '-';
       priority = '-';
       actions = 'waf';
@@ -674,20 +684,22 @@ class LineWriter {
       sent = 272;
     } else if (group.targets.length > 0 && (rng.chance(inApiIncident ? 0.02 : 0.0008) || (target === this.incidents.badTarget && t >= this.incidents.webFrom && t < this.incidents.webTo && rng.chance(0.7)))) {
       // ALB's own errors: the target refused the connection or timed out, or none was healthy.
-      const chosen = target;
       const x = rng.next();
-      if (x < 0.45 || chosen === this.incidents.badTarget) {
-        elbAnswer(502, 272);
-        target = chosen;
+      targetStatus = '-';
+      rpt = tpt = rsp = -1;
+      sent = 272;
+      if (x < 0.45 || target === this.incidents.badTarget) {
+        elbStatus = 502;
         reason = 'TargetConnectionError';
       } else if (x < 0.8) {
-        elbAnswer(504, 276);
-        target = chosen;
+        elbStatus = 504;
+        sent = 276;
         rpt = 0;
         reason = 'TargetTimeout';
         waitedMs = 60_000; // the idle timeout: the line is stamped when ALB gave up
       } else {
-        elbAnswer(503, 272);
+        elbStatus = 503; // no healthy target
+        target = '-';
       }
     } else {
       // The target answers.
@@ -781,7 +793,7 @@ function nextRequest(c: Client, rng: Rng, build: string): Req | null {
 
 /** µs until the client's next request: what a page pulls in follows at once, the next page after a pause. */
 function gapAfter(c: Client, rng: Rng): number {
-  if (c.queue.length > 0) return rng.range(15, 400) * 1000;
+  if (c.queue.length > 0) return rng.range(15_000, 400_000);
   return Math.min(THINK_MAX, Math.max(50_000, rng.lognormal(THINK[c.kind], 0.8)));
 }
 
@@ -822,8 +834,10 @@ function makeClients(count: number, lines: number, span: number, rng: Rng): { cl
     if (length * (perRequest - gap) - IDLE_MIN < extraMin) m = perRequest > 1.5 * gap ? (IDLE_MIN + extraMin) / (length * (perRequest - gap)) : 200;
     c.contP = 1 - 1 / m;
     c.idleExtra = Math.max(extraMin, m * length * (perRequest - gap) - IDLE_MIN);
-    // Start somewhere in the client's cycle, so traffic is steady from the first hour.
-    return rng.next() * (c.idleExtra + IDLE_MIN + m * length * gap);
+    // Time to the first session as seen from a random point of the client's cycle (a fixed part,
+    // the session and IDLE_MIN, then an exponential one), so traffic is steady from the first hour.
+    const fixed = IDLE_MIN + m * length * gap;
+    return (rng.chance(fixed / (fixed + c.idleExtra)) ? rng.next() * fixed : 0) + rng.exp(c.idleExtra);
   });
   return { clients, first };
 }

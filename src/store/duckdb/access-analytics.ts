@@ -275,8 +275,8 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
       );
       try {
         const [stats] = await run(
-          `SELECT count(*), sum(len), quantile_disc(len, 0.5), quantile_disc(len, 0.9), max(len), avg(len),
-             quantile_disc(dur, 0.5), quantile_disc(dur, 0.9), max(dur), avg(dur) FROM x`,
+          `SELECT count(*), sum(len), ${nearestRank('len', 0.5)}, ${nearestRank('len', 0.9)}, max(len), avg(len),
+             ${nearestRank('dur', 0.5)}, ${nearestRank('dur', 0.9)}, max(dur), avg(dur) FROM x`,
           [],
         );
         const pages = async (col: string) =>
@@ -349,6 +349,11 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
       return { rows: num(r![0]), ms: Math.round(performance.now() - started) };
     });
   }
+}
+
+/** The nearest-rank percentile of `col` (the ⌈q·n⌉-th smallest value), as an aggregate. */
+function nearestRank(col: string, q: number): string {
+  return `list_sort(list(${col}))[greatest(1, CAST(ceil(${q} * count(*) - 1e-9) AS BIGINT))]`;
 }
 
 function listOf(v: DuckDBValue): string[] {
