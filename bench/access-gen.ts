@@ -76,16 +76,19 @@ class Rng {
   exp(mean: number): number {
     return -mean * Math.log(1 - this.next());
   }
-  /** `chars` hex digits (a multiple of 4). */
+  /** `chars` hex digits. Built from char codes: string tables or toString(16) cost several times more. */
   hex(chars: number): string {
     let s = '';
-    for (let i = 0; i < chars; i += 4) s += HEX4[this.u32() & 0xffff];
-    return s;
+    for (let i = 0; i < chars; i += 8) {
+      const v = this.u32();
+      s += String.fromCharCode(HEX[v & 15]!, HEX[(v >>> 4) & 15]!, HEX[(v >>> 8) & 15]!, HEX[(v >>> 12) & 15]!, HEX[(v >>> 16) & 15]!, HEX[(v >>> 20) & 15]!, HEX[(v >>> 24) & 15]!, HEX[v >>> 28]!);
+    }
+    return chars % 8 === 0 ? s : s.slice(0, chars);
   }
 }
 
-/** Every 16-bit value as 4 hex digits: ids and trace ids are built from these (the hot path). */
-const HEX4 = Array.from({ length: 0x10000 }, (_, i) => i.toString(16).padStart(4, '0'));
+/** Char codes of the hex digits. */
+const HEX = [...'0123456789abcdef'].map((ch) => ch.charCodeAt(0));
 
 /** A weighted choice, its cumulative weights computed once. */
 class Choice<T> {
@@ -117,13 +120,13 @@ type Backend = 'web' | 'api' | 'grpc' | 'lambda';
 interface TargetGroup {
   arn: string;
   targets: string[]; // ip:port; empty for Lambda, whose lines log target `-`
-  priority: number; // the listener rule that routes to it
+  priority: string; // the listener rule that routes to it
 }
 const GROUPS: Record<Backend, TargetGroup> = {
-  web: { arn: `${ARN}/shop-web/6d0ecf831eec9f09`, targets: ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.14', '10.0.1.15'].map((ip) => `${ip}:8080`), priority: 0 },
-  api: { arn: `${ARN}/shop-api/2c81b5e07a4d93f1`, targets: ['10.0.2.20', '10.0.2.21', '10.0.2.22', '10.0.2.23', '10.0.2.24', '10.0.2.25', '10.0.2.26', '10.0.2.27'].map((ip) => `${ip}:8080`), priority: 10 },
-  grpc: { arn: `${ARN}/shop-grpc/94e6a1c3d05b7f28`, targets: ['10.0.3.30:50051', '10.0.3.31:50051', '10.0.3.32:50051'], priority: 20 },
-  lambda: { arn: `${ARN}/shop-images-fn/0b7d3e9f1a2c4e65`, targets: [], priority: 5 },
+  web: { arn: `${ARN}/shop-web/6d0ecf831eec9f09`, targets: ['10.0.1.10', '10.0.1.11', '10.0.1.12', '10.0.1.13', '10.0.1.14', '10.0.1.15'].map((ip) => `${ip}:8080`), priority: '0' },
+  api: { arn: `${ARN}/shop-api/2c81b5e07a4d93f1`, targets: ['10.0.2.20', '10.0.2.21', '10.0.2.22', '10.0.2.23', '10.0.2.24', '10.0.2.25', '10.0.2.26', '10.0.2.27'].map((ip) => `${ip}:8080`), priority: '10' },
+  grpc: { arn: `${ARN}/shop-grpc/94e6a1c3d05b7f28`, targets: ['10.0.3.30:50051', '10.0.3.31:50051', '10.0.3.32:50051'], priority: '20' },
+  lambda: { arn: `${ARN}/shop-images-fn/0b7d3e9f1a2c4e65`, targets: [], priority: '5' },
 };
 
 /** What a response carries, which decides its size. */
@@ -138,19 +141,25 @@ interface Req {
   body: Body;
   /** Median target time, ms. */
   median: number;
-  /** The target's status when the flow decides it (redirect after a POST, a missing page, a cached asset). */
-  status?: number;
-  /** Request body bytes (writes). */
-  upload?: number;
-  /** Response size, for files whose size is fixed. */
-  size?: number;
+  /** The target's status when the flow decides it (redirect after a POST, a missing page, a cached asset); 0 for the usual 200. */
+  status: number;
+  /** Request body bytes. */
+  upload: number;
+  /** Response size for files whose size is fixed, else 0. */
+  size: number;
   /** The listener it arrives on when not the client's usual one. */
-  type?: 'http' | 'ws' | 'wss' | 'grpcs';
-  waf?: boolean;
+  type: 'http' | 'ws' | 'wss' | 'grpcs' | null;
+  waf: boolean;
   /** A request ALB could not read: logged as `"- - -"`. */
-  garbage?: boolean;
+  garbage: boolean;
   /** Behind the OIDC authenticate action. */
-  auth?: boolean;
+  auth: boolean;
+}
+type ReqOptions = Partial<Pick<Req, 'status' | 'upload' | 'size' | 'type' | 'waf' | 'garbage' | 'auth'>>;
+
+/** Every request is built here, so all have one shape and the hot path reads them fast. */
+function request(method: string, host: string, path: string, backend: Backend, body: Body, median: number, o: ReqOptions = {}): Req {
+  return { method, host, path, backend, body, median, status: o.status ?? 0, upload: o.upload ?? 0, size: o.size ?? 0, type: o.type ?? null, waf: o.waf ?? false, garbage: o.garbage ?? false, auth: o.auth ?? false };
 }
 
 const CATEGORIES = ['electronics', 'books', 'home-garden', 'toys', 'sports', 'fashion', 'beauty', 'grocery', 'automotive', 'music', 'office', 'pets', 'baby', 'health', 'jewelry', 'shoes', 'outdoor', 'kitchen'];
@@ -240,6 +249,9 @@ const GRPC_METHODS = ['/shop.catalog.v1.CatalogService/GetItem', '/shop.catalog.
 // ---------------------------------------------------------------------------------------------
 // Clients: a kind, a fixed address and user agent, and the state of the session under way.
 
+const TLS12 = 'ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2';
+const TLS13 = 'TLS_AES_128_GCM_SHA256 TLSv1.3';
+
 type Kind = 'browser' | 'app' | 'script' | 'crawler' | 'scanner';
 const KINDS = new Choice<Kind>([['browser', 72], ['app', 18], ['script', 5], ['crawler', 3], ['scanner', 2]]);
 /** How much more one client of a kind sends than a browser (before each client's own spread). */
@@ -268,7 +280,9 @@ interface Client {
   ua: string;
   /** The listener protocol it speaks: h2 or HTTP/1.1 over TLS (scanners sometimes plain http). */
   type: 'h2' | 'https' | 'http';
-  tls13: boolean;
+  /** `"user agent" ssl_cipher ssl_protocol` as logged over TLS, and over plain http. */
+  uaTls: string;
+  uaPlain: string;
   userId: number;
   orders: string[];
   /** App clients on the gRPC catalogue. */
@@ -279,9 +293,11 @@ interface Client {
   contP: number;
   /** Mean of the idle time beyond IDLE_MIN between sessions, µs. */
   idleExtra: number;
-  // The session under way.
-  conn: string;
-  port: number;
+  // The session under way: one connection, so one client port and conn_trace_id.
+  /** client:port */
+  addr: string;
+  /** The fields after target_status_code_list: classification, its reason, conn_trace_id, the transform fields. */
+  tail: string;
   state: string;
   loggedIn: boolean;
   product: number;
@@ -301,21 +317,23 @@ function clientIp(rng: Rng, taken: Set<string>): string {
 }
 
 function newClient(kind: Kind, rng: Rng, taken: Set<string>): Client {
+  const ua = rng.pick(UAS[kind]);
   const orders = Array.from({ length: rng.range(1, 8) }, () => uuid(rng));
   return {
     kind,
     ip: clientIp(rng, taken),
-    ua: rng.pick(UAS[kind]),
+    ua,
     type: kind === 'scanner' ? (rng.chance(0.3) ? 'http' : 'https') : kind === 'browser' || kind === 'app' ? (rng.chance(0.6) ? 'h2' : 'https') : 'https',
-    tls13: rng.chance(0.7),
+    uaTls: `"${ua}" ${rng.chance(0.7) ? TLS13 : TLS12}`,
+    uaPlain: `"${ua}" - -`,
     userId: rng.range(10_000, 9_999_999),
     orders,
     grpc: kind === 'app' && rng.chance(0.25),
     resources: Array.from({ length: rng.range(2, 6) }, () => rng.pick(API_RESOURCES)),
     contP: 0,
     idleExtra: 0,
-    conn: '-',
-    port: 0,
+    addr: '',
+    tail: '',
     state: 'start',
     loggedIn: false,
     product: 0,
@@ -327,8 +345,11 @@ function newClient(kind: Kind, rng: Rng, taken: Set<string>): Client {
 // Session flows: each step pushes the requests of one page or call onto the client's queue
 // (the page, then what the page pulls in). A step that returns false ends the session.
 
-const page = (path: string, median: number, extra: Partial<Req> = {}): Req => ({ method: 'GET', host: SHOP, path, backend: 'web', body: 'html', median, ...extra });
-const api = (method: string, path: string, median: number, extra: Partial<Req> = {}): Req => ({ method, host: API, path, backend: 'api', body: method === 'GET' ? 'json' : 'tiny', median, upload: method === 'GET' ? 0 : undefined, ...extra });
+const page = (path: string, median: number, o?: ReqOptions): Req => request('GET', SHOP, path, 'web', 'html', median, o);
+const form = (path: string, median: number, upload: number): Req => request('POST', SHOP, path, 'web', 'tiny', median, { status: 302, upload });
+const asset = (path: string, size: number, status?: number): Req => request('GET', SHOP, path, 'web', 'static', 2, { size, status });
+const apiList = (path: string, median: number): Req => request('GET', API, path, 'api', 'list', median);
+const api = (method: string, path: string, median: number, o?: ReqOptions): Req => request(method, API, path, 'api', method === 'GET' ? 'json' : 'tiny', median, o);
 
 const BROWSER_ENTRY = new Choice([['home', 55], ['product', 25], ['category', 12], ['search', 8]] as const);
 const BROWSER_NEXT: Record<string, Choice<string>> = {
@@ -388,14 +409,14 @@ function browserStep(c: Client, rng: Rng, build: string): boolean {
       const gone = rng.chance(0.015);
       q.push(s === 'product' ? page(`/products/${p}`, 55, gone ? { status: 404 } : {}) : page(`/products/${p}/reviews?page=${rng.range(1, 4)}`, 80));
       if (s === 'product' && !gone) {
-        q.push({ method: 'GET', host: SHOP, path: `/images/products/${p}/800x800.jpg`, backend: 'web', body: 'img', median: 4, status: rng.chance(0.3) ? 304 : undefined });
+        q.push(request('GET', SHOP, `/images/products/${p}/800x800.jpg`, 'web', 'img', 4, { status: rng.chance(0.3) ? 304 : 0 }));
         if (rng.chance(0.6)) q.push(api('GET', `/api/v2/items/${p}/stock`, 20));
-        if (rng.chance(0.3)) q.push({ method: 'GET', host: API, path: `/api/v1/images/${p}/thumbnail?w=400`, backend: 'lambda', body: 'img', median: 90 });
+        if (rng.chance(0.3)) q.push(request('GET', API, `/api/v1/images/${p}/thumbnail?w=400`, 'lambda', 'img', 90));
       }
       break;
     }
     case 'addToCart':
-      q.push(api('POST', '/api/v1/cart/items', 35), api('GET', '/api/v1/cart', 20));
+      q.push(api('POST', '/api/v1/cart/items', 35, { upload: rng.range(60, 160) }), api('GET', '/api/v1/cart', 20));
       break;
     case 'cart':
       q.push(page('/cart', 50), api('GET', '/api/v1/cart', 20));
@@ -405,13 +426,13 @@ function browserStep(c: Client, rng: Rng, build: string): boolean {
       break;
     case 'checkout':
       if (!c.loggedIn) {
-        q.push(page('/login?next=/checkout', 30), { ...page('/login', 120, { status: 302 }), method: 'POST', body: 'tiny', upload: rng.range(80, 200) });
+        q.push(page('/login?next=/checkout', 30), form('/login', 120, rng.range(80, 200)));
         c.loggedIn = true;
       }
       q.push(page('/checkout', 90));
       break;
     case 'shipping':
-      q.push(page('/checkout/shipping', 60), { ...page('/checkout/shipping', 110, { status: 302 }), method: 'POST', body: 'tiny', upload: rng.range(300, 900) });
+      q.push(page('/checkout/shipping', 60), form('/checkout/shipping', 110, rng.range(300, 900)));
       break;
     case 'payment':
       q.push(page('/checkout/payment', 60), api('POST', '/api/v1/payments', 650, { upload: rng.range(400, 1200) }));
@@ -433,16 +454,16 @@ function browserStep(c: Client, rng: Rng, build: string): boolean {
     // A new visit loads the bundles, unless the browser has them cached; some come back as 304.
     const cached = rng.next();
     if (cached > 0.5) {
-      const status = cached < 0.7 ? 304 : undefined;
+      const status = cached < 0.7 ? 304 : 0;
       q.push(
-        { method: 'GET', host: SHOP, path: `/static/js/app.${build}.js`, backend: 'web', body: 'static', median: 3, size: 312_418, status },
-        { method: 'GET', host: SHOP, path: `/static/js/vendor.${build}.js`, backend: 'web', body: 'static', median: 3, size: 684_210, status },
-        { method: 'GET', host: SHOP, path: `/static/css/main.${build}.css`, backend: 'web', body: 'static', median: 2, size: 48_733, status },
-        { method: 'GET', host: SHOP, path: '/static/img/logo.svg', backend: 'web', body: 'static', median: 2, size: 3_412, status },
+        asset(`/static/js/app.${build}.js`, 312_418, status),
+        asset(`/static/js/vendor.${build}.js`, 684_210, status),
+        asset(`/static/css/main.${build}.css`, 48_733, status),
+        asset('/static/img/logo.svg', 3_412, status),
       );
-      if (rng.chance(0.3)) q.push({ method: 'GET', host: SHOP, path: '/favicon.ico', backend: 'web', body: 'static', median: 1, size: 1_150 });
+      if (rng.chance(0.3)) q.push(asset('/favicon.ico', 1_150));
     }
-    if (rng.chance(0.08)) q.push({ method: 'GET', host: SHOP, path: '/ws/notifications', backend: 'web', body: 'ws', median: 2, status: 101, type: rng.chance(0.1) ? 'ws' : 'wss' });
+    if (rng.chance(0.08)) q.push(request('GET', SHOP, '/ws/notifications', 'web', 'ws', 2, { status: 101, type: rng.chance(0.1) ? 'ws' : 'wss' }));
   }
   return true;
 }
@@ -459,8 +480,8 @@ const APP_NEXT: Record<string, Choice<string>> = {
   orderDetail: new Choice([['orders', 30], ['feed', 10], ['exit', 60]]),
 };
 
-function grpcCall(method: string, median: number): Req {
-  return { method: 'POST', host: API, path: method, backend: 'grpc', body: 'grpc', median, upload: 60, type: 'grpcs' };
+function grpcCall(method: string, median: number, rng: Rng): Req {
+  return request('POST', API, method, 'grpc', 'grpc', median, { upload: rng.range(20, 400), type: 'grpcs' });
 }
 
 function appStep(c: Client, rng: Rng): boolean {
@@ -476,19 +497,19 @@ function appStep(c: Client, rng: Rng): boolean {
   }
   switch (s) {
     case 'feed':
-      q.push(c.grpc ? grpcCall(GRPC_METHODS[1]!, 40) : api('GET', `/api/v2/items?category=${rng.pick(CATEGORIES)}&page=${rng.range(1, 6)}`, 55, { body: 'list' }));
+      q.push(c.grpc ? grpcCall(GRPC_METHODS[1]!, 40, rng) : apiList(`/api/v2/items?category=${rng.pick(CATEGORIES)}&page=${rng.range(1, 6)}`, 55));
       break;
     case 'search':
-      q.push(api('GET', `/api/v2/search?q=${rng.pick(TERMS)}`, 120, { body: 'list' }));
+      q.push(apiList(`/api/v2/search?q=${rng.pick(TERMS)}`, 120));
       break;
     case 'item': {
       c.product = productId(rng);
-      if (c.grpc) q.push(grpcCall(GRPC_METHODS[0]!, 15), grpcCall(GRPC_METHODS[2]!, 10));
+      if (c.grpc) q.push(grpcCall(GRPC_METHODS[0]!, 15, rng), grpcCall(GRPC_METHODS[2]!, 10, rng));
       else q.push(api('GET', `/api/v2/items/${c.product}`, 22), api('GET', `/api/v2/items/${c.product}/stock`, 18));
       break;
     }
     case 'addCart':
-      q.push(api('POST', '/api/v1/cart/items', 35));
+      q.push(api('POST', '/api/v1/cart/items', 35, { upload: rng.range(60, 160) }));
       break;
     case 'cart':
       q.push(api('GET', '/api/v1/cart', 20));
@@ -497,7 +518,7 @@ function appStep(c: Client, rng: Rng): boolean {
       q.push(api('POST', '/api/v1/orders', 420, { upload: rng.range(500, 1500) }), api('POST', '/api/v1/payments', 650, { upload: rng.range(400, 1200) }));
       break;
     case 'orders':
-      q.push(c.grpc ? grpcCall(GRPC_METHODS[3]!, 35) : api('GET', `${user}/orders?page=1`, 60, { body: 'list' }));
+      q.push(c.grpc ? grpcCall(GRPC_METHODS[3]!, 35, rng) : apiList(`${user}/orders?page=1`, 60));
       break;
     case 'orderDetail':
       q.push(api('GET', `${user}/orders/${rng.pick(c.orders)}`, 35));
@@ -514,10 +535,10 @@ function scriptStep(c: Client, rng: Rng): boolean {
   const q = c.queue;
   if (c.ua.startsWith('Go-') && rng.chance(0.3)) {
     // This partner also delivers webhooks, handled by a Lambda function.
-    q.push({ method: 'POST', host: API, path: `/webhooks/${rng.pick(['stripe', 'paypal', 'shipbob'])}`, backend: 'lambda', body: 'tiny', median: 70, upload: rng.range(800, 4000) });
+    q.push(request('POST', API, `/webhooks/${rng.pick(['stripe', 'paypal', 'shipbob'])}`, 'lambda', 'tiny', 70, { upload: rng.range(800, 4000) }));
   }
   const r = rng.pick(c.resources);
-  q.push(api('GET', `${r.base}?updated_since=2026-11-01T00:00:00Z&page=${rng.range(1, 20)}&limit=100`, r.median * 2, { body: 'list' }));
+  q.push(apiList(`${r.base}?updated_since=2026-11-01T00:00:00Z&page=${rng.range(1, 20)}&limit=100`, r.median * 2));
   for (let n = rng.range(1, 6); n > 0; n--) {
     const id = makeId(r.id, rng);
     const sub = rng.chance(0.3) ? rng.pick(r.subs) : null;
@@ -538,15 +559,15 @@ function crawlerStep(c: Client, rng: Rng): boolean {
   c.state = 'crawl';
   const q = c.queue;
   if (first) {
-    q.push({ ...page('/robots.txt', 2, { body: 'tiny', size: 412 }) });
-    if (rng.chance(0.3)) q.push({ ...page(`/sitemap-products-${rng.range(1, 5)}.xml`, 30, { body: 'list' }) });
+    q.push(request('GET', SHOP, '/robots.txt', 'web', 'tiny', 2, { size: 412 }));
+    if (rng.chance(0.3)) q.push(request('GET', SHOP, `/sitemap-products-${rng.range(1, 5)}.xml`, 'web', 'list', 30));
   }
   const x = rng.next();
   if (x < 0.7) {
     const p = productId(rng);
     q.push(page(`/products/${p}`, 55, rng.chance(0.05) ? { status: 404 } : {}));
   } else if (x < 0.85) q.push(page(`/categories/${rng.pick(CATEGORIES)}?page=${rng.range(1, 12)}`, 65));
-  else if (x < 0.93) q.push(page(`/product/${productId(rng)}`, 6, { status: 301, body: 'tiny' })); // an old URL scheme, redirected by the app
+  else if (x < 0.93) q.push(request('GET', SHOP, `/product/${productId(rng)}`, 'web', 'tiny', 6, { status: 301 })); // an old URL scheme, redirected by the app
   else q.push(page('/', 45));
   return true;
 }
@@ -557,39 +578,51 @@ function scannerStep(c: Client, rng: Rng): boolean {
   const x = rng.next();
   const path = rng.pick(SCAN_PATHS);
   const method = path.includes('login') || path.includes('xmlrpc') ? 'POST' : 'GET';
-  c.queue.push({ method, host: rng.chance(0.5) ? SHOP : API, path, backend: 'web', body: 'tiny', median: 4, status: 404, waf: x < 0.45, garbage: x > 0.9, upload: method === 'POST' ? rng.range(40, 400) : 0 });
+  c.queue.push(request(method, rng.chance(0.5) ? SHOP : API, path, 'web', 'tiny', 4, { status: 404, waf: x < 0.45, garbage: x > 0.9, upload: method === 'POST' ? rng.range(40, 400) : 0 }));
   return true;
 }
 
 // ---------------------------------------------------------------------------------------------
 // One request → one log line. ALB decides first (redirect, WAF, its own errors), then the target.
 
+// Fixed pieces of a line, built once: the line is assembled from fewer, longer strings.
+const HTTPS_ORIGIN: Record<string, string> = { [SHOP]: `https://${SHOP}:443`, [API]: `https://${API}:443` };
+const HTTP_ORIGIN: Record<string, string> = { [SHOP]: `http://${SHOP}:80`, [API]: `http://${API}:80` };
+/** `"domain_name" "chosen_cert_arn"` over TLS. */
+const SNI_CERT: Record<string, string> = { [SHOP]: `"${SHOP}" "${CERT}"`, [API]: `"${API}" "${CERT}"` };
+
 /** Target, target status and the three timings of a request ALB answered itself. */
 const ALB_ANSWERED = ['-', '-', -1, -1, -1] as const;
-const TLS12 = 'ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2';
-const TLS13 = 'TLS_AES_128_GCM_SHA256 TLSv1.3';
 
 /** 000 … 999, for fractions of a second. */
 const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
-/** ISO 8601 with microseconds, the prefix up to the second memoised (it changes rarely). */
+/** ISO 8601 with microseconds, the part up to the second memoised (it changes every few dozen lines). */
 class TimeFormat {
   private sec = -1;
   private prefix = '';
+  /** The second of the last time formatted, in hex (trace ids carry it). */
+  secHex = '';
   format(us: number): string {
     const sec = Math.floor(us / SEC);
     if (sec !== this.sec) {
       this.sec = sec;
-      this.prefix = new Date(sec * 1000).toISOString().slice(0, 19);
+      this.prefix = new Date(sec * 1000).toISOString().slice(0, 20);
+      this.secHex = sec.toString(16);
     }
     const frac = us - sec * SEC;
-    return `${this.prefix}.${DIGITS3[Math.floor(frac / 1000)]}${DIGITS3[frac % 1000]}Z`;
+    const ms = Math.floor(frac / 1000);
+    return this.prefix + DIGITS3[ms] + DIGITS3[frac - ms * 1000] + 'Z';
   }
 }
 
-/** Seconds with three decimals from whole milliseconds, as ALB prints them. */
+/** 0.000 … 9.999: most timings, ready-made. */
+const SECONDS = Array.from({ length: 10_000 }, (_, ms) => `${Math.floor(ms / 1000)}.${DIGITS3[ms % 1000]}`);
+
+/** Seconds with three decimals from whole milliseconds, as ALB prints them; -1 when not measured. */
 function seconds(ms: number): string {
-  return ms < 0 ? '-1' : `${Math.floor(ms / 1000)}.${DIGITS3[ms % 1000]}`;
+  if (ms < 0) return '-1';
+  return ms < SECONDS.length ? SECONDS[ms]! : `${Math.floor(ms / 1000)}.${DIGITS3[ms % 1000]}`;
 }
 
 /** A stable size for a path (the same file is always the same size). */
@@ -621,10 +654,7 @@ class LineWriter {
     const rng = this.rng;
     const type = req.type ?? c.type;
     const tls = type !== 'http' && type !== 'ws';
-    const scheme = tls ? 'https' : 'http';
-    const port = tls ? 443 : 80;
     const proto = type === 'h2' || type === 'grpcs' ? 'HTTP/2.0' : 'HTTP/1.1';
-    const url = `${scheme}://${req.host}:${port}${req.path}`;
     const group = GROUPS[req.backend];
     const inApiIncident = req.backend === 'api' && t >= this.incidents.apiFrom && t < this.incidents.apiTo;
 
@@ -637,14 +667,15 @@ class LineWriter {
     let targetStatus = '200';
     let sent = 0;
     let tg = group.arn;
-    let priority = String(group.priority);
+    let priority = group.priority;
     let actions = req.auth ? 'authenticate,forward' : 'forward';
     let redirect = '-';
     let reason = '-';
-    let request = `${req.method} ${url} ${proto}`;
-    let ua = c.ua;
+    let request = `${req.method} ${(tls ? HTTPS_ORIGIN : HTTP_ORIGIN)[req.host]}${req.path} ${proto}`;
+    let uaCipher = tls ? c.uaTls : c.uaPlain;
     let waitedMs: number | undefined;
-    let received = (type === 'h2' || type === 'grpcs' ? rng.range(40, 260) : rng.range(320, 1100)) + (req.upload ?? 0) + (req.method === 'GET' || req.upload !== undefined ? 0 : rng.range(100, 900));
+    // Request headers (HPACK-compressed on HTTP/2) and body.
+    let received = (type === 'h2' || type === 'grpcs' ? rng.range(40, 260) : rng.range(320, 1100)) + req.upload;
 
     if (req.garbage || rng.chance(0.0001)) {
       // ALB could not read the request line (or its headers): no method, no URL, no user agent.
@@ -652,7 +683,7 @@ class LineWriter {
       elbStatus = 400;
       sent = rng.pick([272, 276]);
       request = '- - -';
-      ua = '-';
+      uaCipher = `"-"${uaCipher.slice(uaCipher.lastIndexOf('"') + 1)}`;
       received = rng.range(0, 180);
       tg = '-';
       priority = '-';
@@ -664,7 +695,7 @@ class LineWriter {
       sent = rng.range(150, 180) + req.path.length;
       tg = '-';
       actions = 'redirect';
-      redirect = `https://${req.host}:443${req.path}`;
+      redirect = HTTPS_ORIGIN[req.host] + req.path;
     } else if (req.waf || rng.chance(0.0002)) {
       [target, targetStatus, rpt, tpt, rsp] = ALB_ANSWERED;
       elbStatus = 403;
@@ -703,7 +734,7 @@ class LineWriter {
       }
     } else {
       // The target answers.
-      let status = req.status ?? 200;
+      let status = req.status || 200;
       const x = rng.next();
       if (status < 300) {
         if (x < (inApiIncident ? 0.08 : 0.003)) status = rng.chance(0.85) ? 500 : 503;
@@ -722,12 +753,10 @@ class LineWriter {
     // The request came in that long before the response (`t`); a timing of -1 took no time.
     const spentMs = waitedMs ?? Math.max(0, rpt) + Math.max(0, tpt) + Math.max(0, rsp);
     const createdUs = t - spentMs * 1000 - rng.int(1000);
-    const createdSec = Math.floor(createdUs / SEC);
-    const trace = `Root=1-${createdSec.toString(16)}-${rng.hex(24)}`;
-    const domain = tls ? req.host : '-';
-    const cert = tls ? CERT : '-';
-    const cipher = tls ? (c.tls13 ? TLS13 : TLS12) : '- -';
-    return `${type} ${this.time.format(t)} ${ELB} ${c.ip}:${c.port} ${target} ${seconds(rpt)} ${seconds(tpt)} ${seconds(rsp)} ${elbStatus} ${targetStatus} ${received} ${sent} "${request}" "${ua}" ${cipher} ${tg} "${trace}" "${domain}" "${cert}" ${priority} ${this.created.format(createdUs)} "${actions}" "${redirect}" "${reason}" "${target}" "${targetStatus}" "-" "-" ${c.conn} "-" "-" "-"`;
+    const created = this.created.format(createdUs);
+    const trace = `Root=1-${this.created.secHex}-${rng.hex(24)}`;
+    const names = tls ? SNI_CERT[req.host] : '"-" "-"';
+    return `${type} ${this.time.format(t)} ${ELB} ${c.addr} ${target} ${seconds(rpt)} ${seconds(tpt)} ${seconds(rsp)} ${elbStatus} ${targetStatus} ${received} ${sent} "${request}" ${uaCipher} ${tg} "${trace}" ${names} ${priority} ${created} "${actions}" "${redirect}" "${reason}" "${target}" "${targetStatus}" ${c.tail}`;
   }
 
   private bodyBytes(req: Req, status: number): number {
@@ -744,11 +773,11 @@ class LineWriter {
       case 'list':
         return headers + rng.range(2_000, 48_000);
       case 'static':
-        return headers + (req.size ?? sizeOf(req.path, 1_000, 400_000));
+        return headers + req.size;
       case 'img':
         return headers + sizeOf(req.path, 8_000, 180_000);
       case 'tiny':
-        return headers + (req.size ?? rng.range(0, 200));
+        return headers + (req.size || rng.range(0, 200));
       case 'ws':
         return rng.range(400, 60_000);
       case 'grpc':
@@ -778,8 +807,8 @@ function step(c: Client, rng: Rng, build: string): boolean {
 function startSession(c: Client, rng: Rng): void {
   // One connection per session, so conn_trace_id tells sessions apart; ~5% of them are logged
   // without one (older log format), and analytics fall back to IP and user agent there.
-  c.conn = rng.chance(0.05) ? '-' : `TID_${rng.hex(16)}`;
-  c.port = rng.range(1024, 65535);
+  c.addr = `${c.ip}:${rng.range(1024, 65535)}`;
+  c.tail = `"-" "-" ${rng.chance(0.05) ? '-' : `TID_${rng.hex(16)}`} "-" "-" "-"`;
   c.state = 'start';
   c.loggedIn = false;
   c.product = 0;
@@ -946,28 +975,27 @@ export function* generateAlbLines(opts: GenOptions): Generator<string> {
   }
 }
 
-/** Writes the lines to `path` in ~1 MB chunks. */
+/** Writes the lines to `path`, through one ~1 MB buffer (encoding each line into it is cheaper than joining strings). */
 export async function writeAlbFile(path: string, opts: GenOptions): Promise<{ lines: number; bytes: number }> {
+  const chunk = 1 << 20;
+  const buf = Buffer.allocUnsafe(chunk + (64 << 10));
   const file = await open(path, 'w');
   let lines = 0;
   let bytes = 0;
+  let off = 0;
   try {
-    let chunk: string[] = [];
-    let size = 0;
-    const flush = async () => {
-      const buf = Buffer.from(chunk.join('\n') + '\n');
-      await file.write(buf);
-      bytes += buf.length;
-      chunk = [];
-      size = 0;
-    };
     for (const line of generateAlbLines(opts)) {
-      chunk.push(line);
-      size += line.length + 1;
+      if (off >= chunk || off + 3 * line.length + 1 > buf.length) {
+        await file.write(buf, 0, off);
+        bytes += off;
+        off = 0;
+      }
+      off += buf.write(line, off);
+      buf[off++] = 10;
       lines++;
-      if (size >= 1 << 20) await flush();
     }
-    if (chunk.length > 0) await flush();
+    await file.write(buf, 0, off);
+    bytes += off;
   } finally {
     await file.close();
   }

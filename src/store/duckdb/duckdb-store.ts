@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, BIGINT, VARCHAR } from '@duckdb/node-api';
 import { LhError } from '../../errors.js';
+import { parseByteSize } from '../../config/size.js';
 import type { StoredRecord } from '../../model/record.js';
 import { fieldSql } from '../../query/sql.js';
 import type {
@@ -273,7 +274,7 @@ export class DuckDbStore implements Store {
       let extent: SegmentExtent | null;
       try {
         fs.writeFileSync(file, batch.bytes);
-        extent = await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)));
+        extent = await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)), batch.bytes.length);
       } catch (e) {
         fs.rmSync(file, { force: true });
         throw storeError('append', e);
@@ -293,14 +294,17 @@ export class DuckDbStore implements Store {
       const firstSeq = this.lastSeq + 1n;
       let extent: SegmentExtent | null;
       try {
-        extent = await this.withMemoryHeadroom(`load of spool segment ${id}`, () =>
-          this.inTransaction(async () => {
-            const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
-            if (Number(seen.getRows()[0]![0]) > 0) return null;
-            const e = await this.loadRows(file);
-            await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(e?.rows ?? 0)], [BIGINT, BIGINT]);
-            return e;
-          }),
+        extent = await this.withMemoryHeadroom(
+          `load of spool segment ${id}`,
+          () =>
+            this.inTransaction(async () => {
+              const seen = await this.writer.runAndReadAll('SELECT count(*) FROM spool_segments WHERE id = $1', [id], [BIGINT]);
+              if (Number(seen.getRows()[0]![0]) > 0) return null;
+              const e = await this.loadRows(file);
+              await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(e?.rows ?? 0)], [BIGINT, BIGINT]);
+              return e;
+            }),
+          fileBytes(file),
         );
       } catch (e) {
         throw storeError('load segment', e);
@@ -385,20 +389,30 @@ export class DuckDbStore implements Store {
    * The usual limit stays small, and the rare wide batch still gets through: a segment that could
    * never load would stop every load after it.
    */
-  private async withMemoryHeadroom<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  private async withMemoryHeadroom<T>(what: string, fn: () => Promise<T>, inputBytes = 0): Promise<T> {
+    const max = this.options.maxMemoryLimit;
+    // A load holds its rows in memory until it commits: a segment bigger than the usual limit
+    // (wide rows, such as access-log entries with every field in attrs) would spill most of
+    // them to disk and take several times as long, so it gets the headroom from the start.
+    const limit = parseByteSize(this.options.memoryLimit);
+    if (max !== undefined && limit !== undefined && inputBytes > limit) return this.boostedRun(max, fn);
     try {
       return await fn();
     } catch (e) {
-      const max = this.options.maxMemoryLimit;
       if (max === undefined || !/Out of Memory/i.test(errorText(e))) throw e;
       this.options.onMemoryBoost?.(what);
-      if (this.boosted++ === 0) this.setMemoryLimit(max);
-      try {
-        await this.limitChange;
-        return await fn();
-      } finally {
-        if (--this.boosted === 0) this.setMemoryLimit(this.options.memoryLimit);
-      }
+      return this.boostedRun(max, fn);
+    }
+  }
+
+  /** Runs `fn` with the memory limit raised to `max`. */
+  private async boostedRun<T>(max: string, fn: () => Promise<T>): Promise<T> {
+    if (this.boosted++ === 0) this.setMemoryLimit(max);
+    try {
+      await this.limitChange;
+      return await fn();
+    } finally {
+      if (--this.boosted === 0) this.setMemoryLimit(this.options.memoryLimit);
     }
   }
 
@@ -908,4 +922,13 @@ function storeError(op: string, e: unknown): LhError {
     }, { cause: e });
   }
   return new LhError('LH_ERR_STORE', `${op}: ${text}`, undefined, { cause: e });
+}
+
+/** Size of a file, 0 when it cannot be read (the load then reports why). */
+function fileBytes(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
 }
