@@ -871,42 +871,50 @@ function makeClients(count: number, lines: number, span: number, rng: Rng): { cl
   return { clients, first };
 }
 
-/** A binary min-heap of client indices by the time of their next event. */
+/** A binary min-heap of client indices by the time of their next event (times kept beside them, in heap order). */
 class EventQueue {
-  private readonly heap: number[] = [];
-  constructor(private readonly time: Float64Array) {}
-  push(i: number, t: number): void {
-    this.time[i] = t;
-    const h = this.heap;
-    let k = h.push(i) - 1;
+  private readonly ids: Int32Array;
+  private readonly times: Float64Array;
+  private size = 0;
+  constructor(capacity: number) {
+    this.ids = new Int32Array(capacity);
+    this.times = new Float64Array(capacity);
+  }
+  push(id: number, t: number): void {
+    const { ids, times } = this;
+    let k = this.size++;
     while (k > 0) {
       const p = (k - 1) >> 1;
-      if (this.time[h[p]!]! <= t) break;
-      h[k] = h[p]!;
+      if (times[p]! <= t) break;
+      ids[k] = ids[p]!;
+      times[k] = times[p]!;
       k = p;
     }
-    h[k] = i;
+    ids[k] = id;
+    times[k] = t;
   }
   peekTime(): number {
-    return this.time[this.heap[0]!]!;
+    return this.times[0]!;
   }
+  /** Removes the earliest event: its client, whose time `peekTime()` gave just before. */
   pop(): number {
-    const h = this.heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      const t = this.time[last]!;
-      let k = 0;
-      for (;;) {
-        let c = 2 * k + 1;
-        if (c >= h.length) break;
-        if (c + 1 < h.length && this.time[h[c + 1]!]! < this.time[h[c]!]!) c++;
-        if (this.time[h[c]!]! >= t) break;
-        h[k] = h[c]!;
-        k = c;
-      }
-      h[k] = last;
+    const { ids, times } = this;
+    const top = ids[0]!;
+    const n = --this.size;
+    const id = ids[n]!;
+    const t = times[n]!;
+    let k = 0;
+    for (;;) {
+      let c = 2 * k + 1;
+      if (c >= n) break;
+      if (c + 1 < n && times[c + 1]! < times[c]!) c++;
+      if (times[c]! >= t) break;
+      ids[k] = ids[c]!;
+      times[k] = times[c]!;
+      k = c;
     }
+    ids[k] = id;
+    times[k] = t;
     return top;
   }
 }
@@ -944,8 +952,7 @@ export function* generateAlbLines(opts: GenOptions): Generator<string> {
   const deployAt = start + span * 0.55;
   const writer = new LineWriter(rng, incidents);
   const badTime = new TimeFormat();
-  const times = new Float64Array(clients.length);
-  const queue = new EventQueue(times);
+  const queue = new EventQueue(clients.length);
   first.forEach((t, i) => queue.push(i, start + Math.round(t)));
   const inSession = new Uint8Array(clients.length);
 
@@ -955,8 +962,8 @@ export function* generateAlbLines(opts: GenOptions): Generator<string> {
       n++;
       continue;
     }
+    const t = queue.peekTime();
     const i = queue.pop();
-    const t = times[i]!;
     const c = clients[i]!;
     if (inSession[i] === 0) {
       startSession(c, rng);

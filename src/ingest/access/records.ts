@@ -46,13 +46,21 @@ export function accessRecord(line: string, format: LineFormat, ctx: { tenant: st
   // attrs hold what the record's own fields do not: not the time, request line (the message),
   // URL and host (in the message and the host field), trace id or format (source); and no
   // field without a value. A row stays about a third smaller, and the spool writes that much less.
-  const attrs: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(f)) {
-    if (v === null || OMITTED.has(k) || (k === 'extra' && (v as unknown[]).length === 0)) continue;
-    attrs[k] = v;
-  }
   // The URL pattern the aggregates group by, worked out once here rather than by every reader.
-  if (typeof f.path === 'string') attrs.url_pattern = urlPattern(f.path);
+  // The JSON is written field by field (a parser's fields are plain strings, numbers and the
+  // `extra` list): about twice as fast as building an object for JSON.stringify.
+  let attrs = '{';
+  for (const k in f) {
+    const v = f[k];
+    if (v === null || v === undefined || OMITTED.has(k)) continue;
+    if (k === 'extra') {
+      if ((v as unknown[]).length > 0) attrs += `${attrs.length > 1 ? ',' : ''}"extra":${JSON.stringify(v)}`;
+      continue;
+    }
+    attrs += `${attrs.length > 1 ? ',' : ''}"${k}":${typeof v === 'number' ? String(v) : jsonString(v as string)}`;
+  }
+  if (typeof f.path === 'string') attrs += `${attrs.length > 1 ? ',' : ''}"url_pattern":${jsonString(urlPattern(f.path))}`;
+  attrs += '}';
   return {
     ok: true,
     record: {
@@ -68,9 +76,16 @@ export function accessRecord(line: string, format: LineFormat, ctx: { tenant: st
       message,
       traceId: (f.trace_id as string | null | undefined) ?? null,
       spanId: null,
-      attrs: JSON.stringify(attrs),
+      attrs,
     },
   };
+}
+
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]|[\uD800-\uDFFF]/;
+
+/** A string as JSON text; most need no escape and are just quoted. */
+function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
 /** `app/my-lb/50dc6c495c0c9188` → `my-lb` (the name users know the balancer by). */
