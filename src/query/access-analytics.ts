@@ -118,7 +118,7 @@ export class AccessAnswers {
     const gapText = text(p.gap);
     const gapMicros = gapText === '' ? DEFAULT_GAP_US : parseDuration('gap', gapText);
     const steps = kind === 'funnel' ? funnelSteps(p.steps) : [];
-    const limit = intParam('limit', p.limit, kind === 'flows' ? 50 : 20, 1, 10_000);
+    const limit = intParam('limit', p.limit, kind === 'flows' ? 50 : 20, 1, 100_000);
     const n = kind === 'flows' ? intParam('n', p.n, 3, 2, 8) : 0;
     const maxSessions = intParam('max_sessions', p.max_sessions, DEFAULT_MAX_SESSIONS, 0, 100_000_000);
     const explicitRate = rateParam(p.sample_rate);
@@ -204,7 +204,7 @@ function funnelSteps(v: Param): string[] {
     throw new LhError('LH_ERR_BAD_PARAM', `steps must list 2 to 20 URL patterns, comma-separated (e.g. /,/products/{id},/cart), got ${raw.length}`, { param: 'steps' });
   }
   return raw.map((s) => {
-    if (!s.startsWith('/')) throw new LhError('LH_ERR_BAD_PARAM', `a funnel step is a path or URL pattern starting with "/", got ${JSON.stringify(s.slice(0, 60))}`, { param: 'steps' });
+    if (!s.startsWith('/')) throw new LhError('LH_ERR_BAD_PARAM', `steps: each is a path or URL pattern starting with "/", got ${JSON.stringify(s.slice(0, 60))}`, { param: 'steps' });
     // `/products/123` and `/products/{id}` name the same step.
     return urlPattern(s);
   });
