@@ -40,6 +40,9 @@ const THINK_MAX = 5 * MIN;
 // ---------------------------------------------------------------------------------------------
 // Randomness: mulberry32, seeded, so the same options give the same bytes.
 
+/** Char codes of the hex digits. */
+const HEX = [...'0123456789abcdef'].map((ch) => ch.charCodeAt(0));
+
 class Rng {
   private s: number;
   constructor(seed: number) {
@@ -86,9 +89,6 @@ class Rng {
     return chars % 8 === 0 ? s : s.slice(0, chars);
   }
 }
-
-/** Char codes of the hex digits. */
-const HEX = [...'0123456789abcdef'].map((ch) => ch.charCodeAt(0));
 
 /** A weighted choice, its cumulative weights computed once. */
 class Choice<T> {
@@ -280,6 +280,8 @@ interface Client {
   ua: string;
   /** The listener protocol it speaks: h2 or HTTP/1.1 over TLS (scanners sometimes plain http). */
   type: 'h2' | 'https' | 'http';
+  /** `ssl_cipher ssl_protocol` of its TLS connections. */
+  cipher: string;
   /** `"user agent" ssl_cipher ssl_protocol` as logged over TLS, and over plain http. */
   uaTls: string;
   uaPlain: string;
@@ -318,13 +320,15 @@ function clientIp(rng: Rng, taken: Set<string>): string {
 
 function newClient(kind: Kind, rng: Rng, taken: Set<string>): Client {
   const ua = rng.pick(UAS[kind]);
+  const cipher = rng.chance(0.7) ? TLS13 : TLS12;
   const orders = Array.from({ length: rng.range(1, 8) }, () => uuid(rng));
   return {
     kind,
     ip: clientIp(rng, taken),
     ua,
-    type: kind === 'scanner' ? (rng.chance(0.3) ? 'http' : 'https') : kind === 'browser' || kind === 'app' ? (rng.chance(0.6) ? 'h2' : 'https') : 'https',
-    uaTls: `"${ua}" ${rng.chance(0.7) ? TLS13 : TLS12}`,
+    type: kind === 'scanner' ? (rng.chance(0.3) ? 'http' : 'https') : kind === 'browser' || kind === 'app' ? (rng.chance(0.35) ? 'h2' : 'https') : 'https',
+    cipher,
+    uaTls: `"${ua}" ${cipher}`,
     uaPlain: `"${ua}" - -`,
     userId: rng.range(10_000, 9_999_999),
     orders,
@@ -683,7 +687,7 @@ class LineWriter {
       elbStatus = 400;
       sent = rng.pick([272, 276]);
       request = '- - -';
-      uaCipher = `"-"${uaCipher.slice(uaCipher.lastIndexOf('"') + 1)}`;
+      uaCipher = tls ? `"-" ${c.cipher}` : '"-" - -';
       received = rng.range(0, 180);
       tg = '-';
       priority = '-';
@@ -735,13 +739,12 @@ class LineWriter {
     } else {
       // The target answers.
       let status = req.status || 200;
-      const x = rng.next();
       if (status < 300) {
-        if (x < (inApiIncident ? 0.08 : 0.003)) status = rng.chance(0.85) ? 500 : 503;
-        else if (x < 0.007 && req.backend === 'api' && req.method === 'GET') status = 401; // an expired token
-        else if (x < 0.017 && req.method !== 'GET') status = 400; // a body the app refused
-        else if (x < 0.04 && c.kind === 'script' && req.backend === 'api') status = 429; // the partner's rate limit
-        else if (x < 0.042) status = 404;
+        if (rng.chance(inApiIncident ? 0.08 : 0.003)) status = rng.chance(0.85) ? 500 : 503;
+        else if (req.backend === 'api' && req.method === 'GET' && rng.chance(0.004)) status = 401; // an expired token
+        else if (req.method !== 'GET' && rng.chance(0.01)) status = 400; // a body the app refused
+        else if (c.kind === 'script' && req.backend === 'api' && rng.chance(0.025)) status = 429; // the partner's rate limit
+        else if (rng.chance(0.002)) status = 404;
       }
       elbStatus = status;
       targetStatus = String(status);
@@ -826,19 +829,34 @@ function gapAfter(c: Client, rng: Rng): number {
   return Math.min(THINK_MAX, Math.max(50_000, rng.lognormal(THINK[c.kind], 0.8)));
 }
 
-/** Mean requests per session and mean gap between them, for a kind, by trying it (no restarts). */
-function sessionShape(kind: Kind, rng: Rng): { length: number; gap: number } {
+interface SessionShape {
+  /** Requests of a visit that does not start over. */
+  first: number;
+  /** Requests each time it does (no page assets then, no app launch calls). */
+  again: number;
+  /** Mean µs from one request to the next. */
+  gap: number;
+}
+
+/** The shape of a kind's sessions, by trying some: once without restarts, once with two flows a session on average. */
+function sessionShape(kind: Kind, rng: Rng): SessionShape {
   const c = newClient(kind, rng, new Set());
-  let requests = 0;
-  let gaps = 0;
-  for (let s = 0; s < 300; s++) {
-    startSession(c, rng);
-    while (nextRequest(c, rng, BUILDS[0]!) !== null) {
-      requests++;
-      gaps += gapAfter(c, rng);
+  const run = (contP: number) => {
+    c.contP = contP;
+    let requests = 0;
+    let gaps = 0;
+    for (let s = 0; s < 400; s++) {
+      startSession(c, rng);
+      while (nextRequest(c, rng, BUILDS[0]!) !== null) {
+        requests++;
+        gaps += gapAfter(c, rng);
+      }
     }
-  }
-  return { length: requests / 300, gap: gaps / requests };
+    return { length: requests / 400, gap: gaps / requests };
+  };
+  const once = run(0);
+  const twice = run(0.5);
+  return { first: once.length, again: Math.max(1, twice.length - once.length), gap: twice.gap };
 }
 
 /**
@@ -848,7 +866,7 @@ function sessionShape(kind: Kind, rng: Rng): { length: number; gap: number } {
  * longer sessions (it starts its flow over instead of leaving).
  */
 function makeClients(count: number, lines: number, span: number, rng: Rng): { clients: Client[]; first: number[] } {
-  const shapes = new Map<Kind, { length: number; gap: number }>();
+  const shapes = new Map<Kind, SessionShape>();
   for (const k of ['browser', 'app', 'script', 'crawler', 'scanner'] as const) shapes.set(k, sessionShape(k, rng));
   const taken = new Set<string>();
   const clients = Array.from({ length: count }, () => newClient(KINDS.pick(rng), rng, taken));
@@ -856,16 +874,17 @@ function makeClients(count: number, lines: number, span: number, rng: Rng): { cl
   const total = weights.reduce((a, b) => a + b, 0);
   const extraMin = 2 * MIN;
   const first = clients.map((c, i) => {
-    const { length, gap } = shapes.get(c.kind)!;
+    const { first, again, gap } = shapes.get(c.kind)!;
     const requests = (lines * weights[i]!) / total;
     const perRequest = span / requests; // time the client may spend per request, idle included
-    let m = 1;
-    if (length * (perRequest - gap) - IDLE_MIN < extraMin) m = perRequest > 1.5 * gap ? (IDLE_MIN + extraMin) / (length * (perRequest - gap)) : 200;
-    c.contP = 1 - 1 / m;
-    c.idleExtra = Math.max(extraMin, m * length * (perRequest - gap) - IDLE_MIN);
+    // A session of `length` requests leaves length·(perRequest − gap) for the idle time after it,
+    // which must be at least IDLE_MIN + extraMin. A client that cannot keep up even so is capped.
+    const length = perRequest > 1.5 * gap ? Math.max(first, (IDLE_MIN + extraMin) / (perRequest - gap)) : first + 200 * again;
+    c.contP = 1 - 1 / (1 + (length - first) / again); // 1 + (length − first)/again flows a session on average
+    c.idleExtra = Math.max(extraMin, length * (perRequest - gap) - IDLE_MIN);
     // Time to the first session as seen from a random point of the client's cycle (a fixed part,
     // the session and IDLE_MIN, then an exponential one), so traffic is steady from the first hour.
-    const fixed = IDLE_MIN + m * length * gap;
+    const fixed = IDLE_MIN + length * gap;
     return (rng.chance(fixed / (fixed + c.idleExtra)) ? rng.next() * fixed : 0) + rng.exp(c.idleExtra);
   });
   return { clients, first };
@@ -982,27 +1001,35 @@ export function* generateAlbLines(opts: GenOptions): Generator<string> {
   }
 }
 
-/** Writes the lines to `path`, through one ~1 MB buffer (encoding each line into it is cheaper than joining strings). */
+/**
+ * Writes the lines to `path` through two ~1 MB buffers: lines are encoded into one (cheaper than
+ * joining strings) while the other is being written, so generating never waits for the disk.
+ */
 export async function writeAlbFile(path: string, opts: GenOptions): Promise<{ lines: number; bytes: number }> {
   const chunk = 1 << 20;
-  const buf = Buffer.allocUnsafe(chunk + (64 << 10));
+  const buffers = [Buffer.allocUnsafe(chunk + (64 << 10)), Buffer.allocUnsafe(chunk + (64 << 10))];
   const file = await open(path, 'w');
+  let buf = buffers[0]!;
+  let writing: Promise<unknown> = Promise.resolve();
   let lines = 0;
   let bytes = 0;
   let off = 0;
+  const flush = async () => {
+    await writing; // the other buffer is free again
+    writing = file.write(buf, 0, off);
+    bytes += off;
+    buf = buf === buffers[0] ? buffers[1]! : buffers[0]!;
+    off = 0;
+  };
   try {
     for (const line of generateAlbLines(opts)) {
-      if (off >= chunk || off + 3 * line.length + 1 > buf.length) {
-        await file.write(buf, 0, off);
-        bytes += off;
-        off = 0;
-      }
+      if (off >= chunk || off + 3 * line.length + 1 > buf.length) await flush();
       off += buf.write(line, off);
       buf[off++] = 10;
       lines++;
     }
-    await file.write(buf, 0, off);
-    bytes += off;
+    await flush();
+    await writing;
   } finally {
     await file.close();
   }

@@ -23,6 +23,7 @@ import { generateAlbLines, gzipFile, writeAlbFile } from './access-gen.js';
 import { runGoAccess } from './access-goaccess.js';
 import { groundTruthOfFile, type Truth } from './access-truth.js';
 import { fmt, machine } from './lib/report.js';
+import { ensureDebianPackage } from '../test/helpers/debian.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
   const truth = await groundTruthOfFile(file, { funnel: FUNNEL });
   console.log(`ground truth: ${fmt(truth.requests)} valid lines, ${fmt(truth.rejected)} bad, ${fmt(truth.sessions.sessions)} sessions`);
 
+  ensureDebianPackage('goaccess', 'goaccess');
   const goaccess = await runGoAccess(file, path.join(dir, 'goaccess-report.json'));
   console.log(`GoAccess ${goaccess.version}: ${(goaccess.ms / 1000).toFixed(2)} s, ${fmt(goaccess.requests ?? 0)} requests`);
 
@@ -163,7 +165,7 @@ interface ImportSummary {
 
 function runImport(file: string, url: string, key: string): Promise<ImportSummary> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, 'import', file, '--url', url, '--json'], { env: { ...process.env, LOGHAVEN_API_KEY: key }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [CLI, 'import', file, '--url', url, '--tenant', 'default', '--json'], { env: { ...process.env, LOGHAVEN_API_KEY: key }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ImportSummary) : reject(new Error(`loghaven import exited ${code}: ${out}`))));
