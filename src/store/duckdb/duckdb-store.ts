@@ -274,7 +274,7 @@ export class DuckDbStore implements Store {
       let extent: SegmentExtent | null;
       try {
         fs.writeFileSync(file, batch.bytes);
-        extent = await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)), batch.bytes.length);
+        extent = await this.withMemoryHeadroom('append', () => this.inTransaction(() => this.loadRows(file)));
       } catch (e) {
         fs.rmSync(file, { force: true });
         throw storeError('append', e);
