@@ -86,6 +86,8 @@ async function main(): Promise<void> {
       };
       // The first report also waits for the last loads: import + it is the end-to-end time.
       const firstReport = performance.now();
+      // An answer given while loads are still far behind says `partial`: ask until it is whole.
+      for (let s = (await get('summary')).body; s.partial === true; s = (await get('summary')).body);
       const answers: Record<string, Json> = {};
       for (const q of REPORT) answers[q] = (await get(q)).body;
       const endToEndMs = importMs + (performance.now() - firstReport);

@@ -176,6 +176,11 @@ export class IngestPipeline {
     return this.queuedRecords;
   }
 
+  /** Rows written to the spool since start, and how many of them the store has loaded. */
+  get loadProgress(): { written: number; loaded: number } {
+    return { written: this.written, loaded: this.loaded };
+  }
+
   /** Spooled bytes the store has not loaded yet. */
   get backlogBytes(): number {
     return this.unloadedBytes + this.spool.currentBytes;

@@ -81,6 +81,7 @@ export async function buildQuerySide(
   const service = new QueryService({
     store,
     visible: (mode) => pipeline.visible(mode),
+    loadProgress: () => pipeline.loadProgress,
     cache,
     limiter,
     metrics,

@@ -100,6 +100,8 @@ export interface QueryServiceDeps {
   store: Store;
   /** Resolves once everything acknowledged so far is readable (pipeline.visible). */
   visible: (mode: Visibility) => Promise<void>;
+  /** Rows acknowledged (written to the spool) and loaded so far: whether a wait for loads ended early. */
+  loadProgress?: () => { written: number; loaded: number };
   cache: ResponseCache | null;
   limiter: QueryLimiter;
   metrics: Metrics;
@@ -263,10 +265,27 @@ export class QueryService {
   async access(ctx: QueryContext, kind: AccessKind, p: AccessParams): Promise<Served> {
     const sel = this.accessSelection(ctx, p);
     const key: CacheKey = { tenant: ctx.tenant, route: 'access', parts: [sel.query ?? null, ...accessKeyParts(kind, p)], from: sel.from, to: sel.to };
-    return this.serve('access', ctx, key, async () => {
+    // The wait for the loads happens before the query takes a slot: it uses no engine time, and
+    // while ingest is behind the limiter would count it as the query's and pause others for it.
+    // A wait cut short (the loader far behind, or failing) gives an answer without the rows still
+    // loading: it says so and is not cached.
+    let loading = 0;
+    const waitForLoads = async (): Promise<boolean> => {
+      const target = this.deps.loadProgress?.().written ?? 0;
       await this.deps.visible('loaded');
-      return this.accessAnswers.answer(kind, sel, p);
-    });
+      loading = Math.max(0, target - (this.deps.loadProgress?.().loaded ?? target));
+      return loading === 0;
+    };
+    return this.serve(
+      'access',
+      ctx,
+      key,
+      async () => {
+        const json = await this.accessAnswers.answer(kind, sel, p);
+        return loading === 0 ? json : `${json.slice(0, -1)},"partial":true,"rows_loading":${loading}}`;
+      },
+      waitForLoads,
+    );
   }
 
   /** The workflow analyses running for the caller's tenant. */
@@ -293,6 +312,11 @@ export class QueryService {
     ctx: QueryContext,
     key: CacheKey,
     compute: (visible: () => Promise<void>) => Promise<string>,
+    /**
+     * Awaited on a cache miss before the query queues for a slot (counted as visibility); false
+     * keeps the answer out of the cache.
+     */
+    before?: () => Promise<boolean>,
   ): Promise<Served> {
     const started = performance.now();
     const cache = this.deps.cache;
@@ -318,6 +342,12 @@ export class QueryService {
       await this.deps.visible('staged');
       visibleMs += performance.now() - t;
     };
+    let cacheable = true;
+    if (before !== undefined) {
+      const t = performance.now();
+      cacheable = await before();
+      visibleMs += performance.now() - t;
+    }
     const { value: json, queueMs } = await this.deps.limiter.run(() => compute(visible), ctx.signal).catch((e: unknown) => {
       if (e instanceof LhError && (e.code === 'LH_ERR_BUSY' || e.code === 'LH_ERR_QUERY_TIMEOUT')) {
         this.deps.metrics.queriesRefused.inc({ reason: e.code === 'LH_ERR_BUSY' ? 'busy' : 'timeout' });
@@ -327,7 +357,7 @@ export class QueryService {
     this.checkSize(json);
     const totalMs = performance.now() - started;
     const dbMs = Math.max(0, totalMs - cacheMs - queueMs - visibleMs);
-    if (useCache) await cache.set(key, version, json);
+    if (useCache && cacheable) await cache.set(key, version, json);
     this.deps.metrics.queryDuration.observe({ route }, totalMs / 1000);
     if (totalMs > this.deps.limits.slowMs) {
       this.deps.metrics.slowQueries.inc({ route });
