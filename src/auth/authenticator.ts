@@ -99,8 +99,17 @@ export class Authenticator {
     return this.loading;
   }
 
+  /**
+   * The key table, re-read when older than KEY_REFRESH_MS. When a periodic re-read fails (the
+   * engine briefly out of memory under a big load, say) the table read before stays in use and
+   * the read is tried again a second later: a request is not failed for the refresh.
+   */
   private async fresh(): Promise<void> {
-    if (performance.now() - this.loadedAt > KEY_REFRESH_MS) await this.reload();
+    if (performance.now() - this.loadedAt <= KEY_REFRESH_MS) return;
+    if (this.loadedAt === -Infinity) return this.reload();
+    await this.reload().catch(() => {
+      this.loadedAt = performance.now() - KEY_REFRESH_MS + UNKNOWN_ID_REFRESH_MS;
+    });
   }
 
   private bucketsOf(k: KeyRecord): { ingest: TokenBucket; queries: TokenBucket } {

@@ -197,6 +197,9 @@ describe('access-log analytics', () => {
     const g = (await r.json()) as Json;
     expect(g.data.accessAnalytics.steps.map((x: Json) => x.sessions)).toEqual(truth.funnel.steps.map((x) => x.sessions));
 
+    const progress = (await (await fetch(`${server.url}/api/v1/analytics/access/progress`)).json()) as Json;
+    expect(progress).toEqual({ running: [] });
+
     const json = await run(process.execPath, [CLI, 'analyze', 'summary', '--url', server.url, '--format', 'json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ requests: truth.requests, status_classes: truth.status_classes });
     const table = await run(process.execPath, [CLI, 'analyze', 'urls', '--url', server.url, '-n', '5']);

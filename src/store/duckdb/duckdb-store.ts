@@ -807,7 +807,8 @@ export class DuckDbStore implements Store {
   /** On the readers' connections: a key is read once per refresh, written on create and revoke. */
   readonly keys: KeyTable = new DuckDbKeyTable((fn) => {
     this.assertOpen();
-    return this.readers.with(fn).catch((e: unknown) => Promise.reject(storeError('keys', e)));
+    // With the query timeout and the memory retry: a load may hold most of the engine's memory.
+    return this.readers.with((conn) => this.timed(conn, () => fn(conn))).catch((e: unknown) => Promise.reject(storeError('keys', e)));
   });
 
   /** Access-log analytics: reads on the readers' connections, rebuilds serialised with the loads. */
