@@ -252,8 +252,10 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
       const where = scanWhere(sel, p);
       const sample = opts.sampleRate >= 1 ? '' : `AND hash(${CLIENT_KEY}) % 1000000 < ${Math.round(opts.sampleRate * 1_000_000)}`;
       await run(
+        // The client key is kept as its 64-bit hash: a tenth of the memory of the text, and no
+        // two of a few million clients are expected to share one.
         `CREATE OR REPLACE TEMP TABLE s AS
-         WITH r AS (SELECT ${CLIENT_KEY} AS k, ts, seq, url_pattern AS p FROM access_logs WHERE ${where} AND url_pattern IS NOT NULL ${sample}),
+         WITH r AS (SELECT hash(${CLIENT_KEY}) AS k, ts, seq, url_pattern AS p FROM access_logs WHERE ${where} AND url_pattern IS NOT NULL ${sample}),
            g AS (SELECT *, CASE WHEN epoch_us(ts) - epoch_us(lag(ts) OVER (PARTITION BY k ORDER BY ts, seq)) > ${gap} THEN 1 ELSE 0 END AS brk FROM r)
          SELECT k, sum(brk) OVER (PARTITION BY k ORDER BY ts, seq ROWS UNBOUNDED PRECEDING) AS sn, ts, seq, p FROM g`,
         p.list,
@@ -322,21 +324,22 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
 
   funnel(sel: AccessSelection, opts: SessionOptions & { steps: string[] }): Promise<FunnelFigures> {
     return this.withSessions(sel, opts, async (run) => {
-      // Each distinct step pattern becomes a letter; a session's requests on step pages spell a
-      // word, and the session reached step i when the word holds the first i letters in order.
-      const letters = new Map<string, string>();
-      for (const s of opts.steps) if (!letters.has(s)) letters.set(s, String.fromCharCode(97 + letters.size));
+      // Only the requests on step pages matter, numbered within their session; a session reaches
+      // step i at the first request on step i's page after the one where it reached step i-1.
       const p = new Params();
-      const cases = [...letters].map(([pattern, letter]) => `WHEN ${p.add(pattern)} THEN '${letter}'`).join(' ');
-      const reached = opts.steps.map((_, i) => {
-        const re = opts.steps.slice(0, i + 1).map((s) => letters.get(s)!).join('.*');
-        return `count(*) FILTER (WHERE regexp_matches(word, '${re}'))`;
-      });
-      const [row] = await run(
-        `WITH w AS (SELECT k, sn, string_agg(CASE p ${cases} END, '' ORDER BY ts, seq) AS word FROM s GROUP BY k, sn)
-         SELECT count(*), ${reached.join(', ')} FROM w`,
-        p.list,
-      );
+      const patterns = [...new Set(opts.steps)].map((x) => p.add(x));
+      const parts = [
+        `r AS (SELECT k, sn, p, row_number() OVER (PARTITION BY k, sn ORDER BY ts, seq) AS rn FROM s WHERE p IN (${patterns.join(', ')}))`,
+        `f0 AS (SELECT k, sn, min(rn) AS at FROM r WHERE p = ${p.add(opts.steps[0]!)} GROUP BY k, sn)`,
+      ];
+      for (let i = 1; i < opts.steps.length; i++) {
+        parts.push(
+          `f${i} AS (SELECT f.k, f.sn, min(r.rn) AS at FROM f${i - 1} f JOIN r ON r.k = f.k AND r.sn = f.sn AND r.rn > f.at
+             WHERE r.p = ${p.add(opts.steps[i]!)} GROUP BY f.k, f.sn)`,
+        );
+      }
+      const counts = opts.steps.map((_, i) => `(SELECT count(*) FROM f${i})`);
+      const [row] = await run(`WITH ${parts.join(',\n')} SELECT (SELECT count(*) FROM (SELECT DISTINCT k, sn FROM s)), ${counts.join(', ')}`, p.list);
       return { sessions: num(row![0]), reached: row!.slice(1).map(num) };
     });
   }
