@@ -82,7 +82,9 @@ async function main(): Promise<void> {
         const r = await fetch(`${server.url}/api/v1/analytics/access/${q}`, { headers: { ...server.headers, 'cache-control': 'no-cache' } });
         const body = (await r.json()) as Json;
         if (!r.ok) throw new Error(`${q}: HTTP ${r.status} ${JSON.stringify(body)}`);
-        return { ms: performance.now() - t, body };
+        const ms = performance.now() - t;
+        if (process.env.BENCH_VERBOSE) console.log(`  ${q}: ${ms.toFixed(0)} ms${body.sample_rate < 1 ? ` (sample rate ${body.sample_rate})` : ''}`);
+        return { ms, body };
       };
       // The first report also waits for the last loads: import + it is the end-to-end time.
       const firstReport = performance.now();
@@ -148,6 +150,9 @@ async function main(): Promise<void> {
       });
       checks.push(...compare(truth, answers, unsampled, workflow));
       results.push({ measure: 'figures equal to ground truth', figure: checks.length === 0 ? 'all equal' : `${checks.length} differ`, target: 'exact; percentiles within 1 %', met: checks.length === 0 });
+    } catch (e) {
+      console.error(`failed: ${(e as Error).message}`);
+      throw e;
     } finally {
       await stopChild(server);
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -37,7 +37,7 @@ import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
-import { APPEND_AGGREGATES_SQL, INSERT_ACCESS_SQL } from './access-tables.js';
+import { ACCESS_SOURCES, APPEND_AGGREGATES_SQL, INSERT_ACCESS_SQL } from './access-tables.js';
 import { DuckDbAccessAnalytics } from './access-analytics.js';
 import type { AccessAnalytics } from '../access.js';
 import type { RowBatch } from '../row-format.js';
@@ -304,7 +304,7 @@ export class DuckDbStore implements Store {
               await this.writer.run('INSERT INTO spool_segments VALUES ($1, $2, now())', [id, BigInt(e?.rows ?? 0)], [BIGINT, BIGINT]);
               return e;
             }),
-          fileBytes(file),
+          headroomBytes(file),
         );
       } catch (e) {
         throw storeError('load segment', e);
@@ -925,10 +925,27 @@ function storeError(op: string, e: unknown): LhError {
   return new LhError('LH_ERR_STORE', `${op}: ${text}`, undefined, { cause: e });
 }
 
-/** Size of a file, 0 when it cannot be read (the load then reports why). */
-function fileBytes(file: string): number {
+/** Access records (access-tables.ts) in the row format: `…\taccess\talb\t…`. */
+const ACCESS_ROW = new RegExp(`\taccess\t(${ACCESS_SOURCES.join('|')})\t`);
+/** Access rows take about four times their bytes while typed and aggregated in the load. */
+const ACCESS_MEMORY_FACTOR = 4;
+
+/**
+ * The memory a segment's load needs, in the bytes withMemoryHeadroom compares with the limit: its
+ * size, or four times that when its first rows are access records (typed into access_logs in
+ * the same transaction). 0 when the file cannot be read (the load then reports why).
+ */
+function headroomBytes(file: string): number {
   try {
-    return fs.statSync(file).size;
+    const size = fs.statSync(file).size;
+    const head = Buffer.alloc(Math.min(size, 64 * 1024));
+    const fd = fs.openSync(file, 'r');
+    try {
+      fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+    return ACCESS_ROW.test(head.toString('utf8')) ? size * ACCESS_MEMORY_FACTOR : size;
   } catch {
     return 0;
   }
