@@ -14,7 +14,7 @@ export async function accessRoutes(app: FastifyInstance, deps: { queries: QueryS
     '/api/v1/analytics/access/progress',
     {
       config: { scope: 'query' },
-      schema: { summary: 'Workflow analyses (sessions, flows, funnel) running now for your tenant, with their stage', tags: ['analytics'] },
+      schema: { summary: 'Workflow analyses (sessions, flows, funnel) running now for your tenant, with their stage', tags: ['query'] },
     },
     async (req, reply) => reply.send({ running: queries.accessProgress(queryContext(req, reply)) }),
   );
@@ -25,7 +25,7 @@ export async function accessRoutes(app: FastifyInstance, deps: { queries: QueryS
       config: { scope: 'query' },
       schema: {
         summary: `Access-log analytics: ${ACCESS_KINDS.join(', ')}`,
-        tags: ['analytics'],
+        tags: ['query'],
         querystring: AccessQuerySchema,
         response: { '4xx': ErrorAnswerSchema, '5xx': ErrorAnswerSchema },
       },
