@@ -79,6 +79,11 @@ afterAll(async () => {
 });
 
 /** A request that needs no particular body to be judged by the key check. */
+/** Waits (at most 10 s) for `cond`; the assertion after it says what was missing. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 50));
+}
+
 async function probe(method: string, url: string, headers: Record<string, string> = {}): Promise<number> {
   const body = method === 'GET' || method === 'HEAD' || method === 'DELETE' ? undefined : '{}';
   const r = await fetch(`${server.url}${url}`, { method, headers: { 'content-type': 'application/json', ...headers }, body });
@@ -327,6 +332,8 @@ describe('keys', () => {
     const after = await fetch(`${server.url}/api/v1/logs`, { headers: auth(made) });
     expect(after.status).toBe(401);
     expect(((await after.json()) as { message: string }).message).toContain('revoked');
+    // The log line reaches this process through a pipe, possibly after the answer.
+    await until(() => server.output().includes('audit: key revoked'));
     expect(server.output()).toContain('audit: key revoked');
     // Server-wide figures are for keys of every tenant.
     expect((await fetch(`${server.url}/api/v1/status`, { headers: auth(keys['acme-admin']!) })).status).toBe(403);
