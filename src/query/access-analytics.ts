@@ -8,6 +8,7 @@ import { LhError } from '../errors.js';
 import { formatMicros } from '../model/record.js';
 import { urlPattern } from '../ingest/access/url-pattern.js';
 import type { AccessAnalytics, AccessSelection, AccessTotals, SessionOptions } from '../store/access.js';
+import { intParam } from './params.js';
 import { parseDuration } from './time.js';
 
 export const ACCESS_KINDS = ['summary', 'hourly', 'urls', 'sessions', 'flows', 'errors', 'funnel'] as const;
@@ -216,16 +217,6 @@ function rateParam(v: Param): number | null {
   const r = Number(s);
   if (!(r > 0 && r <= 1)) throw new LhError('LH_ERR_BAD_PARAM', `sample_rate must be a number in (0, 1], got ${JSON.stringify(s)}`, { param: 'sample_rate' });
   return r;
-}
-
-function intParam(name: string, v: Param, fallback: number, min: number, max: number): number {
-  const s = text(v);
-  if (s === '') return fallback;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new LhError('LH_ERR_BAD_PARAM', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(s)}`, { param: name });
-  }
-  return n;
 }
 
 function text(v: Param): string {

@@ -14,6 +14,7 @@ import type { QueryLimiter } from './limiter.js';
 import { parseQuery } from './parser.js';
 import { CSV_HEADER, recordToJson } from './record-format.js';
 import { parseStep, parseTimeParam } from './time.js';
+import { intParam } from './params.js';
 import { AccessAnswers, accessKeyParts, type AccessKind, type AccessParams, type AccessProgress } from './access-analytics.js';
 import { compileAccessWhere } from './access-sql.js';
 import type { AccessSelection } from '../store/access.js';
@@ -294,12 +295,7 @@ export class QueryService {
   }
 
   private accessSelection(ctx: QueryContext, p: { q?: Param; from?: Param; to?: Param }): AccessSelection {
-    const now = ceilDiv(nowMicros(), 1_000_000n) * 1_000_000n;
-    const from = parseTimeParam('from', optional(p.from), now);
-    const to = parseTimeParam('to', optional(p.to), now);
-    if (from !== undefined && to !== undefined && from >= to) {
-      throw new LhError('LH_ERR_BAD_TIME', `"from" (${text(p.from)}) must be before "to" (${text(p.to)})`);
-    }
+    const { from, to } = timeWindow(p);
     const query = parseQuery(text(p.q));
     // Field names are checked now: a typo is a 400 before any work is queued.
     if (query !== undefined) compileAccessWhere(query, 'duckdb', 1);
@@ -384,14 +380,7 @@ export class QueryService {
 
   /** Tenant, resolved time window and parsed query; checks the range limit. */
   private selection(ctx: QueryContext, p: { q?: Param; from?: Param; to?: Param }): Selection {
-    // `now` to the next whole second: answers asked for within one second share a cache entry,
-    // and the window still ends after every record acknowledged before the request.
-    const now = ceilDiv(nowMicros(), 1_000_000n) * 1_000_000n;
-    const from = parseTimeParam('from', optional(p.from), now);
-    const to = parseTimeParam('to', optional(p.to), now);
-    if (from !== undefined && to !== undefined && from >= to) {
-      throw new LhError('LH_ERR_BAD_TIME', `"from" (${text(p.from)}) must be before "to" (${text(p.to)})`);
-    }
+    const { from, to } = timeWindow(p);
     const maxDays = this.deps.limits.maxRangeDays;
     if (maxDays > 0) {
       const span = from === undefined || to === undefined ? null : to - from;
@@ -419,21 +408,24 @@ function round2(n: number): number {
   return Math.round(n * 100) / 100;
 }
 
+/** `from` and `to` resolved (µs; `to` exclusive), `from` before `to`. */
+function timeWindow(p: { from?: Param; to?: Param }): { from?: bigint; to?: bigint } {
+  // `now` to the next whole second: answers asked for within one second share a cache entry,
+  // and the window still ends after every record acknowledged before the request.
+  const now = ceilDiv(nowMicros(), 1_000_000n) * 1_000_000n;
+  const from = parseTimeParam('from', optional(p.from), now);
+  const to = parseTimeParam('to', optional(p.to), now);
+  if (from !== undefined && to !== undefined && from >= to) {
+    throw new LhError('LH_ERR_BAD_TIME', `"from" (${text(p.from)}) must be before "to" (${text(p.to)})`);
+  }
+  return { from, to };
+}
+
 function sortOrder(v: Param, fallback: SortOrder): SortOrder {
   const s = text(v);
   if (s === '') return fallback;
   if (s === 'asc' || s === 'desc') return s;
   throw new LhError('LH_ERR_BAD_PARAM', `order must be "asc" or "desc", got ${JSON.stringify(s)}`, { param: 'order' });
-}
-
-function intParam(name: string, v: Param, fallback: number, min: number, max: number): number {
-  const s = text(v);
-  if (s === '') return fallback;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new LhError('LH_ERR_BAD_PARAM', `${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(s)}`, { param: name });
-  }
-  return n;
 }
 
 /** About a hundred buckets over the requested window, on a round step. */
