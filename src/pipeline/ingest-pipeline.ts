@@ -460,7 +460,14 @@ export class IngestPipeline {
     this.spool.write(chunks, rows);
   }
 
+  /**
+   * Whether the open segment is old enough to be loaded. Not while the loader is busy: sealed by
+   * age, it would only wait behind the loads under way, where it can keep filling towards a whole
+   * row group (partial groups are rewritten by every later load). A query that needs its rows
+   * still seals it at once (visible).
+   */
   private segmentAged(): boolean {
+    if (this.loading !== null || this.toLoad.length > 0) return false;
     return this.spool.currentRows > 0 && Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
   }
 

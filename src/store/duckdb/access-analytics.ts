@@ -310,9 +310,14 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
          SELECT f, t, n, n / sum(n) OVER (PARTITION BY f) FROM c ORDER BY n DESC, f, t LIMIT ${opts.limit}`,
         [],
       );
+      // Each request and the n-1 after it in its session (lead() is cheap; a list over a
+      // sliding window frame is not).
+      const next = Array.from({ length: opts.n - 1 }, (_, i) => `lead(p, ${i + 1}) OVER w AS p${i + 1}`);
+      const cols = ['p', ...next.map((_, i) => `p${i + 1}`)];
       const paths = await run(
-        `WITH w AS (SELECT list(p) OVER (PARTITION BY k, sn ORDER BY ts, seq ROWS BETWEEN CURRENT ROW AND ${opts.n - 1} FOLLOWING) AS steps FROM s)
-         SELECT steps, count(*) AS n FROM w WHERE len(steps) = ${opts.n} GROUP BY steps ORDER BY n DESC, steps LIMIT ${opts.limit}`,
+        `WITH w AS (SELECT p, ${next.join(', ')} FROM s WINDOW w AS (PARTITION BY k, sn ORDER BY ts, seq))
+         SELECT [${cols.join(', ')}] AS steps, count(*) AS n FROM w WHERE p${opts.n - 1} IS NOT NULL
+         GROUP BY ALL ORDER BY n DESC, steps LIMIT ${opts.limit}`,
         [],
       );
       return {

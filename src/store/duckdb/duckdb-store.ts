@@ -815,7 +815,17 @@ export class DuckDbStore implements Store {
   readonly access: AccessAnalytics = new DuckDbAccessAnalytics({
     read: (sql, params) => this.run(sql, params),
     withConnection: (fn) =>
-      this.readers.with((conn) => this.timed(conn, () => fn(async (sql, params) => (await conn.runAndReadAll(sql, params, bindTypes(params))).getRows()))),
+      this.readers.with((conn) =>
+        this.timed(conn, () => {
+          // The timeout interrupts the statement running when it strikes; one that would start
+          // after it is refused (cleanup, DROP, excepted), so a series of statements stops too.
+          const deadline = this.options.queryTimeoutMs ? performance.now() + this.options.queryTimeoutMs : Infinity;
+          return fn(async (sql, params) => {
+            if (performance.now() > deadline && !sql.startsWith('DROP ')) throw new LhError('LH_ERR_QUERY_TIMEOUT', `query ran longer than ${this.options.queryTimeoutMs} ms`);
+            return (await conn.runAndReadAll(sql, params, bindTypes(params))).getRows();
+          });
+        }),
+      ),
     write: (fn) =>
       this.serialised(() => {
         this.assertOpen();
