@@ -8,7 +8,7 @@ import { LhError } from '../errors.js';
 import { formatMicros } from '../model/record.js';
 import { urlPattern } from '../ingest/access/url-pattern.js';
 import type { AccessAnalytics, AccessSelection, AccessTotals, SessionOptions } from '../store/access.js';
-import { intParam } from './params.js';
+import { intParam, paramText as text } from './params.js';
 import { parseDuration } from './time.js';
 
 export const ACCESS_KINDS = ['summary', 'hourly', 'urls', 'sessions', 'flows', 'errors', 'funnel'] as const;
@@ -219,9 +219,6 @@ function rateParam(v: Param): number | null {
   return r;
 }
 
-function text(v: Param): string {
-  return v === undefined || v === null ? '' : String(v);
-}
 
 function round4(n: number): number {
   return Math.round(n * 10_000) / 10_000;

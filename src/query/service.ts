@@ -14,7 +14,7 @@ import type { QueryLimiter } from './limiter.js';
 import { parseQuery } from './parser.js';
 import { CSV_HEADER, recordToJson } from './record-format.js';
 import { parseStep, parseTimeParam } from './time.js';
-import { intParam } from './params.js';
+import { intParam, paramText as text } from './params.js';
 import { AccessAnswers, accessKeyParts, type AccessKind, type AccessParams, type AccessProgress } from './access-analytics.js';
 import { compileAccessWhere } from './access-sql.js';
 import type { AccessSelection } from '../store/access.js';
@@ -396,9 +396,6 @@ export class QueryService {
   }
 }
 
-function text(v: Param): string {
-  return v === undefined || v === null ? '' : String(v);
-}
 
 function optional(v: Param): string | undefined {
   return v === undefined || v === null ? undefined : String(v);

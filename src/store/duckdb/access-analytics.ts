@@ -129,18 +129,15 @@ const CLIENT_KEY = `coalesce(conn_trace_id, client_ip || chr(0) || coalesce(user
 export class DuckDbAccessAnalytics implements AccessAnalytics {
   constructor(private readonly deps: AccessDeps) {}
 
-  /** Whether the aggregate tables answer a selection exactly: no filter, whole hours. */
-  private aggregated(sel: AccessSelection): boolean {
+  /** The aggregate tables answer a selection exactly with no filter and whole hours; else a scan. */
+  private sourceFor(sel: AccessSelection): AccessSource {
     const whole = (t: bigint | undefined) => t === undefined || t % HOUR_US === 0n;
-    return sel.query === undefined && whole(sel.from) && whole(sel.to);
-  }
-
-  private source(sel: AccessSelection): AccessSource {
-    return this.aggregated(sel) ? 'aggregates' : 'scan';
+    return sel.query === undefined && whole(sel.from) && whole(sel.to) ? 'aggregates' : 'scan';
   }
 
   async summary(sel: AccessSelection): Promise<{ source: AccessSource; summary: AccessSummary }> {
-    const agg = this.aggregated(sel);
+    const source = this.sourceFor(sel);
+    const agg = source === 'aggregates';
     const p = new Params();
     const hourly = relation('access_hourly', sel, p, agg);
     const clients = relation('access_client_hourly', sel, p, agg);
@@ -158,7 +155,7 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
     totals.elb_errors = num(r[TOTALS_WIDTH]);
     totals.target_errors = num(r[TOTALS_WIDTH + 1]);
     return {
-      source: agg ? 'aggregates' : 'scan',
+      source,
       summary: {
         ...totals,
         clients: num(r[TOTALS_WIDTH + 2]),
@@ -169,7 +166,8 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
   }
 
   async hourly(sel: AccessSelection): Promise<{ source: AccessSource; items: AccessHour[] }> {
-    const agg = this.aggregated(sel);
+    const source = this.sourceFor(sel);
+    const agg = source === 'aggregates';
     const p = new Params();
     const hourly = relation('access_hourly', sel, p, agg);
     const latency = relation('access_hourly_latency', sel, p, agg);
@@ -185,11 +183,12 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
       totals.target_errors = num(r[2 + TOTALS_WIDTH]);
       return { hour: BigInt(r[0] as bigint), ...totals };
     });
-    return { source: this.source(sel), items };
+    return { source, items };
   }
 
   async urls(sel: AccessSelection, limit: number): Promise<{ source: AccessSource; items: AccessUrl[] }> {
-    const agg = this.aggregated(sel);
+    const source = this.sourceFor(sel);
+    const agg = source === 'aggregates';
     const p = new Params();
     const urls = relation('access_url_hourly', sel, p, agg);
     const latency = relation('access_url_latency', sel, p, agg);
@@ -206,11 +205,12 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
       pattern: r[1] as string,
       ...totalsOf(r, 2, r.slice(2 + TOTALS_WIDTH).map(numOrNull)),
     }));
-    return { source: this.source(sel), items };
+    return { source, items };
   }
 
   async errors(sel: AccessSelection, limit: number): Promise<{ source: AccessSource; items: AccessError[] }> {
-    const agg = this.aggregated(sel);
+    const source = this.sourceFor(sel);
+    const agg = source === 'aggregates';
     const p = new Params();
     const rel = relation('access_error_hourly', sel, p, agg);
     const rows = await this.deps.read(
@@ -225,7 +225,7 @@ export class DuckDbAccessAnalytics implements AccessAnalytics {
       target: r[3] as string | null,
       count: num(r[4]),
     }));
-    return { source: this.source(sel), items };
+    return { source, items };
   }
 
   async estimateSessions(sel: AccessSelection, gapMicros: bigint): Promise<number> {
