@@ -10,6 +10,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accessRecord, type LineFormat } from '../../src/ingest/access/records.js';
 import { DuckDbStore } from '../../src/store/duckdb/duckdb-store.js';
+import { MAX_PARTIAL_LOADS } from '../../src/store/duckdb/access-tables.js';
 import { rowsOf } from '../../src/store/row-format.js';
 
 const AWS_EXAMPLES = fs.readFileSync(path.resolve(import.meta.dirname, '../fixtures/alb/aws-doc-examples.log'), 'utf8').split('\n').filter(Boolean);
@@ -159,5 +160,30 @@ describe('access_logs', () => {
     expect(rebuilt.rows).toBe(AWS_EXAMPLES.length + SPECIAL.length);
     const after = await Promise.all([store.access.summary(sel), store.access.hourly(sel), store.access.urls(sel, 100), store.access.errors(sel, 100)]);
     expect(after).toEqual(before);
+  });
+
+  it('merges the partial aggregate rows of an hour once it has taken more than MAX_PARTIAL_LOADS loads, figures unchanged', async () => {
+    const loads = MAX_PARTIAL_LOADS + 4;
+    for (let i = 0; i < loads; i++) {
+      const file = path.join(dir, `segment-${i}.tsv`);
+      fs.writeFileSync(file, rowsFrom([SPECIAL[i % SPECIAL.length]!], 'alb').bytes);
+      await store.loadSegment(file, BigInt(i + 1));
+    }
+    await store.close();
+    const db = await DuckDBInstance.create(path.join(dir, 'db.duckdb'));
+    const conn = await db.connect();
+    const partial = await conn.runAndReadAll('SELECT count(*) FROM access_hourly');
+    conn.closeSync();
+    db.closeSync();
+    // The lines are all of one hour: load MAX_PARTIAL_LOADS + 1 merged every row before it into
+    // one, and the three after it added one each.
+    expect(Number(partial.getRows()[0]![0])).toBe(1 + loads - MAX_PARTIAL_LOADS - 1);
+    store = await openStore();
+    const sel = { tenant: 'default' };
+    const read = () => Promise.all([store.access.summary(sel), store.access.hourly(sel), store.access.urls(sel, 100), store.access.errors(sel, 100)]);
+    const merged = await read();
+    expect(merged[0].summary.requests).toBe(loads);
+    await store.access.rebuildAggregates();
+    expect(await read()).toEqual(merged);
   });
 });

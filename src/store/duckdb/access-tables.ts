@@ -5,10 +5,12 @@
 // disagree with the rows, and a replayed segment adds nothing twice.
 //
 // Aggregates are mergeable: every load appends one partial row per key (hour, URL pattern, …) and
-// readers sum them. Latency percentiles come from a log-bucketed sketch (DDSketch: bucket k holds
-// values in (γ^(k-1), γ^k], read back as 2γ^k/(γ+1), within LATENCY_ACCURACY of the true value),
-// whose bucket counts add up across loads like every other column. REBUILD_AGGREGATES_SQL
-// (`loghaven db maintain`) recomputes them from `access_logs`, merging the partial rows.
+// readers sum them; once an hour has taken more than MAX_PARTIAL_LOADS loads, the load that
+// crosses the line merges that hour's partial rows into one per key. Latency percentiles
+// come from a log-bucketed sketch (DDSketch: bucket k holds values in (γ^(k-1), γ^k], read back
+// as 2γ^k/(γ+1), within LATENCY_ACCURACY of the true value), whose bucket counts add up across
+// loads like every other column. REBUILD_AGGREGATES_SQL (`loghaven db maintain`) recomputes them
+// all from `access_logs`.
 
 import { ACCESS_COLUMNS } from '../access.js';
 
@@ -99,15 +101,20 @@ const SUMS = `count(*) AS requests,
   min(latency_ms) AS latency_min,
   max(latency_ms) AS latency_max`;
 
+/** SUMS of several partial rows merged into one. */
+const SUMS_MERGED = `sum(requests), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), sum(received_bytes), sum(sent_bytes),
+  sum(latency_n), sum(latency_sum), min(latency_min), max(latency_max)`;
+
 const SUM_COLUMNS = `requests BIGINT NOT NULL, s2xx BIGINT NOT NULL, s3xx BIGINT NOT NULL, s4xx BIGINT NOT NULL, s5xx BIGINT NOT NULL,
   received_bytes BIGINT NOT NULL, sent_bytes BIGINT NOT NULL,
   latency_n BIGINT NOT NULL, latency_sum DOUBLE NOT NULL, latency_min DOUBLE, latency_max DOUBLE`;
 
 /**
- * The aggregate tables: each is its key columns, and how a batch of access_logs rows (a relation
- * named `src`) becomes partial rows of it.
+ * The aggregate tables: each is its key columns, how a batch of access_logs rows (a relation
+ * named `src`) becomes partial rows of it, and how partial rows of it merge into one per key (a
+ * select list, in the table's column order, grouped by its plain columns).
  */
-export const AGGREGATES: { table: string; ddl: string; fill: string }[] = [
+export const AGGREGATES: { table: string; ddl: string; fill: string; merge: string }[] = [
   {
     // Hourly summary, with ELB-made errors (the target never answered) apart from the target's.
     table: 'access_hourly',
@@ -117,12 +124,14 @@ export const AGGREGATES: { table: string; ddl: string; fill: string }[] = [
       count(*) FILTER (WHERE status >= 400 AND target_status_code IS NULL AND format = 'alb') AS elb_errors,
       count(*) FILTER (WHERE target_status_code >= 400) AS target_errors
       FROM src GROUP BY ALL`,
+    merge: `tenant, hour, ${SUMS_MERGED}, sum(elb_errors), sum(target_errors)`,
   },
   {
     table: 'access_hourly_latency',
     ddl: 'CREATE TABLE access_hourly_latency (tenant VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, bucket SMALLINT NOT NULL, n BIGINT NOT NULL)',
     fill: `SELECT tenant, date_trunc('hour', ts) AS hour, ${bucketSql('latency_ms')} AS bucket, count(*) AS n
       FROM src WHERE latency_ms IS NOT NULL GROUP BY ALL`,
+    merge: 'tenant, hour, bucket, sum(n)',
   },
   {
     // URL-pattern summary.
@@ -130,6 +139,7 @@ export const AGGREGATES: { table: string; ddl: string; fill: string }[] = [
     ddl: `CREATE TABLE access_url_hourly (tenant VARCHAR NOT NULL, hour TIMESTAMP NOT NULL, method VARCHAR, pattern VARCHAR NOT NULL, ${SUM_COLUMNS})`,
     fill: `SELECT tenant, date_trunc('hour', ts) AS hour, method, url_pattern AS pattern, ${SUMS}
       FROM src WHERE url_pattern IS NOT NULL GROUP BY ALL`,
+    merge: `tenant, hour, method, pattern, ${SUMS_MERGED}`,
   },
   {
     table: 'access_url_latency',
@@ -137,6 +147,7 @@ export const AGGREGATES: { table: string; ddl: string; fill: string }[] = [
       bucket SMALLINT NOT NULL, n BIGINT NOT NULL)`,
     fill: `SELECT tenant, date_trunc('hour', ts) AS hour, method, url_pattern AS pattern, ${bucketSql('latency_ms')} AS bucket, count(*) AS n
       FROM src WHERE url_pattern IS NOT NULL AND latency_ms IS NOT NULL GROUP BY ALL`,
+    merge: 'tenant, hour, method, pattern, bucket, sum(n)',
   },
   {
     // Client summary: who sends what, per hour (distinct clients of any whole-hour range).
@@ -146,6 +157,7 @@ export const AGGREGATES: { table: string; ddl: string; fill: string }[] = [
     fill: `SELECT tenant, date_trunc('hour', ts) AS hour, client_ip, count(*) AS requests, count(*) FILTER (WHERE status >= 400) AS errors,
       coalesce(sum(sent_bytes), 0) AS sent_bytes, min(ts) AS first_ts, max(ts) AS last_ts
       FROM src WHERE client_ip IS NOT NULL GROUP BY ALL`,
+    merge: 'tenant, hour, client_ip, sum(requests), sum(errors), sum(sent_bytes), min(first_ts), max(last_ts)',
   },
   {
     // Error patterns: status, reason, URL pattern and target of every 4xx and 5xx.
@@ -156,6 +168,7 @@ export const AGGREGATES: { table: string; ddl: string; fill: string }[] = [
       CASE WHEN target_ip IS NULL THEN NULL WHEN target_port IS NULL THEN target_ip ELSE target_ip || ':' || target_port END AS target,
       count(*) AS n
       FROM src WHERE status >= 400 GROUP BY ALL`,
+    merge: 'tenant, hour, status, error_reason, pattern, target, sum(n)',
   },
 ];
 
@@ -197,6 +210,36 @@ export const INSERT_ACCESS_SQL = `INSERT INTO access_logs ${typedRowsSql('seq > 
 export const APPEND_AGGREGATES_SQL: string[] = AGGREGATES.map(
   (a) => `INSERT INTO ${a.table} WITH src AS (SELECT * FROM access_logs WHERE seq > $1) ${a.fill}`,
 );
+
+/**
+ * Partial rows one (tenant, hour) of an aggregate may hold before a load merges them: each load
+ * appends a row per key it touches, so a live stream (a load a second) would otherwise leave
+ * thousands per hour for every reader to sum.
+ */
+export const MAX_PARTIAL_LOADS = 16;
+
+/**
+ * The (tenant, hour µs) pairs among the access rows with seq > $1 that more than
+ * MAX_PARTIAL_LOADS loads have added to (access_hourly takes one row per load and pair).
+ */
+export const CROWDED_HOURS_SQL = `SELECT h.tenant, epoch_us(h.hour) FROM access_hourly h
+  JOIN (SELECT DISTINCT tenant, date_trunc('hour', ts) AS hour FROM access_logs WHERE seq > $1) n ON h.tenant = n.tenant AND h.hour = n.hour
+  GROUP BY ALL HAVING count(*) > ${MAX_PARTIAL_LOADS}`;
+
+const HOUR_OF = 'tenant = $1 AND hour = make_timestamp($2)';
+
+/**
+ * Merges the partial rows of one tenant and hour into one per key, in every aggregate: the
+ * statements in order, and whether each takes the tenant ($1) and the hour's start in µs ($2).
+ */
+export const MERGE_HOUR_SQL: { sql: string; hourParams: boolean }[] = [
+  ...AGGREGATES.flatMap((a) => [
+    { sql: `CREATE OR REPLACE TEMP TABLE access_merged AS SELECT ${a.merge} FROM ${a.table} WHERE ${HOUR_OF} GROUP BY ALL`, hourParams: true },
+    { sql: `DELETE FROM ${a.table} WHERE ${HOUR_OF}`, hourParams: true },
+    { sql: `INSERT INTO ${a.table} SELECT * FROM access_merged`, hourParams: false },
+  ]),
+  { sql: 'DROP TABLE access_merged', hourParams: false },
+];
 
 /** Fills access_logs from the access records already in logs (the migration that adds it). */
 export const BACKFILL_ACCESS_SQL = `INSERT INTO access_logs ${typedRowsSql('true')}`;

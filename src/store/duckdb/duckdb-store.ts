@@ -37,7 +37,7 @@ import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
-import { ACCESS_SOURCES, APPEND_AGGREGATES_SQL, INSERT_ACCESS_SQL } from './access-tables.js';
+import { ACCESS_SOURCES, APPEND_AGGREGATES_SQL, CROWDED_HOURS_SQL, INSERT_ACCESS_SQL, MERGE_HOUR_SQL } from './access-tables.js';
 import { DuckDbAccessAnalytics } from './access-analytics.js';
 import type { AccessAnalytics } from '../access.js';
 import type { RowBatch } from '../row-format.js';
@@ -337,12 +337,20 @@ export class DuckDbStore implements Store {
 
   /**
    * Types the access records among the rows just inserted (seq > lastSeq) into access_logs and
-   * appends their partial aggregates (access-tables.ts), in the caller's transaction.
+   * appends their partial aggregates (access-tables.ts), merging those of any hour that has
+   * taken too many loads, in the caller's transaction.
    */
   private async loadAccessRows(): Promise<void> {
     const typed = await this.writer.runAndReadAll(INSERT_ACCESS_SQL, [this.lastSeq], [BIGINT]);
     if (Number(typed.getRows()[0]![0]) === 0) return;
     for (const sql of APPEND_AGGREGATES_SQL) await this.writer.run(sql, [this.lastSeq], [BIGINT]);
+    const crowded = await this.writer.runAndReadAll(CROWDED_HOURS_SQL, [this.lastSeq], [BIGINT]);
+    for (const [tenant, hour] of crowded.getRows()) {
+      for (const m of MERGE_HOUR_SQL) {
+        if (m.hourParams) await this.writer.run(m.sql, [tenant as string, hour as bigint], [VARCHAR, BIGINT]);
+        else await this.writer.run(m.sql);
+      }
+    }
   }
 
   /** After a commit: the rows are readable, and their file goes to the index. Returns whether it took the file. */
