@@ -92,6 +92,10 @@ describe('ALB access log lines', () => {
   it('keeps a request ALB could not read, gRPC, WAF blocks, the connection trace id, the 2025 transform fields and unknown trailing fields', () => {
     const malformed = alb(`http 2024-07-02T22:23:00.186641Z app/lb/1 198.51.100.7:40000 - -1 -1 -1 400 - 0 272 "- - - " "-" - - - "-" "-" "-" - - "-" "-" "-" "-" "-" "-" "-"`);
     expect(malformed).toMatchObject({ method: null, url: null, path: null, elb_status_code: 400, target_status_code: null, user_agent: null });
+    // A request line ALB mangled (the URL glued to a dash, no protocol), and later fields past the
+    // 2025 ones, bare and quoted.
+    const mangled = alb(`http 2025-03-01T10:03:17.218099Z app/lb/2 192.0.2.44:61084 - -1 -1 -1 400 - 0 272 "- http://lb-2.elb.example.com:80- -" "-" - - - "-" "-" "-" - 2025-03-01T10:03:16.682000Z "-" "-" "-" "-" "-" "-" "-" TID_6c "-" "-" "-" 198.51.100.60 "-" "-"`);
+    expect(mangled).toMatchObject({ method: null, protocol: null, elb_status_code: 400, conn_trace_id: 'TID_6c', extra: ['198.51.100.60', '-', '-'] });
     const grpc = alb(`h2 2024-07-02T22:23:00.186641Z app/lb/1 10.0.0.9:5000 10.0.1.2:50051 0.000 0.012 0.000 200 200 96 210 "POST https://api.example.com:443/helloworld.Greeter/SayHello HTTP/2.0" "grpc-node/1.24.2" TLS_AES_128_GCM_SHA256 TLSv1.3 ${TAIL} TID_0a1b2c3d4e5f`);
     expect(grpc).toMatchObject({ method: 'POST', path: '/helloworld.Greeter/SayHello', protocol: 'HTTP/2.0', conn_trace_id: 'TID_0a1b2c3d4e5f' });
     const waf = alb(`https 2024-07-02T22:23:00.186641Z app/lb/1 203.0.113.5:1111 - -1 -1 -1 403 - 310 412 "GET https://www.example.com:443/admin HTTP/1.1" "sqlmap/1.7" TLS_AES_128_GCM_SHA256 TLSv1.3 - "Root=1-6" "www.example.com" "arn:aws:acm:x" 0 2024-07-02T22:22:48.364000Z "waf" "-" "-" "-" "-" "-" "-" TID_ff "-" "-" "-"`);
