@@ -8,6 +8,7 @@ import { CONFIG_LEAVES, ConfigSchema, PROFILES, describeExpected, findLeaf, type
 import { invalidValueProblem, unknownKeyProblem, type ConfigProblem } from './problems.js';
 import { readConfigFile, type ConfigFileSettings, type FlatSettings } from './toml-file.js';
 import { parseByteSize } from './size.js';
+import { ruleProblems, type RoutingRule } from '../pipeline/routing.js';
 
 export { configReference, type Config, type ConfigReferenceEntry } from './schema.js';
 export { resolveConfigFile } from './toml-file.js';
@@ -56,6 +57,13 @@ function coerceText(leaf: ConfigLeaf, value: unknown): unknown {
   if (leaf.isByteSize) return parseByteSize(text) ?? value;
   if (leaf.isNumber) return DECIMAL.test(text) ? Number(text) : value;
   if (leaf.isBoolean) return TRUE.test(text) ? true : FALSE.test(text) ? false : value;
+  if (leaf.isList) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      return value;
+    }
+  }
   return text;
 }
 
@@ -116,12 +124,18 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
   const problems: ConfigProblem[] = [];
   const reported = new Set<string>();
   for (const error of configChecker.Errors(candidate)) {
-    const key = error.path.slice(1).replace(/\//g, '.');
+    // An error inside a list of tables (`/routing/rules/0/category`) is the list's.
+    let key = error.path.slice(1).replace(/\//g, '.');
+    while (!findLeaf(key) && key.includes('.')) key = key.slice(0, key.lastIndexOf('.'));
     if (reported.has(key)) continue;
     reported.add(key);
     const leaf = findLeaf(key);
     const source = effective.get(key)?.source ?? 'defaults';
-    problems.push(invalidValueProblem(key, error.value, leaf ? describeExpected(leaf) : error.message, source));
+    problems.push(invalidValueProblem(key, leaf?.isList ? effective.get(key)?.value : error.value, leaf ? describeExpected(leaf) : error.message, source));
+  }
+  const rules = effective.get('routing.rules');
+  if (!reported.has('routing.rules') && rules !== undefined && Array.isArray(rules.value)) {
+    for (const problem of ruleProblems(rules.value as RoutingRule[])) problems.push({ key: 'routing.rules', value: rules.value, expected: problem, source: rules.source, message: `${problem} (from ${rules.source})` });
   }
 
   const defaultLimit = effective.get('query.default_limit');

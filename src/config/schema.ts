@@ -267,6 +267,48 @@ export const ConfigSchema = section('loghaven configuration', {
     }),
     disk_free_percent: Type.Integer({ minimum: 0, maximum: 99, default: 10, description: 'The `disk` alert is raised when the data directory has less free space than this share of its disk.' }),
   }),
+  files: section('Category file sink (SPEC §4)', {
+    enabled: Type.Boolean({
+      default: true,
+      description:
+        'Append every record, once loaded, to `DATA/files/YYYY-MM-DD/<category>.jsonl` (UTC day of its `ts`; one JSON object per line), and error/fatal and warn records to `error.jsonl` and `warning.jsonl` of that day. Exactly once across crashes.',
+    }),
+    buffer_bytes: byteSize({
+      minimum: 64 * 1024,
+      maximum: 4 * GiB,
+      default: 16 * MiB,
+      description: 'Memory the file buffers may hold in all; at it, the error and warning files are written first, then the biggest.',
+    }),
+    max_open_files: Type.Integer({
+      minimum: 4,
+      maximum: 65536,
+      default: 128,
+      description: 'Most category files open at once (least recently used closed first); never more than a quarter of the process\'s descriptor limit (`ulimit -n`).',
+    }),
+    idle_close_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'A category file not written for this long is closed.' }),
+  }),
+  routing: section('Category routing (SPEC §4)', {
+    rules: Type.Array(
+      Type.Object(
+        {
+          category: Type.String({ minLength: 1 }),
+          source: Type.Optional(Type.String()),
+          service: Type.Optional(Type.String()),
+          host: Type.Optional(Type.String()),
+          tenant: Type.Optional(Type.String()),
+          level: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        default: [],
+        description:
+          'Categories for records that come without one, as `[[routing.rules]]` tables: `category` and globs on any of `source` (its path, e.g. `"src/payments/**"`), `service`, `host`, `tenant`, `level` (`*` any characters but `/`, `**` any, `?` one). The first rule whose globs all match wins; no match: `general`. The category is stored with the record. In the environment: a JSON array.',
+        'x-expected': 'a list of [[routing.rules]] tables, each with a category and at least one of source, service, host, tenant, level',
+        'x-type': 'list of rules',
+      },
+    ),
+  }),
   log: section('Server logging', {
     level: oneOf(LOG_LEVELS, { default: 'info', description: 'Lowest level of the server\'s own log; `silent` turns it off. The profile sets the default.' }),
   }),
@@ -284,6 +326,8 @@ export interface ConfigLeaf {
   isByteSize: boolean;
   isNumber: boolean;
   isBoolean: boolean;
+  /** A list (of tables): JSON in the environment. */
+  isList: boolean;
 }
 
 export const ENV_PREFIX = 'LOGHAVEN_';
@@ -305,6 +349,7 @@ function collectLeaves(schema: TObject, prefix: string, into: ConfigLeaf[]): Con
         isByteSize: child['x-unit'] === BYTE_SIZE_UNIT,
         isNumber: KindGuard.IsInteger(child) || KindGuard.IsNumber(child),
         isBoolean: KindGuard.IsBoolean(child),
+        isList: KindGuard.IsArray(child),
       });
     }
   }

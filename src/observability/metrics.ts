@@ -207,6 +207,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly filesOpenHandles = new client.Gauge({ name: 'loghaven_files_open_handles', help: 'Category files open now', registers: [this.registry] });
+  readonly filesBufferedBytes = new client.Gauge({ name: 'loghaven_files_buffered_bytes', help: 'Bytes waiting in the category file buffers', registers: [this.registry] });
+  readonly filesBehindRows = new client.Gauge({ name: 'loghaven_files_behind_rows', help: 'Rows loaded into the store but not yet in the category files', registers: [this.registry] });
+  readonly filesFlushes = new client.Counter({ name: 'loghaven_files_flushes_total', help: 'Category file buffers written out', registers: [this.registry] });
+  readonly filesEmfileRecoveries = new client.Counter({
+    name: 'loghaven_files_emfile_recoveries_total',
+    help: 'Times the process ran out of file descriptors opening a category file, and closed handles to go on',
+    registers: [this.registry],
+  });
+  readonly filesCreated = new client.Counter({ name: 'loghaven_files_created_total', help: 'Category files created', registers: [this.registry] });
+  readonly filesRecords = new client.Counter({ name: 'loghaven_files_lines_total', help: 'Lines written to category files (a record copied to error.jsonl counts twice)', registers: [this.registry] });
+  readonly filesBytes = new client.Counter({ name: 'loghaven_files_bytes_total', help: 'Bytes written to category files', registers: [this.registry] });
+  readonly filesFailures = new client.Counter({ name: 'loghaven_files_write_failures_total', help: 'Rounds of category file writes that failed (retried with backoff)', registers: [this.registry] });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'loghaven_' });
   }

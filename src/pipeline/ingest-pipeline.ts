@@ -38,6 +38,8 @@ export interface IngestPipelineOptions {
   segmentMaxBytes: number;
   /** ... or when its first row is this old. */
   loadIntervalMs: number;
+  /** Gives rows without a category theirs (routing.ts), before anything else sees them. */
+  route?: (batch: RowBatch) => RowBatch;
 }
 
 export interface PipelineLog {
@@ -111,6 +113,8 @@ export class IngestPipeline {
   private openAcked: OpenAcked | null = null;
   /** The store numbered a segment otherwise than predicted (see loadLoop). */
   private seqDrift = false;
+  /** Listeners told each time a segment is loaded into the store (the category file sink). */
+  private readonly loadListeners = new Set<() => void>();
   /** Listeners told of each acknowledged group (live tails, the response cache). */
   private readonly ackListeners = new Set<(ack: Acknowledged) => void | Promise<void>>();
   /** What the listeners of the group just written still do; awaited before it is acknowledged. */
@@ -197,7 +201,8 @@ export class IngestPipeline {
   }
 
   /** Queues rows; resolves once every one of them is durable (per the durability mode). */
-  submit(batch: RowBatch, bytes: number): Promise<void> {
+  submit(rows: RowBatch, bytes: number): Promise<void> {
+    const batch = this.options.route !== undefined && rows.count > 0 && !this.closing ? this.options.route(rows) : rows;
     const refused = this.refusal(batch, bytes);
     if (refused !== null || batch.count === 0) {
       batch.release();
@@ -247,6 +252,12 @@ export class IngestPipeline {
   /** Sequence number of the last acknowledged row. */
   get acknowledgedSeq(): bigint {
     return this.seqBase + BigInt(this.written);
+  }
+
+  /** Calls `fn` each time a segment has been loaded into the store; returns the function that stops it. */
+  onLoaded(fn: () => void): () => void {
+    this.loadListeners.add(fn);
+    return () => this.loadListeners.delete(fn);
   }
 
   /**
@@ -569,6 +580,7 @@ export class IngestPipeline {
       for (let i = this.waiters.length - 1; i >= 0; i--) {
         if (this.waiters[i]!.upTo <= this.loaded) this.waiters.splice(i, 1)[0]!.resolve();
       }
+      for (const fn of this.loadListeners) fn();
       this.updateGauges();
     }
   }

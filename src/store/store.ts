@@ -88,6 +88,16 @@ export interface JsonRecord {
   json: string;
 }
 
+/** A record as the category files hold it: its file's keys, and its JSON line (SPEC §1). */
+export interface FileRow {
+  seq: bigint;
+  category: string | null;
+  /** UTC day of its `ts`, `YYYY-MM-DD`. */
+  day: string;
+  level: string | null;
+  json: string;
+}
+
 /** Rows after a sequence number, in sequence order: what a live tail reads. */
 export interface TailRequest extends Selection {
   afterSeq: bigint;
@@ -156,6 +166,13 @@ export interface Store {
   readAfter(req: TailRequest): Promise<StoredRecord[]>;
   /** readAfter, each record already in its JSON wire form. */
   readAfterJson(req: TailRequest): Promise<JsonRecord[]>;
+  /**
+   * Loaded rows with seq > afterSeq, every tenant, in sequence order, at most `limit`: what the
+   * category file sink (sinks/category-files.ts) writes out.
+   */
+  readForFiles(afterSeq: bigint, limit: number): Promise<FileRow[]>;
+  /** Highest sequence number loaded into the store itself (staged rows not counted). */
+  loadedSeq(): bigint;
   /** The token index's progress. */
   indexStatus(): IndexStatus;
   /** Ids of the spool segments already loaded, among `ids`. */

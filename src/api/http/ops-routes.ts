@@ -11,9 +11,12 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { ResponseCache } from '../../query/cache/response-cache.js';
 import type { QueryLimiter } from '../../query/limiter.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
+import type { CategoryFileSink } from '../../sinks/category-files.js';
 import type { Store } from '../../store/store.js';
 
 export interface OpsRouteDeps {
+  /** The category file sink, when on. */
+  files: CategoryFileSink | null;
   store: Store;
   pipeline: IngestPipeline;
   metrics: Metrics;
@@ -48,10 +51,10 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       const ready = Object.values(checks).every((c) => c.ok);
       // The cache is not needed to serve: when it fails the server answers from the store, and
       // says so here without leaving the load balancer.
-      const degraded = cacheCheck(deps);
-      return reply
-        .status(ready ? 200 : 503)
-        .send({ status: ready ? (degraded.ok ? 'ready' : 'degraded') : 'not ready', checks: { ...checks, cache: degraded } });
+      // Nor are the category files: the store keeps every record while they fail.
+      const degraded = { cache: cacheCheck(deps), files: filesCheck(deps) };
+      const whole = Object.values(degraded).every((c) => c.ok);
+      return reply.status(ready ? 200 : 503).send({ status: ready ? (whole ? 'ready' : 'degraded') : 'not ready', checks: { ...checks, ...degraded } });
     },
   );
 
@@ -59,6 +62,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
   app.get('/metrics', { config: { scope: 'admin' }, schema: { summary: 'Prometheus metrics', tags: ['operations'] } }, async (req, reply) => {
     checkServerWide(req.principal);
     const stats = await deps.store.stats();
+    if (deps.files !== null) deps.metrics.filesBehindRows.set(Number(deps.files.behind));
     deps.metrics.storeRows.set(stats.rows);
     deps.metrics.storeBytes.set(stats.bytes);
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
@@ -149,6 +153,14 @@ async function readiness(deps: OpsRouteDeps): Promise<Record<string, Check>> {
   const loadError = deps.pipeline.loadError;
   const loader = { ok: loadError === null, detail: loadError ?? 'spool segments load' };
   return { store, disk, queue, loader };
+}
+
+function filesCheck(deps: OpsRouteDeps): Check {
+  if (deps.files === null) return { ok: true, detail: 'category files disabled' };
+  const error = deps.files.error;
+  return error === null
+    ? { ok: true, detail: `${deps.files.behind} loaded rows not yet in the category files` }
+    : { ok: false, detail: `writing the category files fails (${error}); retrying, every record is in the store` };
 }
 
 function cacheCheck(deps: OpsRouteDeps): Check {

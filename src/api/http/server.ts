@@ -33,6 +33,8 @@ import { Authenticator } from '../../auth/authenticator.js';
 import { installAuth } from './auth.js';
 import { keysRoutes } from './keys-routes.js';
 import { LhError } from '../../errors.js';
+import { Router } from '../../pipeline/routing.js';
+import { CategoryFileSink } from '../../sinks/category-files.js';
 
 /**
  * Spool segments are loaded when they reach one DuckDB row group, or this size (so that very wide
@@ -102,6 +104,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   // DuckDB replays its own WAL while opening; the pipeline then replays the spool.
   app.log.info({ ms: Date.now() - opened, migrations: applied, data_dir: dataDir }, 'store opened');
+  // Request bodies and the rows built from them reuse the same buffers, across every protocol.
+  const buffers = new BufferPool();
+  const router = new Router(config.routing.rules);
   const pipeline = await IngestPipeline.open(
     store,
     {
@@ -116,6 +121,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       segmentRows: DUCKDB_ROW_GROUP_ROWS,
       segmentMaxBytes: SEGMENT_MAX_BYTES,
       loadIntervalMs: LOAD_INTERVAL_MS,
+      route: (batch) => router.route(batch, buffers),
     },
     metrics,
     app.log,
@@ -142,8 +148,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       info: { title: 'loghaven', version: VERSION, description: 'Self-hosted log server API' },
     },
   });
-  // Request bodies and the rows built from them reuse the same buffers, across every protocol.
-  const buffers = new BufferPool();
   await app.register(nativeIngestRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
   await app.register(lokiRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
   await app.register(otlpRoutes, { pipeline, metrics, bodyLimit: config.http.body_limit, buffers });
@@ -165,7 +169,26 @@ export async function startServer(config: Config): Promise<RunningServer> {
     cache: () => (queries.cache === null ? null : { ratio: queries.cache.hitRatio, lookups: queries.cache.lookups }),
     utilisation: () => queries.limiter.utilisation,
   });
+  // Category files follow the loads (sinks/category-files.ts).
+  const files = config.files.enabled
+    ? CategoryFileSink.open(
+        store,
+        { dir: path.join(dataDir, 'files'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms },
+        {
+          openHandles: (n) => metrics.filesOpenHandles.set(n),
+          bufferedBytes: (n) => metrics.filesBufferedBytes.set(n),
+          flushed: (n) => metrics.filesFlushes.inc(n),
+          emfileRecovered: () => metrics.filesEmfileRecoveries.inc(),
+          fileCreated: () => metrics.filesCreated.inc(),
+          written: (records, bytes) => (metrics.filesRecords.inc(records), metrics.filesBytes.inc(bytes)),
+          failed: () => metrics.filesFailures.inc(),
+        },
+        app.log,
+      )
+    : null;
+  if (files !== null) pipeline.onLoaded(() => files.wake());
   const statusDeps = {
+    files,
     store,
     pipeline,
     metrics,
@@ -243,6 +266,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     alerts.close();
     await app.close();
     await pipeline.drain();
+    await files?.close();
     await store.close();
     throw e;
   }
@@ -278,6 +302,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
           await stopListening;
           await queries.close();
           alerts?.close();
+          phase = 'files';
+          await files?.close();
           const listenerClosed = Date.now();
           phase = 'store';
           await store.close();

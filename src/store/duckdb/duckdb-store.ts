@@ -21,6 +21,7 @@ import type {
   HistogramBucket,
   HistogramRequest,
   IndexStatus,
+  FileRow,
   JsonRecord,
   LoadedSegment,
   Page,
@@ -804,6 +805,21 @@ export class DuckDbStore implements Store {
   /** Resolves once the index has caught up (tests, benchmarks). */
   indexIdle(): Promise<void> {
     return this.index?.idle() ?? Promise.resolve();
+  }
+
+  async readForFiles(afterSeq: bigint, limit: number): Promise<FileRow[]> {
+    this.assertOpen();
+    const upTo = this.lastSeq;
+    if (upTo <= afterSeq) return [];
+    const rows = await this.run(
+      `SELECT seq, category, strftime(ts, '%Y-%m-%d'), level, ${JSON_LINE_SQL} FROM logs WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${Math.max(1, Math.floor(limit))}`,
+      [afterSeq, upTo],
+    );
+    return rows.map((r) => ({ seq: r[0] as bigint, category: r[1] as string | null, day: r[2] as string, level: r[3] as string | null, json: r[4] as string }));
+  }
+
+  loadedSeq(): bigint {
+    return this.lastSeq;
   }
 
   maxSeq(): Promise<bigint> {

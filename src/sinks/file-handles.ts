@@ -1,0 +1,129 @@
+// A bounded pool of append handles for the category files: at most `max` files open at once, the
+// least recently used closed first, handles idle for `idleMs` closed by a sweep. Thousands of
+// categories work under a low `ulimit -n`: when the process runs out of descriptors anyway
+// (EMFILE/ENFILE: other parts of the server hold some too), half the pool is closed and the open
+// is tried again.
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface HandleEvents {
+  /** A descriptor shortage was met by closing handles. */
+  recovered(): void;
+  /** A file was created. */
+  created(): void;
+}
+
+/** Most times an open is retried after closing handles. */
+const OPEN_ATTEMPTS = 5;
+
+/** Most descriptors the pool may use: a quarter of the process's soft limit, so sockets, DuckDB and the spool keep theirs. */
+export function descriptorBudget(configured: number): number {
+  let soft = Infinity;
+  try {
+    const m = /^Max open files\s+(\d+|unlimited)/m.exec(fs.readFileSync('/proc/self/limits', 'utf8'));
+    if (m && m[1] !== 'unlimited') soft = Number(m[1]);
+  } catch {
+    // Not Linux: the configured figure stands.
+  }
+  return Math.max(4, Math.min(configured, Math.floor(soft / 4)));
+}
+
+export class FileHandlePool {
+  /** Open handles by path, least recently used first (a Map keeps insertion order), and each file's size. */
+  private readonly open = new Map<string, { fd: number; used: number; size: number }>();
+  private readonly madeDirs = new Set<string>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(
+    private readonly max: number,
+    private readonly idleMs: number,
+    private readonly events: HandleEvents,
+  ) {
+    this.sweeper = setInterval(() => this.closeIdle(), Math.max(1000, Math.min(idleMs, 10_000)));
+    this.sweeper.unref();
+  }
+
+  get size(): number {
+    return this.open.size;
+  }
+
+  /**
+   * Appends all of `data`; resolves with the file's size after it. A failing write rejects with
+   * an error that says, in `written`, how many bytes did get written, and in `size` the size then.
+   */
+  async append(file: string, data: Buffer): Promise<number> {
+    const h = await this.handleOf(file);
+    let done = 0;
+    try {
+      while (done < data.length) {
+        done += await new Promise<number>((resolve, reject) => fs.write(h.fd, data, done, data.length - done, null, (e, n) => (e ? reject(e) : resolve(n))));
+      }
+    } catch (e) {
+      h.size += done;
+      throw Object.assign(e as Error, { written: done, size: h.size });
+    }
+    h.size += done;
+    return h.size;
+  }
+
+  /** Closes every handle. */
+  closeAll(): void {
+    clearInterval(this.sweeper);
+    for (const [file] of this.open) this.close(file);
+  }
+
+  private async handleOf(file: string): Promise<{ fd: number; used: number; size: number }> {
+    const had = this.open.get(file);
+    if (had !== undefined) {
+      this.open.delete(file);
+      had.used = Date.now();
+      this.open.set(file, had);
+      return had;
+    }
+    while (this.open.size >= this.max) this.close(this.open.keys().next().value!);
+    const dir = path.dirname(file);
+    if (!this.madeDirs.has(dir)) {
+      await fs.promises.mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const fd = await new Promise<number>((resolve, reject) => fs.open(file, 'a', 0o644, (e, f) => (e ? reject(e) : resolve(f))));
+        // The size it has, whoever wrote it: the checkpoints record what is really there.
+        const size = fs.fstatSync(fd).size;
+        if (size === 0) this.events.created();
+        const h = { fd, used: Date.now(), size };
+        this.open.set(file, h);
+        return h;
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if ((code !== 'EMFILE' && code !== 'ENFILE') || attempt >= OPEN_ATTEMPTS) throw e;
+        // Out of descriptors: give back half of ours (oldest first) and try again.
+        this.events.recovered();
+        let drop = Math.max(1, Math.ceil(this.open.size / 2));
+        for (const [f] of this.open) {
+          if (drop-- <= 0) break;
+          this.close(f);
+        }
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
+    }
+  }
+
+  private close(file: string): void {
+    const h = this.open.get(file);
+    if (h === undefined) return;
+    this.open.delete(file);
+    try {
+      fs.closeSync(h.fd);
+    } catch {
+      // Nothing to do: the descriptor is gone either way.
+    }
+  }
+
+  private closeIdle(): void {
+    const before = Date.now() - this.idleMs;
+    for (const [file, h] of this.open) if (h.used < before) this.close(file);
+  }
+}
