@@ -92,6 +92,8 @@ describe('loadConfig defaults', () => {
         warmup_interval_ms: 30_000,
       },
       alerts: { memory_budget: 512 * 2 ** 20, disk_free_percent: 10 },
+      files: { enabled: true, buffer_bytes: 16 * 2 ** 20, max_open_files: 128, idle_close_ms: 30_000 },
+      routing: { rules: [] },
       log: { level: 'debug' },
     });
   });
@@ -231,6 +233,11 @@ describe('environment variables', () => {
       ['cache.warmup_interval_ms', 'LOGHAVEN_CACHE_WARMUP_INTERVAL_MS'],
       ['alerts.memory_budget', 'LOGHAVEN_ALERTS_MEMORY_BUDGET'],
       ['alerts.disk_free_percent', 'LOGHAVEN_ALERTS_DISK_FREE_PERCENT'],
+      ['files.enabled', 'LOGHAVEN_FILES_ENABLED'],
+      ['files.buffer_bytes', 'LOGHAVEN_FILES_BUFFER_BYTES'],
+      ['files.max_open_files', 'LOGHAVEN_FILES_MAX_OPEN_FILES'],
+      ['files.idle_close_ms', 'LOGHAVEN_FILES_IDLE_CLOSE_MS'],
+      ['routing.rules', 'LOGHAVEN_ROUTING_RULES'],
       ['log.level', 'LOGHAVEN_LOG_LEVEL'],
     ]);
   });
@@ -458,5 +465,31 @@ describe('configReference', () => {
       description: expect.stringMatching(/port/i),
     });
     for (const entry of reference) expect(entry.description.length, entry.key).toBeGreaterThan(10);
+  });
+});
+
+describe('routing rules', () => {
+  it('reads [[routing.rules]] tables from the file and a JSON array from the environment', () => {
+    const file = writeToml('[[routing.rules]]\nsource = "src/payments/**"\ncategory = "payments"\n[[routing.rules]]\nservice = "auth-*"\ncategory = "auth"\n');
+    expect(load({ file }).routing.rules).toEqual([
+      { source: 'src/payments/**', category: 'payments' },
+      { service: 'auth-*', category: 'auth' },
+    ]);
+    expect(load({ env: { LOGHAVEN_ROUTING_RULES: '[{"host":"web*","category":"web"}]' } }).routing.rules).toEqual([{ host: 'web*', category: 'web' }]);
+  });
+
+  it('names the rule and what is wrong with it', () => {
+    const file = writeToml('[[routing.rules]]\ncategory = "x"\n[[routing.rules]]\nservice = "a[b"\ncategory = "y"\n[[routing.rules]]\nservice = "a"\n');
+    const err = loadError({ file });
+    expect(err.code).toBe('LH_ERR_CONFIG_INVALID');
+    expect(err.message).toMatch(/routing\.rules: .* is not valid — expected a list of \[\[routing\.rules\]\] tables/);
+    const unknownField = loadError({ file: writeToml('[[routing.rules]]\npath = "x"\ncategory = "y"\n', 'b.toml') });
+    expect(unknownField.message).toMatch(/^invalid configuration: routing\.rules: /);
+    const badGlob = loadError({ file: writeToml('[[routing.rules]]\nservice = "a[b"\ncategory = "y"\n[[routing.rules]]\ncategory = "z"\n', 'c.toml') });
+    expect(problemsOf(badGlob).map((p) => p.message)).toEqual([
+      expect.stringMatching(/^routing\.rules\[0\]\.service: "a\[b" is not a valid glob: "\[" at 1 is never closed \(from .*c\.toml\)$/),
+      expect.stringMatching(/^routing\.rules\[1\]: a rule needs at least one of source, service, host, tenant, level to match \(from .*c\.toml\)$/),
+    ]);
+    expect(loadError({ env: { LOGHAVEN_ROUTING_RULES: 'not json' } }).message).toMatch(/routing\.rules: "not json" is not valid/);
   });
 });

@@ -47,8 +47,8 @@ export interface SinkLog {
 }
 
 const CHECKPOINTS = '.checkpoints';
-/** Rows read from the store at a time. */
-const PAGE_ROWS = 20_000;
+/** Rows read from the store at a time (in one turn between loads). */
+const PAGE_ROWS = 50_000;
 /** A round (rows between two checkpoints) ends after this many rows at the most. */
 const ROUND_ROWS = 200_000;
 /** The checkpoint file is rewritten as one line once it grows past this. */
@@ -85,6 +85,8 @@ interface FileBuffer {
 
 export class CategoryFileSink {
   private cursor: bigint;
+  /** The cursor as of the last checkpoint. */
+  private checkpointed: bigint;
   private readonly buffers = new Map<string, FileBuffer>();
   private buffered = 0;
   /** Size of every file written since the last checkpoint (relative path → bytes). */
@@ -107,6 +109,7 @@ export class CategoryFileSink {
     recovered: { seq: bigint; sizes: Map<string, number> },
   ) {
     this.cursor = recovered.seq;
+    this.checkpointed = recovered.seq;
     this.sizes = recovered.sizes;
     this.pool = new FileHandlePool(descriptorBudget(options.maxOpenFiles), options.idleCloseMs, {
       recovered: () => metrics.emfileRecovered(),
@@ -187,16 +190,15 @@ export class CategoryFileSink {
     if (this.buffers.size > 0) await this.flushAll();
     let read = 0;
     while (read < ROUND_ROWS && !this.closed) {
-      const rows = await this.store.readForFiles(this.cursor, PAGE_ROWS);
-      if (rows.length === 0) break;
+      const { rows, through } = await this.store.readForFiles(this.cursor, PAGE_ROWS);
+      if (through <= this.cursor) break;
       for (const r of rows) this.add(r);
-      this.cursor = rows[rows.length - 1]!.seq;
+      this.cursor = through;
       read += rows.length;
       if (this.buffered > this.options.bufferBytes) await this.flushByPriority();
-      if (rows.length < PAGE_ROWS) break;
     }
     if (this.buffers.size > 0) await this.flushAll();
-    if (this.touched.size > 0 || read > 0) this.checkpoint();
+    if (this.touched.size > 0 || read > 0 || this.cursor !== this.checkpointed) this.checkpoint();
   }
 
   private add(r: FileRow): void {
@@ -287,6 +289,7 @@ export class CategoryFileSink {
       fs.appendFileSync(file, line);
     }
     this.touched.clear();
+    this.checkpointed = this.cursor;
   }
 
   private sleep(ms: number): Promise<void> {

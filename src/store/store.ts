@@ -167,10 +167,11 @@ export interface Store {
   /** readAfter, each record already in its JSON wire form. */
   readAfterJson(req: TailRequest): Promise<JsonRecord[]>;
   /**
-   * Loaded rows with seq > afterSeq, every tenant, in sequence order, at most `limit`: what the
-   * category file sink (sinks/category-files.ts) writes out.
+   * Loaded rows with seq > afterSeq, every tenant, in sequence order, about `limit` of them: what
+   * the category file sink (sinks/category-files.ts) writes out; `through` is the highest
+   * sequence number the read covered (the next read goes on after it).
    */
-  readForFiles(afterSeq: bigint, limit: number): Promise<FileRow[]>;
+  readForFiles(afterSeq: bigint, limit: number): Promise<{ rows: FileRow[]; through: bigint }>;
   /** Highest sequence number loaded into the store itself (staged rows not counted). */
   loadedSeq(): bigint;
   /** The token index's progress. */

@@ -61,6 +61,8 @@ export async function startChild(
     https?: { ca: Buffer };
     /** Make a key of every tenant with every scope on the data directory first (`headers`). */
     auth?: boolean;
+    /** Run the server under `ulimit -n` of this many descriptors. */
+    maxOpenFiles?: number;
   } = {},
 ): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
@@ -75,7 +77,10 @@ export async function startChild(
     headers = { authorization: `Bearer ${(JSON.parse(made) as { key: string }).key}`, 'x-scope-orgid': 'default' };
   }
   const start = launcher();
-  const proc = spawn(process.execPath, [...start.nodeFlags, ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir], {
+  const args = [...start.nodeFlags, ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir];
+  const [command, argv] =
+    opts.maxOpenFiles === undefined ? [process.execPath, args] : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]];
+  const proc = spawn(command, argv, {
     // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
     env: {
       ...process.env,

@@ -116,6 +116,9 @@ FROM read_csv(${file}, delim = '\t', quote = '', escape = '', header = false, nu
  */
 export const DUCKDB_ROW_GROUP_ROWS = 122_880;
 
+/** Rows of one read for the category files (a few MB in the engine). */
+const FILE_PAGE_ROWS = 5_000;
+
 /** Keyset pages per export time slice: bounds how many rows one page query looks at. */
 const SLICE_PAGES = 8;
 
@@ -807,15 +810,31 @@ export class DuckDbStore implements Store {
     return this.index?.idle() ?? Promise.resolve();
   }
 
-  async readForFiles(afterSeq: bigint, limit: number): Promise<FileRow[]> {
-    this.assertOpen();
-    const upTo = this.lastSeq;
-    if (upTo <= afterSeq) return [];
-    const rows = await this.run(
-      `SELECT seq, category, strftime(ts, '%Y-%m-%d'), level, ${JSON_LINE_SQL} FROM logs WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${Math.max(1, Math.floor(limit))}`,
-      [afterSeq, upTo],
-    );
-    return rows.map((r) => ({ seq: r[0] as bigint, category: r[1] as string | null, day: r[2] as string, level: r[3] as string | null, json: r[4] as string }));
+  /**
+   * On the writer's turn, between loads: a read beside a load takes memory the load's commit may
+   * then not find (DuckDB invalidates the whole database when a commit fails that way). Read in
+   * pages of FILE_PAGE_ROWS, each small in the engine's memory, all in the one turn.
+   */
+  readForFiles(afterSeq: bigint, limit: number): Promise<{ rows: FileRow[]; through: bigint }> {
+    return this.serialised(async () => {
+      this.assertOpen();
+      const rows: FileRow[] = [];
+      let after = afterSeq;
+      // Sequence numbers are dense: a page is a range of them, which the zone maps find at once
+      // (an open range with LIMIT would render and sort every row after it, page after page).
+      while (rows.length < limit && after < this.lastSeq) {
+        const step = BigInt(Math.min(FILE_PAGE_ROWS, limit - rows.length));
+        const upTo = after + step < this.lastSeq ? after + step : this.lastSeq;
+        const r = await this.writer.runAndReadAll(
+          `SELECT seq, category, strftime(ts, '%Y-%m-%d'), level, ${JSON_LINE_SQL} FROM logs WHERE seq > $1 AND seq <= $2 ORDER BY seq`,
+          [after, upTo],
+          [BIGINT, BIGINT],
+        );
+        for (const row of r.getRows()) rows.push({ seq: row[0] as bigint, category: row[1] as string | null, day: row[2] as string, level: row[3] as string | null, json: row[4] as string });
+        after = upTo;
+      }
+      return { rows, through: after };
+    });
   }
 
   loadedSeq(): bigint {

@@ -1,0 +1,146 @@
+// The category file sink over a real DuckDB store: files per day and category with the level
+// copies, file names that cannot escape or collide, and recovery from a crash between writing
+// lines and checkpointing them (lines past the checkpoint, a torn tail, a file the checkpoints
+// never named): every record ends up in its files exactly once.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LogRecord } from '../model/record.js';
+import { DuckDbStore } from '../store/duckdb/duckdb-store.js';
+import { rowsOf } from '../store/row-format.js';
+import { CategoryFileSink, categoryFileName, type CategoryFileMetrics } from './category-files.js';
+
+const NO_METRICS: CategoryFileMetrics = {
+  openHandles: () => undefined,
+  bufferedBytes: () => undefined,
+  flushed: () => undefined,
+  emfileRecovered: () => undefined,
+  fileCreated: () => undefined,
+  written: () => undefined,
+  failed: () => undefined,
+};
+const NO_LOG = { info: () => undefined, error: () => undefined };
+
+let dir: string;
+let store: DuckDbStore;
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-sink-'));
+  store = await DuckDbStore.open({ file: path.join(dir, 'db.duckdb'), threads: 1, memoryLimit: '256MB', indexDir: path.join(dir, 'index'), loadDir: path.join(dir, 'load') });
+  await store.migrate();
+});
+
+afterEach(async () => {
+  await store.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const DAY_US = 86_400_000_000n;
+const T0 = BigInt(Date.parse('2026-11-29T12:00:00Z')) * 1000n;
+
+function records(from: number, n: number): LogRecord[] {
+  const levels = ['info', 'warn', 'error', 'fatal', 'debug'] as const;
+  return Array.from({ length: n }, (_, k) => {
+    const i = from + k;
+    return { ts: T0 + BigInt(i % 2) * DAY_US, receivedAt: 0n, tenant: 'default', level: levels[i % 5]!, severity: null, service: null, host: null, category: `c${i % 7}`, source: null, message: `m${i}`, traceId: null, spanId: null, attrs: '{}' };
+  });
+}
+
+function open(): CategoryFileSink {
+  return CategoryFileSink.open(store, { dir: path.join(dir, 'files'), bufferBytes: 64 * 1024, maxOpenFiles: 4, idleCloseMs: 1000 }, NO_METRICS, NO_LOG);
+}
+
+/** Messages per file (relative path), as the files hold them. */
+function contents(): Record<string, string[]> {
+  const root = path.join(dir, 'files');
+  const out: Record<string, string[]> = {};
+  for (const day of fs.readdirSync(root)) {
+    if (!fs.statSync(path.join(root, day)).isDirectory()) continue;
+    for (const f of fs.readdirSync(path.join(root, day))) {
+      out[`${day}/${f}`] = fs
+        .readFileSync(path.join(root, day, f), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { message: string }).message);
+    }
+  }
+  return out;
+}
+
+function expected(all: LogRecord[]): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const add = (f: string, m: string) => (out[f] ??= []).push(m);
+  for (const r of all) {
+    const day = new Date(Number(r.ts / 1000n)).toISOString().slice(0, 10);
+    add(`${day}/${r.category}.jsonl`, r.message!);
+    if (r.level === 'error' || r.level === 'fatal') add(`${day}/error.jsonl`, r.message!);
+    if (r.level === 'warn') add(`${day}/warning.jsonl`, r.message!);
+  }
+  return out;
+}
+
+describe('category file names', () => {
+  it('keep safe names, escape the rest, and leave error.jsonl and warning.jsonl to the levels', () => {
+    expect(categoryFileName('payments')).toBe('payments.jsonl');
+    expect(categoryFileName('a.b-c_D9')).toBe('a.b-c_D9.jsonl');
+    expect(categoryFileName('../etc/passwd')).toBe('%2E.%2Fetc%2Fpasswd.jsonl');
+    expect(categoryFileName('a/b')).not.toBe(categoryFileName('a_b'));
+    expect(categoryFileName('a%2Fb')).not.toBe(categoryFileName('a/b'));
+    expect(categoryFileName('café')).toBe('caf%C3%A9.jsonl');
+    expect(categoryFileName('error')).toBe('%65rror.jsonl');
+    expect(categoryFileName('warning')).toBe('%77arning.jsonl');
+    expect(categoryFileName('')).toBe('%.jsonl');
+  });
+});
+
+describe('CategoryFileSink', () => {
+  it('writes every loaded record to its day and category, and error/fatal and warn copies', async () => {
+    const all = records(0, 3000);
+    await store.append(rowsOf(all));
+    const sink = open();
+    await sink.caughtUp();
+    await sink.close();
+    expect(contents()).toEqual(expected(all));
+  });
+
+  it('after a crash between writing lines and checkpointing them, cuts the files back and writes each record once', async () => {
+    const first = records(0, 1000);
+    await store.append(rowsOf(first));
+    let sink = open();
+    await sink.caughtUp();
+    await sink.close();
+    // More rows arrive; a sink wrote some of their lines (and half a line) but crashed before its
+    // checkpoint, and had begun a file the checkpoints never named.
+    const second = records(1000, 1000);
+    await store.append(rowsOf(second));
+    const root = path.join(dir, 'files');
+    const written = expected([...first, ...second.slice(0, 400)]);
+    for (const [f, ms] of Object.entries(written)) {
+      const now = fs.existsSync(path.join(root, f)) ? fs.readFileSync(path.join(root, f), 'utf8').split('\n').filter(Boolean).length : 0;
+      const lines = ms.slice(now).map((m) => `${JSON.stringify({ message: m })}\n`).join('');
+      fs.mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+      fs.appendFileSync(path.join(root, f), `${lines}{"message":"m14`);
+    }
+    fs.writeFileSync(path.join(root, '2026-11-29', 'never-checkpointed.jsonl'), '{"message":"x"}\n');
+    sink = open();
+    await sink.caughtUp();
+    await sink.close();
+    expect(contents()).toEqual({ ...expected([...first, ...second]), '2026-11-29/never-checkpointed.jsonl': [] });
+  });
+
+  it('goes on after a restart from where it stopped, with nothing written twice', async () => {
+    const a = records(0, 500);
+    await store.append(rowsOf(a));
+    let sink = open();
+    await sink.caughtUp();
+    await sink.close();
+    const b = records(500, 500);
+    await store.append(rowsOf(b));
+    sink = open();
+    await sink.caughtUp();
+    await sink.close();
+    expect(contents()).toEqual(expected([...a, ...b]));
+  });
+});
