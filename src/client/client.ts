@@ -4,10 +4,14 @@
 // lost connection with Last-Event-ID, never yielding a record twice), and ingest: one-shot, or
 // batched with retries (ingester.ts). Node 20's fetch and streams only; no dependencies.
 
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
 import { LoghavenError, isRetryableStatus } from './errors.js';
 import { Ingester, sleep, type IngesterOptions } from './ingester.js';
 import { lines, sseEvents, textChunks } from './streams.js';
 import type { ExportParams, HistogramAnswer, HistogramParams, IngestAnswer, LogRecord, SearchPage, SearchParams, TopAnswer, TopParams } from './types.js';
+
+const gzip = promisify(zlib.gzip);
 
 export interface ClientOptions {
   /** Where the server answers, e.g. `http://127.0.0.1:7700`. */
@@ -20,6 +24,8 @@ export interface ClientOptions {
   headers?: Record<string, string>;
   /** A fetch implementation (default: the global one). */
   fetch?: typeof fetch;
+  /** Send ingest bodies of 1 KiB and more gzip-compressed (default false). */
+  gzip?: boolean;
 }
 
 export interface CallOptions {
@@ -58,6 +64,7 @@ export class LoghavenClient {
   private readonly base: string;
   private readonly headers: Record<string, string>;
   private readonly fetchFn: typeof fetch;
+  private readonly gzip: boolean;
 
   constructor(options: ClientOptions) {
     this.base = options.url.replace(/\/+$/, '');
@@ -67,6 +74,7 @@ export class LoghavenClient {
       ...options.headers,
     };
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
+    this.gzip = options.gzip === true;
   }
 
   /** One page of a search. */
@@ -213,10 +221,11 @@ export class LoghavenClient {
   }
 
   private async sendNdjson(body: string, signal?: AbortSignal): Promise<IngestAnswer> {
+    const compress = this.gzip && body.length >= 1024;
     const res = await this.fetchFn(`${this.base}/api/v1/logs`, {
       method: 'POST',
-      headers: { ...this.headers, 'content-type': NDJSON, accept: 'application/json' },
-      body,
+      headers: { ...this.headers, 'content-type': NDJSON, accept: 'application/json', ...(compress ? { 'content-encoding': 'gzip' } : {}) },
+      body: compress ? await gzip(body) : body,
       signal,
     });
     // 400 with the native body: nothing was accepted, and its errors say why.

@@ -119,6 +119,11 @@ export class Router {
 
   /** The category for a record with none. */
   categoryOf(fields: RoutedFields): string {
+    return this.match(fields) ?? DEFAULT_CATEGORY;
+  }
+
+  /** The category of the first rule that matches, or null when none does. */
+  match(fields: RoutedFields): string | null {
     for (const rule of this.rules) {
       let all = true;
       for (const [f, re] of rule.tests) {
@@ -130,7 +135,7 @@ export class Router {
       }
       if (all) return rule.category;
     }
-    return DEFAULT_CATEGORY;
+    return null;
   }
 
   /**
