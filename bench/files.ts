@@ -54,7 +54,7 @@ function checkFiles(dataDir: string): { lines: number; problems: string[] } {
   if (!fs.existsSync(root)) return { lines: 0, problems };
   for (const day of fs.readdirSync(root)) {
     const d = path.join(root, day);
-    if (!fs.statSync(d).isDirectory()) continue;
+    if (day.startsWith('.') || !fs.statSync(d).isDirectory()) continue;
     for (const f of fs.readdirSync(d)) {
       if (f === 'error.jsonl' || f === 'warning.jsonl') continue;
       const want = `"category":"${f.replace(/\.jsonl$/, '')}"`;

@@ -10,6 +10,7 @@
 // the pipeline knows each acknowledged row's number before the store has loaded it.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { LhError } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RowBatch } from '../store/row-format.js';
@@ -40,6 +41,13 @@ export interface IngestPipelineOptions {
   loadIntervalMs: number;
   /** Gives rows without a category theirs (routing.ts), before anything else sees them. */
   route?: (batch: RowBatch) => RowBatch;
+  /**
+   * Where each segment's file is also kept, once loaded, as `<firstSeq>-<rows>.tsv` (a hard link,
+   * for the category files to read rather than the store), while this folder holds less than
+   * keepLoadedMaxBytes; the reader deletes them.
+   */
+  keepLoadedDir?: string;
+  keepLoadedMaxBytes?: number;
 }
 
 export interface PipelineLog {
@@ -549,12 +557,15 @@ export class IngestPipeline {
     while (this.toLoad.length > 0 && !this.stopped) {
       const seg = this.toLoad[0]!;
       let done: LoadedSegment;
+      // Linked before the load: the store moves the file on (to its index) once loaded.
+      const kept = this.keepLink(seg);
       try {
         done = await this.store.loadSegment(seg.file, seg.id);
         this.lastLoadError = null;
       } catch (e) {
         // The rows are safe in the spool: say so, and try again (a full disk may be freed).
         this.lastLoadError = (e as Error).message;
+        if (kept !== null) fs.rmSync(kept, { force: true });
         this.log.error({ err: e, segment: String(seg.id) }, 'loading a spool segment failed; will retry');
         for (const w of this.waiters.splice(0)) w.resolve();
         if (this.closing) return;
@@ -568,6 +579,7 @@ export class IngestPipeline {
         this.seqDrift = true;
         this.log.error({ segment: String(seg.id), first_seq: String(done.firstSeq), expected: String(expected) }, 'sequence numbers drifted; no more staging');
       }
+      if (kept !== null) this.keptLoaded(kept, done);
       if (!done.fileKept) {
         // Off the event loop: unlinking a segment of tens of MB takes milliseconds.
         void fs.promises.rm(seg.file, { force: true }).catch((e: Error) => this.log.error({ err: e, file: seg.file }, 'cannot delete a loaded spool segment'));
@@ -583,6 +595,46 @@ export class IngestPipeline {
       for (const fn of this.loadListeners) fn();
       this.updateGauges();
     }
+  }
+
+  /** Links a segment's file into keepLoadedDir before its load; the link, or null when not kept. */
+  private keepLink(seg: ClosedSegment): string | null {
+    const dir = this.options.keepLoadedDir;
+    if (dir === undefined || seg.bytes === 0) return null;
+    if (this.keptBytes() + seg.bytes > (this.options.keepLoadedMaxBytes ?? Infinity)) return null;
+    const link = path.join(dir, `segment-${seg.id}.tsv`);
+    try {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.rmSync(link, { force: true });
+      fs.linkSync(seg.file, link);
+      return link;
+    } catch (e) {
+      this.log.error({ err: e, file: seg.file }, 'cannot keep a loaded segment for the category files; they read it from the store');
+      return null;
+    }
+  }
+
+  /** Names a kept segment by the sequence numbers the load gave its rows (none: it goes). */
+  private keptLoaded(link: string, done: LoadedSegment): void {
+    try {
+      if (done.rows === 0) fs.rmSync(link, { force: true });
+      else fs.renameSync(link, path.join(path.dirname(link), `${done.firstSeq}-${done.rows}.tsv`));
+    } catch (e) {
+      this.log.error({ err: e, file: link }, 'cannot name a kept segment; the category files read its rows from the store');
+      fs.rmSync(link, { force: true });
+    }
+  }
+
+  /** Bytes of the segments kept for the category files. */
+  private keptBytes(): number {
+    const dir = this.options.keepLoadedDir!;
+    let total = 0;
+    try {
+      for (const f of fs.readdirSync(dir)) total += fs.statSync(path.join(dir, f)).size;
+    } catch {
+      // not there yet
+    }
+    return total;
   }
 
   private takeGroup(): Pending[] {

@@ -57,7 +57,7 @@ function contents(): Record<string, string[]> {
   const root = path.join(dir, 'files');
   const out: Record<string, string[]> = {};
   for (const day of fs.readdirSync(root)) {
-    if (!fs.statSync(path.join(root, day)).isDirectory()) continue;
+    if (day.startsWith('.') || !fs.statSync(path.join(root, day)).isDirectory()) continue;
     for (const f of fs.readdirSync(path.join(root, day))) {
       out[`${day}/${f}`] = fs
         .readFileSync(path.join(root, day, f), 'utf8')

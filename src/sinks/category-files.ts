@@ -20,9 +20,15 @@ import path from 'node:path';
 import type { FileRow, Store } from '../store/store.js';
 import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
 import { FileHandlePool, descriptorBudget } from './file-handles.js';
+import { fileRowsOf } from './row-lines.js';
 
 export interface CategoryFileOptions {
   dir: string;
+  /**
+   * Where the pipeline keeps loaded segments' files (`<firstSeq>-<rows>.tsv`, IngestPipeline's
+   * keepLoadedDir): rows found there are read from them; others from the store.
+   */
+  segmentsDir?: string;
   /** Global cap of buffered bytes. */
   bufferBytes: number;
   /** Most files open at once (further bounded by the process's descriptor limit). */
@@ -120,6 +126,10 @@ export class CategoryFileSink {
   /** Recovers the files to their last checkpoint, then follows the store from there. */
   static open(store: Store, options: CategoryFileOptions, metrics: CategoryFileMetrics, log: SinkLog): CategoryFileSink {
     fs.mkdirSync(options.dir, { recursive: true });
+    // A segment linked but never loaded (a crash between the two) is nobody's.
+    if (options.segmentsDir !== undefined && fs.existsSync(options.segmentsDir)) {
+      for (const f of fs.readdirSync(options.segmentsDir)) if (f.startsWith('segment-')) fs.rmSync(path.join(options.segmentsDir, f), { force: true });
+    }
     const recovered = recover(options.dir, log);
     const sink = new CategoryFileSink(store, options, metrics, log, recovered);
     sink.running = sink.follow();
@@ -190,7 +200,7 @@ export class CategoryFileSink {
     if (this.buffers.size > 0) await this.flushAll();
     let read = 0;
     while (read < ROUND_ROWS && !this.closed) {
-      const { rows, through } = await this.store.readForFiles(this.cursor, PAGE_ROWS);
+      const { rows, through } = await this.readAfter(this.cursor);
       if (through <= this.cursor) break;
       for (const r of rows) this.add(r);
       this.cursor = through;
@@ -199,6 +209,55 @@ export class CategoryFileSink {
     }
     if (this.buffers.size > 0) await this.flushAll();
     if (this.touched.size > 0 || read > 0 || this.cursor !== this.checkpointed) this.checkpoint();
+  }
+
+  /**
+   * Rows after `cursor`: from the kept segment file that holds the next one (no work for the
+   * store), else from the store — up to the first kept segment after it.
+   */
+  private async readAfter(cursor: bigint): Promise<{ rows: FileRow[]; through: bigint }> {
+    const loaded = this.store.loadedSeq();
+    if (loaded <= cursor) return { rows: [], through: cursor };
+    const next = cursor + 1n;
+    const kept = this.keptSegments();
+    this.dropKeptBelow(kept, next);
+    const holding = kept.find((k) => k.firstSeq <= next && next < k.firstSeq + BigInt(k.rows));
+    if (holding !== undefined) {
+      const bytes = await fs.promises.readFile(holding.file);
+      const skip = Number(next - holding.firstSeq);
+      const rows = fileRowsOf(bytes, holding.firstSeq, skip, holding.rows - skip);
+      if (rows.length === holding.rows - skip) return { rows, through: holding.firstSeq + BigInt(holding.rows) - 1n };
+      // Not the rows it should hold: leave it, and read them from the store.
+      fs.rmSync(holding.file, { force: true });
+    }
+    const after = kept.find((k) => k.firstSeq > next);
+    const limit = after === undefined ? PAGE_ROWS : Math.min(PAGE_ROWS, Number(after.firstSeq - next));
+    return this.store.readForFiles(cursor, limit);
+  }
+
+  /** The kept segments, by first sequence number. */
+  private keptSegments(): { file: string; firstSeq: bigint; rows: number }[] {
+    const dir = this.options.segmentsDir;
+    if (dir === undefined) return [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+    const out: { file: string; firstSeq: bigint; rows: number }[] = [];
+    for (const n of names) {
+      const m = /^(\d+)-(\d+)\.tsv$/.exec(n);
+      if (m !== null) out.push({ file: path.join(dir, n), firstSeq: BigInt(m[1]!), rows: Number(m[2]) });
+    }
+    return out.sort((a, b) => (a.firstSeq < b.firstSeq ? -1 : 1));
+  }
+
+  /** Kept segments whose rows are all before `next` are done with (checkpointed or being written). */
+  private dropKeptBelow(kept: { file: string; firstSeq: bigint; rows: number }[], next: bigint): void {
+    for (const k of kept) {
+      if (k.firstSeq + BigInt(k.rows) <= this.checkpointed + 1n && k.firstSeq + BigInt(k.rows) <= next) fs.rmSync(k.file, { force: true });
+    }
   }
 
   private add(r: FileRow): void {
@@ -290,6 +349,7 @@ export class CategoryFileSink {
     }
     this.touched.clear();
     this.checkpointed = this.cursor;
+    this.dropKeptBelow(this.keptSegments(), this.cursor + 1n);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -335,7 +395,7 @@ function recover(dir: string, log: SinkLog): { seq: bigint; sizes: Map<string, n
   let cut = 0;
   const shorter: Record<string, number> = {};
   for (const day of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!day.isDirectory()) continue;
+    if (!day.isDirectory() || day.name.startsWith('.')) continue;
     for (const f of fs.readdirSync(path.join(dir, day.name))) {
       if (!f.endsWith('.jsonl')) continue;
       const rel = `${day.name}/${f}`;

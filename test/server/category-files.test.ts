@@ -39,7 +39,7 @@ function readFiles(dataDir: string): Map<string, { message: string; category: st
   if (!fs.existsSync(root)) return out;
   for (const day of fs.readdirSync(root)) {
     const d = path.join(root, day);
-    if (!fs.statSync(d).isDirectory()) continue;
+    if (day.startsWith('.') || !fs.statSync(d).isDirectory()) continue;
     for (const f of fs.readdirSync(d)) {
       const lines = fs.readFileSync(path.join(d, f), 'utf8').split('\n').filter(Boolean);
       out.set(`${day}/${f}`, lines.map((l) => JSON.parse(l) as { message: string; category: string; level: string | null }));

@@ -47,6 +47,9 @@ import { CategoryFileSink } from '../../sinks/category-files.js';
 const SEGMENT_MAX_BYTES = 160 * 2 ** 20;
 const LOAD_INTERVAL_MS = 1000;
 
+/** Most bytes of loaded segments kept for the category files; past it they read the store instead. */
+const KEEP_FOR_FILES_BYTES = 2 * 2 ** 30;
+
 /** A row is its record's line plus the receive time, tenant and separators: this covers them. */
 const ROW_OVERHEAD_BYTES = 64 * 1024;
 
@@ -122,6 +125,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
       segmentMaxBytes: SEGMENT_MAX_BYTES,
       loadIntervalMs: LOAD_INTERVAL_MS,
       route: (batch) => router.route(batch, buffers),
+      // The category files read loaded segments from these links rather than from the store.
+      keepLoadedDir: config.files.enabled ? path.join(dataDir, 'files', '.segments') : undefined,
+      keepLoadedMaxBytes: KEEP_FOR_FILES_BYTES,
     },
     metrics,
     app.log,
@@ -173,7 +179,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const files = config.files.enabled
     ? CategoryFileSink.open(
         store,
-        { dir: path.join(dataDir, 'files'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms },
+        { dir: path.join(dataDir, 'files'), segmentsDir: path.join(dataDir, 'files', '.segments'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms },
         {
           openHandles: (n) => metrics.filesOpenHandles.set(n),
           bufferedBytes: (n) => metrics.filesBufferedBytes.set(n),

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import type { LogRecord } from '../model/record.js';
+import { recordToJson } from '../query/record-format.js';
+import { rowsOf } from '../store/row-format.js';
+import { fileRowsOf } from './row-lines.js';
+
+const base: LogRecord = { ts: 1_796_000_000_123_456n, receivedAt: 1_796_000_001_000_001n, tenant: 'default', level: 'info', severity: 9, service: 's', host: 'h', category: 'c', source: 'src/a.ts:1', message: 'm', traceId: 't', spanId: 'p', attrs: '{"a":1}' };
+
+describe('spool rows as category file lines', () => {
+  it('render each row as recordToJson does, with its day, category and level', () => {
+    const records: LogRecord[] = [
+      base,
+      { ...base, level: null, severity: null, service: null, host: null, category: null, source: null, message: null, traceId: null, spanId: null, attrs: '{}' },
+      { ...base, message: 'tab\there "quoted" back\\slash\nnew line \u0001 café 😀', category: 'a/b "c"', tenant: 'ténant' },
+      { ...base, ts: -1n, receivedAt: 0n }, // just before 1970
+      { ...base, ts: 1_796_000_000_000_000n }, // a whole second
+      { ...base, ts: 9_100_000_000_000_123n }, // past 2^53 µs (2258)
+      { ...base, attrs: '{"nested":{"x":[1,2,"\\t"]},"u":"\\u00e9"}' },
+    ];
+    const rows = fileRowsOf(rowsOf(records).bytes, 10n, 0, 100);
+    expect(rows.map((r) => r.seq)).toEqual(records.map((_, i) => 10n + BigInt(i)));
+    rows.forEach((r, i) => {
+      const want = recordToJson({ ...records[i]!, seq: r.seq });
+      expect(r.json).toBe(want);
+      expect(JSON.parse(r.json)).toEqual(JSON.parse(want));
+      expect(r.day).toBe(want.slice(7, 17));
+      expect(r.category).toBe(records[i]!.category);
+      expect(r.level).toBe(records[i]!.level);
+    });
+  });
+
+  it('skips the first rows and stops at the limit', () => {
+    const records = Array.from({ length: 10 }, (_, i) => ({ ...base, message: `m${i}` }));
+    const rows = fileRowsOf(rowsOf(records).bytes, 1n, 3, 4);
+    expect(rows.map((r) => [r.seq, JSON.parse(r.json).message])).toEqual([
+      [4n, 'm3'],
+      [5n, 'm4'],
+      [6n, 'm5'],
+      [7n, 'm6'],
+    ]);
+  });
+});

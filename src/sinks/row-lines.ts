@@ -1,0 +1,80 @@
+// Rows of a spool segment (row-format.ts) as the category files' lines: the record's JSON (the
+// form recordToJson gives and exports write) and the file keys, with nothing decoded that does
+// not need to be. Text columns already hold JSON string escapes without the quotes, so a column
+// becomes a JSON string by quoting it; timestamps are formatted once per second they fall in.
+
+import type { FileRow } from '../store/store.js';
+
+const NULL = '\\N';
+
+/** `YYYY-MM-DDTHH:MM:SS` of a whole second (in ms), remembered for the next rows of that second. */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
+function formatUs(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+  }
+  const frac = us - second * 1_000_000;
+  return `${cachedPrefix}.${String(frac).padStart(6, '0')}Z`;
+}
+
+/** A timestamp column (integer µs) as RFC 3339 with µs; exact for the years 1677–2262 the store takes. */
+function timestamp(text: string): string {
+  const us = Number(text);
+  if (Number.isSafeInteger(us)) return formatUs(us);
+  // Beyond 2^53 µs (past the year 2255): through BigInt, still exact.
+  const big = BigInt(text);
+  const second = big / 1_000_000n - (big % 1_000_000n < 0n ? 1n : 0n);
+  const frac = big - second * 1_000_000n;
+  return `${new Date(Number(second) * 1000).toISOString().slice(0, 19)}.${frac.toString().padStart(6, '0')}Z`;
+}
+
+const jsonText = (col: string) => (col === NULL ? 'null' : `"${col}"`);
+
+/** A text column's value (escapes undone), or null. */
+function value(col: string): string | null {
+  if (col === NULL) return null;
+  return col.includes('\\') ? (JSON.parse(`"${col}"`) as string) : col;
+}
+
+/**
+ * The rows of `bytes` (whole rows, each ending in a newline), numbered from `firstSeq`, skipping
+ * the first `skip`; at most `limit` of them.
+ */
+export function fileRowsOf(bytes: Buffer, firstSeq: bigint, skip: number, limit: number): FileRow[] {
+  const text = bytes.toString('utf8');
+  const out: FileRow[] = [];
+  let seq = firstSeq;
+  let n = 0;
+  for (let start = 0; start < text.length && out.length < limit; n++, seq++) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    if (n >= skip) out.push(rowLine(text, start, end, seq));
+    start = end + 1;
+  }
+  return out;
+}
+
+function rowLine(text: string, start: number, end: number, seq: bigint): FileRow {
+  const c: string[] = [];
+  let at = start;
+  for (let i = 0; i < 12; i++) {
+    const t = text.indexOf('\t', at);
+    c.push(text.slice(at, t));
+    at = t + 1;
+  }
+  const attrs = text.slice(at, end);
+  const ts = timestamp(c[0]!);
+  const level = c[3]!;
+  const json =
+    `{"ts":"${ts}","received_at":"${timestamp(c[1]!)}","tenant":${jsonText(c[2]!)}` +
+    `,"level":${level === NULL ? 'null' : `"${level}"`},"severity":${c[4] === NULL ? 'null' : c[4]}` +
+    `,"service":${jsonText(c[5]!)},"host":${jsonText(c[6]!)},"category":${jsonText(c[7]!)}` +
+    `,"source":${jsonText(c[8]!)},"message":${jsonText(c[9]!)},"trace_id":${jsonText(c[10]!)}` +
+    `,"span_id":${jsonText(c[11]!)},"attrs":${attrs}}`;
+  return { seq, category: value(c[7]!), day: ts.slice(0, 10), level: level === NULL ? null : level, json };
+}
