@@ -63,6 +63,11 @@ const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
 const IDLE_POLL_MS = 1000;
 
+/** Files written between two turns of the event loop (a slice is a millisecond or two). */
+const FILES_PER_SLICE = 32;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const ERROR_FILE = 'error.jsonl';
 const WARNING_FILE = 'warning.jsonl';
 
@@ -100,6 +105,8 @@ export class CategoryFileSink {
   /** Size of every file as of the last checkpoint (relative path → bytes), for a compacted checkpoint. */
   private readonly sizes: Map<string, number>;
   private readonly pool: FileHandlePool;
+  /** File names of the categories met, made once. */
+  private readonly fileNames = new Map<string, string>();
   private wakeUp: (() => void) | null = null;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -136,10 +143,10 @@ export class CategoryFileSink {
     return sink;
   }
 
-  /** Rows the store has loaded that are not in the files yet. */
+  /** Rows the store has loaded that are not in the files yet (written and checkpointed). */
   get behind(): bigint {
     const loaded = this.store.loadedSeq();
-    return loaded > this.cursor ? loaded - this.cursor : 0n;
+    return loaded > this.checkpointed ? loaded - this.checkpointed : 0n;
   }
 
   /** Why writing fails, while it does (null when it works). */
@@ -263,7 +270,13 @@ export class CategoryFileSink {
   private add(r: FileRow): void {
     const dir = r.day;
     const line = `${r.json}\n`;
-    this.append(`${dir}/${categoryFileName(r.category ?? DEFAULT_CATEGORY)}`, line, false);
+    const category = r.category ?? DEFAULT_CATEGORY;
+    let name = this.fileNames.get(category);
+    if (name === undefined) {
+      if (this.fileNames.size >= 100_000) this.fileNames.clear();
+      this.fileNames.set(category, (name = categoryFileName(category)));
+    }
+    this.append(`${dir}/${name}`, line, false);
     if (r.level === 'error' || r.level === 'fatal') this.append(`${dir}/${ERROR_FILE}`, line, true);
     else if (r.level === 'warn') this.append(`${dir}/${WARNING_FILE}`, line, true);
   }
@@ -272,7 +285,8 @@ export class CategoryFileSink {
     let b = this.buffers.get(file);
     if (b === undefined) this.buffers.set(file, (b = { chunks: [], bytes: 0, urgent }));
     b.chunks.push(line);
-    const n = Buffer.byteLength(line);
+    // Characters, not bytes: the cap is a bound on memory, near enough.
+    const n = line.length;
     b.bytes += n;
     this.buffered += n;
     this.metrics.bufferedBytes(this.buffered);
@@ -284,25 +298,28 @@ export class CategoryFileSink {
     let files = 0;
     for (const [file] of order) {
       if (this.buffered <= this.options.bufferBytes / 2) break;
-      await this.flushFile(file);
-      files++;
+      this.flushFile(file);
+      if (++files % FILES_PER_SLICE === 0) await yieldToEventLoop();
     }
     this.metrics.flushed(files);
   }
 
   private async flushAll(): Promise<void> {
     const files = [...this.buffers.keys()];
-    for (const file of files) await this.flushFile(file);
+    for (let i = 0; i < files.length; i++) {
+      this.flushFile(files[i]!);
+      if ((i + 1) % FILES_PER_SLICE === 0) await yieldToEventLoop();
+    }
     this.metrics.flushed(files.length);
   }
 
-  private async flushFile(file: string): Promise<void> {
+  private flushFile(file: string): void {
     const b = this.buffers.get(file)!;
     const data = Buffer.from(b.chunks.join(''), 'utf8');
     let written = data.length;
     let size: number;
     try {
-      size = await this.pool.append(path.join(this.options.dir, file), data);
+      size = this.pool.append(path.join(this.options.dir, file), data);
     } catch (e) {
       // What did get written stays written (the checkpoint will say so); the rest stays buffered.
       const partial = e as { written?: number; size?: number };

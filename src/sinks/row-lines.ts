@@ -7,25 +7,29 @@ import type { FileRow } from '../store/store.js';
 
 const NULL = '\\N';
 
-/** `YYYY-MM-DDTHH:MM:SS` of a whole second (in ms), remembered for the next rows of that second. */
-let cachedSecond = Number.NaN;
-let cachedPrefix = '';
+/** `YYYY-MM-DDTHH:MM:SS` of the last whole second formatted, one per timestamp column (rows come in time order). */
+class SecondCache {
+  second = Number.NaN;
+  prefix = '';
 
-function formatUs(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const second = Math.floor(ms / 1000);
-  if (second !== cachedSecond) {
-    cachedSecond = second;
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19);
+  format(us: number): string {
+    const second = Math.floor(us / 1_000_000);
+    if (second !== this.second) {
+      this.second = second;
+      this.prefix = new Date(second * 1000).toISOString().slice(0, 19);
+    }
+    const frac = us - second * 1_000_000;
+    return `${this.prefix}.${frac < 100_000 ? String(frac).padStart(6, '0') : frac}Z`;
   }
-  const frac = us - second * 1_000_000;
-  return `${cachedPrefix}.${String(frac).padStart(6, '0')}Z`;
 }
 
+const TS = new SecondCache();
+const RECEIVED = new SecondCache();
+
 /** A timestamp column (integer µs) as RFC 3339 with µs; exact for the years 1677–2262 the store takes. */
-function timestamp(text: string): string {
+function timestamp(text: string, cache: SecondCache): string {
   const us = Number(text);
-  if (Number.isSafeInteger(us)) return formatUs(us);
+  if (Number.isSafeInteger(us)) return cache.format(us);
   // Beyond 2^53 µs (past the year 2255): through BigInt, still exact.
   const big = BigInt(text);
   const second = big / 1_000_000n - (big % 1_000_000n < 0n ? 1n : 0n);
@@ -68,10 +72,10 @@ function rowLine(text: string, start: number, end: number, seq: bigint): FileRow
     at = t + 1;
   }
   const attrs = text.slice(at, end);
-  const ts = timestamp(c[0]!);
+  const ts = timestamp(c[0]!, TS);
   const level = c[3]!;
   const json =
-    `{"ts":"${ts}","received_at":"${timestamp(c[1]!)}","tenant":${jsonText(c[2]!)}` +
+    `{"ts":"${ts}","received_at":"${timestamp(c[1]!, RECEIVED)}","tenant":${jsonText(c[2]!)}` +
     `,"level":${level === NULL ? 'null' : `"${level}"`},"severity":${c[4] === NULL ? 'null' : c[4]}` +
     `,"service":${jsonText(c[5]!)},"host":${jsonText(c[6]!)},"category":${jsonText(c[7]!)}` +
     `,"source":${jsonText(c[8]!)},"message":${jsonText(c[9]!)},"trace_id":${jsonText(c[10]!)}` +
