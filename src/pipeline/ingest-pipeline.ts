@@ -137,6 +137,8 @@ export class IngestPipeline {
   private lastLoadError: string | null = null;
   /** A query asked for the open segment to be loaded while a group was being written. */
   private rotateWanted = false;
+  /** When rows were last submitted (ms since the epoch). */
+  lastSubmitAt = 0;
   /** Set by drain(): the loader stops before its next segment. */
   private stopped = false;
 
@@ -210,6 +212,7 @@ export class IngestPipeline {
 
   /** Queues rows; resolves once every one of them is durable (per the durability mode). */
   submit(rows: RowBatch, bytes: number): Promise<void> {
+    this.lastSubmitAt = Date.now();
     const batch = this.options.route !== undefined && rows.count > 0 && !this.closing ? this.options.route(rows) : rows;
     const refused = this.refusal(batch, bytes);
     if (refused !== null || batch.count === 0) {

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { FileRow, Store } from '../store/store.js';
 import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
 import { FileHandlePool, descriptorBudget } from './file-handles.js';
-import { fileRowsOf } from './row-lines.js';
+import { SegmentRows } from './row-lines.js';
 
 export interface CategoryFileOptions {
   dir: string;
@@ -35,6 +35,11 @@ export interface CategoryFileOptions {
   maxOpenFiles: number;
   /** Handles unused this long are closed. */
   idleCloseMs: number;
+  /**
+   * True while records are arriving: the sink then keeps to about a quarter of the event loop's
+   * time (it shares the thread with ingest), and catches up at full speed once they stop.
+   */
+  ingestActive?: () => boolean;
 }
 
 export interface CategoryFileMetrics {
@@ -55,6 +60,8 @@ export interface SinkLog {
 const CHECKPOINTS = '.checkpoints';
 /** Rows read from the store at a time (in one turn between loads). */
 const PAGE_ROWS = 50_000;
+/** Rows rendered from a kept segment at a time (a few milliseconds of the event loop). */
+const SEGMENT_PAGE_ROWS = 4096;
 /** A round (rows between two checkpoints) ends after this many rows at the most. */
 const ROUND_ROWS = 200_000;
 /** The checkpoint file is rewritten as one line once it grows past this. */
@@ -105,6 +112,8 @@ export class CategoryFileSink {
   /** Size of every file as of the last checkpoint (relative path → bytes), for a compacted checkpoint. */
   private readonly sizes: Map<string, number>;
   private readonly pool: FileHandlePool;
+  /** The kept segment being read. */
+  private segment: { file: string; rows: SegmentRows } | null = null;
   /** File names of the categories met, made once. */
   private readonly fileNames = new Map<string, string>();
   private wakeUp: (() => void) | null = null;
@@ -207,12 +216,14 @@ export class CategoryFileSink {
     if (this.buffers.size > 0) await this.flushAll();
     let read = 0;
     while (read < ROUND_ROWS && !this.closed) {
-      const { rows, through } = await this.readAfter(this.cursor);
+      const { rows, through, renderMs } = await this.readAfter(this.cursor);
       if (through <= this.cursor) break;
+      const started = performance.now() - renderMs;
       for (const r of rows) this.add(r);
       this.cursor = through;
       read += rows.length;
       if (this.buffered > this.options.bufferBytes) await this.flushByPriority();
+      await this.giveWay(performance.now() - started);
     }
     if (this.buffers.size > 0) await this.flushAll();
     if (this.touched.size > 0 || read > 0 || this.cursor !== this.checkpointed) this.checkpoint();
@@ -222,24 +233,26 @@ export class CategoryFileSink {
    * Rows after `cursor`: from the kept segment file that holds the next one (no work for the
    * store), else from the store — up to the first kept segment after it.
    */
-  private async readAfter(cursor: bigint): Promise<{ rows: FileRow[]; through: bigint }> {
+  private async readAfter(cursor: bigint): Promise<{ rows: FileRow[]; through: bigint; renderMs: number }> {
     const loaded = this.store.loadedSeq();
-    if (loaded <= cursor) return { rows: [], through: cursor };
+    if (loaded <= cursor) return { rows: [], through: cursor, renderMs: 0 };
     const next = cursor + 1n;
     const kept = this.keptSegments();
     this.dropKeptBelow(kept, next);
     const holding = kept.find((k) => k.firstSeq <= next && next < k.firstSeq + BigInt(k.rows));
     if (holding !== undefined) {
-      const bytes = await fs.promises.readFile(holding.file);
-      const skip = Number(next - holding.firstSeq);
-      const rows = fileRowsOf(bytes, holding.firstSeq, skip, holding.rows - skip);
-      if (rows.length === holding.rows - skip) return { rows, through: holding.firstSeq + BigInt(holding.rows) - 1n };
+      if (this.segment?.file !== holding.file) this.segment = { file: holding.file, rows: new SegmentRows(await fs.promises.readFile(holding.file), holding.firstSeq) };
+      const want = Math.min(SEGMENT_PAGE_ROWS, Number(holding.firstSeq + BigInt(holding.rows) - next));
+      const t = performance.now();
+      const rows = this.segment.rows.read(next, want);
+      if (rows.length === want) return { rows, through: next + BigInt(want) - 1n, renderMs: performance.now() - t };
       // Not the rows it should hold: leave it, and read them from the store.
+      this.segment = null;
       fs.rmSync(holding.file, { force: true });
     }
     const after = kept.find((k) => k.firstSeq > next);
     const limit = after === undefined ? PAGE_ROWS : Math.min(PAGE_ROWS, Number(after.firstSeq - next));
-    return this.store.readForFiles(cursor, limit);
+    return { ...(await this.store.readForFiles(cursor, limit)), renderMs: 0 };
   }
 
   /** The kept segments, by first sequence number. */
@@ -299,16 +312,20 @@ export class CategoryFileSink {
     for (const [file] of order) {
       if (this.buffered <= this.options.bufferBytes / 2) break;
       this.flushFile(file);
-      if (++files % FILES_PER_SLICE === 0) await yieldToEventLoop();
+      if (++files % FILES_PER_SLICE === 0) await this.giveWay(0);
     }
     this.metrics.flushed(files);
   }
 
   private async flushAll(): Promise<void> {
     const files = [...this.buffers.keys()];
+    let slice = performance.now();
     for (let i = 0; i < files.length; i++) {
       this.flushFile(files[i]!);
-      if ((i + 1) % FILES_PER_SLICE === 0) await yieldToEventLoop();
+      if ((i + 1) % FILES_PER_SLICE === 0) {
+        await this.giveWay(performance.now() - slice);
+        slice = performance.now();
+      }
     }
     this.metrics.flushed(files.length);
   }
@@ -367,6 +384,12 @@ export class CategoryFileSink {
     this.touched.clear();
     this.checkpointed = this.cursor;
     this.dropKeptBelow(this.keptSegments(), this.cursor + 1n);
+  }
+
+  /** After `busyMs` of work: the event loop's turn, and while ingest runs, three times as long again. */
+  private giveWay(busyMs: number): Promise<void> {
+    if (this.options.ingestActive?.() === true && busyMs > 0) return new Promise((r) => setTimeout(r, Math.min(1000, Math.ceil(3 * busyMs))).unref());
+    return yieldToEventLoop();
   }
 
   private sleep(ms: number): Promise<void> {

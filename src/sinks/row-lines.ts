@@ -50,17 +50,41 @@ function value(col: string): string | null {
  * the first `skip`; at most `limit` of them.
  */
 export function fileRowsOf(bytes: Buffer, firstSeq: bigint, skip: number, limit: number): FileRow[] {
-  const text = bytes.toString('utf8');
-  const out: FileRow[] = [];
-  let seq = firstSeq;
-  let n = 0;
-  for (let start = 0; start < text.length && out.length < limit; n++, seq++) {
-    let end = text.indexOf('\n', start);
-    if (end === -1) end = text.length;
-    if (n >= skip) out.push(rowLine(text, start, end, seq));
-    start = end + 1;
+  return new SegmentRows(bytes, firstSeq).read(firstSeq + BigInt(skip), limit);
+}
+
+/** A segment's rows read a page at a time, in order, without scanning from the start each time. */
+export class SegmentRows {
+  private readonly text: string;
+  /** Where row `nextSeq` starts in the text. */
+  private at = 0;
+  private nextSeq: bigint;
+
+  constructor(
+    bytes: Buffer,
+    readonly firstSeq: bigint,
+  ) {
+    this.text = bytes.toString('utf8');
+    this.nextSeq = firstSeq;
   }
-  return out;
+
+  /** Up to `limit` rows from `seq` on (fewer at the end of the segment). */
+  read(seq: bigint, limit: number): FileRow[] {
+    if (seq < this.nextSeq) {
+      this.at = 0;
+      this.nextSeq = this.firstSeq;
+    }
+    const text = this.text;
+    const out: FileRow[] = [];
+    while (this.at < text.length && out.length < limit) {
+      let end = text.indexOf('\n', this.at);
+      if (end === -1) end = text.length;
+      if (this.nextSeq >= seq) out.push(rowLine(text, this.at, end, this.nextSeq));
+      this.at = end + 1;
+      this.nextSeq++;
+    }
+    return out;
+  }
 }
 
 function rowLine(text: string, start: number, end: number, seq: bigint): FileRow {

@@ -41,7 +41,9 @@ function readFiles(dataDir: string): Map<string, { message: string; category: st
     const d = path.join(root, day);
     if (day.startsWith('.') || !fs.statSync(d).isDirectory()) continue;
     for (const f of fs.readdirSync(d)) {
-      const lines = fs.readFileSync(path.join(d, f), 'utf8').split('\n').filter(Boolean);
+      // Whole lines only: the sink may be writing the file right now.
+      const text = fs.readFileSync(path.join(d, f), 'utf8');
+      const lines = text.slice(0, text.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
       out.set(`${day}/${f}`, lines.map((l) => JSON.parse(l) as { message: string; category: string; level: string | null }));
     }
   }

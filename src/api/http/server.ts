@@ -47,6 +47,9 @@ import { CategoryFileSink } from '../../sinks/category-files.js';
 const SEGMENT_MAX_BYTES = 160 * 2 ** 20;
 const LOAD_INTERVAL_MS = 1000;
 
+/** Ingest this long quiet, the category files are written at full speed (else they give way to it). */
+const INGEST_QUIET_MS = 500;
+
 /** Most bytes of loaded segments kept for the category files; past it they read the store instead. */
 const KEEP_FOR_FILES_BYTES = 2 * 2 ** 30;
 
@@ -179,7 +182,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const files = config.files.enabled
     ? CategoryFileSink.open(
         store,
-        { dir: path.join(dataDir, 'files'), segmentsDir: path.join(dataDir, 'files', '.segments'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms },
+        { dir: path.join(dataDir, 'files'), segmentsDir: path.join(dataDir, 'files', '.segments'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms,
+          ingestActive: () => Date.now() - pipeline.lastSubmitAt < INGEST_QUIET_MS },
         {
           openHandles: (n) => metrics.filesOpenHandles.set(n),
           bufferedBytes: (n) => metrics.filesBufferedBytes.set(n),
