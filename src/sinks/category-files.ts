@@ -94,12 +94,16 @@ export function categoryFileName(category: string): string {
   return `${name}.jsonl`;
 }
 
+/** A file's lines waiting, as UTF-8 bytes in a buffer that grows by doubling. */
 interface FileBuffer {
-  chunks: string[];
+  buf: Buffer;
   bytes: number;
+  lines: number;
   /** Written ahead of everything else at the cap. */
   urgent: boolean;
 }
+
+const FIRST_BUFFER_BYTES = 4096;
 
 export class CategoryFileSink {
   private cursor: bigint;
@@ -220,6 +224,7 @@ export class CategoryFileSink {
       if (through <= this.cursor) break;
       const started = performance.now() - renderMs;
       for (const r of rows) this.add(r);
+      this.metrics.bufferedBytes(this.buffered);
       this.cursor = through;
       read += rows.length;
       if (this.buffered > this.options.bufferBytes) await this.flushByPriority();
@@ -296,13 +301,20 @@ export class CategoryFileSink {
 
   private append(file: string, line: string, urgent: boolean): void {
     let b = this.buffers.get(file);
-    if (b === undefined) this.buffers.set(file, (b = { chunks: [], bytes: 0, urgent }));
-    b.chunks.push(line);
-    // Characters, not bytes: the cap is a bound on memory, near enough.
-    const n = line.length;
+    if (b === undefined) this.buffers.set(file, (b = { buf: Buffer.allocUnsafe(FIRST_BUFFER_BYTES), bytes: 0, lines: 0, urgent }));
+    // Encoded at once: joining thousands of lines at flush time cost more than the rest together.
+    const most = line.length * 3;
+    if (b.bytes + most > b.buf.length) {
+      let size = b.buf.length * 2;
+      while (size < b.bytes + most) size *= 2;
+      const bigger = Buffer.allocUnsafe(size);
+      b.buf.copy(bigger, 0, 0, b.bytes);
+      b.buf = bigger;
+    }
+    const n = b.buf.write(line, b.bytes, 'utf8');
     b.bytes += n;
+    b.lines++;
     this.buffered += n;
-    this.metrics.bufferedBytes(this.buffered);
   }
 
   /** At the cap: the error and warning files first, then the biggest, until half the cap is left. */
@@ -332,7 +344,7 @@ export class CategoryFileSink {
 
   private flushFile(file: string): void {
     const b = this.buffers.get(file)!;
-    const data = Buffer.from(b.chunks.join(''), 'utf8');
+    const data = b.buf.subarray(0, b.bytes);
     let written = data.length;
     let size: number;
     try {
@@ -355,9 +367,9 @@ export class CategoryFileSink {
     this.metrics.bufferedBytes(this.buffered);
     if (written === data.length) {
       this.buffers.delete(file);
-      this.metrics.written(b.chunks.length, written);
+      this.metrics.written(b.lines, written);
     } else {
-      b.chunks = [data.subarray(written).toString('utf8')];
+      b.buf.copyWithin(0, written, b.bytes);
       b.bytes -= written;
     }
   }
