@@ -116,6 +116,18 @@ describe('loghaven/sdk', () => {
     expect(await records(server.url, 'service:small', 500 - dropped)).toHaveLength(500 - dropped);
   });
 
+  it('ships over the ZeroMQ ROUTER socket too', { timeout: 60_000 }, async () => {
+    const router = await freePort();
+    server = await startChild(path.join(dir, 'data'), { env: { LOGHAVEN_ZEROMQ_ROUTER_PORT: String(router) } });
+    const log = createLogger({ url: `tcp://127.0.0.1:${router}`, transport: 'zeromq', service: 'zmq-app', rules: [{ service: 'zmq-*', category: 'zmq' }] });
+    for (let i = 0; i < 50; i++) log.warn(`over zeromq ${i}`, { i });
+    await log.close();
+    expect(log.stats()).toMatchObject({ sent: 50, dropped: 0 });
+    const got = await records(server.url, 'service:zmq-app', 50);
+    expect(got).toHaveLength(50);
+    expect(got.every((r) => r.category === 'zmq' && r.level === 'warn' && /^test\/server\/sdk\.test\.ts:\d+:\d+/.test(r.source))).toBe(true);
+  });
+
   it('caches call sites: 60 sites called 20 times each hit 95 %', async () => {
     const file = path.join(dir, 'sites.mjs');
     fs.writeFileSync(file, Array.from({ length: 60 }, (_, i) => `export function site${i}(log) { log.debug('x'); }`).join('\n'));
