@@ -250,7 +250,10 @@ export class CategoryFileSink {
       const want = Math.min(SEGMENT_PAGE_ROWS, Number(holding.firstSeq + BigInt(holding.rows) - next));
       const t = performance.now();
       const rows = this.segment.rows.read(next, want);
-      if (rows.length === want) return { rows, through: next + BigInt(want) - 1n, renderMs: performance.now() - t };
+      const through = next + BigInt(want) - 1n;
+      // A segment read to its end is let go (its text can be 160 MB).
+      if (through === holding.firstSeq + BigInt(holding.rows) - 1n) this.segment = null;
+      if (rows.length === want) return { rows, through, renderMs: performance.now() - t };
       // Not the rows it should hold: leave it, and read them from the store.
       this.segment = null;
       fs.rmSync(holding.file, { force: true });
