@@ -4,7 +4,7 @@
 // so the spool, the token index, the store, the category files and every answer see the same
 // category. The SDK assigns categories with the same Router.
 
-import type { RowBatch, BufferSource } from '../store/row-format.js';
+import { textValue, type RowBatch, type BufferSource } from '../store/row-format.js';
 
 /** The category of a record that has none and matches no rule. */
 export const DEFAULT_CATEGORY = 'general';
@@ -201,16 +201,9 @@ export class Router {
       for (const [f] of rule.tests) {
         if (f in fields) continue;
         const c = COLUMN_OF[f];
-        fields[f] = c + 1 < n ? columnText(src, cols[c]!, cols[c + 1]! - 1) : null;
+        fields[f] = c + 1 < n ? textValue(src.toString('utf8', cols[c]!, cols[c + 1]! - 1)) : null;
       }
     }
     return fields;
   }
-}
-
-/** A text column's value (JSON string escapes undone), or null for `\N`. */
-function columnText(src: Buffer, start: number, end: number): string | null {
-  if (end - start === 2 && src[start] === BACKSLASH && src[start + 1] === 78) return null;
-  const raw = src.toString('utf8', start, end);
-  return raw.includes('\\') ? (JSON.parse(`"${raw}"`) as string) : raw;
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '../model/record.js';
 import { recordToJson } from '../query/record-format.js';
 import { rowsOf } from '../store/row-format.js';
-import { fileRowsOf } from './row-lines.js';
+import { SegmentRows } from './row-lines.js';
 
 const base: LogRecord = { ts: 1_796_000_000_123_456n, receivedAt: 1_796_000_001_000_001n, tenant: 'default', level: 'info', severity: 9, service: 's', host: 'h', category: 'c', source: 'src/a.ts:1', message: 'm', traceId: 't', spanId: 'p', attrs: '{"a":1}' };
 
@@ -17,7 +17,7 @@ describe('spool rows as category file lines', () => {
       { ...base, ts: 9_100_000_000_000_123n }, // past 2^53 µs (2258)
       { ...base, attrs: '{"nested":{"x":[1,2,"\\t"]},"u":"\\u00e9"}' },
     ];
-    const rows = fileRowsOf(rowsOf(records).bytes, 10n, 0, 100);
+    const rows = new SegmentRows(rowsOf(records).bytes, 10n).read(10n, 100);
     expect(rows.map((r) => r.seq)).toEqual(records.map((_, i) => 10n + BigInt(i)));
     rows.forEach((r, i) => {
       const want = recordToJson({ ...records[i]!, seq: r.seq });
@@ -31,7 +31,7 @@ describe('spool rows as category file lines', () => {
 
   it('skips the first rows and stops at the limit', () => {
     const records = Array.from({ length: 10 }, (_, i) => ({ ...base, message: `m${i}` }));
-    const rows = fileRowsOf(rowsOf(records).bytes, 1n, 3, 4);
+    const rows = new SegmentRows(rowsOf(records).bytes, 1n).read(4n, 4);
     expect(rows.map((r) => [r.seq, JSON.parse(r.json).message])).toEqual([
       [4n, 'm3'],
       [5n, 'm4'],

@@ -3,9 +3,9 @@
 // not need to be. Text columns already hold JSON string escapes without the quotes, so a column
 // becomes a JSON string by quoting it; timestamps are formatted once per second they fall in.
 
+import { NULL_FIELD as NULL, textValue } from '../store/row-format.js';
 import type { FileRow } from '../store/store.js';
 
-const NULL = '\\N';
 
 /** `YYYY-MM-DDTHH:MM:SS` of the last whole second formatted, one per timestamp column (rows come in time order). */
 class SecondCache {
@@ -38,20 +38,6 @@ function timestamp(text: string, cache: SecondCache): string {
 }
 
 const jsonText = (col: string) => (col === NULL ? 'null' : `"${col}"`);
-
-/** A text column's value (escapes undone), or null. */
-function value(col: string): string | null {
-  if (col === NULL) return null;
-  return col.includes('\\') ? (JSON.parse(`"${col}"`) as string) : col;
-}
-
-/**
- * The rows of `bytes` (whole rows, each ending in a newline), numbered from `firstSeq`, skipping
- * the first `skip`; at most `limit` of them.
- */
-export function fileRowsOf(bytes: Buffer, firstSeq: bigint, skip: number, limit: number): FileRow[] {
-  return new SegmentRows(bytes, firstSeq).read(firstSeq + BigInt(skip), limit);
-}
 
 /** A segment's rows read a page at a time, in order, without scanning from the start each time. */
 export class SegmentRows {
@@ -104,5 +90,5 @@ function rowLine(text: string, start: number, end: number, seq: bigint): FileRow
     `,"service":${jsonText(c[5]!)},"host":${jsonText(c[6]!)},"category":${jsonText(c[7]!)}` +
     `,"source":${jsonText(c[8]!)},"message":${jsonText(c[9]!)},"trace_id":${jsonText(c[10]!)}` +
     `,"span_id":${jsonText(c[11]!)},"attrs":${attrs}}`;
-  return { seq, category: value(c[7]!), day: ts.slice(0, 10), level: level === NULL ? null : level, json };
+  return { seq, category: textValue(c[7]!), day: ts.slice(0, 10), level: level === NULL ? null : level, json };
 }

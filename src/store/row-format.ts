@@ -281,6 +281,12 @@ function attrsText(json: string): string {
   return json.replace(/[\t\r\n]/g, ' ');
 }
 
+/** A text column's value, its JSON string escapes undone; null for `\N` (the inverse of `text`). */
+export function textValue(column: string): string | null {
+  if (column === NULL_FIELD) return null;
+  return column.includes('\\') ? (JSON.parse(`"${column}"`) as string) : column;
+}
+
 /** Rows from records (tests, small batches). */
 export function rowsOf(records: LogRecord[]): RowBatch {
   const b = new RowBatchBuilder();
@@ -292,7 +298,7 @@ export function rowsOf(records: LogRecord[]): RowBatch {
 export function decodeRow(line: string): LogRecord {
   const f = line.split('\t');
   if (f.length !== ROW_COLUMNS.length) throw new Error(`row has ${f.length} columns, expected ${ROW_COLUMNS.length}`);
-  const text = (s: string): string | null => (s === NULL_FIELD ? null : s.includes('\\') ? (JSON.parse(`"${s}"`) as string) : s);
+  const text = textValue;
   return {
     ts: BigInt(f[0]!),
     receivedAt: BigInt(f[1]!),
