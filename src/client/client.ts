@@ -220,7 +220,7 @@ export class LoghavenClient {
     return new Ingester((ndjson, signal) => this.sendNdjson(ndjson, signal), options);
   }
 
-  private async sendNdjson(body: string, signal?: AbortSignal): Promise<IngestAnswer> {
+  private async sendNdjson(body: string | Uint8Array, signal?: AbortSignal): Promise<IngestAnswer> {
     const compress = this.gzip && body.length >= 1024;
     const res = await this.fetchFn(`${this.base}/api/v1/logs`, {
       method: 'POST',

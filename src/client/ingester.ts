@@ -43,12 +43,71 @@ export interface IngesterStats {
 }
 
 /** Sends one NDJSON body; resolves with the answer, rejects with LoghavenError or a network error. */
-export type SendBatch = (ndjson: string, signal: AbortSignal) => Promise<IngestAnswer>;
+export type SendBatch = (ndjson: Uint8Array, signal: AbortSignal) => Promise<IngestAnswer>;
+
+/**
+ * One request's records, encoded as NDJSON bytes as they are logged: the lines' strings die at
+ * once (no heap of strings for the garbage collector to carry while the server is away), and
+ * what is buffered is counted in the bytes that will be sent.
+ */
+class Batch {
+  private buf: Buffer;
+  bytes = 0;
+  records = 0;
+
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Appends `line` and its newline; the bytes that took. */
+  append(line: string): number {
+    // UTF-8 takes at most three bytes per UTF-16 unit.
+    const room = this.bytes + line.length * 3 + 1;
+    if (room > this.buf.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, this.buf.length * 2));
+      this.buf.copy(grown, 0, 0, this.bytes);
+      this.buf = grown;
+    }
+    const n = this.buf.write(line, this.bytes, 'utf8');
+    this.buf[this.bytes + n] = 0x0a;
+    this.bytes += n + 1;
+    this.records++;
+    return n + 1;
+  }
+
+  /** Takes back the last append of `n` bytes. */
+  undo(n: number): void {
+    this.bytes -= n;
+    this.records--;
+  }
+
+  /** The lines, for the callbacks that report on them. */
+  lines(): string[] {
+    return this.buf.toString('utf8', 0, this.bytes).split('\n').slice(0, -1);
+  }
+
+  body(): Uint8Array {
+    return this.buf.subarray(0, this.bytes);
+  }
+
+  /** Empty again, keeping its memory, for the next records. */
+  reset(): this {
+    this.bytes = 0;
+    this.records = 0;
+    return this;
+  }
+}
 
 export class Ingester {
   private readonly opts: Required<Omit<IngesterOptions, 'onRejected' | 'onError'>> & Pick<IngesterOptions, 'onRejected' | 'onError'>;
-  private queue: string[] = [];
+  /** Batches that are full and wait their turn, oldest first. */
+  private readonly full: Batch[] = [];
+  /** The batch being filled. */
+  private open: Batch | null = null;
+  /** A sent batch's memory, kept for the next one. */
+  private spare: Batch | null = null;
   private queueBytes = 0;
+  private queueRecords = 0;
   private inFlightBytes = 0;
   private inFlightRecords = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -74,27 +133,46 @@ export class Ingester {
   }
 
   get stats(): IngesterStats {
-    return { ...this.counts, buffered: this.queue.length + this.inFlightRecords };
+    return { ...this.counts, buffered: this.queueRecords + this.inFlightRecords };
   }
 
   /** Buffers one record; false when it was dropped (the buffer is full, or the ingester closed). */
   log(record: object): boolean {
-    const line = JSON.stringify(record);
-    const bytes = Buffer.byteLength(line) + 1;
-    if (this.closed || this.queueBytes + this.inFlightBytes + bytes > this.opts.maxBufferedBytes) {
-      this.counts.dropped++;
-      return false;
+    return this.logLine(JSON.stringify(record));
+  }
+
+  /** Buffers one record already encoded as a JSON object (one line, no newline); as log(). */
+  logLine(line: string): boolean {
+    const held = this.queueBytes + this.inFlightBytes;
+    // line.length is at most its UTF-8 size: a record that cannot fit is refused before it is encoded.
+    if (this.closed || held + line.length + 1 > this.opts.maxBufferedBytes) return this.drop();
+    let batch = (this.open ??= this.newBatch());
+    const n = batch.append(line);
+    if (held + n > this.opts.maxBufferedBytes) {
+      batch.undo(n);
+      return this.drop();
     }
-    this.queue.push(line);
-    this.queueBytes += bytes;
-    if (this.queue.length >= this.opts.maxRecords || this.queueBytes >= this.opts.maxBytes) this.kick();
+    if (batch.records > 1 && batch.bytes > this.opts.maxBytes) {
+      // Past a request's size: the batch goes as it was, and this record starts the next.
+      batch.undo(n);
+      this.full.push(batch);
+      batch = this.open = this.newBatch();
+      batch.append(line);
+    }
+    this.queueBytes += n;
+    this.queueRecords++;
+    if (batch.records >= this.opts.maxRecords || batch.bytes >= this.opts.maxBytes) {
+      this.full.push(batch);
+      this.open = null;
+    }
+    if (this.full.length > 0) this.kick();
     else this.timer ??= setTimeout(() => this.kick(), this.opts.flushMs);
     return true;
   }
 
   /** Resolves once every record logged before the call has been answered (or given up). */
   async flush(): Promise<void> {
-    while (this.queue.length > 0 || this.sending !== null) {
+    while (this.queueRecords > 0 || this.sending !== null) {
       this.kick();
       await this.sending;
     }
@@ -112,59 +190,63 @@ export class Ingester {
     }
   }
 
+  private drop(): false {
+    this.counts.dropped++;
+    return false;
+  }
+
+  private newBatch(): Batch {
+    const spare = this.spare;
+    this.spare = null;
+    return spare?.reset() ?? new Batch(Math.min(64 * 1024, this.opts.maxBytes + 1));
+  }
+
   private kick(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.sending !== null || this.queue.length === 0) return;
+    if (this.sending !== null || this.queueRecords === 0) return;
     this.sending = this.drain().finally(() => {
       this.sending = null;
       // Records logged while the last batch was out, but not enough for a batch: the timer.
-      if (this.queue.length > 0 && this.timer === null) this.timer = setTimeout(() => this.kick(), this.opts.flushMs);
+      if (this.queueRecords > 0 && this.timer === null) this.timer = setTimeout(() => this.kick(), this.opts.flushMs);
     });
   }
 
-  /** Sends what is queued: at least one batch, then as long as whole batches are waiting. */
+  /** Sends what is queued: at least one batch, then as long as full batches are waiting. */
   private async drain(): Promise<void> {
     do {
-      await this.deliver(this.takeBatch());
+      const batch = this.full.shift() ?? this.open!;
+      if (batch === this.open) this.open = null;
+      this.queueBytes -= batch.bytes;
+      this.queueRecords -= batch.records;
+      this.inFlightBytes = batch.bytes;
+      this.inFlightRecords = batch.records;
+      const answered = await this.deliver(batch);
       this.inFlightBytes = 0;
       this.inFlightRecords = 0;
-    } while (this.queue.length >= this.opts.maxRecords || this.queueBytes >= this.opts.maxBytes);
+      // Its bytes are the sender's no more once it has answered.
+      if (answered) this.spare = batch;
+    } while (this.full.length > 0);
   }
 
-  private takeBatch(): string[] {
-    let n = 0;
-    let bytes = 0;
-    while (n < this.queue.length && n < this.opts.maxRecords) {
-      const b = Buffer.byteLength(this.queue[n]!) + 1;
-      if (n > 0 && bytes + b > this.opts.maxBytes) break;
-      bytes += b;
-      n++;
-    }
-    const batch = this.queue.splice(0, n);
-    this.queueBytes -= bytes;
-    this.inFlightBytes = bytes;
-    this.inFlightRecords = n;
-    return batch;
-  }
-
-  private async deliver(batch: string[]): Promise<void> {
-    const body = batch.join('\n') + '\n';
+  /** Sends one batch until it is answered (true) or given up (false). */
+  private async deliver(batch: Batch): Promise<boolean> {
+    const body = batch.body();
     for (let attempt = 0; ; attempt++) {
       try {
         const answer = await this.send(body, this.abort.signal);
         this.counts.accepted += answer.accepted;
         this.counts.rejected += answer.rejected;
-        if (answer.rejected > 0) this.opts.onRejected?.(answer.errors, batch);
-        return;
+        if (answer.rejected > 0) this.opts.onRejected?.(answer.errors, batch.lines());
+        return true;
       } catch (e) {
         const retryable = !this.abort.signal.aborted && (!(e instanceof LoghavenError) || isRetryableStatus(e.status));
         if (!retryable) {
-          this.counts.failed += batch.length;
-          this.opts.onError?.(e instanceof Error ? e : new Error(String(e)), batch);
-          return;
+          this.counts.failed += batch.records;
+          this.opts.onError?.(e instanceof Error ? e : new Error(String(e)), batch.lines());
+          return false;
         }
         this.counts.retries++;
         const backoff = Math.min(this.opts.retryMaxMs, this.opts.retryBaseMs * 2 ** Math.min(attempt, 20));

@@ -18,7 +18,7 @@ import { LoghavenClient } from '../client/client.js';
 import { Ingester } from '../client/ingester.js';
 import type { IngestAnswer } from '../client/types.js';
 import { Router, type RoutingRule } from '../pipeline/routing.js';
-import { SourceCache, type CallSiteInfo } from './source.js';
+import { SourceCache, callerFrame, type CallSiteInfo } from './source.js';
 
 export type { RoutingRule } from '../pipeline/routing.js';
 
@@ -74,37 +74,53 @@ interface Core {
 }
 
 const RANK: Record<Level, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4, fatal: 5 };
+const LEVEL_JSON: Record<Level, string> = { trace: ',"level":"trace"', debug: ',"level":"debug"', info: ',"level":"info"', warn: ',"level":"warn"', error: ',"level":"error"', fatal: ',"level":"fatal"' };
+/** The fields a logger writes itself: an attribute or bound field of the same name gives way to them. */
+const OWN_FIELDS = new Set(['ts', 'level', 'message', 'service', 'host', 'category', 'source']);
 
 export class Logger {
+  /** `,"service":…,"host":…` and the bound fields, rendered once per logger. */
+  private readonly fixedJson: string;
+  /** `,"category":…` when the logger has its own category, else null (rules decide, per call site). */
+  private readonly categoryJson: string | null;
+  private readonly boundKeys: ReadonlySet<string>;
+
   constructor(
     private readonly core: Core,
     private readonly service: string | undefined,
     private readonly category: string | undefined,
     private readonly bound: Record<string, unknown>,
-  ) {}
+  ) {
+    const fields: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(bound)) if (!OWN_FIELDS.has(k)) fields[k] = v;
+    const boundJson = JSON.stringify(fields).slice(1, -1);
+    this.boundKeys = new Set(Object.keys(fields));
+    this.fixedJson = `${service === undefined ? '' : `,"service":${JSON.stringify(service)}`},"host":${JSON.stringify(core.host)}${boundJson === '' ? '' : `,${boundJson}`}`;
+    this.categoryJson = category === undefined ? null : `,"category":${JSON.stringify(category)}`;
+  }
 
   trace(message: string, attrs?: Record<string, unknown>): void {
-    this.emit('trace', message, attrs, Logger.prototype.trace);
+    if (this.core.minLevel <= 0) this.emit('trace', message, attrs, this.core.sources === null ? undefined : callerFrame(Logger.prototype.trace));
   }
 
   debug(message: string, attrs?: Record<string, unknown>): void {
-    this.emit('debug', message, attrs, Logger.prototype.debug);
+    if (this.core.minLevel <= 1) this.emit('debug', message, attrs, this.core.sources === null ? undefined : callerFrame(Logger.prototype.debug));
   }
 
   info(message: string, attrs?: Record<string, unknown>): void {
-    this.emit('info', message, attrs, Logger.prototype.info);
+    if (this.core.minLevel <= 2) this.emit('info', message, attrs, this.core.sources === null ? undefined : callerFrame(Logger.prototype.info));
   }
 
   warn(message: string, attrs?: Record<string, unknown>): void {
-    this.emit('warn', message, attrs, Logger.prototype.warn);
+    if (this.core.minLevel <= 3) this.emit('warn', message, attrs, this.core.sources === null ? undefined : callerFrame(Logger.prototype.warn));
   }
 
   error(message: string, attrs?: Record<string, unknown>): void {
-    this.emit('error', message, attrs, Logger.prototype.error);
+    if (this.core.minLevel <= 4) this.emit('error', message, attrs, this.core.sources === null ? undefined : callerFrame(Logger.prototype.error));
   }
 
   fatal(message: string, attrs?: Record<string, unknown>): void {
-    this.emit('fatal', message, attrs, Logger.prototype.fatal);
+    if (this.core.minLevel <= 5) this.emit('fatal', message, attrs, this.core.sources === null ? undefined : callerFrame(Logger.prototype.fatal));
   }
 
   /** A logger whose records carry `fields` too; `category` and `service` among them set those. */
@@ -137,35 +153,69 @@ export class Logger {
     };
   }
 
-  private emit(level: Level, message: string, attrs: Record<string, unknown> | undefined, method: Function): void {
+  /**
+   * The record as one JSON line, put together from pieces rendered once (level, service, host,
+   * bound fields, the call site's source and category) around the message and the attributes.
+   * Attributes that would clash with those pieces, or that are not a plain object, take the
+   * general way: one merged object, the record's own fields winning.
+   */
+  private emit(level: Level, message: string, attrs: Record<string, unknown> | undefined, frame: NodeJS.CallSite | undefined): void {
     const core = this.core;
-    if (RANK[level] < core.minLevel) return;
-    const site = core.sources === null ? null : core.sources.callerOf(method);
-    const category = this.category ?? this.routed(site, level);
-    // The record's own fields last: they win over attributes of the same name.
-    core.ingester.log({
+    const site = frame === undefined || core.sources === null ? null : core.sources.site(frame);
+    const categoryJson = this.categoryJson ?? this.routed(site, level);
+    const attrsJson = attrs === undefined ? '' : this.attrsJson(attrs);
+    if (attrsJson === null || typeof message !== 'string') {
+      core.ingester.log(this.merged(level, message, attrs, site));
+      return;
+    }
+    core.ingester.logLine(`{"ts":${Date.now()}${LEVEL_JSON[level]},"message":${JSON.stringify(message)}${this.fixedJson}${categoryJson}${site === null ? '' : site.sourceJson}${attrsJson}}`);
+  }
+
+  /** `,"k":v,…` for attributes that fit beside the logger's own fields; null when some do not. */
+  private attrsJson(attrs: Record<string, unknown>): string | null {
+    if (Array.isArray(attrs)) return null;
+    const bound = this.boundKeys.size > 0;
+    for (const k in attrs) if (OWN_FIELDS.has(k) || (bound && this.boundKeys.has(k))) return null;
+    const json = JSON.stringify(attrs);
+    if (json === undefined || json.charCodeAt(0) !== 123 /* { */) return null;
+    return json.length === 2 ? '' : `,${json.slice(1, -1)}`;
+  }
+
+  /** The general way: bound fields, then attributes, then the record's own fields, each winning over the ones before. */
+  private merged(level: Level, message: string, attrs: Record<string, unknown> | undefined, site: CallSiteInfo | null): object {
+    return {
       ...this.bound,
       ...attrs,
       ts: Date.now(),
       level,
       message,
       service: this.service,
-      host: core.host,
-      category: category ?? undefined,
+      host: this.core.host,
+      category: this.category ?? this.ruleCategory(site, level) ?? undefined,
       source: site?.source,
-    });
+    };
   }
 
-  private routed(site: CallSiteInfo | null, level: Level): string | null {
+  /** `,"category":…` from the rules for this call site, or '' when none decides (the server's rules then do). */
+  private routed(site: CallSiteInfo | null, level: Level): string {
     const router = this.core.router;
-    if (router === null) return null;
-    // Cached per call site (and level) when the service is the logger's own.
-    const key = `${level}\u0000${this.service ?? ''}`;
-    const known = site?.categories.get(key);
+    if (router === null) return '';
+    // Cached per call site, by the logger's service and the level.
+    const service = this.service ?? '';
+    let byLevel = site?.categoryJson.get(service);
+    const known = byLevel?.[RANK[level]];
     if (known !== undefined) return known;
-    const category = router.match({ source: site?.source ?? null, service: this.service ?? null, host: this.core.host, tenant: this.core.tenant ?? null, level });
-    site?.categories.set(key, category);
-    return category;
+    const category = this.ruleCategory(site, level);
+    const json = category === null ? '' : `,"category":${JSON.stringify(category)}`;
+    if (site !== null) {
+      if (byLevel === undefined) site.categoryJson.set(service, (byLevel = []));
+      byLevel[RANK[level]] = json;
+    }
+    return json;
+  }
+
+  private ruleCategory(site: CallSiteInfo | null, level: Level): string | null {
+    return this.core.router?.match({ source: site?.source ?? null, service: this.service ?? null, host: this.core.host, tenant: this.core.tenant ?? null, level }) ?? null;
   }
 }
 
@@ -199,7 +249,7 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /** NDJSON batches over the ZeroMQ ROUTER socket (loghaven/zmq-client), connected on first use. */
-function zeromqSender(endpoint: string): { send: (ndjson: string) => Promise<IngestAnswer>; close: () => Promise<void> } {
+function zeromqSender(endpoint: string): { send: (ndjson: Uint8Array) => Promise<IngestAnswer>; close: () => Promise<void> } {
   let client: Promise<import('../ingest/zeromq/client.js').LoghavenZmqClient> | null = null;
   const connect = async () => {
     const { LoghavenZmqClient } = await import('../ingest/zeromq/client.js');
