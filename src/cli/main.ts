@@ -14,6 +14,7 @@ import { keysCommand } from './commands/keys.js';
 import { importCommand } from './commands/import.js';
 import { analyzeCommand } from './commands/analyze.js';
 import { dbCommand } from './commands/db.js';
+import { archiveCommand } from './commands/archive.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 import { formatConfigError, isConfigError } from './config-errors.js';
@@ -26,7 +27,7 @@ function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     // Throw instead of exiting so usage errors get exit code 2, like other invalid input.
     .exitOverride();
-  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand(), keysCommand(), importCommand(), analyzeCommand(), dbCommand()]) {
+  for (const command of [startCommand(), validateCommand(), statusCommand(), healthCheckCommand(), queryCommand(), tailCommand(), exportCommand(), keysCommand(), importCommand(), analyzeCommand(), archiveCommand(), dbCommand()]) {
     program.addCommand(command.copyInheritedSettings(program));
   }
   return program;

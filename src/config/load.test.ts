@@ -93,6 +93,8 @@ describe('loadConfig defaults', () => {
       },
       alerts: { memory_budget: 512 * 2 ** 20, disk_free_percent: 10 },
       files: { enabled: true, buffer_bytes: 16 * 2 ** 20, max_open_files: 128, idle_close_ms: 30_000 },
+      lifecycle: { grace: '1h' },
+      archive: { enabled: true, interval_ms: 3_600_000, keep_days: 0 },
       routing: { rules: [] },
       log: { level: 'debug' },
     });
@@ -237,6 +239,10 @@ describe('environment variables', () => {
       ['files.buffer_bytes', 'LOGHAVEN_FILES_BUFFER_BYTES'],
       ['files.max_open_files', 'LOGHAVEN_FILES_MAX_OPEN_FILES'],
       ['files.idle_close_ms', 'LOGHAVEN_FILES_IDLE_CLOSE_MS'],
+      ['lifecycle.grace', 'LOGHAVEN_LIFECYCLE_GRACE'],
+      ['archive.enabled', 'LOGHAVEN_ARCHIVE_ENABLED'],
+      ['archive.interval_ms', 'LOGHAVEN_ARCHIVE_INTERVAL_MS'],
+      ['archive.keep_days', 'LOGHAVEN_ARCHIVE_KEEP_DAYS'],
       ['routing.rules', 'LOGHAVEN_ROUTING_RULES'],
       ['log.level', 'LOGHAVEN_LOG_LEVEL'],
     ]);

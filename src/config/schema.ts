@@ -287,6 +287,24 @@ export const ConfigSchema = section('loghaven configuration', {
     }),
     idle_close_ms: Type.Integer({ minimum: 100, maximum: 3_600_000, default: 30_000, description: 'A category file not written for this long is closed.' }),
   }),
+  lifecycle: section('Days and their lifecycle (SPEC §7)', {
+    grace: Type.String({
+      pattern: '^\\s*[0-9]+\\s*(ms|s|m|h|d|w)?\\s*$',
+      default: '1h',
+      description: 'How long after UTC midnight a day stays open for late records; after it the day is closed and archived.',
+      'x-expected': 'a duration such as 30m, 1h or 1d',
+      'x-type': 'duration (e.g. `1h`)',
+    }),
+  }),
+  archive: section('Daily archives (SPEC §7)', {
+    enabled: Type.Boolean({
+      default: true,
+      description:
+        'Archive each closed day, per tenant, under `DATA/archive/<tenant>/`: `YYYY-MM-DD.tar.gz` (the day\'s JSONL by category, with a manifest of counts and SHA-256 sums), `YYYY-MM-DD.parquet` (zstd, every column) and `YYYY-MM-DD.json` (the manifest, written last).',
+    }),
+    interval_ms: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000, description: 'How often the server looks for closed days to archive (and once a minute after it starts).' }),
+    keep_days: Type.Integer({ minimum: 0, maximum: 36_500, default: 0, description: 'Archives of days older than this many days are deleted by each run; 0 keeps them for ever.' }),
+  }),
   routing: section('Category routing (SPEC §4)', {
     rules: Type.Array(
       Type.Object(

@@ -220,6 +220,15 @@ export class Metrics {
   readonly filesRecords = new client.Counter({ name: 'loghaven_files_lines_total', help: 'Lines written to category files (a record copied to error.jsonl counts twice)', registers: [this.registry] });
   readonly filesBytes = new client.Counter({ name: 'loghaven_files_bytes_total', help: 'Bytes written to category files', registers: [this.registry] });
   readonly filesFailures = new client.Counter({ name: 'loghaven_files_write_failures_total', help: 'Rounds of category file writes that failed (retried with backoff)', registers: [this.registry] });
+  readonly archiveLagSeconds = new client.Gauge({
+    name: 'loghaven_archive_lag_seconds',
+    help: 'Seconds since the oldest closed day still without a complete, current archive closed (0: every closed day is archived), as of the last run',
+    registers: [this.registry],
+  });
+  readonly archiveRuns = new client.Counter({ name: 'loghaven_archive_runs_total', help: 'Archive runs, by result (ok, failed)', labelNames: ['result'] as const, registers: [this.registry] });
+  readonly archiveDays = new client.Counter({ name: 'loghaven_archive_days_total', help: 'Tenant days archived', registers: [this.registry] });
+  readonly archiveLastSuccess = new client.Gauge({ name: 'loghaven_archive_last_success_timestamp_seconds', help: 'When an archive run last finished without a failure', registers: [this.registry] });
+  readonly archiveBytes = new client.Gauge({ name: 'loghaven_archive_bytes', help: 'Bytes of the archives on disk, by format (tar.gz, parquet)', labelNames: ['format'] as const, registers: [this.registry] });
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'loghaven_' });

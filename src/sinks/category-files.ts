@@ -84,14 +84,23 @@ const WARNING_FILE = 'warning.jsonl';
  * names `error` and `warning` get their first letter escaped, leaving the level files theirs.
  */
 export function categoryFileName(category: string): string {
+  let name = escapeFileName(category);
+  if (name === 'error' || name === 'warning') name = `%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}`;
+  return `${name}.jsonl`;
+}
+
+/**
+ * A name as a file name of its own: letters, digits, `_`, `-` and (not first) `.` stay, every
+ * other byte of its UTF-8 is `%XX`, so that different names never meet and none leaves its
+ * directory; the empty name is `%`.
+ */
+export function escapeFileName(text: string): string {
   let name = '';
-  for (const b of Buffer.from(category, 'utf8')) {
+  for (const b of Buffer.from(text, 'utf8')) {
     const c = String.fromCharCode(b);
     name += /[A-Za-z0-9_-]/.test(c) || (c === '.' && name !== '') ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
   }
-  if (name === '') return '%.jsonl';
-  if (name === 'error' || name === 'warning') name = `%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}`;
-  return `${name}.jsonl`;
+  return name === '' ? '%' : name;
 }
 
 /** A file's lines waiting, as UTF-8 bytes in a buffer that grows by doubling. */

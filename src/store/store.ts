@@ -107,6 +107,24 @@ export interface TailRequest extends Selection {
   order?: SortOrder;
 }
 
+/** How many loaded rows a tenant has on one UTC day. */
+export interface DayCount {
+  tenant: string;
+  /** `YYYY-MM-DD` */
+  day: string;
+  rows: number;
+}
+
+/** One tenant's rows of one time range, to be written to a Parquet file (the archives: lifecycle/). */
+export interface DayParquetRequest {
+  tenant: string;
+  /** µs, inclusive */
+  from: bigint;
+  /** µs, exclusive */
+  to: bigint;
+  file: string;
+}
+
 export interface StoreStats {
   rows: number;
   bytes: number;
@@ -172,6 +190,13 @@ export interface Store {
    * sequence number the read covered (the next read goes on after it).
    */
   readForFiles(afterSeq: bigint, limit: number): Promise<{ rows: FileRow[]; through: bigint }>;
+  /** Loaded rows per tenant and UTC day. */
+  dayCounts(): Promise<DayCount[]>;
+  /**
+   * Writes a tenant's loaded rows of a time range to one Parquet file (zstd), every column, sorted
+   * by category, ts and seq; resolves with the rows written once the file is complete.
+   */
+  writeDayParquet(req: DayParquetRequest): Promise<number>;
   /** Highest sequence number loaded into the store itself (staged rows not counted). */
   loadedSeq(): bigint;
   /** The token index's progress. */

@@ -12,11 +12,14 @@ import type { ResponseCache } from '../../query/cache/response-cache.js';
 import type { QueryLimiter } from '../../query/limiter.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { CategoryFileSink } from '../../sinks/category-files.js';
+import type { Archiver } from '../../lifecycle/archive.js';
 import type { Store } from '../../store/store.js';
 
 export interface OpsRouteDeps {
   /** The category file sink, when on. */
   files: CategoryFileSink | null;
+  /** The daily archives, when on. */
+  archiver: Archiver | null;
   store: Store;
   pipeline: IngestPipeline;
   metrics: Metrics;
@@ -52,7 +55,8 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       // The cache is not needed to serve: when it fails the server answers from the store, and
       // says so here without leaving the load balancer.
       // Nor are the category files: the store keeps every record while they fail.
-      const degraded = { cache: cacheCheck(deps), files: filesCheck(deps) };
+      // Nor are the archives: a failed run is tried again at the next.
+      const degraded = { cache: cacheCheck(deps), files: filesCheck(deps), archive: archiveCheck(deps) };
       const whole = Object.values(degraded).every((c) => c.ok);
       return reply.status(ready ? 200 : 503).send({ status: ready ? (whole ? 'ready' : 'degraded') : 'not ready', checks: { ...checks, ...degraded } });
     },
@@ -161,6 +165,14 @@ function filesCheck(deps: OpsRouteDeps): Check {
   return error === null
     ? { ok: true, detail: `${deps.files.behind} loaded rows not yet in the category files` }
     : { ok: false, detail: `writing the category files fails (${error}); retrying, every record is in the store` };
+}
+
+function archiveCheck(deps: OpsRouteDeps): Check {
+  if (deps.archiver === null) return { ok: true, detail: 'archiving disabled' };
+  const last = deps.archiver.last;
+  if (last === null) return { ok: true, detail: 'no archive run yet' };
+  if (last.ok) return { ok: true, detail: `last run ${new Date(last.at).toISOString()}: ${last.result?.archived.length ?? 0} days archived` };
+  return { ok: false, detail: `the last archive run (${new Date(last.at).toISOString()}) failed: ${last.error}; tried again at the next run` };
 }
 
 function cacheCheck(deps: OpsRouteDeps): Check {

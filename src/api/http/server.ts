@@ -35,6 +35,9 @@ import { keysRoutes } from './keys-routes.js';
 import { LhError } from '../../errors.js';
 import { Router } from '../../pipeline/routing.js';
 import { CategoryFileSink } from '../../sinks/category-files.js';
+import { Archiver } from '../../lifecycle/archive.js';
+import { parseDuration } from '../../query/time.js';
+import { archiveRoutes } from './archive-routes.js';
 
 /**
  * Spool segments are loaded when they reach one DuckDB row group, or this size (so that very wide
@@ -197,8 +200,48 @@ export async function startServer(config: Config): Promise<RunningServer> {
       )
     : null;
   if (files !== null) pipeline.onLoaded(() => files.wake());
+  // Daily archives (lifecycle/archive.ts): on a schedule, and on demand (POST /api/v1/archive/run).
+  const archiver = config.archive.enabled
+    ? new Archiver({ store, dir: path.join(dataDir, 'archive'), graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace), keepDays: config.archive.keep_days, log: app.log })
+    : null;
+  const runArchive = async () => {
+    if (archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
+    try {
+      const result = await archiver.run();
+      metrics.archiveRuns.inc({ result: result.failed.length === 0 ? 'ok' : 'failed' });
+      metrics.archiveDays.inc(result.archived.length);
+      metrics.archiveLagSeconds.set(result.lag_seconds);
+      if (result.failed.length === 0) metrics.archiveLastSuccess.set(Date.now() / 1000);
+      return result;
+    } catch (e) {
+      metrics.archiveRuns.inc({ result: 'failed' });
+      throw e;
+    } finally {
+      let tar = 0;
+      let parquet = 0;
+      for (const a of archiver.list()) {
+        tar += a.tar_bytes ?? 0;
+        parquet += a.parquet_bytes ?? 0;
+      }
+      metrics.archiveBytes.set({ format: 'tar.gz' }, tar);
+      metrics.archiveBytes.set({ format: 'parquet' }, parquet);
+    }
+  };
+  let archiveTimer: NodeJS.Timeout | null = null;
+  const scheduleArchive = (ms: number) => {
+    if (archiver === null) return;
+    archiveTimer = setTimeout(() => {
+      runArchive()
+        .catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'archive run failed'))
+        .finally(() => {
+          if (archiveTimer !== null) scheduleArchive(config.archive.interval_ms);
+        });
+    }, ms);
+    archiveTimer.unref();
+  };
   const statusDeps = {
     files,
+    archiver,
     store,
     pipeline,
     metrics,
@@ -239,6 +282,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
   await app.register(keysRoutes, { keys: store.keys, authenticator, log: app.log });
   await app.register(opsRoutes, statusDeps);
+  await app.register(archiveRoutes, { archiver, run: runArchive });
   app.get('/docs', { config: { scope: 'any' }, schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;
@@ -246,6 +290,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
     queries.warmer.start();
+    scheduleArchive(Math.min(60_000, config.archive.interval_ms));
     if (config.syslog.tcp || config.syslog.udp || (config.syslog.tls_cert !== '' && config.syslog.tls_key !== '')) {
       const s = config.syslog;
       syslog = await SyslogListener.start(
@@ -312,6 +357,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
           await stopListening;
           await queries.close();
           alerts?.close();
+          phase = 'archive';
+          if (archiveTimer !== null) clearTimeout(archiveTimer);
+          archiveTimer = null;
+          // A run stops between days; a day half done is done again by the next start.
+          await archiver?.stop();
           phase = 'files';
           await files?.close();
           const listenerClosed = Date.now();

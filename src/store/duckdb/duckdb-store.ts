@@ -16,6 +16,8 @@ import type { StoredRecord } from '../../model/record.js';
 import { fieldSql } from '../../query/sql.js';
 import type {
   AppendResult,
+  DayCount,
+  DayParquetRequest,
   ExportChunk,
   ExportRequest,
   HistogramBucket,
@@ -839,6 +841,33 @@ export class DuckDbStore implements Store {
 
   loadedSeq(): bigint {
     return this.lastSeq;
+  }
+
+  async dayCounts(): Promise<DayCount[]> {
+    const rows = await this.run(`SELECT tenant, strftime(ts, '%Y-%m-%d') AS day, count(*) FROM logs WHERE seq <= $1 GROUP BY ALL ORDER BY day, tenant`, [this.lastSeq]);
+    return rows.map((r) => ({ tenant: r[0] as string, day: r[1] as string, rows: Number(r[2]) }));
+  }
+
+  /**
+   * On the writer's turn, like readForFiles: the sort of a whole day takes memory that a load's
+   * commit beside it could then not find. Loads wait meanwhile; ingest does not (the spool holds).
+   */
+  writeDayParquet(req: DayParquetRequest): Promise<number> {
+    return this.serialised(async () => {
+      this.assertOpen();
+      const tenant = `'${req.tenant.replaceAll("'", "''")}'`;
+      const file = `'${req.file.replaceAll("'", "''")}'`;
+      // A whole day sorted, and a row group of it held by the Parquet writer: more than the
+      // limit kept for loads, so the raised limit from the start.
+      const copy = () => this.writer.runAndReadAll(
+        `COPY (SELECT * FROM logs WHERE tenant = ${tenant} AND ts >= make_timestamp(${req.from}) AND ts < make_timestamp(${req.to})
+            AND seq <= ${this.lastSeq} ORDER BY category NULLS FIRST, ts, seq)
+          TO ${file} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${DUCKDB_ROW_GROUP_ROWS})`,
+      );
+      const max = this.options.maxMemoryLimit;
+      const r = await (max === undefined ? copy() : this.boostedRun(max, copy));
+      return Number(r.getRows()[0]?.[0] ?? 0);
+    }).catch((e: unknown) => Promise.reject(storeError('archive', e)));
   }
 
   maxSeq(): Promise<bigint> {

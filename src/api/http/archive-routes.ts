@@ -1,0 +1,41 @@
+// Archive endpoints (SPEC §7) behind `loghaven archive run|list|verify`: server-wide, for an
+// admin key of every tenant.
+
+import type { FastifyInstance } from 'fastify';
+import { LhError } from '../../errors.js';
+import type { Archiver } from '../../lifecycle/archive.js';
+import { checkServerWide } from './ops-routes.js';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+
+export async function archiveRoutes(app: FastifyInstance, deps: { archiver: Archiver | null; run: () => Promise<unknown> }): Promise<void> {
+  const archiver = () => {
+    if (deps.archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
+    return deps.archiver;
+  };
+
+  app.post('/api/v1/archive/run', { config: { scope: 'admin' }, schema: { summary: 'Archive every closed day now, then apply archive.keep_days', tags: ['lifecycle'] } }, async (req) => {
+    checkServerWide(req.principal);
+    archiver();
+    return deps.run();
+  });
+
+  app.get('/api/v1/archive', { config: { scope: 'admin' }, schema: { summary: 'The archives, per tenant and day', tags: ['lifecycle'] } }, async (req) => {
+    checkServerWide(req.principal);
+    return { archives: archiver().list() };
+  });
+
+  app.post<{ Body: { day?: string; tenant?: string } | null }>(
+    '/api/v1/archive/verify',
+    { config: { scope: 'admin' }, schema: { summary: 'Check archives against their manifests (every member, every sum)', tags: ['lifecycle'] } },
+    async (req) => {
+      checkServerWide(req.principal);
+      const { day, tenant } = req.body ?? {};
+      if (day !== undefined && (typeof day !== 'string' || !DAY.test(day))) {
+        throw new LhError('LH_ERR_BAD_PARAM', `day=${JSON.stringify(day)}: expected a day as YYYY-MM-DD`, { param: 'day', value: String(day) });
+      }
+      if (tenant !== undefined && typeof tenant !== 'string') throw new LhError('LH_ERR_BAD_PARAM', 'tenant: expected a string', { param: 'tenant' });
+      return archiver().verify({ day, tenant });
+    },
+  );
+}

@@ -1,0 +1,118 @@
+// `loghaven archive run|list|verify`: the daily archives (lifecycle/archive.ts) of a running server
+// (`--url`, an admin key of every tenant in LOGHAVEN_API_KEY); `verify --dir` checks an archive
+// folder on its own, no server needed. Exit codes: 0 all is well, 1 a day failed or an archive
+// is damaged, 2 the command was wrong.
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { ArchiveListEntry, ArchiveProblem, ArchiveRunResult } from '../../lifecycle/archive.js';
+import { verifyArchives } from '../../lifecycle/archive.js';
+import { formatByteSize } from '../../config/size.js';
+import { EXIT_FAILURE, EXIT_OK, type ExitCode } from '../exit-codes.js';
+import { describeFailure, exitCodeFor, sendJson } from '../http-client.js';
+import { serverUrlOption } from '../options.js';
+
+interface CommonOptions {
+  url: string;
+  format: 'text' | 'json';
+}
+
+const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
+
+function parseDay(text: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) throw new InvalidArgumentError('expected a day as YYYY-MM-DD');
+  return text;
+}
+
+async function call<T>(o: CommonOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ value: T } | { code: ExitCode }> {
+  // A run archives every closed day: hours on a large backlog.
+  const r = await sendJson<T>(o.url, method, path, body, 6 * 3600_000);
+  if (r.ok) return { value: r.value };
+  process.stderr.write(`${describeFailure(r.failure)}\n`);
+  return { code: exitCodeFor(r.failure) };
+}
+
+const bytes = (n: number | null) => (n === null ? '-' : formatByteSize(n));
+
+async function run(o: CommonOptions): Promise<ExitCode> {
+  const r = await call<ArchiveRunResult>(o, 'POST', '/api/v1/archive/run', {});
+  if ('code' in r) return r.code;
+  const result = r.value;
+  if (o.format === 'json') process.stdout.write(`${JSON.stringify(result)}\n`);
+  else {
+    for (const a of result.archived) {
+      const ratio = a.tar_bytes > 0 ? ` (1/${(a.jsonl_bytes / a.tar_bytes).toFixed(1)} of its JSONL)` : '';
+      process.stdout.write(`archived ${a.tenant} ${a.day}: ${a.records} records, tar.gz ${bytes(a.tar_bytes)}${ratio}, parquet ${bytes(a.parquet_bytes)}, ${a.ms} ms\n`);
+    }
+    for (const d of result.removed) process.stdout.write(`removed ${d.tenant} ${d.day} (archive.keep_days)\n`);
+    for (const f of result.failed) process.stderr.write(`failed ${f.tenant} ${f.day}: ${f.error}\n`);
+    process.stdout.write(`${result.archived.length} days archived, ${result.upToDate} already archived, ${result.removed.length} removed, ${result.failed.length} failed\n`);
+  }
+  return result.failed.length === 0 ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function list(o: CommonOptions): Promise<ExitCode> {
+  const r = await call<{ archives: ArchiveListEntry[] }>(o, 'GET', '/api/v1/archive');
+  if ('code' in r) return r.code;
+  const archives = r.value.archives;
+  if (o.format === 'json') process.stdout.write(`${JSON.stringify(archives)}\n`);
+  else if (archives.length === 0) process.stdout.write('no archives\n');
+  else {
+    const rows = [['tenant', 'day', 'records', 'tar.gz', 'parquet', 'state'], ...archives.map((a) => [a.tenant, a.day, String(a.records ?? '-'), bytes(a.tar_bytes), bytes(a.parquet_bytes), a.complete ? 'complete' : 'incomplete'])];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  }
+  return EXIT_OK;
+}
+
+interface VerifyOptions extends CommonOptions {
+  dir?: string;
+  tenant?: string;
+}
+
+async function verify(day: string | undefined, o: VerifyOptions): Promise<ExitCode> {
+  let answer: { days: number; problems: ArchiveProblem[] };
+  if (o.dir !== undefined) answer = await verifyArchives(o.dir, { day, tenant: o.tenant });
+  else {
+    const r = await call<{ days: number; problems: ArchiveProblem[] }>(o, 'POST', '/api/v1/archive/verify', { day, tenant: o.tenant });
+    if ('code' in r) return r.code;
+    answer = r.value;
+  }
+  if (o.format === 'json') process.stdout.write(`${JSON.stringify(answer)}\n`);
+  else {
+    for (const p of answer.problems) process.stdout.write(`${p.file || `${p.tenant} ${p.day}`}${p.member === null ? '' : `: member ${p.member}`}: ${p.problem}\n`);
+    process.stdout.write(answer.problems.length === 0 ? `${answer.days} archived days verified, no problems\n` : `${answer.problems.length} problems in ${answer.days} archived days\n`);
+  }
+  return answer.problems.length === 0 ? EXIT_OK : EXIT_FAILURE;
+}
+
+export function archiveCommand(): Command {
+  const archive = new Command('archive').description('daily archives: tar.gz of JSONL with a manifest, and Parquet');
+  archive
+    .command('run')
+    .description('archive every closed day now (per tenant), then delete archives older than archive.keep_days')
+    .addOption(serverUrlOption())
+    .addOption(formatOption())
+    .action(async (o: CommonOptions) => {
+      process.exitCode = await run(o);
+    });
+  archive
+    .command('list')
+    .description('the archives, per tenant and day')
+    .addOption(serverUrlOption())
+    .addOption(formatOption())
+    .action(async (o: CommonOptions) => {
+      process.exitCode = await list(o);
+    });
+  archive
+    .command('verify')
+    .description('check archives against their manifests: every member of every tar.gz, every file sum; exit 1 naming what is damaged')
+    .argument('[day]', 'one day (YYYY-MM-DD); every day by default', parseDay)
+    .option('--tenant <tenant>', 'one tenant only')
+    .addOption(new Option('--dir <dir>', 'an archive folder (DATA/archive, or one tenant of it), checked without a server').conflicts('url'))
+    .addOption(serverUrlOption())
+    .addOption(formatOption())
+    .action(async (day: string | undefined, o: VerifyOptions) => {
+      process.exitCode = await verify(day, o);
+    });
+  return archive;
+}

@@ -1,0 +1,576 @@
+// Daily archives (SPEC §7). A day closes at UTC midnight plus the grace; each closed day of each
+// tenant is written under DATA/archive/<tenant>/ as three files:
+//
+//   YYYY-MM-DD.parquet   every column of every row, zstd, sorted by category, ts, seq (the store
+//                        writes it: the one read of the live table);
+//   YYYY-MM-DD.tar.gz    manifest.json, then the day's JSONL as the category files hold it —
+//                        YYYY-MM-DD/<category>.jsonl, error.jsonl, warning.jsonl — rendered from
+//                        the Parquet file by an engine of the archiver's own;
+//   YYYY-MM-DD.json      the manifest again, with the tar.gz's own size and SHA-256: written
+//                        last, it is what makes the day archived.
+//
+// Everything is made in a staging folder and renamed into place, the manifest last, so a crash at
+// any moment leaves either the previous complete archive or none that `verify` accepts, and the
+// next run does the day again. A day whose rows changed since (late records) is archived again.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
+import { categoryFileName, escapeFileName } from '../sinks/category-files.js';
+import { JSON_LINE_SQL } from '../store/duckdb/read-sql.js';
+import type { Store } from '../store/store.js';
+import { TarWriter, readTar } from './tar.js';
+
+export const ARCHIVE_FORMAT = 'loghaven-archive/1';
+const DAY_US = 86_400_000_000n;
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+export interface ArchiveMember {
+  /** Path inside the tar: `YYYY-MM-DD/<file>.jsonl`. */
+  name: string;
+  /** The category of a category member; null for error.jsonl and warning.jsonl. */
+  category: string | null;
+  /** The levels of error.jsonl and warning.jsonl. */
+  levels?: string[];
+  records: number;
+  bytes: number;
+  sha256: string;
+  first_ts: string | null;
+  last_ts: string | null;
+}
+
+export interface FileSum {
+  name: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** manifest.json in the tar; the YYYY-MM-DD.json beside it adds `tar`. */
+export interface ArchiveManifest {
+  format: typeof ARCHIVE_FORMAT;
+  tenant: string;
+  day: string;
+  created_at: string;
+  records: number;
+  first_ts: string | null;
+  last_ts: string | null;
+  members: ArchiveMember[];
+  parquet: FileSum & { rows: number };
+  tar?: FileSum;
+}
+
+export interface ArchivedDay {
+  tenant: string;
+  day: string;
+  records: number;
+  tar_bytes: number;
+  parquet_bytes: number;
+  /** JSONL bytes of the category members (the day's records once each). */
+  jsonl_bytes: number;
+  ms: number;
+}
+
+export interface ArchiveRunResult {
+  archived: ArchivedDay[];
+  /** Archives deleted by `archive.keep_days`. */
+  removed: { tenant: string; day: string }[];
+  failed: { tenant: string; day: string; error: string }[];
+  /** Closed days with a complete, current archive before the run. */
+  upToDate: number;
+  /** Seconds since the oldest closed day still not archived after the run closed (0: none). */
+  lag_seconds: number;
+}
+
+export interface ArchiveListEntry {
+  tenant: string;
+  day: string;
+  /** False: files of an archive that never finished (no manifest); the next run does it again. */
+  complete: boolean;
+  records: number | null;
+  tar_bytes: number | null;
+  parquet_bytes: number | null;
+  created_at: string | null;
+}
+
+export interface ArchiveProblem {
+  tenant: string;
+  day: string;
+  /** The file, relative to the archive directory. */
+  file: string;
+  member: string | null;
+  problem: string;
+}
+
+export interface ArchiverOptions {
+  store: Store;
+  /** DATA/archive */
+  dir: string;
+  /** How long after UTC midnight a day stays open, µs. */
+  graceUs: bigint;
+  /** Archives of days older than this many days are deleted; 0 keeps them. */
+  keepDays: number;
+  now?: () => number;
+  log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
+}
+
+/** The UTC day of a time in µs, `YYYY-MM-DD`. */
+export function dayOf(us: bigint): string {
+  return new Date(Number(us / 1000n)).toISOString().slice(0, 10);
+}
+
+function dayStartUs(day: string): bigint {
+  return BigInt(Date.parse(`${day}T00:00:00Z`)) * 1000n;
+}
+
+const isoOfUs = (us: bigint | null): string | null => (us === null ? null : new Date(Number(us / 1000n)).toISOString().replace('Z', `${String(us % 1000n).padStart(3, '0')}Z`));
+
+const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function fsyncDir(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export class Archiver {
+  private running: Promise<ArchiveRunResult> | null = null;
+  private stopped = false;
+  /** The last run's outcome, for metrics and /ready. */
+  last: { at: number; ok: boolean; result: ArchiveRunResult | null; error: string | null } | null = null;
+
+  constructor(private readonly opts: ArchiverOptions) {}
+
+  private now(): number {
+    return this.opts.now?.() ?? Date.now();
+  }
+
+  /** Archives every closed day that needs it, then applies keep_days. One run at a time: a second call waits for the first, then runs. */
+  run(): Promise<ArchiveRunResult> {
+    const previous = this.running ?? Promise.resolve(null);
+    const run = previous
+      .catch(() => null)
+      .then(() => this.runOnce())
+      .then(
+        (result) => {
+          this.last = { at: this.now(), ok: result.failed.length === 0, result, error: result.failed[0]?.error ?? null };
+          return result;
+        },
+        (e: unknown) => {
+          this.last = { at: this.now(), ok: false, result: null, error: (e as Error).message };
+          throw e;
+        },
+      )
+      .finally(() => {
+        if (this.running === run) this.running = null;
+      });
+    this.running = run;
+    return run;
+  }
+
+  /** Stops after the day being archived (if any); later runs do nothing. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async runOnce(): Promise<ArchiveRunResult> {
+    const now = this.now();
+    const closedBefore = BigInt(now) * 1000n - this.opts.graceUs;
+    const days = (await this.opts.store.dayCounts()).filter((d) => DAY_RE.test(d.day) && dayStartUs(d.day) + DAY_US <= closedBefore);
+    const result: ArchiveRunResult = { archived: [], removed: [], failed: [], upToDate: 0, lag_seconds: 0 };
+    let engine: Engine | null = null;
+    try {
+      for (const d of days) {
+        if (this.stopped) break;
+        const current = readManifest(this.tenantDir(d.tenant), d.day);
+        if (current !== null && current.records === d.rows) {
+          result.upToDate++;
+          continue;
+        }
+        try {
+          engine ??= await Engine.open();
+          result.archived.push(await this.archiveDay(engine, d.tenant, d.day));
+        } catch (e) {
+          const error = (e as Error).message;
+          this.opts.log?.error({ tenant: d.tenant, day: d.day, err: error }, 'archiving a day failed');
+          result.failed.push({ tenant: d.tenant, day: d.day, error });
+          const closedAt = Number((dayStartUs(d.day) + DAY_US + this.opts.graceUs) / 1000n);
+          result.lag_seconds = Math.max(result.lag_seconds, Math.round((now - closedAt) / 1000));
+        }
+      }
+    } finally {
+      engine?.close();
+    }
+    if (this.opts.keepDays > 0) result.removed = this.removeOld(now);
+    return result;
+  }
+
+  /** Archives one tenant's day, replacing an older archive of it. */
+  async archiveDay(engine: Engine, tenant: string, day: string): Promise<ArchivedDay> {
+    const started = performance.now();
+    const dir = this.tenantDir(tenant);
+    const staging = path.join(dir, `.staging-${day}`);
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.mkdirSync(path.join(staging, day), { recursive: true });
+    const parquetTmp = path.join(staging, `${day}.parquet`);
+    const from = dayStartUs(day);
+    const rows = await this.opts.store.writeDayParquet({ tenant, from, to: from + DAY_US, file: parquetTmp });
+    const members = await engine.writeMembers(parquetTmp, day, path.join(staging, day));
+    for (const m of members) {
+      const file = path.join(staging, m.name);
+      m.bytes = fs.statSync(file).size;
+      m.sha256 = await sha256Of(file);
+    }
+    const categories = members.filter((m) => m.category !== null);
+    const firsts = categories.map((m) => m.first_ts).filter((t): t is string => t !== null).sort();
+    const lasts = categories.map((m) => m.last_ts).filter((t): t is string => t !== null).sort();
+    const manifest: ArchiveManifest = {
+      format: ARCHIVE_FORMAT,
+      tenant,
+      day,
+      created_at: new Date(this.now()).toISOString(),
+      records: rows,
+      first_ts: firsts[0] ?? null,
+      last_ts: lasts[lasts.length - 1] ?? null,
+      members,
+      parquet: { name: `${day}.parquet`, rows, bytes: fs.statSync(parquetTmp).size, sha256: await sha256Of(parquetTmp) },
+    };
+    const tarTmp = path.join(staging, `${day}.tar.gz`);
+    await writeTarGz(tarTmp, manifest, staging);
+    fsyncFile(parquetTmp);
+    fsyncFile(tarTmp);
+    manifest.tar = { name: `${day}.tar.gz`, bytes: fs.statSync(tarTmp).size, sha256: await sha256Of(tarTmp) };
+    const sidecarTmp = path.join(staging, `${day}.json`);
+    fs.writeFileSync(sidecarTmp, `${JSON.stringify(manifest, null, 2)}\n`);
+    fsyncFile(sidecarTmp);
+    // The manifest goes first and comes back last: between the two the day has no archive.
+    fs.rmSync(path.join(dir, `${day}.json`), { force: true });
+    fsyncDir(dir);
+    fs.renameSync(parquetTmp, path.join(dir, `${day}.parquet`));
+    fs.renameSync(tarTmp, path.join(dir, `${day}.tar.gz`));
+    fsyncDir(dir);
+    fs.renameSync(sidecarTmp, path.join(dir, `${day}.json`));
+    fsyncDir(dir);
+    fs.rmSync(staging, { recursive: true, force: true });
+    const archived: ArchivedDay = {
+      tenant,
+      day,
+      records: rows,
+      tar_bytes: manifest.tar.bytes,
+      parquet_bytes: manifest.parquet.bytes,
+      jsonl_bytes: categories.reduce((n, m) => n + m.bytes, 0),
+      ms: Math.round(performance.now() - started),
+    };
+    this.opts.log?.info(archived, 'day archived');
+    return archived;
+  }
+
+  list(): ArchiveListEntry[] {
+    return listArchives(this.opts.dir);
+  }
+
+  verify(filter: { tenant?: string; day?: string } = {}): Promise<{ days: number; problems: ArchiveProblem[] }> {
+    return verifyArchives(this.opts.dir, filter);
+  }
+
+  /** Closed days with rows in the store and no complete, current archive: seconds since the oldest closed. */
+  async lagSeconds(): Promise<number> {
+    const now = this.now();
+    const closedBefore = BigInt(now) * 1000n - this.opts.graceUs;
+    let oldest: bigint | null = null;
+    for (const d of await this.opts.store.dayCounts()) {
+      const end = dayStartUs(d.day) + DAY_US;
+      if (end > closedBefore) continue;
+      if (readManifest(this.tenantDir(d.tenant), d.day)?.records === d.rows) continue;
+      if (oldest === null || end < oldest) oldest = end;
+    }
+    return oldest === null ? 0 : Math.max(0, Math.round((now - Number((oldest + this.opts.graceUs) / 1000n)) / 1000));
+  }
+
+  private removeOld(now: number): { tenant: string; day: string }[] {
+    const oldest = new Date(now - this.opts.keepDays * 86_400_000).toISOString().slice(0, 10);
+    const removed: { tenant: string; day: string }[] = [];
+    for (const e of this.list()) {
+      if (e.day >= oldest) continue;
+      const dir = this.tenantDir(e.tenant);
+      // The manifest first: a crash half way leaves files that are not an archive, not a damaged one.
+      for (const ext of ['json', 'tar.gz', 'parquet']) fs.rmSync(path.join(dir, `${e.day}.${ext}`), { force: true });
+      removed.push({ tenant: e.tenant, day: e.day });
+    }
+    if (removed.length > 0) this.opts.log?.info({ removed: removed.length, keep_days: this.opts.keepDays }, 'old archives removed');
+    return removed;
+  }
+
+  private tenantDir(tenant: string): string {
+    const dir = path.join(this.opts.dir, escapeFileName(tenant));
+    fs.mkdirSync(dir, { recursive: true });
+    return dir;
+  }
+}
+
+/** The manifest of a complete archive, or null. */
+function readManifest(dir: string, day: string): ArchiveManifest | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, `${day}.json`), 'utf8')) as ArchiveManifest;
+  } catch {
+    return null;
+  }
+}
+
+async function writeTarGz(file: string, manifest: ArchiveManifest, staging: string): Promise<void> {
+  const gzip = zlib.createGzip({ level: 6 });
+  const out = fs.createWriteStream(file);
+  const written = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve).on('error', reject);
+    gzip.on('error', reject);
+  });
+  gzip.pipe(out);
+  const tar = new TarWriter(gzip, Date.parse(manifest.created_at));
+  await tar.addBuffer('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
+  for (const m of manifest.members) await tar.addFile(m.name, path.join(staging, m.name), m.bytes);
+  await tar.end();
+  await written;
+}
+
+/**
+ * The archiver's own engine: an in-memory DuckDB that reads the day's Parquet file and writes its
+ * JSONL members (never the live database).
+ */
+export class Engine {
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(): Promise<Engine> {
+    const instance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '512MB', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    return new Engine(instance, await instance.connect());
+  }
+
+  /**
+   * Writes a member per category (records without one are `general`, as in the category files),
+   * then error.jsonl and warning.jsonl, each in (ts, seq) order; sizes and sums are left to the caller.
+   */
+  async writeMembers(parquet: string, day: string, dir: string): Promise<ArchiveMember[]> {
+    const src = `read_parquet(${sqlString(parquet)})`;
+    const groups = await this.conn.runAndReadAll(
+      `SELECT coalesce(category, ${sqlString(DEFAULT_CATEGORY)}) AS c, count(*), min(epoch_us(ts)), max(epoch_us(ts)), count(category) < count(*) FROM ${src} GROUP BY c ORDER BY c`,
+    );
+    const members: ArchiveMember[] = [];
+    const member = (name: string, category: string | null, levels: string[] | undefined, records: bigint, first: bigint | null, last: bigint | null): ArchiveMember => ({
+      name: `${day}/${name}`,
+      category,
+      ...(levels ? { levels } : {}),
+      records: Number(records),
+      bytes: 0,
+      sha256: '',
+      first_ts: isoOfUs(first),
+      last_ts: isoOfUs(last),
+    });
+    for (const [c, n, first, last, hasNull] of groups.getRows() as [string, bigint, bigint, bigint, boolean][]) {
+      const m = member(categoryFileName(c), c, undefined, n, first, last);
+      // The store's file is sorted by category, ts, seq: a category's rows come in order as they
+      // are, except general's when records without a category join them.
+      const where = c === DEFAULT_CATEGORY ? `coalesce(category, ${sqlString(c)}) = ${sqlString(c)}` : `category = ${sqlString(c)}`;
+      await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE ${where}${hasNull ? ' ORDER BY ts, seq' : ''}`, path.join(dir, path.basename(m.name)));
+      members.push(m);
+    }
+    for (const [file, levels] of [
+      ['error.jsonl', ['error', 'fatal']],
+      ['warning.jsonl', ['warn']],
+    ] as const) {
+      const inList = levels.map(sqlString).join(', ');
+      const r = await this.conn.runAndReadAll(`SELECT count(*), min(epoch_us(ts)), max(epoch_us(ts)) FROM ${src} WHERE level IN (${inList})`);
+      const [n, first, last] = r.getRows()[0] as [bigint, bigint | null, bigint | null];
+      if (n === 0n) continue;
+      await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE level IN (${inList}) ORDER BY ts, seq`, path.join(dir, file));
+      members.push(member(file, null, [...levels], n, first, last));
+    }
+    return members;
+  }
+
+  /** One string column written as lines, as they are (JSON lines hold no raw tab or newline). */
+  private async copyLines(select: string, file: string): Promise<void> {
+    await this.conn.run(`COPY (${select}) TO ${sqlString(file)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\t')`);
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Every archive under `dir` (DATA/archive, each tenant a folder), complete or not. */
+export function listArchives(dir: string): ArchiveListEntry[] {
+  const out: ArchiveListEntry[] = [];
+  for (const t of safeReaddir(dir)) {
+    const tdir = path.join(dir, t);
+    if (t.startsWith('.') || !fs.statSync(tdir).isDirectory()) continue;
+    const days = new Set<string>();
+    for (const f of safeReaddir(tdir)) {
+      const m = /^(\d{4}-\d{2}-\d{2})\.(json|tar\.gz|parquet)$/.exec(f);
+      if (m) days.add(m[1]!);
+    }
+    for (const day of [...days].sort()) {
+      const manifest = readManifest(tdir, day);
+      const size = (ext: string) => {
+        try {
+          return fs.statSync(path.join(tdir, `${day}.${ext}`)).size;
+        } catch {
+          return null;
+        }
+      };
+      out.push({
+        tenant: manifest?.tenant ?? unescapeFileName(t),
+        day,
+        complete: manifest !== null,
+        records: manifest?.records ?? null,
+        tar_bytes: size('tar.gz'),
+        parquet_bytes: size('parquet'),
+        created_at: manifest?.created_at ?? null,
+      });
+    }
+  }
+  return out;
+}
+
+/** The name a folder was made for (escapeFileName's inverse), for archives without a manifest. */
+function unescapeFileName(name: string): string {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return name;
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Checks archives against their manifests: every member of the tar.gz (its SHA-256 and lines),
+ * the manifest inside the tar against the one beside it, and the tar.gz and Parquet files' own
+ * sizes and sums. `dir` is DATA/archive, or one tenant's folder of it.
+ */
+export async function verifyArchives(dir: string, filter: { tenant?: string; day?: string } = {}): Promise<{ days: number; problems: ArchiveProblem[] }> {
+  const problems: ArchiveProblem[] = [];
+  // A tenant's folder given directly holds the days themselves.
+  const tenantDirs = safeReaddir(dir).some((f) => /^\d{4}-\d{2}-\d{2}\.(json|tar\.gz|parquet)$/.test(f))
+    ? [dir]
+    : safeReaddir(dir)
+        .filter((t) => !t.startsWith('.'))
+        .map((t) => path.join(dir, t))
+        .filter((d) => fs.statSync(d).isDirectory());
+  let days = 0;
+  for (const tdir of tenantDirs) {
+    if (filter.tenant !== undefined && path.basename(tdir) !== escapeFileName(filter.tenant)) continue;
+    const rel = (f: string) => path.relative(dir, path.join(tdir, f)) || f;
+    const dayFiles = new Set<string>();
+    for (const f of safeReaddir(tdir)) {
+      const m = /^(\d{4}-\d{2}-\d{2})\.(json|tar\.gz|parquet)$/.exec(f);
+      if (m) dayFiles.add(m[1]!);
+    }
+    for (const day of [...dayFiles].sort()) {
+      if (filter.day !== undefined && day !== filter.day) continue;
+      days++;
+      const manifest = readManifest(tdir, day);
+      const tenant = manifest?.tenant ?? path.basename(tdir);
+      const problem = (file: string, member: string | null, text: string) => problems.push({ tenant, day, file: rel(file), member, problem: text });
+      if (manifest === null) {
+        problem(`${day}.json`, null, fs.existsSync(path.join(tdir, `${day}.json`)) ? 'the manifest is not valid JSON' : 'incomplete archive: no manifest (the next `loghaven archive run` makes it again)');
+        continue;
+      }
+      await verifyTar(tdir, day, manifest, problem);
+      for (const [file, sum] of [
+        [`${day}.tar.gz`, manifest.tar],
+        [`${day}.parquet`, manifest.parquet],
+      ] as const) {
+        const full = path.join(tdir, file);
+        if (sum === undefined) problem(file, null, 'the manifest has no size and SHA-256 for it');
+        else if (!fs.existsSync(full)) problem(file, null, 'missing');
+        else if (fs.statSync(full).size !== sum.bytes) problem(file, null, `${fs.statSync(full).size} bytes, the manifest says ${sum.bytes}`);
+        else if ((await sha256Of(full)) !== sum.sha256) problem(file, null, 'SHA-256 differs from the manifest');
+      }
+    }
+  }
+  if (filter.day !== undefined && days === 0) problems.push({ tenant: filter.tenant ?? '*', day: filter.day, file: '', member: null, problem: 'no archive of this day' });
+  return { days, problems };
+}
+
+async function verifyTar(tdir: string, day: string, manifest: ArchiveManifest, problem: (file: string, member: string | null, text: string) => void): Promise<void> {
+  const file = `${day}.tar.gz`;
+  const full = path.join(tdir, file);
+  if (!fs.existsSync(full)) return; // reported with the file sums
+  const expected = new Map(manifest.members.map((m) => [m.name, m]));
+  const seen = new Set<string>();
+  let current: { name: string; hash: crypto.Hash; lines: number; bytes: number; inner: Buffer[] | null } | null = null;
+  const finish = () => {
+    if (current === null) return;
+    const c = current;
+    current = null;
+    if (c.name === 'manifest.json') {
+      const { tar: _tar, ...outside } = manifest;
+      let inside: unknown = null;
+      try {
+        inside = JSON.parse(Buffer.concat(c.inner!).toString('utf8'));
+      } catch {
+        return problem(file, c.name, 'not valid JSON');
+      }
+      if (JSON.stringify(inside) !== JSON.stringify(outside)) problem(file, c.name, `differs from ${day}.json`);
+      return;
+    }
+    const m = expected.get(c.name);
+    if (m === undefined) return problem(file, c.name, 'not in the manifest');
+    if (c.hash.digest('hex') !== m.sha256) problem(file, c.name, `SHA-256 differs from the manifest (${c.bytes} bytes, ${c.lines} lines; the manifest says ${m.bytes} bytes, ${m.records} records)`);
+    else if (c.lines !== m.records) problem(file, c.name, `${c.lines} lines, the manifest says ${m.records} records`);
+  };
+  try {
+    await readTar(
+      fs.createReadStream(full).pipe(zlib.createGunzip()),
+      (m) => {
+        finish();
+        seen.add(m.name);
+        current = { name: m.name, hash: crypto.createHash('sha256'), lines: 0, bytes: 0, inner: m.name === 'manifest.json' ? [] : null };
+      },
+      (chunk) => {
+        const c = current!;
+        c.hash.update(chunk);
+        c.bytes += chunk.length;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) c.lines++;
+        c.inner?.push(Buffer.from(chunk));
+      },
+    );
+    finish();
+  } catch (e) {
+    const member = (e as { member?: string | null }).member ?? null;
+    problem(file, member, `cannot be read: ${(e as Error).message}`);
+    return;
+  }
+  if (!seen.has('manifest.json')) problem(file, 'manifest.json', 'missing');
+  for (const name of expected.keys()) if (!seen.has(name)) problem(file, name, 'missing');
+}
