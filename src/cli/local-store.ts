@@ -4,6 +4,7 @@
 
 import path from 'node:path';
 import { loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { LhError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { API_KEY_ENV } from './http-client.js';
@@ -14,7 +15,7 @@ export interface LocalStoreWhere {
 }
 
 /** Runs `fn` on the (migrated) store of the data directory, and closes it. */
-export async function withLocalStore<T>(where: LocalStoreWhere, fn: (store: Store) => Promise<T>): Promise<T> {
+export async function withLocalStore<T>(where: LocalStoreWhere, fn: (store: Store, config: Config, dataDir: string) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: where.config, overrides: { data_dir: where.dataDir } });
   const dir = path.resolve(config.data_dir);
   const { DuckDbStore } = await import('../store/duckdb/duckdb-store.js');
@@ -35,7 +36,7 @@ export async function withLocalStore<T>(where: LocalStoreWhere, fn: (store: Stor
   }
   try {
     await store.migrate();
-    return await fn(store);
+    return await fn(store, config, dir);
   } finally {
     await store.close();
   }

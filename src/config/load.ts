@@ -9,6 +9,7 @@ import { invalidValueProblem, unknownKeyProblem, type ConfigProblem } from './pr
 import { readConfigFile, type ConfigFileSettings, type FlatSettings } from './toml-file.js';
 import { parseByteSize } from './size.js';
 import { ruleProblems, type RoutingRule } from '../pipeline/routing.js';
+import { retentionRuleProblems, type RetentionRule } from '../lifecycle/retention.js';
 
 export { configReference, type Config, type ConfigReferenceEntry } from './schema.js';
 export { resolveConfigFile } from './toml-file.js';
@@ -136,6 +137,13 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
   const rules = effective.get('routing.rules');
   if (!reported.has('routing.rules') && rules !== undefined && Array.isArray(rules.value)) {
     for (const problem of ruleProblems(rules.value as RoutingRule[])) problems.push({ key: 'routing.rules', value: rules.value, expected: problem, source: rules.source, message: `${problem} (from ${rules.source})` });
+  }
+
+  const retentionRules = effective.get('retention.rules');
+  if (!reported.has('retention.rules') && retentionRules !== undefined && Array.isArray(retentionRules.value)) {
+    for (const problem of retentionRuleProblems(retentionRules.value as RetentionRule[])) {
+      problems.push({ key: 'retention.rules', value: retentionRules.value, expected: problem, source: retentionRules.source, message: `${problem} (from ${retentionRules.source})` });
+    }
   }
 
   const defaultLimit = effective.get('query.default_limit');

@@ -295,6 +295,12 @@ export const ConfigSchema = section('loghaven configuration', {
       'x-expected': 'a duration such as 30m, 1h or 1d',
       'x-type': 'duration (e.g. `1h`)',
     }),
+    interval_ms: Type.Integer({
+      minimum: 1000,
+      maximum: 86_400_000,
+      default: 3_600_000,
+      description: 'How often the server archives closed days and applies retention (the first time a minute after it starts); `loghaven archive run` and `loghaven db maintain` do it at once.',
+    }),
   }),
   archive: section('Daily archives (SPEC §7)', {
     enabled: Type.Boolean({
@@ -302,8 +308,35 @@ export const ConfigSchema = section('loghaven configuration', {
       description:
         'Archive each closed day, per tenant, under `DATA/archive/<tenant>/`: `YYYY-MM-DD.tar.gz` (the day\'s JSONL by category, with a manifest of counts and SHA-256 sums), `YYYY-MM-DD.parquet` (zstd, every column) and `YYYY-MM-DD.json` (the manifest, written last).',
     }),
-    interval_ms: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 3_600_000, description: 'How often the server looks for closed days to archive (and once a minute after it starts).' }),
     keep_days: Type.Integer({ minimum: 0, maximum: 36_500, default: 0, description: 'Archives of days older than this many days are deleted by each run; 0 keeps them for ever.' }),
+  }),
+  retention: section('Retention (SPEC §7)', {
+    days: Type.Integer({
+      minimum: 0,
+      maximum: 36_500,
+      default: 0,
+      description:
+        'Days a record stays in the hot store, counted in whole UTC days back from today (a record of a day that began more than this many days ago goes); 0 keeps everything. Rules below override it. With `archive.enabled` a day leaves the hot store only once it is archived.',
+    }),
+    rules: Type.Array(
+      Type.Object(
+        {
+          days: Type.Integer({ minimum: 0, maximum: 36_500 }),
+          tenant: Type.Optional(Type.String()),
+          level: Type.Optional(Type.String()),
+          category: Type.Optional(Type.String()),
+          service: Type.Optional(Type.String()),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        default: [],
+        description:
+          'Retention for the records a rule matches, as `[[retention.rules]]` tables: `days` (0: kept for ever) and globs on any of `tenant`, `level`, `category`, `service` (as in routing rules). The first rule that matches a record decides; no match: `retention.days`. E.g. `level = "error"`, `days = 365` before `level = "debug"`, `days = 3`. In the environment: a JSON array.',
+        'x-expected': 'a list of [[retention.rules]] tables, each with days and at least one of tenant, level, category, service',
+        'x-type': 'list of rules',
+      },
+    ),
   }),
   routing: section('Category routing (SPEC §4)', {
     rules: Type.Array(

@@ -21,7 +21,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
 import { categoryFileName, escapeFileName } from '../sinks/category-files.js';
 import { JSON_LINE_SQL } from '../store/duckdb/read-sql.js';
-import type { Store } from '../store/store.js';
+import type { DayCount, Store } from '../store/store.js';
 import { TarWriter, readTar } from './tar.js';
 
 export const ARCHIVE_FORMAT = 'loghaven-archive/1';
@@ -55,6 +55,8 @@ export interface ArchiveManifest {
   day: string;
   created_at: string;
   records: number;
+  /** The highest sequence number archived: rows of the day loaded later make the archive stale. */
+  max_seq: string;
   first_ts: string | null;
   last_ts: string | null;
   members: ArchiveMember[];
@@ -203,8 +205,7 @@ export class Archiver {
     try {
       for (const d of days) {
         if (this.stopped) break;
-        const current = readManifest(this.tenantDir(d.tenant), d.day);
-        if (current !== null && current.records === d.rows) {
+        if (this.isArchived(d)) {
           result.upToDate++;
           continue;
         }
@@ -236,7 +237,7 @@ export class Archiver {
     const parquetTmp = path.join(staging, `${day}.parquet`);
     const from = dayStartUs(day);
     const rows = await this.opts.store.writeDayParquet({ tenant, from, to: from + DAY_US, file: parquetTmp });
-    const members = await engine.writeMembers(parquetTmp, day, path.join(staging, day));
+    const { members, maxSeq } = await engine.writeMembers(parquetTmp, day, path.join(staging, day));
     for (const m of members) {
       const file = path.join(staging, m.name);
       m.bytes = fs.statSync(file).size;
@@ -251,6 +252,7 @@ export class Archiver {
       day,
       created_at: new Date(this.now()).toISOString(),
       records: rows,
+      max_seq: String(maxSeq),
       first_ts: firsts[0] ?? null,
       last_ts: lasts[lasts.length - 1] ?? null,
       members,
@@ -286,6 +288,12 @@ export class Archiver {
     return archived;
   }
 
+  /** Whether a tenant day has a complete archive holding every row it has now (retention may have removed some since). */
+  isArchived(d: DayCount): boolean {
+    const m = readManifest(this.tenantDir(d.tenant), d.day);
+    return m !== null && typeof m.max_seq === 'string' && BigInt(m.max_seq) >= d.maxSeq;
+  }
+
   list(): ArchiveListEntry[] {
     return listArchives(this.opts.dir);
   }
@@ -302,7 +310,7 @@ export class Archiver {
     for (const d of await this.opts.store.dayCounts()) {
       const end = dayStartUs(d.day) + DAY_US;
       if (end > closedBefore) continue;
-      if (readManifest(this.tenantDir(d.tenant), d.day)?.records === d.rows) continue;
+      if (this.isArchived(d)) continue;
       if (oldest === null || end < oldest) oldest = end;
     }
     return oldest === null ? 0 : Math.max(0, Math.round((now - Number((oldest + this.opts.graceUs) / 1000n)) / 1000));
@@ -372,8 +380,9 @@ export class Engine {
    * Writes a member per category (records without one are `general`, as in the category files),
    * then error.jsonl and warning.jsonl, each in (ts, seq) order; sizes and sums are left to the caller.
    */
-  async writeMembers(parquet: string, day: string, dir: string): Promise<ArchiveMember[]> {
+  async writeMembers(parquet: string, day: string, dir: string): Promise<{ members: ArchiveMember[]; maxSeq: bigint }> {
     const src = `read_parquet(${sqlString(parquet)})`;
+    const maxSeq = ((await this.conn.runAndReadAll(`SELECT coalesce(max(seq), 0) FROM ${src}`)).getRows()[0]![0] as bigint) ?? 0n;
     const groups = await this.conn.runAndReadAll(
       `SELECT coalesce(category, ${sqlString(DEFAULT_CATEGORY)}) AS c, count(*), min(epoch_us(ts)), max(epoch_us(ts)), count(category) < count(*) FROM ${src} GROUP BY c ORDER BY c`,
     );
@@ -407,7 +416,7 @@ export class Engine {
       await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE level IN (${inList}) ORDER BY ts, seq`, path.join(dir, file));
       members.push(member(file, null, [...levels], n, first, last));
     }
-    return members;
+    return { members, maxSeq };
   }
 
   /** One string column written as lines, as they are (JSON lines hold no raw tab or newline). */

@@ -228,6 +228,7 @@ export class Metrics {
   readonly archiveRuns = new client.Counter({ name: 'loghaven_archive_runs_total', help: 'Archive runs, by result (ok, failed)', labelNames: ['result'] as const, registers: [this.registry] });
   readonly archiveDays = new client.Counter({ name: 'loghaven_archive_days_total', help: 'Tenant days archived', registers: [this.registry] });
   readonly archiveLastSuccess = new client.Gauge({ name: 'loghaven_archive_last_success_timestamp_seconds', help: 'When an archive run last finished without a failure', registers: [this.registry] });
+  readonly retentionRows = new client.Counter({ name: 'loghaven_retention_expired_rows_total', help: 'Rows retention removed from the hot store', registers: [this.registry] });
   readonly archiveBytes = new client.Gauge({ name: 'loghaven_archive_bytes', help: 'Bytes of the archives on disk, by format (tar.gz, parquet)', labelNames: ['format'] as const, registers: [this.registry] });
 
   constructor() {

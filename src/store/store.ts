@@ -113,6 +113,24 @@ export interface DayCount {
   /** `YYYY-MM-DD` */
   day: string;
   rows: number;
+  /** The highest sequence number among them: rows loaded later for the day raise it. */
+  maxSeq: bigint;
+}
+
+/**
+ * What retention removes (lifecycle/retention.ts): each row is governed by the first rule that
+ * matches it, else by the default; it expires when its ts is before that rule's `before`
+ * (µs; null: kept for ever).
+ */
+export interface ExpiryPlan {
+  rules: ExpiryRule[];
+  defaultBefore: bigint | null;
+}
+
+export interface ExpiryRule {
+  /** Anchored RE2 patterns on these record fields, all of which must match. */
+  match: Partial<Record<'tenant' | 'level' | 'category' | 'service', string>>;
+  before: bigint | null;
 }
 
 /** One tenant's rows of one time range, to be written to a Parquet file (the archives: lifecycle/). */
@@ -197,6 +215,13 @@ export interface Store {
    * by category, ts and seq; resolves with the rows written once the file is complete.
    */
   writeDayParquet(req: DayParquetRequest): Promise<number>;
+  /** The rows `plan` would expire now, per tenant and day (maxSeq: of the expiring rows). */
+  expiryCandidates(plan: ExpiryPlan): Promise<DayCount[]>;
+  /**
+   * Deletes the rows `plan` expires on the given tenant days (whole days, each read by its time
+   * range alone), with their access-log rows and aggregates; resolves with the rows deleted.
+   */
+  expire(plan: ExpiryPlan, days: { tenant: string; day: string }[]): Promise<number>;
   /** Highest sequence number loaded into the store itself (staged rows not counted). */
   loadedSeq(): bigint;
   /** The token index's progress. */

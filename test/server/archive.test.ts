@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 // Scheduled runs wait an hour: the test runs them itself.
-const ENV = { LOGHAVEN_ARCHIVE_INTERVAL_MS: '3600000' };
+const ENV = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000' };
 const DAY_MS = 86_400_000;
 const CATEGORIES = ['payments', 'auth', null, 'odd/name é'];
 const LEVELS = ['info', 'warn', 'error', 'debug', 'fatal'];

@@ -13,6 +13,7 @@ import type { QueryLimiter } from '../../query/limiter.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { CategoryFileSink } from '../../sinks/category-files.js';
 import type { Archiver } from '../../lifecycle/archive.js';
+import type { RetentionResult } from '../../lifecycle/retention.js';
 import type { Store } from '../../store/store.js';
 
 export interface OpsRouteDeps {
@@ -20,6 +21,8 @@ export interface OpsRouteDeps {
   files: CategoryFileSink | null;
   /** The daily archives, when on. */
   archiver: Archiver | null;
+  /** `db maintain`'s part beyond the access aggregates: retention, applied now. */
+  maintain: () => Promise<{ retention: RetentionResult }>;
   store: Store;
   pipeline: IngestPipeline;
   metrics: Metrics;
@@ -73,11 +76,12 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
   });
 
   // `loghaven db maintain`: the access aggregates rebuilt from the typed table (their partial rows merged).
-  app.post('/api/v1/db/maintain', { config: { scope: 'admin' }, schema: { summary: 'Rebuild the access-log aggregates', tags: ['operations'] } }, async (req) => {
+  app.post('/api/v1/db/maintain', { config: { scope: 'admin' }, schema: { summary: 'Apply retention now, and rebuild the access-log aggregates', tags: ['operations'] } }, async (req) => {
     checkServerWide(req.principal);
+    const { retention } = await deps.maintain();
     const done = await deps.store.access.rebuildAggregates();
     req.log.info(done, 'access aggregates rebuilt');
-    return { access_aggregates: { rows: done.rows, ms: done.ms } };
+    return { retention, access_aggregates: { rows: done.rows, ms: done.ms } };
   });
 
   app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async (req) => {

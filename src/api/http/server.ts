@@ -35,8 +35,7 @@ import { keysRoutes } from './keys-routes.js';
 import { LhError } from '../../errors.js';
 import { Router } from '../../pipeline/routing.js';
 import { CategoryFileSink } from '../../sinks/category-files.js';
-import { Archiver } from '../../lifecycle/archive.js';
-import { parseDuration } from '../../query/time.js';
+import { createLifecycle } from '../../lifecycle/lifecycle.js';
 import { archiveRoutes } from './archive-routes.js';
 
 /**
@@ -201,9 +200,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     : null;
   if (files !== null) pipeline.onLoaded(() => files.wake());
   // Daily archives (lifecycle/archive.ts): on a schedule, and on demand (POST /api/v1/archive/run).
-  const archiver = config.archive.enabled
-    ? new Archiver({ store, dir: path.join(dataDir, 'archive'), graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace), keepDays: config.archive.keep_days, log: app.log })
-    : null;
+  const { archiver, retention } = createLifecycle(config, store, dataDir, app.log);
   const runArchive = async () => {
     if (archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
     try {
@@ -227,21 +224,29 @@ export async function startServer(config: Config): Promise<RunningServer> {
       metrics.archiveBytes.set({ format: 'parquet' }, parquet);
     }
   };
-  let archiveTimer: NodeJS.Timeout | null = null;
-  const scheduleArchive = (ms: number) => {
-    if (archiver === null) return;
-    archiveTimer = setTimeout(() => {
-      runArchive()
-        .catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'archive run failed'))
-        .finally(() => {
-          if (archiveTimer !== null) scheduleArchive(config.archive.interval_ms);
-        });
+  const runRetention = async () => {
+    const result = await retention.run();
+    metrics.retentionRows.inc(result.rows);
+    return result;
+  };
+  // Archives first: with archiving on, retention waits for them.
+  let lifecycleTimer: NodeJS.Timeout | null = null;
+  const scheduleLifecycle = (ms: number) => {
+    if (archiver === null && !retention.active) return;
+    lifecycleTimer = setTimeout(() => {
+      (async () => {
+        if (archiver !== null) await runArchive().catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'archive run failed'));
+        if (retention.active) await runRetention().catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'retention failed'));
+      })().finally(() => {
+        if (lifecycleTimer !== null) scheduleLifecycle(config.lifecycle.interval_ms);
+      });
     }, ms);
-    archiveTimer.unref();
+    lifecycleTimer.unref();
   };
   const statusDeps = {
     files,
     archiver,
+    maintain: async () => ({ retention: await runRetention() }),
     store,
     pipeline,
     metrics,
@@ -290,7 +295,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
     queries.warmer.start();
-    scheduleArchive(Math.min(60_000, config.archive.interval_ms));
+    scheduleLifecycle(Math.min(60_000, config.lifecycle.interval_ms));
     if (config.syslog.tcp || config.syslog.udp || (config.syslog.tls_cert !== '' && config.syslog.tls_key !== '')) {
       const s = config.syslog;
       syslog = await SyslogListener.start(
@@ -358,8 +363,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
           await queries.close();
           alerts?.close();
           phase = 'archive';
-          if (archiveTimer !== null) clearTimeout(archiveTimer);
-          archiveTimer = null;
+          if (lifecycleTimer !== null) clearTimeout(lifecycleTimer);
+          lifecycleTimer = null;
           // A run stops between days; a day half done is done again by the next start.
           await archiver?.stop();
           phase = 'files';

@@ -1,7 +1,8 @@
-// `loghaven db maintain`: database upkeep — today, rebuilding the access-log aggregates from the
-// typed access table (merging the partial rows every load appends). Through a running server
-// (`--url`, an admin key of every tenant in LOGHAVEN_API_KEY) or on a stopped server's data
-// directory (`--data-dir`, or the configuration's data_dir).
+// `loghaven db maintain`: database upkeep — retention applied now (lifecycle/retention.ts), and
+// the access-log aggregates rebuilt from the typed access table (merging the partial rows every
+// load appends). Through a running server (`--url`, an admin key of every tenant in
+// LOGHAVEN_API_KEY) or on a stopped server's data directory (`--data-dir`, or the
+// configuration's data_dir).
 
 import { Command, Option } from 'commander';
 import { isLhError } from '../../errors.js';
@@ -10,6 +11,8 @@ import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from '../exit-codes.js';
 import { API_KEY_ENV, describeFailure, exitCodeFor, sendJson } from '../http-client.js';
 import { withLocalStore } from '../local-store.js';
 import { configFileOption, parseServerUrl } from '../options.js';
+import { createLifecycle } from '../../lifecycle/lifecycle.js';
+import type { RetentionResult } from '../../lifecycle/retention.js';
 
 interface MaintainOptions {
   url?: string;
@@ -19,6 +22,7 @@ interface MaintainOptions {
 }
 
 interface MaintainAnswer {
+  retention: RetentionResult;
   access_aggregates: { rows: number; ms: number };
 }
 
@@ -33,7 +37,10 @@ async function maintain(o: MaintainOptions): Promise<number> {
     answer = r.value;
   } else {
     try {
-      answer = { access_aggregates: await withLocalStore(o, (store) => store.access.rebuildAggregates()) };
+      answer = await withLocalStore(o, async (store, config, dataDir) => {
+        const retention = await createLifecycle(config, store, dataDir).retention.run();
+        return { retention, access_aggregates: await store.access.rebuildAggregates() };
+      });
     } catch (e) {
       if (isConfigError(e)) {
         process.stderr.write(`${formatConfigError(e)}\n`);
@@ -47,14 +54,21 @@ async function maintain(o: MaintainOptions): Promise<number> {
     }
   }
   const a = answer.access_aggregates;
-  process.stdout.write(o.format === 'json' ? `${JSON.stringify(answer)}\n` : `access aggregates rebuilt from ${a.rows} rows in ${a.ms} ms\n`);
+  const r = answer.retention;
+  if (o.format === 'json') process.stdout.write(`${JSON.stringify(answer)}\n`);
+  else {
+    for (const d of r.expired) process.stdout.write(`expired ${d.tenant} ${d.day}: ${d.rows} rows\n`);
+    for (const d of r.waiting_for_archive) process.stdout.write(`kept ${d.tenant} ${d.day} for now: ${d.rows} rows to expire once the day is archived\n`);
+    for (const d of r.files_removed) process.stdout.write(`removed category files of ${d}\n`);
+    process.stdout.write(`retention: ${r.rows} rows expired from ${r.expired.length} tenant days in ${r.ms} ms\naccess aggregates rebuilt from ${a.rows} rows in ${a.ms} ms\n`);
+  }
   return EXIT_OK;
 }
 
 export function dbCommand(): Command {
   const db = new Command('db').description('database upkeep');
   db.command('maintain')
-    .description('rebuild the access-log aggregates from the access table')
+    .description('apply retention now (what it removed is reported), and rebuild the access-log aggregates from the access table')
     .addOption(new Option('--url <url>', `a running server (with an admin key in ${API_KEY_ENV}); without it, the data directory`).argParser(parseServerUrl))
     .addOption(new Option('--data-dir <dir>', 'data directory of a stopped server (overrides data_dir)').conflicts('url'))
     .addOption(configFileOption())

@@ -18,6 +18,7 @@ import type {
   AppendResult,
   DayCount,
   DayParquetRequest,
+  ExpiryPlan,
   ExportChunk,
   ExportRequest,
   HistogramBucket,
@@ -216,7 +217,8 @@ export class DuckDbStore implements Store {
       }
       applied.push(m.version);
     }
-    const last = await this.writer.runAndReadAll('SELECT coalesce(max(seq), 0) FROM logs');
+    // The segments keep the high-water mark when retention has emptied the newest of them.
+    const last = await this.writer.runAndReadAll('SELECT greatest(coalesce((SELECT max(seq) FROM logs), 0), coalesce((SELECT max(last_seq) FROM segments), 0))');
     this.lastSeq = last.getRows()[0]![0] as bigint;
     const seg = await this.writer.runAndReadAll('SELECT coalesce(max(id), 0) FROM spool_segments');
     this.loadedSegmentId = seg.getRows()[0]![0] as bigint;
@@ -236,7 +238,8 @@ export class DuckDbStore implements Store {
     let covered = 0n;
     for (const r of rows.getRows()) {
       const e = extentOf(r);
-      this.catalog.add(e);
+      // A segment retention has emptied stays in the table for its sequence numbers alone.
+      if (e.rows > 0) this.catalog.add(e);
       if (e.lastSeq > covered) covered = e.lastSeq;
     }
     if (covered < this.lastSeq) {
@@ -844,8 +847,65 @@ export class DuckDbStore implements Store {
   }
 
   async dayCounts(): Promise<DayCount[]> {
-    const rows = await this.run(`SELECT tenant, strftime(ts, '%Y-%m-%d') AS day, count(*) FROM logs WHERE seq <= $1 GROUP BY ALL ORDER BY day, tenant`, [this.lastSeq]);
-    return rows.map((r) => ({ tenant: r[0] as string, day: r[1] as string, rows: Number(r[2]) }));
+    const rows = await this.run(`SELECT tenant, strftime(ts, '%Y-%m-%d') AS day, count(*), max(seq) FROM logs WHERE seq <= $1 GROUP BY ALL ORDER BY day, tenant`, [this.lastSeq]);
+    return rows.map((r) => ({ tenant: r[0] as string, day: r[1] as string, rows: Number(r[2]), maxSeq: r[3] as bigint }));
+  }
+
+  async expiryCandidates(plan: ExpiryPlan): Promise<DayCount[]> {
+    const cond = expiryCondition(plan);
+    if (cond === null) return [];
+    const rows = await this.run(`SELECT tenant, strftime(ts, '%Y-%m-%d') AS day, count(*), max(seq) FROM logs WHERE seq <= $1 AND ${cond} GROUP BY ALL ORDER BY day, tenant`, [this.lastSeq]);
+    return rows.map((r) => ({ tenant: r[0] as string, day: r[1] as string, rows: Number(r[2]), maxSeq: r[3] as bigint }));
+  }
+
+  /**
+   * On the writer's turn, in one transaction: each tenant day's expiring rows (its time range
+   * lets the zone maps skip every other row group), their access rows; then the segments they
+   * emptied leave the catalog and the index, and the access aggregates are rebuilt if access
+   * rows went.
+   */
+  expire(plan: ExpiryPlan, days: { tenant: string; day: string }[]): Promise<number> {
+    const cond = expiryCondition(plan);
+    if (cond === null || days.length === 0) return Promise.resolve(0);
+    return this.serialised(async () => {
+      this.assertOpen();
+      let deleted = 0;
+      let accessDeleted = 0;
+      let earliest: bigint | null = null;
+      let latest: bigint | null = null;
+      await this.inTransaction(async () => {
+        for (const d of days) {
+          const from = BigInt(Date.parse(`${d.day}T00:00:00Z`)) * 1000n;
+          const to = from + 86_400_000_000n;
+          if (earliest === null || from < earliest) earliest = from;
+          if (latest === null || to > latest) latest = to;
+          const dayRows = `tenant = $1 AND ts >= make_timestamp(${from}) AND ts < make_timestamp(${to})`;
+          const r = await this.writer.runAndReadAll(`DELETE FROM logs WHERE ${dayRows} AND seq <= ${this.lastSeq} AND ${cond}`, [d.tenant]);
+          deleted += Number(r.getRows()[0]?.[0] ?? 0);
+          const a = await this.writer.runAndReadAll(
+            `DELETE FROM access_logs WHERE ${dayRows} AND seq NOT IN (SELECT seq FROM logs WHERE ${dayRows})`,
+            [d.tenant],
+          );
+          accessDeleted += Number(a.getRows()[0]?.[0] ?? 0);
+        }
+        if (deleted === 0) return;
+        // The segments holding rows of those days: counted again; the emptied leave the catalog.
+        for (const seg of this.catalog.all().filter((s) => s.minTs < latest! && s.maxTs >= earliest!)) {
+          const n = Number((await this.writer.runAndReadAll(`SELECT count(*) FROM logs WHERE seq BETWEEN ${seg.firstSeq} AND ${seg.lastSeq}`)).getRows()[0]![0]);
+          if (n === seg.rows) continue;
+          await this.writer.run(`UPDATE segments SET rows = ${n} WHERE first_seq = ${seg.firstSeq}`);
+          seg.rows = n;
+        }
+      });
+      for (const seg of this.catalog.all().filter((s) => s.rows === 0)) {
+        this.catalog.remove(seg.firstSeq);
+        this.index?.forget(seg.firstSeq);
+      }
+      // Freed blocks are reused by later loads once checkpointed (the file itself does not shrink).
+      await this.writer.run('CHECKPOINT').catch(() => undefined);
+      if (accessDeleted > 0) await this.access.rebuildAggregates();
+      return deleted;
+    }).catch((e: unknown) => Promise.reject(storeError('expire', e)));
   }
 
   /**
@@ -991,6 +1051,24 @@ function errorText(e: unknown): string {
 }
 
 /** Engine errors become coded errors; a full disk gets its own code so ingest can answer 507. */
+/**
+ * The SQL condition of the rows `plan` expires, or null when it keeps everything: only rows
+ * before the latest cutoff are looked at (the zone maps skip the rest), each judged by the first
+ * rule matching it.
+ */
+function expiryCondition(plan: ExpiryPlan): string | null {
+  const cutoffs = [...plan.rules.map((r) => r.before), plan.defaultBefore].filter((b): b is bigint => b !== null);
+  if (cutoffs.length === 0) return null;
+  const latest = cutoffs.reduce((a, b) => (a > b ? a : b));
+  const before = (b: bigint | null) => (b === null ? 'false' : `ts < make_timestamp(${b})`);
+  const matches = (m: ExpiryPlan['rules'][number]['match']) =>
+    Object.entries(m)
+      .map(([field, re]) => `coalesce(regexp_full_match(${field}, '${re.replaceAll("'", "''")}'), false)`)
+      .join(' AND ') || 'true';
+  const judged = plan.rules.length === 0 ? before(plan.defaultBefore) : `CASE ${plan.rules.map((r) => `WHEN ${matches(r.match)} THEN ${before(r.before)}`).join(' ')} ELSE ${before(plan.defaultBefore)} END`;
+  return `ts < make_timestamp(${latest}) AND (${judged})`;
+}
+
 function storeError(op: string, e: unknown): LhError {
   if (e instanceof LhError) return e;
   const text = errorText(e);

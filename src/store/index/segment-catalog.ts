@@ -87,6 +87,12 @@ export class SegmentCatalog {
     return true;
   }
 
+  /** Forgets a segment (retention emptied it). */
+  remove(firstSeq: bigint): void {
+    const at = this.segments.findIndex((s) => s.firstSeq === firstSeq);
+    if (at >= 0) this.segments.splice(at, 1);
+  }
+
   all(): readonly SegmentInfo[] {
     return this.segments;
   }

@@ -193,6 +193,17 @@ export class SegmentIndex {
     return path.join(this.pendingDir, `${pad(firstSeq)}.tsv`);
   }
 
+  /** Drops a segment's summary (retention emptied it); one being built is dropped when it attaches to nothing. */
+  forget(firstSeq: bigint): void {
+    const at = this.queue.findIndex((p) => p.info.firstSeq === firstSeq);
+    if (at >= 0) {
+      const [p] = this.queue.splice(at, 1);
+      if (p!.file !== null) fs.rmSync(p!.file, { force: true });
+      this.pendingBytes -= p!.bytes;
+    }
+    fs.rmSync(this.summaryFile(firstSeq), { force: true });
+  }
+
   /** Segments waiting for their summary (queued or being built). */
   get pending(): number {
     return this.queue.length + (this.running ? 1 : 0);

@@ -1,0 +1,30 @@
+// The lifecycle of a data directory's days, as configured: the archiver (archive.ts) and
+// retention (retention.ts), shared by the server's schedule and the CLI on a stopped server.
+
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import { parseDuration } from '../query/time.js';
+import type { Store } from '../store/store.js';
+import { Archiver } from './archive.js';
+import { Retention } from './retention.js';
+
+export interface Lifecycle {
+  archiver: Archiver | null;
+  retention: Retention;
+}
+
+export function createLifecycle(config: Config, store: Store, dataDir: string, log?: { info(o: object, m: string): void; error(o: object, m: string): void }): Lifecycle {
+  const archiver = config.archive.enabled
+    ? new Archiver({ store, dir: path.join(dataDir, 'archive'), graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace), keepDays: config.archive.keep_days, log })
+    : null;
+  const retention = new Retention({
+    store,
+    days: config.retention.days,
+    rules: config.retention.rules,
+    // With archiving on, nothing leaves the hot store before its archive is complete and current.
+    archived: archiver === null ? null : (d) => archiver.isArchived(d),
+    filesDir: config.files.enabled ? path.join(dataDir, 'files') : null,
+    log,
+  });
+  return { archiver, retention };
+}

@@ -1,0 +1,119 @@
+// Retention through a real server: records over ten past days, `retention.days` and rules by
+// level and category (the first that matches decides). Nothing leaves the hot store before its
+// day is archived; after `archive run` and `db maintain` exactly the records the rules keep
+// remain, in exports and in search; the archives still verify; after a restart new records
+// take new sequence numbers and everything still answers the same.
+
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+
+let dir: string;
+let server: ChildServer | undefined;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-retention-'));
+});
+
+afterEach(async () => {
+  if (server !== undefined && server.proc.exitCode === null && server.proc.signalCode === null) await stopChild(server);
+  server = undefined;
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const DAY_MS = 86_400_000;
+const RULES = [
+  { level: 'error', days: 0 },
+  { level: 'debug', days: 3 },
+  { category: 'audit*', days: 8 },
+];
+const ENV = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000', LOGHAVEN_RETENTION_DAYS: '5', LOGHAVEN_RETENTION_RULES: JSON.stringify(RULES) };
+const LEVELS = ['info', 'error', 'debug', 'warn'];
+const CATEGORIES = ['general', 'audit', 'audit-trail', 'payments'];
+
+interface Sent {
+  id: string;
+  back: number;
+  level: string;
+  category: string;
+}
+
+/** Days to keep for a record: the first rule that matches it, else retention.days. */
+function keptDays(s: Sent): number {
+  if (s.level === 'error') return 0;
+  if (s.level === 'debug') return 3;
+  if (s.category.startsWith('audit')) return 8;
+  return 5;
+}
+const kept = (s: Sent) => keptDays(s) === 0 || s.back <= keptDays(s);
+
+function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
+
+async function ids(url: string, q = ''): Promise<string[]> {
+  const from = new Date(Date.now() - 30 * DAY_MS).toISOString();
+  const r = await fetch(`${url}/api/v1/logs/export?from=${from}&format=ndjson${q ? `&q=${encodeURIComponent(q)}` : ''}`);
+  expect(r.status).toBe(200);
+  return (await r.text())
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { attrs: { id: string } }).attrs.id)
+    .sort();
+}
+
+describe('retention', () => {
+  it('keeps exactly what the rules keep, once the days are archived, and stays consistent over a restart', { timeout: 240_000 }, async () => {
+    const data = path.join(dir, 'data');
+    server = await startChild(data, { env: ENV });
+    const sent: Sent[] = [];
+    for (let back = 2; back <= 11; back++) {
+      for (let i = 0; i < 40; i++) sent.push({ id: `r-${back}-${i}`, back, level: LEVELS[i % 4]!, category: CATEGORIES[Math.floor(i / 4) % 4]! });
+    }
+    const body = sent
+      .map((s, i) => JSON.stringify({ ts: new Date(Date.now() - s.back * DAY_MS + (i % 7) * 1000).toISOString(), message: `record ${s.id}`, id: s.id, level: s.level, category: s.category }))
+      .join('\n');
+    expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body })).status).toBe(200);
+    const all = sent.map((s) => s.id).sort();
+    for (let t = 0; (await ids(server.url)).length < all.length && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
+    expect(await ids(server.url)).toEqual(all);
+
+    // Not archived yet: nothing leaves.
+    const early = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
+    expect(early.code, early.stderr).toBe(0);
+    const waited = JSON.parse(early.stdout) as { retention: { rows: number; waiting_for_archive: { day: string }[] } };
+    expect(waited.retention.rows).toBe(0);
+    expect(waited.retention.waiting_for_archive.length).toBeGreaterThan(0);
+    expect(await ids(server.url)).toEqual(all);
+
+    expect((await cli(['archive', 'run', '--url', server.url])).code).toBe(0);
+    const done = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
+    expect(done.code, done.stderr).toBe(0);
+    const want = sent.filter(kept).map((s) => s.id).sort();
+    expect((JSON.parse(done.stdout) as { retention: { rows: number; waiting_for_archive: unknown[] } }).retention).toMatchObject({ rows: all.length - want.length, waiting_for_archive: [] });
+    expect(await ids(server.url)).toEqual(want);
+    // Search sees the same: a needle, and a level.
+    expect(await ids(server.url, 'level:debug')).toEqual(sent.filter((s) => kept(s) && s.level === 'debug').map((s) => s.id).sort());
+    expect(await ids(server.url, '"record r-9-1"')).toEqual(want.includes('r-9-1') ? ['r-9-1'] : []);
+    expect(await ids(server.url, '"record r-9-13"')).toEqual(want.includes('r-9-13') ? ['r-9-13'] : []);
+    // The archives keep every record of every day.
+    expect((await cli(['archive', 'verify', '--dir', path.join(data, 'archive')])).code).toBe(0);
+    const again = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { rows: number } };
+    expect(again.retention.rows).toBe(0);
+
+    await stopChild(server);
+    server = await startChild(data, { env: ENV });
+    expect(await ids(server.url)).toEqual(want);
+    const late = { ts: new Date().toISOString(), message: 'after the restart', id: 'new-1' };
+    expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: JSON.stringify(late) })).status).toBe(200);
+    for (let t = 0; (await ids(server.url)).length < want.length + 1 && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
+    expect(await ids(server.url)).toEqual([...want, 'new-1'].sort());
+  });
+});
