@@ -34,6 +34,7 @@ export const ERRORS = {
   LH_ERR_FORBIDDEN: { status: 403, message: 'the API key does not allow this' },
   LH_ERR_RATE_LIMITED: { status: 429, message: 'the API key is over its rate limit, retry later' },
   LH_ERR_NOT_FOUND: { status: 404, message: 'not found' },
+  LH_ERR_ARCHIVE_DAMAGED: { status: 409, message: 'the archive is incomplete or damaged' },
   LH_ERR_INTERNAL: { status: 500, message: 'internal error' },
   LH_ERR_MIGRATION: { status: 500, message: 'schema migration failed' },
 } as const;

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { LhError } from '../errors.js';
 import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
 import { categoryFileName, escapeFileName } from '../sinks/category-files.js';
 import { JSON_LINE_SQL } from '../store/duckdb/read-sql.js';
@@ -25,6 +26,8 @@ import type { DayCount, Store } from '../store/store.js';
 import { TarWriter, readTar } from './tar.js';
 
 export const ARCHIVE_FORMAT = 'loghaven-archive/1';
+/** Days a restored day is kept out of retention. */
+export const RESTORE_HOLD_DAYS = 7;
 const DAY_US = 86_400_000_000n;
 const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -296,6 +299,43 @@ export class Archiver {
 
   list(): ArchiveListEntry[] {
     return listArchives(this.opts.dir);
+  }
+
+  /**
+   * Brings a day back into the hot store from its Parquet archive, for every tenant archived
+   * that day or the one given: the rows the store no longer has, exactly as they were. The
+   * archive's sum is checked first. The day is then held back from retention for
+   * RESTORE_HOLD_DAYS (a `YYYY-MM-DD.restored` file beside the archive says since when).
+   */
+  async restore(day: string, tenant?: string): Promise<{ tenant: string; day: string; restored: number; present: number }[]> {
+    const entries = this.list().filter((e) => e.day === day && (tenant === undefined || e.tenant === tenant));
+    if (entries.length === 0) throw new LhError('LH_ERR_NOT_FOUND', `no archive of ${day}${tenant === undefined ? '' : ` for tenant ${tenant}`}`);
+    const out = [];
+    for (const e of entries) {
+      const dir = this.tenantDir(e.tenant);
+      const manifest = readManifest(dir, day);
+      if (manifest === null) throw new LhError('LH_ERR_ARCHIVE_DAMAGED', `the archive of ${e.tenant} ${day} is incomplete (no manifest): run \`loghaven archive run\` first`);
+      const parquet = path.join(dir, `${day}.parquet`);
+      if (!fs.existsSync(parquet) || (await sha256Of(parquet)) !== manifest.parquet.sha256) {
+        throw new LhError('LH_ERR_ARCHIVE_DAMAGED', `${path.relative(this.opts.dir, parquet)} does not match its manifest (missing or damaged): nothing restored; see \`loghaven archive verify\``);
+      }
+      const from = dayStartUs(day);
+      fs.writeFileSync(path.join(dir, `${day}.restored`), `${JSON.stringify({ restored_at: new Date(this.now()).toISOString() })}\n`);
+      const done = await this.opts.store.restoreDay({ tenant: e.tenant, from, to: from + DAY_US, file: parquet });
+      this.opts.log?.info({ tenant: e.tenant, day, ...done }, 'day restored from its archive');
+      out.push({ tenant: e.tenant, day, ...done });
+    }
+    return out;
+  }
+
+  /** Whether a tenant day was restored lately, and so is kept out of retention. */
+  isHeld(tenant: string, day: string): boolean {
+    try {
+      const { restored_at } = JSON.parse(fs.readFileSync(path.join(this.tenantDir(tenant), `${day}.restored`), 'utf8')) as { restored_at: string };
+      return this.now() - Date.parse(restored_at) < RESTORE_HOLD_DAYS * 86_400_000;
+    } catch {
+      return false;
+    }
   }
 
   verify(filter: { tenant?: string; day?: string } = {}): Promise<{ days: number; problems: ArchiveProblem[] }> {

@@ -23,6 +23,7 @@ export function createLifecycle(config: Config, store: Store, dataDir: string, l
     rules: config.retention.rules,
     // With archiving on, nothing leaves the hot store before its archive is complete and current.
     archived: archiver === null ? null : (d) => archiver.isArchived(d),
+    held: archiver === null ? undefined : (tenant, day) => archiver.isHeld(tenant, day),
     filesDir: config.files.enabled ? path.join(dataDir, 'files') : null,
     log,
   });

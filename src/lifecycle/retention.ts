@@ -63,6 +63,8 @@ export interface RetentionResult {
   rows: number;
   /** Tenant days with rows to expire that wait for their archive first. */
   waiting_for_archive: { tenant: string; day: string; rows: number }[];
+  /** Tenant days with rows to expire that were restored lately (archive restore), kept for now. */
+  held: { tenant: string; day: string; rows: number }[];
   /** Category file day folders removed (DATA/files/YYYY-MM-DD). */
   files_removed: string[];
   ms: number;
@@ -74,6 +76,8 @@ export interface RetentionOptions {
   rules: readonly RetentionRule[];
   /** Whether a tenant day is archived as it is now (null: archiving is off, nothing to wait for). */
   archived: ((day: DayCount) => boolean) | null;
+  /** Tenant days kept out of retention for now (restored from their archive lately). */
+  held?: (tenant: string, day: string) => boolean;
   /** DATA/files, when the category files are on. */
   filesDir: string | null;
   now?: () => number;
@@ -91,10 +95,14 @@ export class Retention {
   async run(): Promise<RetentionResult> {
     const started = performance.now();
     const now = this.opts.now?.() ?? Date.now();
-    const result: RetentionResult = { expired: [], rows: 0, waiting_for_archive: [], files_removed: [], ms: 0 };
+    const result: RetentionResult = { expired: [], rows: 0, waiting_for_archive: [], held: [], files_removed: [], ms: 0 };
     if (!this.active) return result;
     const plan = expiryPlan(this.opts.days, this.opts.rules, now);
-    const candidates = await this.opts.store.expiryCandidates(plan);
+    const candidates = [];
+    for (const c of await this.opts.store.expiryCandidates(plan)) {
+      if (this.opts.held?.(c.tenant, c.day)) result.held.push({ tenant: c.tenant, day: c.day, rows: c.rows });
+      else candidates.push(c);
+    }
     let ready = candidates;
     if (this.opts.archived !== null && candidates.length > 0) {
       // The archive must hold the whole day as it is: judged on the day's own count and last row.

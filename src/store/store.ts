@@ -222,6 +222,13 @@ export interface Store {
    * range alone), with their access-log rows and aggregates; resolves with the rows deleted.
    */
   expire(plan: ExpiryPlan, days: { tenant: string; day: string }[]): Promise<number>;
+  /**
+   * Brings a day back from its archive's Parquet file (writeDayParquet's): the rows the store no
+   * longer has are inserted as they were, sequence numbers included. Refuses a file of another
+   * tenant or day, or from another store (sequence numbers it never gave, or that it gave to
+   * other rows).
+   */
+  restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }>;
   /** Highest sequence number loaded into the store itself (staged rows not counted). */
   loadedSeq(): bigint;
   /** The token index's progress. */

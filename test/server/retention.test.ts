@@ -2,7 +2,8 @@
 // level and category (the first that matches decides). Nothing leaves the hot store before its
 // day is archived; after `archive run` and `db maintain` exactly the records the rules keep
 // remain, in exports and in search; the archives still verify; after a restart new records
-// take new sequence numbers and everything still answers the same.
+// take new sequence numbers and everything still answers the same. `archive restore` brings an
+// expired day back with every field as an export had it before, and holds it from retention.
 
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -69,6 +70,14 @@ async function ids(url: string, q = ''): Promise<string[]> {
     .sort();
 }
 
+/** One UTC day's export, lines as the API gives them. */
+async function exportDay(url: string, day: string): Promise<string[]> {
+  const from = `${day}T00:00:00Z`;
+  const r = await fetch(`${url}/api/v1/logs/export?from=${from}&to=${new Date(Date.parse(from) + DAY_MS).toISOString()}&format=ndjson`);
+  expect(r.status).toBe(200);
+  return (await r.text()).split('\n').filter(Boolean);
+}
+
 describe('retention', () => {
   it('keeps exactly what the rules keep, once the days are archived, and stays consistent over a restart', { timeout: 240_000 }, async () => {
     const data = path.join(dir, 'data');
@@ -94,6 +103,10 @@ describe('retention', () => {
     expect(await ids(server.url)).toEqual(all);
 
     expect((await cli(['archive', 'run', '--url', server.url])).code).toBe(0);
+    // An export of a day that will lose most of its records, taken before: what a restore must give back.
+    const day9 = new Date(Date.now() - 9 * DAY_MS).toISOString().slice(0, 10);
+    const before = await exportDay(server.url, day9);
+    expect(before).toHaveLength(40);
     const done = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
     expect(done.code, done.stderr).toBe(0);
     const want = sent.filter(kept).map((s) => s.id).sort();
@@ -108,12 +121,32 @@ describe('retention', () => {
     const again = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { rows: number } };
     expect(again.retention.rows).toBe(0);
 
+    // Restore: the day's rows exactly as the export had them, every field; then held from retention.
+    expect((await exportDay(server.url, day9)).length).toBeLessThan(40);
+    const restored = await cli(['archive', 'restore', day9, '--url', server.url, '--format', 'json']);
+    expect(restored.code, restored.stderr).toBe(0);
+    const back = JSON.parse(restored.stdout) as { restored: { tenant: string; day: string; restored: number; present: number }[] };
+    expect(back.restored).toEqual([{ tenant: 'default', day: day9, restored: 40 - sent.filter((s) => s.back === 9 && kept(s)).length, present: sent.filter((s) => s.back === 9 && kept(s)).length }]);
+    expect(await exportDay(server.url, day9)).toEqual(before);
+    expect(await ids(server.url, '"record r-9-1"')).toEqual(['r-9-1']);
+    const held = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { rows: number; held: { day: string }[] } };
+    expect(held.retention.rows).toBe(0);
+    expect(held.retention.held.map((h) => h.day)).toEqual([day9]);
+    expect(await exportDay(server.url, day9)).toEqual(before);
+    // Restoring again changes nothing; a day without an archive is a clear error.
+    expect(JSON.parse((await cli(['archive', 'restore', day9, '--url', server.url, '--format', 'json'])).stdout)).toMatchObject({ restored: [{ restored: 0, present: 40 }] });
+    const none = await cli(['archive', 'restore', '2001-01-01', '--url', server.url]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no archive of 2001-01-01/);
+    const wantNow = [...want, ...sent.filter((s) => s.back === 9 && !kept(s)).map((s) => s.id)].sort();
+
     await stopChild(server);
     server = await startChild(data, { env: ENV });
-    expect(await ids(server.url)).toEqual(want);
+    expect(await ids(server.url)).toEqual(wantNow);
+    expect(await exportDay(server.url, day9)).toEqual(before);
     const late = { ts: new Date().toISOString(), message: 'after the restart', id: 'new-1' };
     expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: JSON.stringify(late) })).status).toBe(200);
-    for (let t = 0; (await ids(server.url)).length < want.length + 1 && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
-    expect(await ids(server.url)).toEqual([...want, 'new-1'].sort());
+    for (let t = 0; (await ids(server.url)).length < wantNow.length + 1 && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
+    expect(await ids(server.url)).toEqual([...wantNow, 'new-1'].sort());
   });
 });

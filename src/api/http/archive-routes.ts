@@ -8,7 +8,14 @@ import { checkServerWide } from './ops-routes.js';
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
-export async function archiveRoutes(app: FastifyInstance, deps: { archiver: Archiver | null; run: () => Promise<unknown> }): Promise<void> {
+export interface ArchiveRouteDeps {
+  archiver: Archiver | null;
+  run: () => Promise<unknown>;
+  /** After a restore: cached answers over these days miss the rows that came back. */
+  changed: (days: { tenant: string; day: string }[]) => Promise<void>;
+}
+
+export async function archiveRoutes(app: FastifyInstance, deps: ArchiveRouteDeps): Promise<void> {
   const archiver = () => {
     if (deps.archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
     return deps.archiver;
@@ -24,6 +31,20 @@ export async function archiveRoutes(app: FastifyInstance, deps: { archiver: Arch
     checkServerWide(req.principal);
     return { archives: archiver().list() };
   });
+
+  app.post<{ Body: { day?: string; tenant?: string } | null }>(
+    '/api/v1/archive/restore',
+    { config: { scope: 'admin' }, schema: { summary: "Bring a day back into the hot store from its archive (every tenant's, or one)", tags: ['lifecycle'] } },
+    async (req) => {
+      checkServerWide(req.principal);
+      const { day, tenant } = req.body ?? {};
+      if (typeof day !== 'string' || !DAY.test(day)) throw new LhError('LH_ERR_BAD_PARAM', `day=${JSON.stringify(day)}: expected a day as YYYY-MM-DD`, { param: 'day', value: String(day) });
+      if (tenant !== undefined && typeof tenant !== 'string') throw new LhError('LH_ERR_BAD_PARAM', 'tenant: expected a string', { param: 'tenant' });
+      const restored = await archiver().restore(day, tenant);
+      await deps.changed(restored);
+      return { restored };
+    },
+  );
 
   app.post<{ Body: { day?: string; tenant?: string } | null }>(
     '/api/v1/archive/verify',

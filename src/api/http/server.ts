@@ -224,9 +224,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
       metrics.archiveBytes.set({ format: 'parquet' }, parquet);
     }
   };
+  // Rows that went or came back: cached answers over their days are stale.
+  const changedDays = async (days: { tenant: string; day: string }[]) => {
+    for (const d of days) {
+      const from = BigInt(Date.parse(`${d.day}T00:00:00Z`)) * 1000n;
+      await queries.cache?.changed(d.tenant, from, from + 86_400_000_000n);
+    }
+  };
   const runRetention = async () => {
     const result = await retention.run();
     metrics.retentionRows.inc(result.rows);
+    await changedDays(result.expired);
     return result;
   };
   // Archives first: with archiving on, retention waits for them.
@@ -287,7 +295,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
   await app.register(keysRoutes, { keys: store.keys, authenticator, log: app.log });
   await app.register(opsRoutes, statusDeps);
-  await app.register(archiveRoutes, { archiver, run: runArchive });
+  await app.register(archiveRoutes, { archiver, run: runArchive, changed: changedDays });
   app.get('/docs', { config: { scope: 'any' }, schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;

@@ -1,4 +1,4 @@
-// `loghaven archive run|list|verify`: the daily archives (lifecycle/archive.ts) of a running server
+// `loghaven archive run|list|verify|restore`: the daily archives (lifecycle/archive.ts) of a running server
 // (`--url`, an admin key of every tenant in LOGHAVEN_API_KEY); `verify --dir` checks an archive
 // folder on its own, no server needed. Exit codes: 0 all is well, 1 a day failed or an archive
 // is damaged, 2 the command was wrong.
@@ -85,6 +85,14 @@ async function verify(day: string | undefined, o: VerifyOptions): Promise<ExitCo
   return answer.problems.length === 0 ? EXIT_OK : EXIT_FAILURE;
 }
 
+async function restore(day: string, o: VerifyOptions): Promise<ExitCode> {
+  const r = await call<{ restored: { tenant: string; day: string; restored: number; present: number }[] }>(o, 'POST', '/api/v1/archive/restore', { day, tenant: o.tenant });
+  if ('code' in r) return r.code;
+  if (o.format === 'json') process.stdout.write(`${JSON.stringify(r.value)}\n`);
+  else for (const d of r.value.restored) process.stdout.write(`restored ${d.tenant} ${d.day}: ${d.restored} rows back in the hot store, ${d.present} were still there\n`);
+  return EXIT_OK;
+}
+
 export function archiveCommand(): Command {
   const archive = new Command('archive').description('daily archives: tar.gz of JSONL with a manifest, and Parquet');
   archive
@@ -102,6 +110,16 @@ export function archiveCommand(): Command {
     .addOption(formatOption())
     .action(async (o: CommonOptions) => {
       process.exitCode = await list(o);
+    });
+  archive
+    .command('restore')
+    .description('bring a day back into the hot store from its archive, rows exactly as they were (kept out of retention for 7 days)')
+    .argument('<day>', 'the day (YYYY-MM-DD)', parseDay)
+    .option('--tenant <tenant>', "one tenant only (default: every tenant's archive of the day)")
+    .addOption(serverUrlOption())
+    .addOption(formatOption())
+    .action(async (day: string, o: VerifyOptions) => {
+      process.exitCode = await restore(day, o);
     });
   archive
     .command('verify')

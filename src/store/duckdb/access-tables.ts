@@ -183,7 +183,7 @@ export const ACCESS_MIGRATION_SQL: string[] = [
 ];
 
 /** access_logs rows of the `logs` rows with seq > $1 (a load's rows), typed. */
-function typedRowsSql(where: string): string {
+export function typedRowsSql(where: string): string {
   const shape = JSON.stringify(ATTR_TYPES);
   const a = (k: string) => `a.${k}`;
   const cols: Record<string, string> = {

@@ -41,7 +41,7 @@ import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
 import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
-import { ACCESS_SOURCES, APPEND_AGGREGATES_SQL, CROWDED_HOURS_SQL, INSERT_ACCESS_SQL, MERGE_HOUR_SQL } from './access-tables.js';
+import { ACCESS_SOURCES, APPEND_AGGREGATES_SQL, CROWDED_HOURS_SQL, INSERT_ACCESS_SQL, MERGE_HOUR_SQL, typedRowsSql } from './access-tables.js';
 import { DuckDbAccessAnalytics } from './access-analytics.js';
 import type { AccessAnalytics } from '../access.js';
 import type { RowBatch } from '../row-format.js';
@@ -906,6 +906,59 @@ export class DuckDbStore implements Store {
       if (accessDeleted > 0) await this.access.rebuildAggregates();
       return deleted;
     }).catch((e: unknown) => Promise.reject(storeError('expire', e)));
+  }
+
+  restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }> {
+    return this.serialised(async () => {
+      this.assertOpen();
+      const src = `read_parquet('${req.file.replaceAll("'", "''")}')`;
+      const [outside, rows, minSeq, maxSeq] = (
+        await this.writer.runAndReadAll(
+          `SELECT count(*) FILTER (WHERE tenant <> $1 OR ts < make_timestamp(${req.from}) OR ts >= make_timestamp(${req.to})), count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM ${src}`,
+          [req.tenant],
+        )
+      ).getRows()[0] as [bigint, bigint, bigint, bigint];
+      if (outside > 0n) throw new LhError('LH_ERR_BAD_PARAM', `${req.file} holds ${outside} rows of another tenant or day: not this day's archive`);
+      if (rows === 0n) return { restored: 0, present: 0 };
+      if (maxSeq > this.lastSeq) throw new LhError('LH_ERR_BAD_PARAM', `${req.file} holds sequence numbers this store never gave (up to ${maxSeq}, the store's highest is ${this.lastSeq}): an archive of another store`);
+      const range = `seq BETWEEN ${minSeq} AND ${maxSeq}`;
+      const [others, present] = (
+        await this.writer.runAndReadAll(
+          `SELECT count(*) FILTER (WHERE l.tenant <> p.tenant OR l.ts <> p.ts), count(*) FROM ${src} p JOIN (SELECT seq, tenant, ts FROM logs WHERE ${range}) l USING (seq)`,
+        )
+      ).getRows()[0] as [bigint, bigint];
+      if (others > 0n) throw new LhError('LH_ERR_BAD_PARAM', `${others} sequence numbers of ${req.file} belong to other rows in this store: an archive of another store`);
+      let restored = 0;
+      let accessRows = 0;
+      const readded: SegmentExtent[] = [];
+      const insert = () =>
+        this.inTransaction(async () => {
+          const r = await this.writer.runAndReadAll(`INSERT INTO logs BY NAME SELECT p.* FROM ${src} p WHERE p.seq NOT IN (SELECT seq FROM logs WHERE ${range})`);
+          restored = Number(r.getRows()[0]?.[0] ?? 0);
+          const a = await this.writer.runAndReadAll(
+            `INSERT INTO access_logs ${typedRowsSql(`${range} AND seq NOT IN (SELECT seq FROM access_logs WHERE ${range})`)}`,
+          );
+          accessRows = Number(a.getRows()[0]?.[0] ?? 0);
+          // Every segment the day's rows came from: counted again, and back in the catalog if retention had emptied it.
+          const segs = await this.writer.runAndReadAll(
+            `SELECT first_seq, last_seq, rows, epoch_us(min_ts), epoch_us(max_ts) FROM segments WHERE last_seq >= ${minSeq} AND first_seq <= ${maxSeq}`,
+          );
+          for (const row of segs.getRows()) {
+            const e = extentOf(row);
+            const n = Number((await this.writer.runAndReadAll(`SELECT count(*) FROM logs WHERE seq BETWEEN ${e.firstSeq} AND ${e.lastSeq}`)).getRows()[0]![0]);
+            if (n === e.rows) continue;
+            await this.writer.run(`UPDATE segments SET rows = ${n} WHERE first_seq = ${e.firstSeq}`);
+            const known = this.catalog.get(e.firstSeq);
+            if (known !== undefined) known.rows = n;
+            else readded.push({ ...e, rows: n });
+          }
+        });
+      const max = this.options.maxMemoryLimit;
+      await (max === undefined ? insert() : this.boostedRun(max, insert));
+      for (const e of readded) this.index?.summarise(this.catalog.add(e));
+      if (accessRows > 0) await this.access.rebuildAggregates();
+      return { restored, present: Number(present) };
+    }).catch((e: unknown) => Promise.reject(storeError('restore', e)));
   }
 
   /**

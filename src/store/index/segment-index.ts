@@ -193,6 +193,13 @@ export class SegmentIndex {
     return path.join(this.pendingDir, `${pad(firstSeq)}.tsv`);
   }
 
+  /** Summarises a segment again from the store (retention had emptied it, a restore filled it). */
+  summarise(info: SegmentInfo): void {
+    if (this.closed) return;
+    this.queue.push({ info, file: null, bytes: 0 });
+    this.kick();
+  }
+
   /** Drops a segment's summary (retention emptied it); one being built is dropped when it attaches to nothing. */
   forget(firstSeq: bigint): void {
     const at = this.queue.findIndex((p) => p.info.firstSeq === firstSeq);
