@@ -377,6 +377,11 @@ export class Archiver {
   }
 }
 
+/** The manifest of a tenant's complete archive of a day under DATA/archive, or null. */
+export function readArchiveManifest(archiveDir: string, tenant: string, day: string): ArchiveManifest | null {
+  return readManifest(path.join(archiveDir, escapeFileName(tenant)), day);
+}
+
 /** The manifest of a complete archive, or null. */
 function readManifest(dir: string, day: string): ArchiveManifest | null {
   try {

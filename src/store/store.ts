@@ -229,6 +229,8 @@ export interface Store {
    * other rows).
    */
   restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }>;
+  /** Writes everything committed into the database file and reuses the space deleted rows left (`db optimize`). */
+  optimize(): Promise<{ bytes_before: number; bytes_after: number; ms: number }>;
   /** Highest sequence number loaded into the store itself (staged rows not counted). */
   loadedSeq(): bigint;
   /** The token index's progress. */

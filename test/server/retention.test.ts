@@ -116,6 +116,29 @@ describe('retention', () => {
     expect(await ids(server.url, 'level:debug')).toEqual(sent.filter((s) => kept(s) && s.level === 'debug').map((s) => s.id).sort());
     expect(await ids(server.url, '"record r-9-1"')).toEqual(want.includes('r-9-1') ? ['r-9-1'] : []);
     expect(await ids(server.url, '"record r-9-13"')).toEqual(want.includes('r-9-13') ? ['r-9-13'] : []);
+    // db stats: every tier's rows, days and bytes as the data directory has them.
+    const st = await cli(['db', 'stats', '--url', server.url, '--format', 'json']);
+    expect(st.code, st.stderr).toBe(0);
+    const stats = JSON.parse(st.stdout) as {
+      hot: { rows: number; days: number; bytes: number };
+      archive: { days: number; records: number; tar_bytes: number; parquet_bytes: number; tar_ratio: number };
+      cold: { days: number; records: number };
+      by_day: { day: string; hot_rows: number; archived_records: number }[];
+    };
+    const archiveFiles = fs.readdirSync(path.join(data, 'archive', 'default'));
+    const sizeOf = (ext: string) => archiveFiles.filter((f) => f.endsWith(ext)).reduce((n, f) => n + fs.statSync(path.join(data, 'archive', 'default', f)).size, 0);
+    expect(stats.hot.rows).toBe(want.length);
+    expect(stats.hot.days).toBe(new Set(sent.filter(kept).map((s) => s.back)).size);
+    expect(stats.archive).toMatchObject({ days: 10, records: all.length, tar_bytes: sizeOf('.tar.gz'), parquet_bytes: sizeOf('.parquet') });
+    expect(stats.cold).toEqual({ days: new Set(sent.filter((s) => !kept(s)).map((s) => s.back)).size, records: all.length - want.length });
+    expect(stats.by_day.reduce((n, d) => n + d.hot_rows, 0)).toBe(want.length);
+    expect(stats.hot.bytes).toBeGreaterThan(0);
+    const optimized = await cli(['db', 'optimize', '--url', server.url, '--format', 'json']);
+    expect(optimized.code, optimized.stderr).toBe(0);
+    expect(JSON.parse(optimized.stdout)).toMatchObject({ bytes_after: expect.any(Number) });
+    const monitor = await cli(['db', 'monitor', '--url', server.url, '--interval', '200ms', '--count', '2', '--format', 'json']);
+    expect(monitor.code, monitor.stderr).toBe(0);
+    expect(monitor.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { rows: number }).rows)).toEqual([want.length, want.length]);
     // The archives keep every record of every day.
     expect((await cli(['archive', 'verify', '--dir', path.join(data, 'archive')])).code).toBe(0);
     const again = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { rows: number } };

@@ -14,6 +14,7 @@ import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { CategoryFileSink } from '../../sinks/category-files.js';
 import type { Archiver } from '../../lifecycle/archive.js';
 import type { RetentionResult } from '../../lifecycle/retention.js';
+import { dbStats } from '../../lifecycle/stats.js';
 import type { Store } from '../../store/store.js';
 
 export interface OpsRouteDeps {
@@ -82,6 +83,18 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     const done = await deps.store.access.rebuildAggregates();
     req.log.info(done, 'access aggregates rebuilt');
     return { retention, access_aggregates: { rows: done.rows, ms: done.ms } };
+  });
+
+  app.get('/api/v1/db/stats', { config: { scope: 'admin' }, schema: { summary: 'Rows, days and bytes of each tier (hot store, archives, cold days, category files)', tags: ['operations'] } }, async (req) => {
+    checkServerWide(req.principal);
+    return dbStats(deps.store, deps.dataDir);
+  });
+
+  app.post('/api/v1/db/optimize', { config: { scope: 'admin' }, schema: { summary: 'Checkpoint the store: the WAL folded in, freed space reusable, statistics fresh', tags: ['operations'] } }, async (req) => {
+    checkServerWide(req.principal);
+    const done = await deps.store.optimize();
+    req.log.info(done, 'store optimised');
+    return done;
   });
 
   app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async (req) => {

@@ -1,24 +1,54 @@
-// `loghaven db maintain`: database upkeep — retention applied now (lifecycle/retention.ts), and
-// the access-log aggregates rebuilt from the typed access table (merging the partial rows every
-// load appends). Through a running server (`--url`, an admin key of every tenant in
-// LOGHAVEN_API_KEY) or on a stopped server's data directory (`--data-dir`, or the
-// configuration's data_dir).
+// `loghaven db optimize|maintain|monitor|stats`: database upkeep. Through a running server
+// (`--url`, an admin key of every tenant in LOGHAVEN_API_KEY) or, for optimize, maintain and
+// stats, on a stopped server's data directory (`--data-dir`, or the configuration's data_dir).
+//
+//   optimize  checkpoint: the WAL folded into the file, deleted rows' space reusable, statistics fresh
+//   maintain  retention applied now (what it removed is reported), access-log aggregates rebuilt
+//   monitor   a live table of ingest, queries, cache and storage, every --interval
+//   stats     rows, days and bytes of each tier, and how well each packs the records
 
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { formatByteSize } from '../../config/size.js';
 import { isLhError } from '../../errors.js';
-import { formatConfigError, isConfigError } from '../config-errors.js';
-import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK } from '../exit-codes.js';
-import { API_KEY_ENV, describeFailure, exitCodeFor, sendJson } from '../http-client.js';
-import { withLocalStore } from '../local-store.js';
-import { configFileOption, parseServerUrl } from '../options.js';
 import { createLifecycle } from '../../lifecycle/lifecycle.js';
 import type { RetentionResult } from '../../lifecycle/retention.js';
+import { dbStats, type DbStats } from '../../lifecycle/stats.js';
+import type { Store } from '../../store/store.js';
+import type { Config } from '../../config/schema.js';
+import { formatConfigError, isConfigError } from '../config-errors.js';
+import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type ExitCode } from '../exit-codes.js';
+import { API_KEY_ENV, describeFailure, exitCodeFor, getJson, sendJson } from '../http-client.js';
+import { withLocalStore } from '../local-store.js';
+import { configFileOption, parsePositiveInteger, parseServerUrl, serverUrlOption } from '../options.js';
 
-interface MaintainOptions {
+interface WhereOptions {
   url?: string;
   dataDir?: string;
   config?: string;
   format: 'text' | 'json';
+}
+
+/** The server's answer at `path`, or the same computed on the data directory; an exit code when it failed. */
+async function ask<T>(o: WhereOptions, method: 'GET' | 'POST', path: string, local: (store: Store, config: Config, dataDir: string) => Promise<T>): Promise<{ value: T } | { code: ExitCode }> {
+  if (o.url !== undefined) {
+    const r = await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 6 * 3600_000);
+    if (r.ok) return { value: r.value };
+    process.stderr.write(`${describeFailure(r.failure)}\n`);
+    return { code: exitCodeFor(r.failure) };
+  }
+  try {
+    return { value: await withLocalStore(o, local) };
+  } catch (e) {
+    if (isConfigError(e)) {
+      process.stderr.write(`${formatConfigError(e)}\n`);
+      return { code: EXIT_INVALID };
+    }
+    if (isLhError(e)) {
+      process.stderr.write(`${e.message}\n`);
+      return { code: e.status < 500 ? EXIT_INVALID : EXIT_FAILURE };
+    }
+    throw e;
+  }
 }
 
 interface MaintainAnswer {
@@ -26,55 +56,140 @@ interface MaintainAnswer {
   access_aggregates: { rows: number; ms: number };
 }
 
-async function maintain(o: MaintainOptions): Promise<number> {
-  let answer: MaintainAnswer;
-  if (o.url !== undefined) {
-    const r = await sendJson<MaintainAnswer>(o.url, 'POST', '/api/v1/db/maintain', {}, 30 * 60_000);
+async function maintain(o: WhereOptions): Promise<ExitCode> {
+  const r = await ask<MaintainAnswer>(o, 'POST', '/api/v1/db/maintain', async (store, config, dataDir) => {
+    const retention = await createLifecycle(config, store, dataDir).retention.run();
+    return { retention, access_aggregates: await store.access.rebuildAggregates() };
+  });
+  if ('code' in r) return r.code;
+  const { retention: t, access_aggregates: a } = r.value;
+  if (o.format === 'json') process.stdout.write(`${JSON.stringify(r.value)}\n`);
+  else {
+    for (const d of t.expired) process.stdout.write(`expired ${d.tenant} ${d.day}: ${d.rows} rows\n`);
+    for (const d of t.waiting_for_archive) process.stdout.write(`kept ${d.tenant} ${d.day} for now: ${d.rows} rows to expire once the day is archived\n`);
+    for (const d of t.held) process.stdout.write(`kept ${d.tenant} ${d.day} for now: restored from its archive lately\n`);
+    for (const d of t.files_removed) process.stdout.write(`removed category files of ${d}\n`);
+    process.stdout.write(`retention: ${t.rows} rows expired from ${t.expired.length} tenant days in ${t.ms} ms\naccess aggregates rebuilt from ${a.rows} rows in ${a.ms} ms\n`);
+  }
+  return EXIT_OK;
+}
+
+async function optimize(o: WhereOptions): Promise<ExitCode> {
+  const r = await ask(o, 'POST', '/api/v1/db/optimize', (store) => store.optimize());
+  if ('code' in r) return r.code;
+  const d = r.value;
+  process.stdout.write(o.format === 'json' ? `${JSON.stringify(d)}\n` : `store checkpointed in ${d.ms} ms: ${formatByteSize(d.bytes_before)} before, ${formatByteSize(d.bytes_after)} after\n`);
+  return EXIT_OK;
+}
+
+const ratio = (r: number | null) => (r === null || r === 0 ? '-' : `1/${(1 / r).toFixed(1)}`);
+
+async function stats(o: WhereOptions): Promise<ExitCode> {
+  const r = await ask<DbStats>(o, 'GET', '/api/v1/db/stats', (store, _config, dataDir) => dbStats(store, dataDir));
+  if ('code' in r) return r.code;
+  const s = r.value;
+  if (o.format === 'json') {
+    process.stdout.write(`${JSON.stringify(s)}\n`);
+    return EXIT_OK;
+  }
+  const rows: [string, string][] = [
+    ['hot store', `${s.hot.backend}: ${s.hot.rows.toLocaleString('en-US')} rows, ${s.hot.days} days (${s.hot.first_day ?? '-'} … ${s.hot.last_day ?? '-'}), ${s.hot.tenants} tenants, ${formatByteSize(s.hot.bytes)}${s.hot.bytes_per_row === null ? '' : ` (${s.hot.bytes_per_row} bytes a row)`}`],
+    ['archives', `${s.archive.days} tenant days, ${s.archive.records.toLocaleString('en-US')} records; tar.gz ${formatByteSize(s.archive.tar_bytes)} (${ratio(s.archive.tar_ratio)} of the JSONL), parquet ${formatByteSize(s.archive.parquet_bytes)} (${ratio(s.archive.parquet_ratio)})${s.archive.incomplete > 0 ? `; ${s.archive.incomplete} incomplete` : ''}`],
+    ['cold (archive only)', `${s.cold.days} tenant days, ${s.cold.records.toLocaleString('en-US')} records no longer in the hot store`],
+    ['category files', `${s.files.days} days, ${formatByteSize(s.files.bytes)}`],
+  ];
+  const width = Math.max(...rows.map(([l]) => l.length));
+  for (const [label, value] of rows) process.stdout.write(`${label.padEnd(width)}  ${value}\n`);
+  return EXIT_OK;
+}
+
+interface MonitorOptions {
+  url: string;
+  interval: number;
+  count?: number;
+  format: 'text' | 'json';
+}
+
+interface StatusSample {
+  store: { rows: number; bytes: number };
+  ingest: { queue_records: number; spool_backlog_bytes: number };
+  queries: { running: number; queued: number };
+  cache: { enabled: boolean; hit_ratio?: number | null };
+  memory: { rss_bytes: number };
+  ready: boolean;
+}
+
+function parseInterval(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000) : NaN;
+  if (!(ms >= 100 && ms <= 3_600_000)) throw new InvalidArgumentError('expected a duration between 100ms and 60m such as 2s, 500ms, 1m');
+  return ms;
+}
+
+/** One line per sample: ingest (rows/s from the store's count), queues, queries, cache, storage; until interrupted or --count. */
+async function monitor(o: MonitorOptions): Promise<ExitCode> {
+  let last: { at: number; rows: number } | null = null;
+  const header = ['time', 'rows/s', 'rows', 'store', 'queue', 'spool', 'queries', 'cache', 'rss', 'ready'];
+  const widths = [8, 9, 13, 10, 8, 10, 8, 6, 10, 5];
+  if (o.format === 'text') process.stdout.write(`${header.map((h, i) => h.padStart(widths[i]!)).join(' ')}\n`);
+  for (let n = 0; o.count === undefined || n < o.count; n++) {
+    if (n > 0) await new Promise((r) => setTimeout(r, o.interval));
+    const r = await getJson<StatusSample>(o.url, '/api/v1/status', { timeoutMs: Math.max(5000, o.interval) });
     if (!r.ok) {
       process.stderr.write(`${describeFailure(r.failure)}\n`);
       return exitCodeFor(r.failure);
     }
-    answer = r.value;
-  } else {
-    try {
-      answer = await withLocalStore(o, async (store, config, dataDir) => {
-        const retention = await createLifecycle(config, store, dataDir).retention.run();
-        return { retention, access_aggregates: await store.access.rebuildAggregates() };
-      });
-    } catch (e) {
-      if (isConfigError(e)) {
-        process.stderr.write(`${formatConfigError(e)}\n`);
-        return EXIT_INVALID;
-      }
-      if (isLhError(e)) {
-        process.stderr.write(`${e.message}\n`);
-        return e.status < 500 ? EXIT_INVALID : EXIT_FAILURE;
-      }
-      throw e;
+    const s = r.value;
+    const now = Date.now();
+    const rate = last === null ? null : Math.max(0, ((s.store.rows - last.rows) * 1000) / (now - last.at));
+    last = { at: now, rows: s.store.rows };
+    const hit = s.cache.enabled && typeof s.cache.hit_ratio === 'number' ? `${Math.round(s.cache.hit_ratio * 100)}%` : '-';
+    if (o.format === 'json') {
+      process.stdout.write(`${JSON.stringify({ at: new Date(now).toISOString(), rows_per_s: rate === null ? null : Math.round(rate), rows: s.store.rows, store_bytes: s.store.bytes, queue_records: s.ingest.queue_records, spool_backlog_bytes: s.ingest.spool_backlog_bytes, queries_running: s.queries.running, queries_queued: s.queries.queued, cache_hit_ratio: s.cache.enabled ? (s.cache.hit_ratio ?? null) : null, rss_bytes: s.memory.rss_bytes, ready: s.ready })}\n`);
+    } else {
+      const cells = [
+        new Date(now).toISOString().slice(11, 19),
+        rate === null ? '-' : Math.round(rate).toLocaleString('en-US'),
+        s.store.rows.toLocaleString('en-US'),
+        formatByteSize(s.store.bytes),
+        s.ingest.queue_records.toLocaleString('en-US'),
+        formatByteSize(s.ingest.spool_backlog_bytes),
+        `${s.queries.running}+${s.queries.queued}`,
+        hit,
+        formatByteSize(s.memory.rss_bytes),
+        s.ready ? 'yes' : 'NO',
+      ];
+      process.stdout.write(`${cells.map((c, i) => c.padStart(widths[i]!)).join(' ')}\n`);
     }
-  }
-  const a = answer.access_aggregates;
-  const r = answer.retention;
-  if (o.format === 'json') process.stdout.write(`${JSON.stringify(answer)}\n`);
-  else {
-    for (const d of r.expired) process.stdout.write(`expired ${d.tenant} ${d.day}: ${d.rows} rows\n`);
-    for (const d of r.waiting_for_archive) process.stdout.write(`kept ${d.tenant} ${d.day} for now: ${d.rows} rows to expire once the day is archived\n`);
-    for (const d of r.files_removed) process.stdout.write(`removed category files of ${d}\n`);
-    process.stdout.write(`retention: ${r.rows} rows expired from ${r.expired.length} tenant days in ${r.ms} ms\naccess aggregates rebuilt from ${a.rows} rows in ${a.ms} ms\n`);
   }
   return EXIT_OK;
 }
 
 export function dbCommand(): Command {
-  const db = new Command('db').description('database upkeep');
-  db.command('maintain')
-    .description('apply retention now (what it removed is reported), and rebuild the access-log aggregates from the access table')
-    .addOption(new Option('--url <url>', `a running server (with an admin key in ${API_KEY_ENV}); without it, the data directory`).argParser(parseServerUrl))
-    .addOption(new Option('--data-dir <dir>', 'data directory of a stopped server (overrides data_dir)').conflicts('url'))
-    .addOption(configFileOption())
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
-    .action(async (o: MaintainOptions) => {
-      process.exitCode = await maintain(o);
+  const db = new Command('db').description('database upkeep: optimize, maintain, monitor, stats');
+  const where = (c: Command) =>
+    c
+      .addOption(new Option('--url <url>', `a running server (with an admin key in ${API_KEY_ENV}); without it, the data directory`).argParser(parseServerUrl))
+      .addOption(new Option('--data-dir <dir>', 'data directory of a stopped server (overrides data_dir)').conflicts('url'))
+      .addOption(configFileOption())
+      .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
+  where(db.command('optimize').description('checkpoint the store: the WAL folded into the file, space of deleted rows reusable, statistics fresh')).action(async (o: WhereOptions) => {
+    process.exitCode = await optimize(o);
+  });
+  where(db.command('maintain').description('apply retention now (what it removed is reported), and rebuild the access-log aggregates from the access table')).action(async (o: WhereOptions) => {
+    process.exitCode = await maintain(o);
+  });
+  db.command('monitor')
+    .description('a live table of a running server: ingest rate, queue, spool, queries, cache hit ratio, storage, memory')
+    .addOption(serverUrlOption())
+    .addOption(new Option('--interval <duration>', 'time between samples (e.g. 2s, 500ms)').default(2000, '2s').argParser(parseInterval))
+    .addOption(new Option('--count <n>', 'stop after this many samples').argParser(parsePositiveInteger))
+    .addOption(new Option('--format <format>', 'output format (json: one object per sample)').choices(['text', 'json']).default('text'))
+    .action(async (o: MonitorOptions) => {
+      process.exitCode = await monitor(o);
     });
+  where(db.command('stats').description('rows, days and bytes of each tier — hot store, archives, days only the archives hold, category files — and their ratios')).action(async (o: WhereOptions) => {
+    process.exitCode = await stats(o);
+  });
   return db;
 }
