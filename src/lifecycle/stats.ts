@@ -10,7 +10,7 @@ import { listArchives, readArchiveManifest } from './archive.js';
 export interface DbStats {
   hot: { backend: string; rows: number; days: number; tenants: number; first_day: string | null; last_day: string | null; bytes: number; bytes_per_row: number | null };
   archive: { days: number; incomplete: number; records: number; tar_bytes: number; parquet_bytes: number; jsonl_bytes: number; tar_ratio: number | null; parquet_ratio: number | null };
-  /** Archived tenant days of which the hot store has fewer rows than the archive (retention took them). */
+  /** Archived tenant days no longer in the hot store (retention took them): reads over them go to the archives. */
   cold: { days: number; records: number };
   files: { days: number; bytes: number };
   /** Each tenant day, the tiers that hold it. */
@@ -49,9 +49,9 @@ export async function dbStats(store: Store, dataDir: string): Promise<DbStats> {
     const m = readArchiveManifest(archiveDir, a.tenant, a.day);
     jsonl += m?.members.filter((x) => x.category !== null).reduce((n, x) => n + x.bytes, 0) ?? 0;
     const hot = hotOf.get(`${a.tenant}\u0000${a.day}`) ?? 0;
-    if (hot < (a.records ?? 0)) {
+    if (hot === 0) {
       coldDays++;
-      coldRecords += (a.records ?? 0) - hot;
+      coldRecords += a.records ?? 0;
     }
   }
   const tar = complete.reduce((n, a) => n + (a.tar_bytes ?? 0), 0);

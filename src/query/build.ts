@@ -4,6 +4,7 @@
 
 import os from 'node:os';
 import type { Config } from '../config/schema.js';
+import type { ColdTier } from '../lifecycle/cold-tier.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
 import type { Store } from '../store/store.js';
@@ -36,6 +37,7 @@ export async function buildQuerySide(
   metrics: Metrics,
   log: QueryLog,
   onSlowQuery?: () => void,
+  cold: ColdTier | null = null,
 ): Promise<QuerySide> {
   const warmQueries = parseWarmup(config.cache.warmup);
   const q = config.query;
@@ -80,6 +82,7 @@ export async function buildQuerySide(
   }
   const service = new QueryService({
     store,
+    cold,
     visible: (mode) => pipeline.visible(mode),
     loadProgress: () => pipeline.loadProgress,
     cache,

@@ -3,6 +3,8 @@
 // store. Transports stay thin (they map HTTP or GraphQL onto these calls), and every one of them
 // gets the same validation, guards, cache and, later, tenant rules.
 
+import type { ColdTier } from '../lifecycle/cold-tier.js';
+import { TieredReads } from './tiered-reads.js';
 import { LhError } from '../errors.js';
 import { formatMicros, nowMicros } from '../model/record.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -110,6 +112,8 @@ export interface QueryServiceDeps {
   log: { warn(obj: object, msg: string): void };
   /** Told of each query slower than limits.slowMs (the slow_queries alert). */
   onSlowQuery?: () => void;
+  /** The days only the archives hold now (lifecycle/cold-tier.ts), read when a range reaches them. */
+  cold?: ColdTier | null;
 }
 
 const MAX_HISTOGRAM_BUCKETS = 10_000;
@@ -117,6 +121,13 @@ const MICROS_PER_DAY = 86_400_000_000n;
 
 export class QueryService {
   constructor(private readonly deps: QueryServiceDeps) {}
+
+  private tiered: TieredReads | null = null;
+
+  /** Searches, histograms, top values and exports: the hot store, and the cold tier where a range reaches it. */
+  private get reads(): TieredReads {
+    return (this.tiered ??= new TieredReads(this.deps.store, this.deps.cold ?? null));
+  }
 
   get limits(): QueryLimits {
     return this.deps.limits;
@@ -150,11 +161,12 @@ export class QueryService {
         maxSeq = await this.deps.store.maxSeq();
       }
       const started = performance.now();
-      const page = await this.deps.store.queryPage({ ...sel, order, limit, after, maxSeq, offset });
+      const page = await this.reads.queryPage({ ...sel, order, limit, after, maxSeq, offset });
       const last = page.items[page.items.length - 1];
       const next = page.items.length === limit && last ? encodeCursor({ ts: last.ts, seq: last.seq, maxSeq, order, qh: hash }) : null;
       const items = page.items.map(recordToJson).join(',');
-      const stats = JSON.stringify({ rows_scanned: page.rowsScanned, elapsed_ms: round2(performance.now() - started) });
+      // cold_days: days of the range read from their archives (retention took them from the hot store).
+      const stats = JSON.stringify({ rows_scanned: page.rowsScanned, elapsed_ms: round2(performance.now() - started), ...(page.coldDays > 0 ? { cold_days: page.coldDays } : {}) });
       return `{"items":[${items}],"next_cursor":${JSON.stringify(next)},"stats":${stats}}`;
     });
   }
@@ -165,7 +177,7 @@ export class QueryService {
     const key: CacheKey = { tenant: ctx.tenant, route: 'histogram', parts: [sel.query ?? null, step], from: sel.from, to: sel.to };
     return this.serve('histogram', ctx, key, async (visible) => {
       await visible();
-      const found = await this.deps.store.histogram({ ...sel, stepMicros: step });
+      const found = await this.reads.histogram({ ...sel, stepMicros: step });
       let buckets = found;
       if (sel.from !== undefined && sel.to !== undefined) {
         const first = floorDiv(sel.from, step) * step;
@@ -188,7 +200,7 @@ export class QueryService {
     const key: CacheKey = { tenant: ctx.tenant, route: 'top', parts: [sel.query ?? null, field, limit], from: sel.from, to: sel.to };
     return this.serve('top', ctx, key, async (visible) => {
       await visible();
-      const values = await this.deps.store.topValues({ ...sel, field, limit });
+      const values = await this.reads.topValues({ ...sel, field, limit });
       return JSON.stringify({ field, values });
     });
   }
@@ -210,7 +222,7 @@ export class QueryService {
     const limits = this.deps.limits;
     if (limits.maxExportRows > 0) {
       // The selection is one tenant's, so its top tenant value counts every matching row.
-      const count = await this.slot(ctx, () => this.deps.store.topValues({ ...sel, field: 'tenant', limit: 1 }));
+      const count = await this.slot(ctx, () => this.reads.topValues({ ...sel, field: 'tenant', limit: 1 }));
       const rows = count[0]?.count ?? 0;
       if (rows > limits.maxExportRows) {
         throw new LhError('LH_ERR_TOO_MANY_ROWS', `the export would stream ${rows} rows, more than query.max_export_rows (${limits.maxExportRows}); narrow the query or the time range`, {
@@ -221,7 +233,7 @@ export class QueryService {
       }
     }
     const storeFormat: ExportFormat = format === 'csv' ? 'csv' : 'ndjson';
-    const source = this.deps.store.exportText({ ...sel, order, maxSeq, format: storeFormat, chunkRows: limits.exportChunkRows }, ctx.signal);
+    const source = this.reads.exportText({ ...sel, order, maxSeq, format: storeFormat, chunkRows: limits.exportChunkRows }, ctx.signal);
     const limiter = this.deps.limiter;
     const metrics = this.deps.metrics;
     const started = performance.now();

@@ -36,6 +36,7 @@ import { LhError } from '../../errors.js';
 import { Router } from '../../pipeline/routing.js';
 import { CategoryFileSink } from '../../sinks/category-files.js';
 import { createLifecycle } from '../../lifecycle/lifecycle.js';
+import { ColdTier } from '../../lifecycle/cold-tier.js';
 import { archiveRoutes } from './archive-routes.js';
 
 /**
@@ -171,7 +172,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     version: config.elasticsearch.version,
   });
   let alerts: AlertMonitor | null = null;
-  const queries = await buildQuerySide(config, store, pipeline, metrics, app.log, () => alerts?.slowQuery());
+  // Days only their archives hold now: reads over them go to the Parquet files (lifecycle/cold-tier.ts).
+  const cold = config.archive.enabled ? new ColdTier(path.join(dataDir, 'archive')) : null;
+  await cold?.refresh(store);
+  const queries = await buildQuerySide(config, store, pipeline, metrics, app.log, () => alerts?.slowQuery(), cold);
   alerts = new AlertMonitor({
     metrics,
     memoryBudget: config.alerts.memory_budget,
@@ -205,6 +209,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     if (archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
     try {
       const result = await archiver.run();
+      // Archives keep_days removed may have been the cold tier's.
+      if (result.removed.length > 0) await cold?.refresh(store);
       metrics.archiveRuns.inc({ result: result.failed.length === 0 ? 'ok' : 'failed' });
       metrics.archiveDays.inc(result.archived.length);
       metrics.archiveLagSeconds.set(result.lag_seconds);
@@ -226,6 +232,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   };
   // Rows that went or came back: cached answers over their days are stale.
   const changedDays = async (days: { tenant: string; day: string }[]) => {
+    if (days.length > 0) await cold?.refresh(store);
     for (const d of days) {
       const from = BigInt(Date.parse(`${d.day}T00:00:00Z`)) * 1000n;
       await queries.cache?.changed(d.tenant, from, from + 86_400_000_000n);
@@ -375,6 +382,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
           lifecycleTimer = null;
           // A run stops between days; a day half done is done again by the next start.
           await archiver?.stop();
+          await cold?.close();
           phase = 'files';
           await files?.close();
           const listenerClosed = Date.now();
