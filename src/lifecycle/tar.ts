@@ -56,12 +56,16 @@ export class TarWriter {
     await this.write(padding(content.length));
   }
 
-  /** A member copied from a file of `size` bytes (the size is in the header before the content). */
-  async addFile(name: string, file: string, size: number): Promise<void> {
+  /**
+   * A member copied from a file of `size` bytes (the size is in the header before the content);
+   * `onData` sees the content as it goes (to sum it on the same read).
+   */
+  async addFile(name: string, file: string, size: number, onData?: (chunk: Buffer) => void): Promise<void> {
     await this.write(this.headersFor(name, size));
     let copied = 0;
     for await (const chunk of fs.createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
       copied += chunk.length;
+      onData?.(chunk);
       await this.write(chunk);
     }
     if (copied !== size) throw new Error(`${file} changed while it was archived (${copied} bytes, expected ${size})`);
