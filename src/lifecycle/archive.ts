@@ -27,6 +27,11 @@ import { ParallelGzipFile } from './parallel-gzip.js';
 import { TarWriter, readTar } from './tar.js';
 
 export const ARCHIVE_FORMAT = 'loghaven-archive/1';
+/** The level copies of the category files, as members. */
+const LEVEL_MEMBERS = [
+  ['error.jsonl', ['error', 'fatal']],
+  ['warning.jsonl', ['warn']],
+] as const;
 /** Days a restored day is kept out of retention. */
 export const RESTORE_HOLD_DAYS = 7;
 const DAY_US = 86_400_000_000n;
@@ -77,6 +82,8 @@ export interface ArchivedDay {
   /** JSONL bytes of the category members (the day's records once each). */
   jsonl_bytes: number;
   ms: number;
+  /** Where the JSONL came from: the category files of the day as they are, or rendered from the store's rows. */
+  members_from: 'category files' | 'store';
   /** Where the time went: the store's Parquet file, the JSONL members, the tar.gz (sums included). */
   phases_ms: { parquet: number; members: number; tar_gz: number };
 }
@@ -120,6 +127,8 @@ export interface ArchiverOptions {
   graceUs: bigint;
   /** Archives of days older than this many days are deleted; 0 keeps them. */
   keepDays: number;
+  /** The category files (DATA/files), and the sequence number they are written through. */
+  categoryFiles?: { dir: string; through: () => bigint } | null;
   now?: () => number;
   log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
@@ -217,7 +226,9 @@ export class Archiver {
         }
         try {
           engine ??= await Engine.open();
-          result.archived.push(await this.archiveDay(engine, d.tenant, d.day));
+          const alone = days.every((o) => o.day !== d.day || o.tenant === d.tenant);
+          const through = this.opts.categoryFiles?.through() ?? 0n;
+          result.archived.push(await this.archiveDay(engine, d.tenant, d.day, alone && through >= d.maxSeq));
         } catch (e) {
           const error = (e as Error).message;
           this.opts.log?.error({ tenant: d.tenant, day: d.day, err: error }, 'archiving a day failed');
@@ -233,8 +244,13 @@ export class Archiver {
     return result;
   }
 
-  /** Archives one tenant's day, replacing an older archive of it. */
-  async archiveDay(engine: Engine, tenant: string, day: string): Promise<ArchivedDay> {
+  /**
+   * Archives one tenant's day, replacing an older archive of it. `filesHoldIt`: the category
+   * files of the day are this tenant's alone and written through its last row, so the tar takes
+   * them as they are (their lines counted against the Parquet file's; on any difference the
+   * members are rendered from the Parquet file instead).
+   */
+  async archiveDay(engine: Engine, tenant: string, day: string, filesHoldIt = false): Promise<ArchivedDay> {
     const started = performance.now();
     const dir = this.tenantDir(tenant);
     const staging = path.join(dir, `.staging-${day}`);
@@ -244,9 +260,13 @@ export class Archiver {
     const from = dayStartUs(day);
     const rows = await this.opts.store.writeDayParquet({ tenant, from, to: from + DAY_US, file: parquetTmp });
     const parquetMs = performance.now() - started;
-    const { members, maxSeq } = await engine.writeMembers(parquetTmp, day, path.join(staging, day));
+    const { members, maxSeq } = await engine.members(parquetTmp, day);
+    const filesDir = this.opts.categoryFiles?.dir;
+    let source: 'category files' | 'store' = filesHoldIt && filesDir !== undefined && members.every((m) => fs.existsSync(path.join(filesDir, m.name))) ? 'category files' : 'store';
+    if (source === 'store') await engine.render(parquetTmp, members, path.join(staging, day));
     const membersMs = performance.now() - started - parquetMs;
-    for (const m of members) m.bytes = fs.statSync(path.join(staging, m.name)).size;
+    const sourceOf = (m: ArchiveMember) => path.join(source === 'store' ? staging : filesDir!, m.name);
+    for (const m of members) m.bytes = fs.statSync(sourceOf(m)).size;
     const categories = members.filter((m) => m.category !== null);
     const firsts = categories.map((m) => m.first_ts).filter((t): t is string => t !== null).sort();
     const lasts = categories.map((m) => m.last_ts).filter((t): t is string => t !== null).sort();
@@ -265,7 +285,15 @@ export class Archiver {
     const tarTmp = path.join(staging, `${day}.tar.gz`);
     const tarStarted = performance.now();
     // The members' sums are taken as they go into the tar; the manifest follows them.
-    await writeTarGz(tarTmp, manifest, staging);
+    const lines = await writeTarGz(tarTmp, manifest, sourceOf);
+    if (source === 'category files' && members.some((m, i) => lines[i] !== m.records)) {
+      // Not the day the store has (a late record, a file someone changed): from the store, then.
+      this.opts.log?.info({ tenant, day }, 'the category files differ from the store for this day; archiving it from the store');
+      source = 'store';
+      await engine.render(parquetTmp, members, path.join(staging, day));
+      for (const m of members) m.bytes = fs.statSync(sourceOf(m)).size;
+      await writeTarGz(tarTmp, manifest, sourceOf);
+    }
     const tarMs = performance.now() - tarStarted;
     fsyncFile(parquetTmp);
     manifest.tar = { name: `${day}.tar.gz`, bytes: fs.statSync(tarTmp).size, sha256: await sha256Of(tarTmp) };
@@ -289,6 +317,7 @@ export class Archiver {
       parquet_bytes: manifest.parquet.bytes,
       jsonl_bytes: categories.reduce((n, m) => n + m.bytes, 0),
       ms: Math.round(performance.now() - started),
+      members_from: source,
       phases_ms: { parquet: Math.round(parquetMs), members: Math.round(membersMs), tar_gz: Math.round(tarMs) },
     };
     this.opts.log?.info(archived, 'day archived');
@@ -399,18 +428,25 @@ function readManifest(dir: string, day: string): ArchiveManifest | null {
  * The members, each summed as it is read into the tar, then manifest.json with the sums; gzip
  * on both cores (parallel-gzip.ts), synced to disk when it resolves.
  */
-async function writeTarGz(file: string, manifest: ArchiveManifest, staging: string): Promise<void> {
+async function writeTarGz(file: string, manifest: ArchiveManifest, sourceOf: (m: ArchiveMember) => string): Promise<number[]> {
   const out = new ParallelGzipFile(file, { level: 6 });
   const written = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
   const tar = new TarWriter(out, Date.parse(manifest.created_at));
+  const lines: number[] = [];
   for (const m of manifest.members) {
     const hash = crypto.createHash('sha256');
-    await tar.addFile(m.name, path.join(staging, m.name), m.bytes, (chunk) => hash.update(chunk));
+    let n = 0;
+    await tar.addFile(m.name, sourceOf(m), m.bytes, (chunk) => {
+      hash.update(chunk);
+      for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+    });
     m.sha256 = hash.digest('hex');
+    lines.push(n);
   }
   await tar.addBuffer('manifest.json', Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`));
   await tar.end();
   await written;
+  return lines;
 }
 
 /**
@@ -432,13 +468,17 @@ export class Engine {
    * Writes a member per category (records without one are `general`, as in the category files),
    * then error.jsonl and warning.jsonl, each in (ts, seq) order; sizes and sums are left to the caller.
    */
-  async writeMembers(parquet: string, day: string, dir: string): Promise<{ members: ArchiveMember[]; maxSeq: bigint }> {
+  /**
+   * The day's members as the category files hold it — a member per category (records without
+   * one are `general`), then error.jsonl and warning.jsonl — with their record counts and time
+   * spans, from the Parquet file; sizes and sums are left to the caller.
+   */
+  async members(parquet: string, day: string): Promise<{ members: ArchiveMember[]; maxSeq: bigint }> {
     const src = `read_parquet(${sqlString(parquet)})`;
     const maxSeq = ((await this.conn.runAndReadAll(`SELECT coalesce(max(seq), 0) FROM ${src}`)).getRows()[0]![0] as bigint) ?? 0n;
     const groups = await this.conn.runAndReadAll(
-      `SELECT coalesce(category, ${sqlString(DEFAULT_CATEGORY)}) AS c, count(*), min(epoch_us(ts)), max(epoch_us(ts)), count(category) < count(*) FROM ${src} GROUP BY c ORDER BY c`,
+      `SELECT coalesce(category, ${sqlString(DEFAULT_CATEGORY)}) AS c, count(*), min(epoch_us(ts)), max(epoch_us(ts)) FROM ${src} GROUP BY c ORDER BY c`,
     );
-    const members: ArchiveMember[] = [];
     const member = (name: string, category: string | null, levels: string[] | undefined, records: bigint, first: bigint | null, last: bigint | null): ArchiveMember => ({
       name: `${day}/${name}`,
       category,
@@ -449,26 +489,30 @@ export class Engine {
       first_ts: isoOfUs(first),
       last_ts: isoOfUs(last),
     });
-    for (const [c, n, first, last, hasNull] of groups.getRows() as [string, bigint, bigint, bigint, boolean][]) {
-      const m = member(categoryFileName(c), c, undefined, n, first, last);
-      // The store's file is sorted by category, ts, seq: a category's rows come in order as they
-      // are, except general's when records without a category join them.
-      const where = c === DEFAULT_CATEGORY ? `coalesce(category, ${sqlString(c)}) = ${sqlString(c)}` : `category = ${sqlString(c)}`;
-      await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE ${where}${hasNull ? ' ORDER BY ts, seq' : ''}`, path.join(dir, path.basename(m.name)));
-      members.push(m);
-    }
-    for (const [file, levels] of [
-      ['error.jsonl', ['error', 'fatal']],
-      ['warning.jsonl', ['warn']],
-    ] as const) {
-      const inList = levels.map(sqlString).join(', ');
-      const r = await this.conn.runAndReadAll(`SELECT count(*), min(epoch_us(ts)), max(epoch_us(ts)) FROM ${src} WHERE level IN (${inList})`);
+    const members = (groups.getRows() as [string, bigint, bigint, bigint][]).map(([c, n, first, last]) => member(categoryFileName(c), c, undefined, n, first, last));
+    for (const [file, levels] of LEVEL_MEMBERS) {
+      const r = await this.conn.runAndReadAll(`SELECT count(*), min(epoch_us(ts)), max(epoch_us(ts)) FROM ${src} WHERE level IN (${levels.map(sqlString).join(', ')})`);
       const [n, first, last] = r.getRows()[0] as [bigint, bigint | null, bigint | null];
-      if (n === 0n) continue;
-      await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE level IN (${inList}) ORDER BY ts, seq`, path.join(dir, file));
-      members.push(member(file, null, [...levels], n, first, last));
+      if (n > 0n) members.push(member(file, null, [...levels], n, first, last));
     }
     return { members, maxSeq };
+  }
+
+  /** Writes the members' lines into `dir` from the Parquet file, each in (ts, seq) order. */
+  async render(parquet: string, members: readonly ArchiveMember[], dir: string): Promise<void> {
+    const src = `read_parquet(${sqlString(parquet)})`;
+    for (const m of members) {
+      const where =
+        m.levels !== undefined
+          ? `level IN (${m.levels.map(sqlString).join(', ')})`
+          : m.category === DEFAULT_CATEGORY
+            ? `coalesce(category, ${sqlString(m.category)}) = ${sqlString(m.category)}`
+            : `category = ${sqlString(m.category!)}`;
+      // The file is sorted by category, ts, seq: a category's rows come in order as they are;
+      // general (with the records of no category) and the level files are sorted.
+      const sorted = m.levels !== undefined || m.category === DEFAULT_CATEGORY;
+      await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE ${where}${sorted ? ' ORDER BY ts, seq' : ''}`, path.join(dir, path.basename(m.name)));
+    }
   }
 
   /** One string column written as lines, as they are (JSON lines hold no raw tab or newline). */

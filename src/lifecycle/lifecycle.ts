@@ -13,9 +13,23 @@ export interface Lifecycle {
   retention: Retention;
 }
 
-export function createLifecycle(config: Config, store: Store, dataDir: string, log?: { info(o: object, m: string): void; error(o: object, m: string): void }): Lifecycle {
+/** `files`: the running category file sink, whose files the archives take as they are when they hold a day exactly. */
+export function createLifecycle(
+  config: Config,
+  store: Store,
+  dataDir: string,
+  log?: { info(o: object, m: string): void; error(o: object, m: string): void },
+  files?: { writtenThrough: bigint } | null,
+): Lifecycle {
   const archiver = config.archive.enabled
-    ? new Archiver({ store, dir: path.join(dataDir, 'archive'), graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace), keepDays: config.archive.keep_days, log })
+    ? new Archiver({
+        store,
+        dir: path.join(dataDir, 'archive'),
+        graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace),
+        keepDays: config.archive.keep_days,
+        categoryFiles: files ? { dir: path.join(dataDir, 'files'), through: () => files.writtenThrough } : null,
+        log,
+      })
     : null;
   const retention = new Retention({
     store,

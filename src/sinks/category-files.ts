@@ -172,6 +172,11 @@ export class CategoryFileSink {
   }
 
   /** Why writing fails, while it does (null when it works). */
+  /** The highest sequence number whose records are in their files for good (checkpointed). */
+  get writtenThrough(): bigint {
+    return this.checkpointed;
+  }
+
   get error(): string | null {
     return this.failure;
   }
