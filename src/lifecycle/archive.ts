@@ -127,6 +127,8 @@ export interface ArchiverOptions {
   graceUs: bigint;
   /** Archives of days older than this many days are deleted; 0 keeps them. */
   keepDays: number;
+  /** Whether records are arriving now: the archive then compresses on one core, not both. */
+  ingestActive?: () => boolean;
   /** The category files (DATA/files), and the sequence number they are written through. */
   categoryFiles?: { dir: string; through: () => bigint } | null;
   now?: () => number;
@@ -177,6 +179,8 @@ export class Archiver {
   last: { at: number; ok: boolean; result: ArchiveRunResult | null; error: string | null } | null = null;
 
   constructor(private readonly opts: ArchiverOptions) {}
+
+  private readonly ingestActive = () => this.opts.ingestActive?.() ?? false;
 
   private now(): number {
     return this.opts.now?.() ?? Date.now();
@@ -285,14 +289,14 @@ export class Archiver {
     const tarTmp = path.join(staging, `${day}.tar.gz`);
     const tarStarted = performance.now();
     // The members' sums are taken as they go into the tar; the manifest follows them.
-    const lines = await writeTarGz(tarTmp, manifest, sourceOf);
+    const lines = await writeTarGz(tarTmp, manifest, sourceOf, this.ingestActive);
     if (source === 'category files' && members.some((m, i) => lines[i] !== m.records)) {
       // Not the day the store has (a late record, a file someone changed): from the store, then.
       this.opts.log?.info({ tenant, day }, 'the category files differ from the store for this day; archiving it from the store');
       source = 'store';
       await engine.render(parquetTmp, members, path.join(staging, day));
       for (const m of members) m.bytes = fs.statSync(sourceOf(m)).size;
-      await writeTarGz(tarTmp, manifest, sourceOf);
+      await writeTarGz(tarTmp, manifest, sourceOf, this.ingestActive);
     }
     const tarMs = performance.now() - tarStarted;
     fsyncFile(parquetTmp);
@@ -428,8 +432,9 @@ function readManifest(dir: string, day: string): ArchiveManifest | null {
  * The members, each summed as it is read into the tar, then manifest.json with the sums; gzip
  * on both cores (parallel-gzip.ts), synced to disk when it resolves.
  */
-async function writeTarGz(file: string, manifest: ArchiveManifest, sourceOf: (m: ArchiveMember) => string): Promise<number[]> {
-  const out = new ParallelGzipFile(file, { level: 6 });
+async function writeTarGz(file: string, manifest: ArchiveManifest, sourceOf: (m: ArchiveMember) => string, ingestActive: () => boolean): Promise<number[]> {
+  // Both cores when the server is otherwise quiet; one, leaving the other to ingest, when not.
+  const out = new ParallelGzipFile(file, { level: 6, parallel: () => (ingestActive() ? 1 : 3) });
   const written = new Promise<void>((resolve, reject) => out.on('finish', resolve).on('error', reject));
   const tar = new TarWriter(out, Date.parse(manifest.created_at));
   const lines: number[] = [];

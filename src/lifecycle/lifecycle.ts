@@ -20,6 +20,7 @@ export function createLifecycle(
   dataDir: string,
   log?: { info(o: object, m: string): void; error(o: object, m: string): void },
   files?: { writtenThrough: bigint } | null,
+  ingestActive?: () => boolean,
 ): Lifecycle {
   const archiver = config.archive.enabled
     ? new Archiver({
@@ -28,6 +29,7 @@ export function createLifecycle(
         graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace),
         keepDays: config.archive.keep_days,
         categoryFiles: files ? { dir: path.join(dataDir, 'files'), through: () => files.writtenThrough } : null,
+        ingestActive,
         log,
       })
     : null;

@@ -19,7 +19,8 @@ export class ParallelGzipFile extends Writable {
 
   constructor(
     file: string,
-    private readonly opts: { level: number; blockBytes?: number; parallel?: number },
+    /** `parallel`: blocks compressed at once, asked before each block (fewer while the server ingests). */
+    private readonly opts: { level: number; blockBytes?: number; parallel?: () => number },
   ) {
     super({ highWaterMark: 1 << 20 });
     this.fd = fs.promises.open(file, 'w');
@@ -60,7 +61,7 @@ export class ParallelGzipFile extends Writable {
   /** Starts the block gathered so far; waits while too many are under way. */
   private async dispatch(): Promise<void> {
     this.start();
-    while (this.running.length >= (this.opts.parallel ?? 3)) await this.writeOldest();
+    while (this.running.length >= Math.max(1, this.opts.parallel?.() ?? 3)) await this.writeOldest();
   }
 
   private start(): void {

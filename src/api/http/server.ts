@@ -204,7 +204,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     : null;
   if (files !== null) pipeline.onLoaded(() => files.wake());
   // Daily archives (lifecycle/archive.ts): on a schedule, and on demand (POST /api/v1/archive/run).
-  const { archiver, retention } = createLifecycle(config, store, dataDir, app.log, files);
+  const { archiver, retention } = createLifecycle(config, store, dataDir, app.log, files, () => Date.now() - pipeline.lastSubmitAt < INGEST_QUIET_MS);
   const runArchive = async () => {
     if (archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
     try {
