@@ -2,6 +2,7 @@
 // way a request can fail turned into an `HttpFailure` with a readable reason and an exit code
 // (results, not exceptions, so each command decides what to print).
 
+import { ERRORS, type ErrorCode } from '../errors.js';
 import { EXIT_FAILURE, EXIT_INVALID, type ExitCode } from './exit-codes.js';
 import { SERVER_URL_ENV } from './options.js';
 
@@ -150,4 +151,64 @@ export function describeFailure(failure: HttpFailure): string {
 /** 4xx means the request was wrong (exit 2); anything else means the server or network failed (exit 1). */
 export function exitCodeFor(failure: HttpFailure): ExitCode {
   return failure.kind === 'status' && failure.status >= 400 && failure.status < 500 ? EXIT_INVALID : EXIT_FAILURE;
+}
+
+/** A long operation on the server (api/http/jobs.ts), as the CLI follows it. */
+interface JobAnswer {
+  id: string;
+  state: 'running' | 'done' | 'failed';
+  progress: { done: number; total: number; what: string } | null;
+  result: unknown;
+  error: { code: string; message: string } | null;
+}
+
+const JOB_POLL_MS = 500;
+
+/**
+ * Starts a job (POST `path`, answered 202 with the job) and follows it to its end, telling
+ * `onProgress` as it goes; the job's result, or its error as an HTTP-status failure.
+ */
+export async function runJob<T>(baseUrl: string, path: string, body: unknown, onProgress?: (p: JobAnswer['progress']) => void): Promise<HttpOutcome<T>> {
+  const started = await sendJson<{ job: JobAnswer }>(baseUrl, 'POST', path, body, 60_000);
+  if (!started.ok) return started;
+  let job = started.value.job;
+  for (;;) {
+    if (job.state === 'done') return { ok: true, value: job.result as T };
+    if (job.state === 'failed') {
+      const code = (job.error?.code ?? 'LH_ERR_INTERNAL') as ErrorCode;
+      return { ok: false, failure: { kind: 'status', url: buildUrl(baseUrl, path), status: ERRORS[code]?.status ?? 500, message: job.error?.message ?? 'the job failed' } };
+    }
+    onProgress?.(job.progress);
+    await new Promise((r) => setTimeout(r, JOB_POLL_MS));
+    const r = await getJson<JobAnswer>(baseUrl, `/api/v1/jobs/${job.id}`, { timeoutMs: 30_000 });
+    if (!r.ok) return r;
+    job = r.value;
+  }
+}
+
+/**
+ * Progress on stderr: a bar redrawn in place on a terminal, a line per step otherwise (logs of
+ * scripts); `done()` ends it.
+ */
+export function progressReporter(label: string): { update: (p: JobAnswer['progress']) => void; done: () => void } {
+  const tty = process.stderr.isTTY === true;
+  let last = '';
+  let drawn = false;
+  return {
+    update(p) {
+      if (p === null) return;
+      if (tty) {
+        const width = 24;
+        const filled = p.total > 0 ? Math.round((p.done / p.total) * width) : 0;
+        process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${p.done}/${p.total} ${p.what}\x1b[K`);
+        drawn = true;
+      } else if (p.what !== last) {
+        process.stderr.write(`${label}: ${p.done + 1}/${p.total} ${p.what}\n`);
+      }
+      last = p.what;
+    },
+    done() {
+      if (drawn) process.stderr.write('\r\x1b[K');
+    },
+  };
 }

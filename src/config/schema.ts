@@ -299,7 +299,7 @@ export const ConfigSchema = section('loghaven configuration', {
       minimum: 1000,
       maximum: 86_400_000,
       default: 3_600_000,
-      description: 'How often the server archives closed days and applies retention (the first time a minute after it starts); `loghaven archive run` and `loghaven db maintain` do it at once.',
+      description: 'How often the server archives closed days and applies retention (the first time 15 minutes after it starts, or sooner with a shorter interval); `loghaven archive run` and `loghaven db maintain` do it at once.',
     }),
   }),
   archive: section('Daily archives (SPEC §7)', {

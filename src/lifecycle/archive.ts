@@ -187,11 +187,11 @@ export class Archiver {
   }
 
   /** Archives every closed day that needs it, then applies keep_days. One run at a time: a second call waits for the first, then runs. */
-  run(): Promise<ArchiveRunResult> {
+  run(progress?: (p: { done: number; total: number; what: string }) => void): Promise<ArchiveRunResult> {
     const previous = this.running ?? Promise.resolve(null);
     const run = previous
       .catch(() => null)
-      .then(() => this.runOnce())
+      .then(() => this.runOnce(progress))
       .then(
         (result) => {
           this.last = { at: this.now(), ok: result.failed.length === 0, result, error: result.failed[0]?.error ?? null };
@@ -215,19 +215,18 @@ export class Archiver {
     await this.running?.catch(() => undefined);
   }
 
-  private async runOnce(): Promise<ArchiveRunResult> {
+  private async runOnce(progress?: (p: { done: number; total: number; what: string }) => void): Promise<ArchiveRunResult> {
     const now = this.now();
     const closedBefore = BigInt(now) * 1000n - this.opts.graceUs;
     const days = (await this.opts.store.dayCounts()).filter((d) => DAY_RE.test(d.day) && dayStartUs(d.day) + DAY_US <= closedBefore);
     const result: ArchiveRunResult = { archived: [], removed: [], failed: [], upToDate: 0, lag_seconds: 0 };
     let engine: Engine | null = null;
     try {
-      for (const d of days) {
+      const todo = days.filter((d) => !this.isArchived(d));
+      result.upToDate = days.length - todo.length;
+      for (const [i, d] of todo.entries()) {
         if (this.stopped) break;
-        if (this.isArchived(d)) {
-          result.upToDate++;
-          continue;
-        }
+        progress?.({ done: i, total: todo.length, what: `${d.tenant} ${d.day}` });
         try {
           engine ??= await Engine.open();
           const alone = days.every((o) => o.day !== d.day || o.tenant === d.tenant);

@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { globRegExp } from '../pipeline/routing.js';
+import { globFieldProblems, globRegExp } from '../pipeline/routing.js';
 import type { DayCount, ExpiryPlan, Store } from '../store/store.js';
 
 export const RETENTION_FIELDS = ['tenant', 'level', 'category', 'service'] as const;
@@ -25,15 +25,7 @@ export function retentionRuleProblems(rules: readonly RetentionRule[]): string[]
   rules.forEach((rule, i) => {
     const at = `retention.rules[${i}]`;
     if (!Number.isInteger(rule.days) || rule.days < 0) problems.push(`${at}: days must be a whole number of at least 0 (0 keeps for ever)`);
-    const fields = RETENTION_FIELDS.filter((f) => rule[f] !== undefined);
-    if (fields.length === 0) problems.push(`${at}: a rule needs at least one of ${RETENTION_FIELDS.join(', ')} to match`);
-    for (const f of fields) {
-      try {
-        globRegExp(rule[f]!);
-      } catch (e) {
-        problems.push(`${at}.${f}: ${JSON.stringify(rule[f])} is not a valid glob: ${(e as Error).message}`);
-      }
-    }
+    problems.push(...globFieldProblems(at, rule, RETENTION_FIELDS));
   });
   return problems;
 }

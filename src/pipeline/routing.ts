@@ -74,16 +74,23 @@ export function ruleProblems(rules: readonly RoutingRule[]): string[] {
   rules.forEach((rule, i) => {
     const at = `routing.rules[${i}]`;
     if (typeof rule.category !== 'string' || rule.category === '') problems.push(`${at}: category must be a non-empty string`);
-    const fields = RULE_FIELDS.filter((f) => rule[f] !== undefined);
-    if (fields.length === 0) problems.push(`${at}: a rule needs at least one of ${RULE_FIELDS.join(', ')} to match`);
-    for (const f of fields) {
-      try {
-        globRegExp(rule[f]!);
-      } catch (e) {
-        problems.push(`${at}.${f}: ${JSON.stringify(rule[f])} is not a valid glob: ${(e as Error).message}`);
-      }
-    }
+    problems.push(...globFieldProblems(at, rule, RULE_FIELDS));
   });
+  return problems;
+}
+
+/** What is wrong with the glob fields of a rule (routing, retention): none given, or one that is not a glob. */
+export function globFieldProblems<F extends string>(at: string, rule: Partial<Record<F, unknown>>, names: readonly F[]): string[] {
+  const problems: string[] = [];
+  const fields = names.filter((f) => rule[f] !== undefined);
+  if (fields.length === 0) problems.push(`${at}: a rule needs at least one of ${names.join(', ')} to match`);
+  for (const f of fields) {
+    try {
+      globRegExp(String(rule[f]));
+    } catch (e) {
+      problems.push(`${at}.${f}: ${JSON.stringify(rule[f])} is not a valid glob: ${(e as Error).message}`);
+    }
+  }
   return problems;
 }
 

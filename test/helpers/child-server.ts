@@ -1,7 +1,7 @@
 // Runs the real `loghaven start` from dist/ as a child process on a free port, so tests can send
 // it real HTTP, kill -9 it and restart it on the same data directory.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -151,4 +151,13 @@ export async function stopChild(server: ChildServer | undefined, timeoutMs = 90_
     throw new Error(`server did not stop within ${timeoutMs} ms of SIGTERM; its output:\n${server.output().slice(-4000)}`);
   }
   if (result !== 0) throw new Error(`server exited with ${String(result)}; its output:\n${server.output().slice(-4000)}`);
+}
+
+/** Runs the real `loghaven` CLI (dist/) with `args`; its exit code and output. */
+export function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
 }

@@ -4,13 +4,13 @@
 // member after one byte of an archive is flipped; kill -9 in the middle of archiving, restart,
 // and the day is archived once, completely.
 
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 
 let dir: string;
 let server: ChildServer | undefined;
@@ -34,13 +34,7 @@ const LEVELS = ['info', 'warn', 'error', 'debug', 'fatal'];
 /** Ten closed days, the newest two days back (past any grace). */
 const days = Array.from({ length: 10 }, (_, i) => new Date(Date.now() - (11 - i) * DAY_MS).toISOString().slice(0, 10));
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+const cli = runCli;
 
 async function ingest(url: string, records: object[]): Promise<void> {
   for (let i = 0; i < records.length; i += 5000) {

@@ -3,12 +3,11 @@
 // histograms and top values, which answer exactly as they did before the days expired; a
 // needle in an archived day is found, and the search's stats say days were read cold.
 
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 
 let dir: string;
 let server: ChildServer | undefined;
@@ -26,13 +25,7 @@ afterEach(async () => {
 const DAY_MS = 86_400_000;
 const ENV = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000', LOGHAVEN_RETENTION_DAYS: '4', LOGHAVEN_CACHE_ENABLED: 'false' };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+const cli = runCli;
 
 const from = new Date(Date.now() - 20 * DAY_MS).toISOString();
 

@@ -5,12 +5,11 @@
 // take new sequence numbers and everything still answers the same. `archive restore` brings an
 // expired day back with every field as an export had it before, and holds it from retention.
 
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 
 let dir: string;
 let server: ChildServer | undefined;
@@ -51,13 +50,7 @@ function keptDays(s: Sent): number {
 }
 const kept = (s: Sent) => keptDays(s) === 0 || s.back <= keptDays(s);
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }, (err, stdout, stderr) =>
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+const cli = runCli;
 
 async function ids(url: string, q = ''): Promise<string[]> {
   const from = new Date(Date.now() - 30 * DAY_MS).toISOString();

@@ -15,6 +15,7 @@ import type { CategoryFileSink } from '../../sinks/category-files.js';
 import type { Archiver } from '../../lifecycle/archive.js';
 import type { RetentionResult } from '../../lifecycle/retention.js';
 import { dbStats } from '../../lifecycle/stats.js';
+import type { Jobs } from './jobs.js';
 import type { Store } from '../../store/store.js';
 
 export interface OpsRouteDeps {
@@ -22,6 +23,8 @@ export interface OpsRouteDeps {
   files: CategoryFileSink | null;
   /** The daily archives, when on. */
   archiver: Archiver | null;
+  /** Long operations, followed at GET /api/v1/jobs/:id. */
+  jobs: Jobs;
   /** `db maintain`'s part beyond the access aggregates: retention, applied now. */
   maintain: () => Promise<{ retention: RetentionResult }>;
   store: Store;
@@ -77,12 +80,18 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
   });
 
   // `loghaven db maintain`: the access aggregates rebuilt from the typed table (their partial rows merged).
-  app.post('/api/v1/db/maintain', { config: { scope: 'admin' }, schema: { summary: 'Apply retention now, and rebuild the access-log aggregates', tags: ['operations'] } }, async (req) => {
+  // A job (jobs.ts): answered at once, followed at GET /api/v1/jobs/:id.
+  app.post('/api/v1/db/maintain', { config: { scope: 'admin' }, schema: { summary: 'Apply retention now, and rebuild the access-log aggregates (a job)', tags: ['operations'] } }, async (req, reply) => {
     checkServerWide(req.principal);
-    const { retention } = await deps.maintain();
-    const done = await deps.store.access.rebuildAggregates();
-    req.log.info(done, 'access aggregates rebuilt');
-    return { retention, access_aggregates: { rows: done.rows, ms: done.ms } };
+    const job = deps.jobs.start('db maintain', '', async (progress) => {
+      progress({ done: 0, total: 2, what: 'retention' });
+      const { retention } = await deps.maintain();
+      progress({ done: 1, total: 2, what: 'access aggregates' });
+      const done = await deps.store.access.rebuildAggregates();
+      req.log.info(done, 'access aggregates rebuilt');
+      return { retention, access_aggregates: { rows: done.rows, ms: done.ms } };
+    });
+    return reply.status(202).send({ job });
   });
 
   app.get('/api/v1/db/stats', { config: { scope: 'admin' }, schema: { summary: 'Rows, days and bytes of each tier (hot store, archives, cold days, category files)', tags: ['operations'] } }, async (req) => {

@@ -38,6 +38,7 @@ import { CategoryFileSink } from '../../sinks/category-files.js';
 import { createLifecycle } from '../../lifecycle/lifecycle.js';
 import { ColdTier } from '../../lifecycle/cold-tier.js';
 import { archiveRoutes } from './archive-routes.js';
+import { Jobs, jobRoutes, type JobProgress } from './jobs.js';
 
 /**
  * Spool segments are loaded when they reach one DuckDB row group, or this size (so that very wide
@@ -52,6 +53,8 @@ const LOAD_INTERVAL_MS = 1000;
 
 /** Ingest this long quiet, the category files are written at full speed (else they give way to it). */
 const INGEST_QUIET_MS = 500;
+/** The first archive and retention run after a start. */
+const FIRST_LIFECYCLE_RUN_MS = 15 * 60_000;
 
 /** Most bytes of loaded segments kept for the category files; past it they read the store instead. */
 const KEEP_FOR_FILES_BYTES = 2 * 2 ** 30;
@@ -205,10 +208,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (files !== null) pipeline.onLoaded(() => files.wake());
   // Daily archives (lifecycle/archive.ts): on a schedule, and on demand (POST /api/v1/archive/run).
   const { archiver, retention } = createLifecycle(config, store, dataDir, app.log, files, () => Date.now() - pipeline.lastSubmitAt < INGEST_QUIET_MS);
-  const runArchive = async () => {
+  const runArchive = async (progress?: (p: JobProgress) => void) => {
     if (archiver === null) throw new LhError('LH_ERR_BAD_PARAM', 'archiving is off on this server (archive.enabled = false)');
     try {
-      const result = await archiver.run();
+      const result = await archiver.run(progress);
       // Archives keep_days removed may have been the cold tier's.
       if (result.removed.length > 0) await cold?.refresh(store);
       metrics.archiveRuns.inc({ result: result.failed.length === 0 ? 'ok' : 'failed' });
@@ -258,7 +261,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     }, ms);
     lifecycleTimer.unref();
   };
+  const jobs = new Jobs();
   const statusDeps = {
+    jobs,
     files,
     archiver,
     maintain: async () => ({ retention: await runRetention() }),
@@ -302,7 +307,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
   await app.register(keysRoutes, { keys: store.keys, authenticator, log: app.log });
   await app.register(opsRoutes, statusDeps);
-  await app.register(archiveRoutes, { archiver, run: runArchive, changed: changedDays });
+  await app.register(archiveRoutes, { archiver, jobs, run: runArchive, changed: changedDays });
+  await app.register(jobRoutes, { jobs });
   app.get('/docs', { config: { scope: 'any' }, schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;
@@ -310,7 +316,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   try {
     await app.listen({ host: config.http.host, port: config.http.port });
     queries.warmer.start();
-    scheduleLifecycle(Math.min(60_000, config.lifecycle.interval_ms));
+    // Soon after a start, not an interval later: a server restarted more often than that still archives.
+    scheduleLifecycle(Math.min(FIRST_LIFECYCLE_RUN_MS, config.lifecycle.interval_ms));
     if (config.syslog.tcp || config.syslog.udp || (config.syslog.tls_cert !== '' && config.syslog.tls_key !== '')) {
       const s = config.syslog;
       syslog = await SyslogListener.start(

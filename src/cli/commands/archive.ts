@@ -8,7 +8,7 @@ import type { ArchiveListEntry, ArchiveProblem, ArchiveRunResult } from '../../l
 import { verifyArchives } from '../../lifecycle/archive.js';
 import { formatByteSize } from '../../config/size.js';
 import { EXIT_FAILURE, EXIT_OK, type ExitCode } from '../exit-codes.js';
-import { describeFailure, exitCodeFor, sendJson } from '../http-client.js';
+import { describeFailure, exitCodeFor, progressReporter, runJob, sendJson } from '../http-client.js';
 import { serverUrlOption } from '../options.js';
 
 interface CommonOptions {
@@ -24,8 +24,17 @@ function parseDay(text: string): string {
 }
 
 async function call<T>(o: CommonOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ value: T } | { code: ExitCode }> {
-  // A run archives every closed day: hours on a large backlog.
-  const r = await sendJson<T>(o.url, method, path, body, 6 * 3600_000);
+  const r = await sendJson<T>(o.url, method, path, body, 60_000);
+  if (r.ok) return { value: r.value };
+  process.stderr.write(`${describeFailure(r.failure)}\n`);
+  return { code: exitCodeFor(r.failure) };
+}
+
+/** A job on the server (an archive run of every closed day takes minutes): followed with a progress bar. */
+async function job<T>(o: CommonOptions, path: string, body: unknown, label: string): Promise<{ value: T } | { code: ExitCode }> {
+  const bar = progressReporter(label);
+  const r = await runJob<T>(o.url, path, body, bar.update);
+  bar.done();
   if (r.ok) return { value: r.value };
   process.stderr.write(`${describeFailure(r.failure)}\n`);
   return { code: exitCodeFor(r.failure) };
@@ -34,7 +43,7 @@ async function call<T>(o: CommonOptions, method: 'GET' | 'POST', path: string, b
 const bytes = (n: number | null) => (n === null ? '-' : formatByteSize(n));
 
 async function run(o: CommonOptions): Promise<ExitCode> {
-  const r = await call<ArchiveRunResult>(o, 'POST', '/api/v1/archive/run', {});
+  const r = await job<ArchiveRunResult>(o, '/api/v1/archive/run', {}, 'archiving');
   if ('code' in r) return r.code;
   const result = r.value;
   if (o.format === 'json') process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -86,7 +95,7 @@ async function verify(day: string | undefined, o: VerifyOptions): Promise<ExitCo
 }
 
 async function restore(day: string, o: VerifyOptions): Promise<ExitCode> {
-  const r = await call<{ restored: { tenant: string; day: string; restored: number; present: number }[] }>(o, 'POST', '/api/v1/archive/restore', { day, tenant: o.tenant });
+  const r = await job<{ restored: { tenant: string; day: string; restored: number; present: number }[] }>(o, '/api/v1/archive/restore', { day, tenant: o.tenant }, 'restoring');
   if ('code' in r) return r.code;
   if (o.format === 'json') process.stdout.write(`${JSON.stringify(r.value)}\n`);
   else for (const d of r.value.restored) process.stdout.write(`restored ${d.tenant} ${d.day}: ${d.restored} rows back in the hot store, ${d.present} were still there\n`);

@@ -17,7 +17,7 @@ import type { Store } from '../../store/store.js';
 import type { Config } from '../../config/schema.js';
 import { formatConfigError, isConfigError } from '../config-errors.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type ExitCode } from '../exit-codes.js';
-import { API_KEY_ENV, describeFailure, exitCodeFor, getJson, sendJson } from '../http-client.js';
+import { API_KEY_ENV, describeFailure, exitCodeFor, getJson, progressReporter, runJob, sendJson } from '../http-client.js';
 import { withLocalStore } from '../local-store.js';
 import { configFileOption, parsePositiveInteger, parseServerUrl, serverUrlOption } from '../options.js';
 
@@ -29,9 +29,20 @@ interface WhereOptions {
 }
 
 /** The server's answer at `path`, or the same computed on the data directory; an exit code when it failed. */
-async function ask<T>(o: WhereOptions, method: 'GET' | 'POST', path: string, local: (store: Store, config: Config, dataDir: string) => Promise<T>): Promise<{ value: T } | { code: ExitCode }> {
+async function ask<T>(
+  o: WhereOptions,
+  method: 'GET' | 'POST' | 'JOB',
+  path: string,
+  local: (store: Store, config: Config, dataDir: string) => Promise<T>,
+): Promise<{ value: T } | { code: ExitCode }> {
   if (o.url !== undefined) {
-    const r = await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 6 * 3600_000);
+    let r;
+    if (method === 'JOB') {
+      // A job on the server (retention over many days takes a while), followed with a progress bar.
+      const bar = progressReporter(path.split('/').pop()!);
+      r = await runJob<T>(o.url, path, {}, bar.update);
+      bar.done();
+    } else r = await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 30 * 60_000);
     if (r.ok) return { value: r.value };
     process.stderr.write(`${describeFailure(r.failure)}\n`);
     return { code: exitCodeFor(r.failure) };
@@ -57,7 +68,7 @@ interface MaintainAnswer {
 }
 
 async function maintain(o: WhereOptions): Promise<ExitCode> {
-  const r = await ask<MaintainAnswer>(o, 'POST', '/api/v1/db/maintain', async (store, config, dataDir) => {
+  const r = await ask<MaintainAnswer>(o, 'JOB', '/api/v1/db/maintain', async (store, config, dataDir) => {
     const retention = await createLifecycle(config, store, dataDir).retention.run();
     return { retention, access_aggregates: await store.access.rebuildAggregates() };
   });

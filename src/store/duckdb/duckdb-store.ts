@@ -885,7 +885,8 @@ export class DuckDbStore implements Store {
       let accessDeleted = 0;
       let earliest: bigint | null = null;
       let latest: bigint | null = null;
-      await this.inTransaction(async () => {
+      // Deletes of whole days are tracked in memory until the commit: the raised limit from the start.
+      const remove = () => this.inTransaction(async () => {
         for (const d of days) {
           const from = BigInt(Date.parse(`${d.day}T00:00:00Z`)) * 1000n;
           const to = from + 86_400_000_000n;
@@ -909,6 +910,8 @@ export class DuckDbStore implements Store {
           seg.rows = n;
         }
       });
+      const max = this.options.maxMemoryLimit;
+      await (max === undefined ? remove() : this.boostedRun(max, remove));
       for (const seg of this.catalog.all().filter((s) => s.rows === 0)) {
         this.catalog.remove(seg.firstSeq);
         this.index?.forget(seg.firstSeq);
