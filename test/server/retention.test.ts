@@ -78,14 +78,28 @@ describe('retention', () => {
     const sent: Sent[] = [];
     for (let back = 2; back <= 11; back++) {
       for (let i = 0; i < 40; i++) sent.push({ id: `r-${back}-${i}`, back, level: LEVELS[i % 4]!, category: CATEGORIES[Math.floor(i / 4) % 4]! });
+      // And three access-log entries a day, which the access table and its aggregates hold too.
+      for (let i = 0; i < 3; i++) sent.push({ id: `a-${back}-${i}`, back, level: 'info', category: 'access' });
     }
     const body = sent
-      .map((s, i) => JSON.stringify({ ts: new Date(Date.now() - s.back * DAY_MS + (i % 7) * 1000).toISOString(), message: `record ${s.id}`, id: s.id, level: s.level, category: s.category }))
+      .map((s, i) =>
+        JSON.stringify({
+          ts: new Date(Date.now() - s.back * DAY_MS + (i % 7) * 1000).toISOString(),
+          message: s.category === 'access' ? `GET /item/${i} HTTP/1.1` : `record ${s.id}`,
+          id: s.id,
+          level: s.level,
+          category: s.category,
+          ...(s.category === 'access' ? { source: 'alb', elb_status_code: 200, client: `10.0.0.${i % 5}` } : {}),
+        }),
+      )
       .join('\n');
     expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body })).status).toBe(200);
     const all = sent.map((s) => s.id).sort();
     for (let t = 0; (await ids(server.url)).length < all.length && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
     expect(await ids(server.url)).toEqual(all);
+
+    const requests = async () => (JSON.parse(await (await fetch(`${server!.url}/api/v1/analytics/access/summary?from=${new Date(Date.now() - 30 * DAY_MS).toISOString()}`)).text()) as { requests: number }).requests;
+    expect(await requests()).toBe(30);
 
     // Not archived yet: nothing leaves.
     const early = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
@@ -99,12 +113,14 @@ describe('retention', () => {
     // An export of a day that will lose most of its records, taken before: what a restore must give back.
     const day9 = new Date(Date.now() - 9 * DAY_MS).toISOString().slice(0, 10);
     const before = await exportDay(server.url, day9);
-    expect(before).toHaveLength(40);
+    expect(before).toHaveLength(43);
     const done = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
     expect(done.code, done.stderr).toBe(0);
     const want = sent.filter(kept).map((s) => s.id).sort();
     expect((JSON.parse(done.stdout) as { retention: { rows: number; waiting_for_archive: unknown[] } }).retention).toMatchObject({ rows: all.length - want.length, waiting_for_archive: [] });
     expect(await ids(server.url)).toEqual(want);
+    // The access table and its aggregates lost the same days (kept 5 days: 2 to 5 back).
+    expect(await requests()).toBe(12);
     // Search sees the same: a needle, and a level.
     expect(await ids(server.url, 'level:debug')).toEqual(sent.filter((s) => kept(s) && s.level === 'debug').map((s) => s.id).sort());
     expect(await ids(server.url, '"record r-9-1"')).toEqual(want.includes('r-9-1') ? ['r-9-1'] : []);
@@ -139,19 +155,20 @@ describe('retention', () => {
     expect(again.retention.rows).toBe(0);
 
     // Restore: the day's rows exactly as the export had them, every field; then held from retention.
-    expect((await exportDay(server.url, day9)).length).toBeLessThan(40);
+    expect((await exportDay(server.url, day9)).length).toBeLessThan(43);
     const restored = await cli(['archive', 'restore', day9, '--url', server.url, '--format', 'json']);
     expect(restored.code, restored.stderr).toBe(0);
     const back = JSON.parse(restored.stdout) as { restored: { tenant: string; day: string; restored: number; present: number }[] };
-    expect(back.restored).toEqual([{ tenant: 'default', day: day9, restored: 40 - sent.filter((s) => s.back === 9 && kept(s)).length, present: sent.filter((s) => s.back === 9 && kept(s)).length }]);
+    expect(back.restored).toEqual([{ tenant: 'default', day: day9, restored: 43 - sent.filter((s) => s.back === 9 && kept(s)).length, present: sent.filter((s) => s.back === 9 && kept(s)).length }]);
     expect(await exportDay(server.url, day9)).toEqual(before);
     expect(await ids(server.url, '"record r-9-1"')).toEqual(['r-9-1']);
+    expect(await requests()).toBe(15);
     const held = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { rows: number; held: { day: string }[] } };
     expect(held.retention.rows).toBe(0);
     expect(held.retention.held.map((h) => h.day)).toEqual([day9]);
     expect(await exportDay(server.url, day9)).toEqual(before);
     // Restoring again changes nothing; a day without an archive is a clear error.
-    expect(JSON.parse((await cli(['archive', 'restore', day9, '--url', server.url, '--format', 'json'])).stdout)).toMatchObject({ restored: [{ restored: 0, present: 40 }] });
+    expect(JSON.parse((await cli(['archive', 'restore', day9, '--url', server.url, '--format', 'json'])).stdout)).toMatchObject({ restored: [{ restored: 0, present: 43 }] });
     const none = await cli(['archive', 'restore', '2001-01-01', '--url', server.url]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no archive of 2001-01-01/);

@@ -876,10 +876,10 @@ export class DuckDbStore implements Store {
    * emptied leave the catalog and the index, and the access aggregates are rebuilt if access
    * rows went.
    */
-  expire(plan: ExpiryPlan, days: { tenant: string; day: string }[]): Promise<number> {
+  async expire(plan: ExpiryPlan, days: { tenant: string; day: string }[]): Promise<number> {
     const cond = expiryCondition(plan);
-    if (cond === null || days.length === 0) return Promise.resolve(0);
-    return this.serialised(async () => {
+    if (cond === null || days.length === 0) return 0;
+    const { deleted, accessDeleted } = await this.serialised(async () => {
       this.assertOpen();
       let deleted = 0;
       let accessDeleted = 0;
@@ -918,13 +918,15 @@ export class DuckDbStore implements Store {
       }
       // Freed blocks are reused by later loads once checkpointed (the file itself does not shrink).
       await this.writer.run('CHECKPOINT').catch(() => undefined);
-      if (accessDeleted > 0) await this.access.rebuildAggregates();
-      return deleted;
+      return { deleted, accessDeleted };
     }).catch((e: unknown) => Promise.reject(storeError('expire', e)));
+    // After the writer's turn: the rebuild takes a turn of its own.
+    if (accessDeleted > 0) await this.access.rebuildAggregates();
+    return deleted;
   }
 
-  restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }> {
-    return this.serialised(async () => {
+  async restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }> {
+    const done = await this.serialised(async () => {
       this.assertOpen();
       const src = `read_parquet('${req.file.replaceAll("'", "''")}')`;
       const [outside, rows, minSeq, maxSeq] = (
@@ -934,7 +936,7 @@ export class DuckDbStore implements Store {
         )
       ).getRows()[0] as [bigint, bigint, bigint, bigint];
       if (outside > 0n) throw new LhError('LH_ERR_BAD_PARAM', `${req.file} holds ${outside} rows of another tenant or day: not this day's archive`);
-      if (rows === 0n) return { restored: 0, present: 0 };
+      if (rows === 0n) return { restored: 0, present: 0, accessRows: 0 };
       if (maxSeq > this.lastSeq) throw new LhError('LH_ERR_BAD_PARAM', `${req.file} holds sequence numbers this store never gave (up to ${maxSeq}, the store's highest is ${this.lastSeq}): an archive of another store`);
       const range = `seq BETWEEN ${minSeq} AND ${maxSeq}`;
       const [others, present] = (
@@ -971,9 +973,11 @@ export class DuckDbStore implements Store {
       const max = this.options.maxMemoryLimit;
       await (max === undefined ? insert() : this.boostedRun(max, insert));
       for (const e of readded) this.index?.summarise(this.catalog.add(e));
-      if (accessRows > 0) await this.access.rebuildAggregates();
-      return { restored, present: Number(present) };
+      return { restored, present: Number(present), accessRows };
     }).catch((e: unknown) => Promise.reject(storeError('restore', e)));
+    // After the writer's turn: the rebuild takes a turn of its own.
+    if (done.accessRows > 0) await this.access.rebuildAggregates();
+    return { restored: done.restored, present: done.present };
   }
 
   /**
