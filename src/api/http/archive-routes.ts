@@ -55,15 +55,16 @@ export async function archiveRoutes(app: FastifyInstance, deps: ArchiveRouteDeps
 
   app.post<{ Body: { day?: string; tenant?: string } | null }>(
     '/api/v1/archive/verify',
-    { config: { scope: 'admin' }, schema: { summary: 'Check archives against their manifests (every member, every sum)', tags: ['lifecycle'] } },
-    async (req) => {
+    { config: { scope: 'admin' }, schema: { summary: 'Check archives against their manifests (every member, every sum; a job)', tags: ['lifecycle'] } },
+    async (req, reply) => {
       checkServerWide(req.principal);
       const { day, tenant } = req.body ?? {};
       if (day !== undefined && (typeof day !== 'string' || !DAY.test(day))) {
         throw new LhError('LH_ERR_BAD_PARAM', `day=${JSON.stringify(day)}: expected a day as YYYY-MM-DD`, { param: 'day', value: String(day) });
       }
       if (tenant !== undefined && typeof tenant !== 'string') throw new LhError('LH_ERR_BAD_PARAM', 'tenant: expected a string', { param: 'tenant' });
-      return archiver().verify({ day, tenant });
+      const a = archiver();
+      return reply.status(202).send({ job: deps.jobs.start('archive verify', `${day ?? '*'} ${tenant ?? '*'}`, () => a.verify({ day, tenant })) });
     },
   );
 }

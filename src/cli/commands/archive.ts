@@ -82,7 +82,7 @@ async function verify(day: string | undefined, o: VerifyOptions): Promise<ExitCo
   let answer: { days: number; problems: ArchiveProblem[] };
   if (o.dir !== undefined) answer = await verifyArchives(o.dir, { day, tenant: o.tenant });
   else {
-    const r = await call<{ days: number; problems: ArchiveProblem[] }>(o, 'POST', '/api/v1/archive/verify', { day, tenant: o.tenant });
+    const r = await job<{ days: number; problems: ArchiveProblem[] }>(o, '/api/v1/archive/verify', { day, tenant: o.tenant }, 'verifying');
     if ('code' in r) return r.code;
     answer = r.value;
   }
