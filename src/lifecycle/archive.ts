@@ -21,7 +21,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { LhError } from '../errors.js';
 import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
 import { categoryFileName, escapeFileName } from '../sinks/category-files.js';
-import { JSON_LINE_SQL } from '../store/duckdb/read-sql.js';
+import { JSON_LINE_SQL, ROW_FORMAT_SQL } from '../store/duckdb/read-sql.js';
+import { summariseRowFile } from '../store/index/segment-index.js';
 import type { DayCount, Store } from '../store/store.js';
 import { ParallelGzipFile } from './parallel-gzip.js';
 import { TarWriter, readTar } from './tar.js';
@@ -84,8 +85,8 @@ export interface ArchivedDay {
   ms: number;
   /** Where the JSONL came from: the category files of the day as they are, or rendered from the store's rows. */
   members_from: 'category files' | 'store';
-  /** Where the time went: the store's Parquet file, the JSONL members, the tar.gz (sums included). */
-  phases_ms: { parquet: number; members: number; tar_gz: number };
+  /** Where the time went: the store's Parquet file, the JSONL members, the tar.gz (sums included), the token summary. */
+  phases_ms: { parquet: number; members: number; tar_gz: number; index: number };
 }
 
 export interface ArchiveRunResult {
@@ -298,6 +299,14 @@ export class Archiver {
       await writeTarGz(tarTmp, manifest, sourceOf, this.ingestActive);
     }
     const tarMs = performance.now() - tarStarted;
+    // The token summary of the Parquet file's rows (derived data: without it, cold reads of the
+    // day read it whole), built from the rows in the file's order on the index worker.
+    const indexStarted = performance.now();
+    const rowsTmp = path.join(staging, `${day}.rows`);
+    const indexTmp = path.join(staging, `${day}.idx`);
+    await engine.rowFile(parquetTmp, rowsTmp);
+    await summariseRowFile(rowsTmp, indexTmp, rows);
+    const indexMs = performance.now() - indexStarted;
     fsyncFile(parquetTmp);
     manifest.tar = { name: `${day}.tar.gz`, bytes: fs.statSync(tarTmp).size, sha256: await sha256Of(tarTmp) };
     const sidecarTmp = path.join(staging, `${day}.json`);
@@ -307,6 +316,7 @@ export class Archiver {
     fs.rmSync(path.join(dir, `${day}.json`), { force: true });
     fsyncDir(dir);
     fs.renameSync(parquetTmp, path.join(dir, `${day}.parquet`));
+    fs.renameSync(indexTmp, path.join(dir, `${day}.idx`));
     fs.renameSync(tarTmp, path.join(dir, `${day}.tar.gz`));
     fsyncDir(dir);
     fs.renameSync(sidecarTmp, path.join(dir, `${day}.json`));
@@ -321,7 +331,7 @@ export class Archiver {
       jsonl_bytes: categories.reduce((n, m) => n + m.bytes, 0),
       ms: Math.round(performance.now() - started),
       members_from: source,
-      phases_ms: { parquet: Math.round(parquetMs), members: Math.round(membersMs), tar_gz: Math.round(tarMs) },
+      phases_ms: { parquet: Math.round(parquetMs), members: Math.round(membersMs), tar_gz: Math.round(tarMs), index: Math.round(indexMs) },
     };
     this.opts.log?.info(archived, 'day archived');
     return archived;
@@ -399,7 +409,7 @@ export class Archiver {
       if (e.day >= oldest) continue;
       const dir = this.tenantDir(e.tenant);
       // The manifest first: a crash half way leaves files that are not an archive, not a damaged one.
-      for (const ext of ['json', 'tar.gz', 'parquet']) fs.rmSync(path.join(dir, `${e.day}.${ext}`), { force: true });
+      for (const ext of ['json', 'tar.gz', 'parquet', 'idx', 'restored']) fs.rmSync(path.join(dir, `${e.day}.${ext}`), { force: true });
       removed.push({ tenant: e.tenant, day: e.day });
     }
     if (removed.length > 0) this.opts.log?.info({ removed: removed.length, keep_days: this.opts.keepDays }, 'old archives removed');
@@ -517,6 +527,11 @@ export class Engine {
       const sorted = m.levels !== undefined || m.category === DEFAULT_CATEGORY;
       await this.copyLines(`SELECT ${JSON_LINE_SQL} FROM ${src} WHERE ${where}${sorted ? ' ORDER BY ts, seq' : ''}`, path.join(dir, path.basename(m.name)));
     }
+  }
+
+  /** The Parquet file's rows in the row format (row-format.ts), in the file's order: what the token summary is built from. */
+  async rowFile(parquet: string, file: string): Promise<void> {
+    await this.conn.run(`COPY (SELECT ${ROW_FORMAT_SQL} FROM read_parquet(${sqlString(parquet)})) TO ${sqlString(file)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x01')`);
   }
 
   /** One string column written as lines, as they are (JSON lines hold no raw tab or newline). */

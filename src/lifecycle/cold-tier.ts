@@ -14,6 +14,8 @@ import { CSV_LINE_SQL, JSON_LINE_SQL, SELECT_COLUMNS, WhereBuilder, bindTypes, t
 import type { ExportChunk, ExportRequest, HistogramBucket, HistogramRequest, Page, PageRequest, Selection, Store, TopRequest, TopValue } from '../store/store.js';
 import { escapeFileName } from '../sinks/category-files.js';
 import { listArchives } from './archive.js';
+import { segmentTest, type SegmentInfo } from '../store/index/segment-filter.js';
+import { readSummary } from '../store/index/segment-summary.js';
 
 const DAY_US = 86_400_000_000n;
 
@@ -24,6 +26,8 @@ function dayStart(day: string): bigint {
 export class ColdTier {
   /** Cold days by tenant: day start (µs) → its Parquet file. */
   private days = new Map<string, Map<bigint, string>>();
+  /** The token summary of each cold day's file, when it has one (archive.ts writes `YYYY-MM-DD.idx`). */
+  private summaries = new Map<string, SegmentInfo>();
   private engine: Promise<{ instance: DuckDBInstance; conn: DuckDBConnection }> | null = null;
   /** One statement at a time on the one connection. */
   private chain: Promise<unknown> = Promise.resolve();
@@ -39,14 +43,57 @@ export class ColdTier {
   async refresh(store: Store): Promise<void> {
     const hot = new Map((await store.dayCounts()).map((d) => [`${d.tenant}\u0000${d.day}`, d.rows]));
     const days = new Map<string, Map<bigint, string>>();
+    const summaries = new Map<string, SegmentInfo>();
     for (const a of listArchives(this.archiveDir)) {
       if (!a.complete || a.records === null) continue;
       if (hot.has(`${a.tenant}\u0000${a.day}`)) continue;
       let t = days.get(a.tenant);
       if (t === undefined) days.set(a.tenant, (t = new Map()));
-      t.set(dayStart(a.day), path.join(this.archiveDir, escapeFileName(a.tenant), `${a.day}.parquet`));
+      const file = path.join(this.archiveDir, escapeFileName(a.tenant), `${a.day}.parquet`);
+      t.set(dayStart(a.day), file);
+      const idx = file.replace(/\.parquet$/, '.idx');
+      try {
+        const summary = readSummary(idx);
+        summaries.set(file, { firstSeq: summary.firstSeq, lastSeq: summary.lastSeq, rows: summary.rows, minTs: dayStart(a.day), maxTs: dayStart(a.day) + DAY_US - 1n, summary });
+      } catch {
+        // No summary (or an unreadable one): the day is read whole.
+      }
     }
     this.days = days;
+    this.summaries = summaries;
+  }
+
+  /**
+   * What to read of `files` for `sel`: each file, or only the rows of the blocks its token
+   * summary says may match (file_row_number ranges, which the engine reads alone), or nothing.
+   */
+  private source(files: string[], sel: Selection): string {
+    const test = segmentTest(sel.tenant, sel.query);
+    const parts: string[] = [];
+    for (const f of files) {
+      const read = `read_parquet('${f.replaceAll("'", "''")}'`;
+      const info = this.summaries.get(f);
+      const blocks = info === undefined ? null : test(info);
+      if (blocks === false) continue;
+      if (blocks === null) {
+        parts.push(`SELECT * FROM ${read})`);
+        continue;
+      }
+      const t = info!.summary!.blocks;
+      const ranges: [bigint, bigint][] = [];
+      for (let b = 0; b < t.count; b++) {
+        if (blocks[b] !== 1) continue;
+        const [from, to] = [t.firstSeq(b) - 1n, t.lastSeq(b) - 1n];
+        const last = ranges[ranges.length - 1];
+        if (last !== undefined && last[1] + 1n === from) last[1] = to;
+        else ranges.push([from, to]);
+      }
+      if (ranges.length === 0) continue;
+      parts.push(`SELECT * EXCLUDE (file_row_number) FROM ${read}, file_row_number = true) WHERE ${ranges.map(([a, b]) => `file_row_number BETWEEN ${a} AND ${b}`).join(' OR ')}`);
+    }
+    // Nothing may match: an empty read of the right shape.
+    if (parts.length === 0) return `(SELECT * FROM read_parquet('${files[0]!.replaceAll("'", "''")}') WHERE false) AS cold WHERE `;
+    return `(${parts.join(' UNION ALL ')}) AS cold WHERE `;
   }
 
   /** Cold tenant days in all. */
@@ -84,17 +131,13 @@ export class ColdTier {
     return runs;
   }
 
-  private source(files: string[]): string {
-    return `read_parquet([${files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ')}]) WHERE `;
-  }
-
   async page(files: string[], req: PageRequest): Promise<Page> {
     const where = new WhereBuilder(req);
     if (req.after !== undefined) where.addAfter(req.after, req.order);
     where.addQuery(req.query);
     const dir = req.order === 'desc' ? 'DESC' : 'ASC';
     const limit = req.limit + (req.offset ?? 0);
-    const rows = await this.run(`SELECT ${SELECT_COLUMNS} FROM ${this.source(files)}${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}`, where.params);
+    const rows = await this.run(`SELECT ${SELECT_COLUMNS} FROM ${this.source(files, req)}${where.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${limit}`, where.params);
     return { items: rows.map(toStoredRecord), rowsScanned: rows.length };
   }
 
@@ -102,7 +145,7 @@ export class ColdTier {
     const where = new WhereBuilder(req);
     const step = where.param(req.stepMicros);
     where.addQuery(req.query);
-    const rows = await this.run(`SELECT (epoch_us(ts) // ${step}) * ${step} AS k, count(*) FROM ${this.source(files)}${where.sql()} GROUP BY k ORDER BY k`, where.params);
+    const rows = await this.run(`SELECT (epoch_us(ts) // ${step}) * ${step} AS k, count(*) FROM ${this.source(files, req)}${where.sql()} GROUP BY k ORDER BY k`, where.params);
     return rows.map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
   }
 
@@ -111,7 +154,7 @@ export class ColdTier {
     const field = fieldSql(req.field, 'duckdb', where.nextParam());
     where.params.push(...(field.params as DuckDBValue[]));
     where.addQuery(req.query);
-    const rows = await this.run(`SELECT ${field.sql} AS k, count(*) AS n FROM ${this.source(files)}${where.sql()} GROUP BY k ORDER BY n DESC, k NULLS LAST LIMIT ${req.limit}`, where.params);
+    const rows = await this.run(`SELECT ${field.sql} AS k, count(*) AS n FROM ${this.source(files, req)}${where.sql()} GROUP BY k ORDER BY n DESC, k NULLS LAST LIMIT ${req.limit}`, where.params);
     return rows.map((r) => ({ value: r[0] as string | null, count: Number(r[1]) }));
   }
 
@@ -131,7 +174,7 @@ export class ColdTier {
     const stop = () => conn.interrupt();
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      const result = await conn.stream(`SELECT ${line} FROM ${this.source(files)}${where.sql()} ORDER BY ts ${dir}, seq ${dir}`, where.params, bindTypes(where.params));
+      const result = await conn.stream(`SELECT ${line} FROM ${this.source(files, req)}${where.sql()} ORDER BY ts ${dir}, seq ${dir}`, where.params, bindTypes(where.params));
       let lines: string[] = [];
       for (;;) {
         const chunk = await result.fetchChunk();

@@ -320,16 +320,7 @@ export class SegmentIndex {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    let url = new URL(import.meta.url);
-    // Under the test runner this module is TypeScript: the worker first registers the loader.
-    if (url.pathname.endsWith('.ts')) {
-      const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-      const boot = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)});`;
-      url = new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
-    }
-    // Its working space is reused from one segment to the next (indexFile): a small young
-    // generation is collected often and keeps the thread's memory to a few MB.
-    const worker = new Worker(url, { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+    const worker = startIndexWorker();
     worker.unref();
     worker.on('message', (a: Answer) => {
       const w = this.waiters.get(a.id);
@@ -345,5 +336,39 @@ export class SegmentIndex {
     worker.on('exit', (code) => fail(`index worker exited with code ${code}`));
     this.worker = worker;
     return worker;
+  }
+}
+
+/** A worker thread that indexes (this module, run as the worker). */
+function startIndexWorker(): Worker {
+  let url = new URL(import.meta.url);
+  // Under the test runner this module is TypeScript: the worker first registers the loader.
+  if (url.pathname.endsWith('.ts')) {
+    const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    const boot = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)});`;
+    url = new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
+  }
+  // Its working space is reused from one segment to the next (indexFile): a small young
+  // generation is collected often and keeps the thread's memory to a few MB.
+  return new Worker(url, { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+}
+
+/**
+ * Summarises a file of `rows` rows (row-format.ts) into `out` on a worker thread of its own, at
+ * the lowest priority, and deletes the file: the token summary of an archived day (its blocks
+ * numbered from 1 in the file's row order). Rejects with the worker's error.
+ */
+export async function summariseRowFile(file: string, out: string, rows: number): Promise<void> {
+  const worker = startIndexWorker();
+  try {
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`index worker exited with code ${code}`)));
+      worker.postMessage({ id: 1, file, out, firstSeq: '1', lastSeq: String(rows) } satisfies Job);
+    });
+    if (!answer.ok) throw new Error(answer.message);
+  } finally {
+    await worker.terminate();
   }
 }
