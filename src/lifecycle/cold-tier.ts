@@ -70,6 +70,7 @@ export class ColdTier {
   private source(files: string[], sel: Selection): string {
     const test = segmentTest(sel.tenant, sel.query);
     const parts: string[] = [];
+    let whole = 0;
     for (const f of files) {
       const read = `read_parquet('${f.replaceAll("'", "''")}'`;
       const info = this.summaries.get(f);
@@ -77,6 +78,7 @@ export class ColdTier {
       if (blocks === false) continue;
       if (blocks === null) {
         parts.push(`SELECT * FROM ${read})`);
+        whole++;
         continue;
       }
       const t = info!.summary!.blocks;
@@ -91,6 +93,8 @@ export class ColdTier {
       if (ranges.length === 0) continue;
       parts.push(`SELECT * EXCLUDE (file_row_number) FROM ${read}, file_row_number = true) WHERE ${ranges.map(([a, b]) => `file_row_number BETWEEN ${a} AND ${b}`).join(' OR ')}`);
     }
+    // Every file whole (a count, top values): one scan of them all, which the engine spreads over its threads.
+    if (whole === files.length) return `read_parquet([${files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ')}]) WHERE `;
     // Nothing may match: an empty read of the right shape.
     if (parts.length === 0) return `(SELECT * FROM read_parquet('${files[0]!.replaceAll("'", "''")}') WHERE false) AS cold WHERE `;
     return `(${parts.join(' UNION ALL ')}) AS cold WHERE `;
