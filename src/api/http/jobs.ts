@@ -36,6 +36,8 @@ export class Jobs {
    * Starts `fn` as a job of `kind`, or answers the job of the same kind and key that is running
    * (two `archive run` at once are one run).
    */
+  private readonly keys = new Map<string, string>();
+
   start(kind: string, key: string, fn: (progress: (p: JobProgress) => void) => Promise<unknown>): Job {
     for (const j of this.jobs.values()) if (j.state === 'running' && j.kind === kind && this.keys.get(j.id) === key) return j;
     const job: Job = { id: String(this.next++), kind, state: 'running', started_at: new Date().toISOString(), finished_at: null, progress: null, result: null, error: null };
@@ -57,15 +59,8 @@ export class Jobs {
     return job;
   }
 
-  private readonly keys = new Map<string, string>();
-
   get(id: string): Job | undefined {
     return this.jobs.get(id);
-  }
-
-  /** Resolves when every running job has finished (shutdown). */
-  async idle(): Promise<void> {
-    while ([...this.jobs.values()].some((j) => j.state === 'running')) await new Promise((r) => setTimeout(r, 50));
   }
 
   private forgetOld(): void {
