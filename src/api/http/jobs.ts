@@ -31,13 +31,13 @@ const KEEP_FINISHED = 64;
 export class Jobs {
   private readonly jobs = new Map<string, Job>();
   private next = 1;
+  /** The key each job was started with (what makes two starts the same job). */
+  private readonly keys = new Map<string, string>();
 
   /**
    * Starts `fn` as a job of `kind`, or answers the job of the same kind and key that is running
    * (two `archive run` at once are one run).
    */
-  private readonly keys = new Map<string, string>();
-
   start(kind: string, key: string, fn: (progress: (p: JobProgress) => void) => Promise<unknown>): Job {
     for (const j of this.jobs.values()) if (j.state === 'running' && j.kind === kind && this.keys.get(j.id) === key) return j;
     const job: Job = { id: String(this.next++), kind, state: 'running', started_at: new Date().toISOString(), finished_at: null, progress: null, result: null, error: null };
