@@ -153,6 +153,13 @@ export function exitCodeFor(failure: HttpFailure): ExitCode {
   return failure.kind === 'status' && failure.status >= 400 && failure.status < 500 ? EXIT_INVALID : EXIT_FAILURE;
 }
 
+/** The value of an answer, or the exit code of its failure once stderr says what failed. */
+export function valueOrExit<T>(r: HttpOutcome<T>): { value: T } | { code: ExitCode } {
+  if (r.ok) return { value: r.value };
+  process.stderr.write(`${describeFailure(r.failure)}\n`);
+  return { code: exitCodeFor(r.failure) };
+}
+
 /** A long operation on the server (api/http/jobs.ts), as the CLI follows it. */
 interface JobAnswer {
   id: string;
@@ -165,20 +172,29 @@ interface JobAnswer {
 const JOB_POLL_MS = 500;
 
 /**
- * Starts a job (POST `path`, answered 202 with the job) and follows it to its end, telling
- * `onProgress` as it goes; the job's result, or its error as an HTTP-status failure.
+ * Starts a job (POST `path`, answered 202 with the job) and follows it to its end with a progress
+ * bar named `label` on stderr; the job's result, or its error as an HTTP-status failure.
  */
-export async function runJob<T>(baseUrl: string, path: string, body: unknown, onProgress?: (p: JobAnswer['progress']) => void): Promise<HttpOutcome<T>> {
+export async function runJob<T>(baseUrl: string, path: string, body: unknown, label: string): Promise<HttpOutcome<T>> {
   const started = await sendJson<{ job: JobAnswer }>(baseUrl, 'POST', path, body, 60_000);
   if (!started.ok) return started;
-  let job = started.value.job;
+  const bar = progressReporter(label);
+  try {
+    return await follow<T>(baseUrl, path, started.value.job, bar.update);
+  } finally {
+    bar.done();
+  }
+}
+
+async function follow<T>(baseUrl: string, path: string, first: JobAnswer, onProgress: (p: JobAnswer['progress']) => void): Promise<HttpOutcome<T>> {
+  let job = first;
   for (;;) {
     if (job.state === 'done') return { ok: true, value: job.result as T };
     if (job.state === 'failed') {
       const code = (job.error?.code ?? 'LH_ERR_INTERNAL') as ErrorCode;
       return { ok: false, failure: { kind: 'status', url: buildUrl(baseUrl, path), status: ERRORS[code]?.status ?? 500, message: job.error?.message ?? 'the job failed' } };
     }
-    onProgress?.(job.progress);
+    onProgress(job.progress);
     await new Promise((r) => setTimeout(r, JOB_POLL_MS));
     const r = await getJson<JobAnswer>(baseUrl, `/api/v1/jobs/${job.id}`, { timeoutMs: 30_000 });
     if (!r.ok) return r;
@@ -190,7 +206,7 @@ export async function runJob<T>(baseUrl: string, path: string, body: unknown, on
  * Progress on stderr: a bar redrawn in place on a terminal, a line per step otherwise (logs of
  * scripts); `done()` ends it.
  */
-export function progressReporter(label: string): { update: (p: JobAnswer['progress']) => void; done: () => void } {
+function progressReporter(label: string): { update: (p: JobAnswer['progress']) => void; done: () => void } {
   const tty = process.stderr.isTTY === true;
   let last = '';
   let drawn = false;

@@ -21,7 +21,8 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { LhError } from '../errors.js';
 import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
 import { categoryFileName, escapeFileName } from '../sinks/category-files.js';
-import { JSON_LINE_SQL, ROW_FORMAT_SQL } from '../store/duckdb/read-sql.js';
+import { DAY_MICROS, dayStartMicros, formatMicros, isDayName } from '../model/record.js';
+import { JSON_LINE_SQL, ROW_FORMAT_SQL, sqlString } from '../store/duckdb/read-sql.js';
 import { summariseRowFile } from '../store/index/segment-index.js';
 import type { DayCount, Store } from '../store/store.js';
 import { ParallelGzipFile } from './parallel-gzip.js';
@@ -33,10 +34,10 @@ const LEVEL_MEMBERS = [
   ['error.jsonl', ['error', 'fatal']],
   ['warning.jsonl', ['warn']],
 ] as const;
+/** The files of an archived day (its summary and restore mark aside), `m[1]` the day. */
+const DAY_FILE = /^(\d{4}-\d{2}-\d{2})\.(json|tar\.gz|parquet)$/;
 /** Days a restored day is kept out of retention. */
 export const RESTORE_HOLD_DAYS = 7;
-const DAY_US = 86_400_000_000n;
-const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface ArchiveMember {
   /** Path inside the tar: `YYYY-MM-DD/<file>.jsonl`. */
@@ -106,6 +107,8 @@ export interface ArchiveListEntry {
   /** False: files of an archive that never finished (no manifest); the next run does it again. */
   complete: boolean;
   records: number | null;
+  /** Bytes of the day's records as JSONL (the category members; the level copies not counted). */
+  jsonl_bytes: number | null;
   tar_bytes: number | null;
   parquet_bytes: number | null;
   created_at: string | null;
@@ -135,19 +138,6 @@ export interface ArchiverOptions {
   now?: () => number;
   log?: { info(obj: object, msg: string): void; error(obj: object, msg: string): void };
 }
-
-/** The UTC day of a time in µs, `YYYY-MM-DD`. */
-export function dayOf(us: bigint): string {
-  return new Date(Number(us / 1000n)).toISOString().slice(0, 10);
-}
-
-function dayStartUs(day: string): bigint {
-  return BigInt(Date.parse(`${day}T00:00:00Z`)) * 1000n;
-}
-
-const isoOfUs = (us: bigint | null): string | null => (us === null ? null : new Date(Number(us / 1000n)).toISOString().replace('Z', `${String(us % 1000n).padStart(3, '0')}Z`));
-
-const sqlString = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
 async function sha256Of(file: string): Promise<string> {
   const hash = crypto.createHash('sha256');
@@ -219,7 +209,7 @@ export class Archiver {
   private async runOnce(progress?: (p: { done: number; total: number; what: string }) => void): Promise<ArchiveRunResult> {
     const now = this.now();
     const closedBefore = BigInt(now) * 1000n - this.opts.graceUs;
-    const days = (await this.opts.store.dayCounts()).filter((d) => DAY_RE.test(d.day) && dayStartUs(d.day) + DAY_US <= closedBefore);
+    const days = (await this.opts.store.dayCounts()).filter((d) => isDayName(d.day) && dayStartMicros(d.day) + DAY_MICROS <= closedBefore);
     const result: ArchiveRunResult = { archived: [], removed: [], failed: [], upToDate: 0, lag_seconds: 0 };
     let engine: Engine | null = null;
     try {
@@ -237,7 +227,7 @@ export class Archiver {
           const error = (e as Error).message;
           this.opts.log?.error({ tenant: d.tenant, day: d.day, err: error }, 'archiving a day failed');
           result.failed.push({ tenant: d.tenant, day: d.day, error });
-          const closedAt = Number((dayStartUs(d.day) + DAY_US + this.opts.graceUs) / 1000n);
+          const closedAt = Number((dayStartMicros(d.day) + DAY_MICROS + this.opts.graceUs) / 1000n);
           result.lag_seconds = Math.max(result.lag_seconds, Math.round((now - closedAt) / 1000));
         }
       }
@@ -261,8 +251,8 @@ export class Archiver {
     fs.rmSync(staging, { recursive: true, force: true });
     fs.mkdirSync(path.join(staging, day), { recursive: true });
     const parquetTmp = path.join(staging, `${day}.parquet`);
-    const from = dayStartUs(day);
-    const rows = await this.opts.store.writeDayParquet({ tenant, from, to: from + DAY_US, file: parquetTmp });
+    const from = dayStartMicros(day);
+    const rows = await this.opts.store.writeDayParquet({ tenant, from, to: from + DAY_MICROS, file: parquetTmp });
     const parquetMs = performance.now() - started;
     const { members, maxSeq } = await engine.members(parquetTmp, day);
     const filesDir = this.opts.categoryFiles?.dir;
@@ -328,7 +318,7 @@ export class Archiver {
       records: rows,
       tar_bytes: manifest.tar.bytes,
       parquet_bytes: manifest.parquet.bytes,
-      jsonl_bytes: categories.reduce((n, m) => n + m.bytes, 0),
+      jsonl_bytes: jsonlBytes(manifest),
       ms: Math.round(performance.now() - started),
       members_from: source,
       phases_ms: { parquet: Math.round(parquetMs), members: Math.round(membersMs), tar_gz: Math.round(tarMs), index: Math.round(indexMs) },
@@ -365,9 +355,9 @@ export class Archiver {
       if (!fs.existsSync(parquet) || (await sha256Of(parquet)) !== manifest.parquet.sha256) {
         throw new LhError('LH_ERR_ARCHIVE_DAMAGED', `${path.relative(this.opts.dir, parquet)} does not match its manifest (missing or damaged): nothing restored; see \`loghaven archive verify\``);
       }
-      const from = dayStartUs(day);
+      const from = dayStartMicros(day);
       fs.writeFileSync(path.join(dir, `${day}.restored`), `${JSON.stringify({ restored_at: new Date(this.now()).toISOString() })}\n`);
-      const done = await this.opts.store.restoreDay({ tenant: e.tenant, from, to: from + DAY_US, file: parquet });
+      const done = await this.opts.store.restoreDay({ tenant: e.tenant, from, to: from + DAY_MICROS, file: parquet });
       this.opts.log?.info({ tenant: e.tenant, day, ...done }, 'day restored from its archive');
       out.push({ tenant: e.tenant, day, ...done });
     }
@@ -394,7 +384,7 @@ export class Archiver {
     const closedBefore = BigInt(now) * 1000n - this.opts.graceUs;
     let oldest: bigint | null = null;
     for (const d of await this.opts.store.dayCounts()) {
-      const end = dayStartUs(d.day) + DAY_US;
+      const end = dayStartMicros(d.day) + DAY_MICROS;
       if (end > closedBefore) continue;
       if (this.isArchived(d)) continue;
       if (oldest === null || end < oldest) oldest = end;
@@ -417,15 +407,13 @@ export class Archiver {
   }
 
   private tenantDir(tenant: string): string {
-    const dir = path.join(this.opts.dir, escapeFileName(tenant));
-    fs.mkdirSync(dir, { recursive: true });
-    return dir;
+    return path.join(this.opts.dir, escapeFileName(tenant));
   }
 }
 
-/** The manifest of a tenant's complete archive of a day under DATA/archive, or null. */
-export function readArchiveManifest(archiveDir: string, tenant: string, day: string): ArchiveManifest | null {
-  return readManifest(path.join(archiveDir, escapeFileName(tenant)), day);
+/** The day's records once each as JSONL: its category members (error and warning hold copies). */
+function jsonlBytes(m: ArchiveManifest): number {
+  return m.members.filter((x) => x.category !== null).reduce((n, x) => n + x.bytes, 0);
 }
 
 /** The manifest of a complete archive, or null. */
@@ -500,8 +488,8 @@ export class Engine {
       records: Number(records),
       bytes: 0,
       sha256: '',
-      first_ts: isoOfUs(first),
-      last_ts: isoOfUs(last),
+      first_ts: first === null ? null : formatMicros(first),
+      last_ts: last === null ? null : formatMicros(last),
     });
     const members = (groups.getRows() as [string, bigint, bigint, bigint][]).map(([c, n, first, last]) => member(categoryFileName(c), c, undefined, n, first, last));
     for (const [file, levels] of LEVEL_MEMBERS) {
@@ -553,7 +541,7 @@ export function listArchives(dir: string): ArchiveListEntry[] {
     if (t.startsWith('.') || !fs.statSync(tdir).isDirectory()) continue;
     const days = new Set<string>();
     for (const f of safeReaddir(tdir)) {
-      const m = /^(\d{4}-\d{2}-\d{2})\.(json|tar\.gz|parquet)$/.exec(f);
+      const m = DAY_FILE.exec(f);
       if (m) days.add(m[1]!);
     }
     for (const day of [...days].sort()) {
@@ -570,6 +558,7 @@ export function listArchives(dir: string): ArchiveListEntry[] {
         day,
         complete: manifest !== null,
         records: manifest?.records ?? null,
+        jsonl_bytes: manifest === null ? null : jsonlBytes(manifest),
         tar_bytes: size('tar.gz'),
         parquet_bytes: size('parquet'),
         created_at: manifest?.created_at ?? null,
@@ -604,7 +593,7 @@ function safeReaddir(dir: string): string[] {
 export async function verifyArchives(dir: string, filter: { tenant?: string; day?: string } = {}): Promise<{ days: number; problems: ArchiveProblem[] }> {
   const problems: ArchiveProblem[] = [];
   // A tenant's folder given directly holds the days themselves.
-  const tenantDirs = safeReaddir(dir).some((f) => /^\d{4}-\d{2}-\d{2}\.(json|tar\.gz|parquet)$/.test(f))
+  const tenantDirs = safeReaddir(dir).some((f) => DAY_FILE.test(f))
     ? [dir]
     : safeReaddir(dir)
         .filter((t) => !t.startsWith('.'))
@@ -616,7 +605,7 @@ export async function verifyArchives(dir: string, filter: { tenant?: string; day
     const rel = (f: string) => path.relative(dir, path.join(tdir, f)) || f;
     const dayFiles = new Set<string>();
     for (const f of safeReaddir(tdir)) {
-      const m = /^(\d{4}-\d{2}-\d{2})\.(json|tar\.gz|parquet)$/.exec(f);
+      const m = DAY_FILE.exec(f);
       if (m) dayFiles.add(m[1]!);
     }
     for (const day of [...dayFiles].sort()) {

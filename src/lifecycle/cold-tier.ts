@@ -10,18 +10,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { fieldSql } from '../query/sql.js';
-import { CSV_LINE_SQL, JSON_LINE_SQL, SELECT_COLUMNS, WhereBuilder, bindTypes, toStoredRecord } from '../store/duckdb/read-sql.js';
+import { DAY_MICROS, dayStartMicros } from '../model/record.js';
+import { CSV_LINE_SQL, JSON_LINE_SQL, SELECT_COLUMNS, WhereBuilder, bindTypes, sqlString, toStoredRecord } from '../store/duckdb/read-sql.js';
 import type { ExportChunk, ExportRequest, HistogramBucket, HistogramRequest, Page, PageRequest, Selection, Store, TopRequest, TopValue } from '../store/store.js';
 import { escapeFileName } from '../sinks/category-files.js';
 import { listArchives } from './archive.js';
 import { segmentTest, type SegmentInfo } from '../store/index/segment-filter.js';
 import { readSummary } from '../store/index/segment-summary.js';
-
-const DAY_US = 86_400_000_000n;
-
-function dayStart(day: string): bigint {
-  return BigInt(Date.parse(`${day}T00:00:00Z`)) * 1000n;
-}
 
 export class ColdTier {
   /** Cold days by tenant: day start (µs) → its Parquet file. */
@@ -41,20 +36,21 @@ export class ColdTier {
    * rules keep.
    */
   async refresh(store: Store): Promise<void> {
-    const hot = new Map((await store.dayCounts()).map((d) => [`${d.tenant}\u0000${d.day}`, d.rows]));
+    const archives = listArchives(this.archiveDir).filter((a) => a.complete);
+    // No archive, no cold day: a start without archives does not count the store's days.
+    const hot = archives.length === 0 ? new Set<string>() : new Set((await store.dayCounts()).map((d) => `${d.tenant}\u0000${d.day}`));
     const days = new Map<string, Map<bigint, string>>();
     const summaries = new Map<string, SegmentInfo>();
-    for (const a of listArchives(this.archiveDir)) {
-      if (!a.complete || a.records === null) continue;
+    for (const a of archives) {
       if (hot.has(`${a.tenant}\u0000${a.day}`)) continue;
       let t = days.get(a.tenant);
       if (t === undefined) days.set(a.tenant, (t = new Map()));
       const file = path.join(this.archiveDir, escapeFileName(a.tenant), `${a.day}.parquet`);
-      t.set(dayStart(a.day), file);
+      t.set(dayStartMicros(a.day), file);
       const idx = file.replace(/\.parquet$/, '.idx');
       try {
         const summary = readSummary(idx);
-        summaries.set(file, { firstSeq: summary.firstSeq, lastSeq: summary.lastSeq, rows: summary.rows, minTs: dayStart(a.day), maxTs: dayStart(a.day) + DAY_US - 1n, summary });
+        summaries.set(file, { firstSeq: summary.firstSeq, lastSeq: summary.lastSeq, rows: summary.rows, minTs: dayStartMicros(a.day), maxTs: dayStartMicros(a.day) + DAY_MICROS - 1n, summary });
       } catch {
         // No summary (or an unreadable one): the day is read whole.
       }
@@ -72,7 +68,7 @@ export class ColdTier {
     const parts: string[] = [];
     let whole = 0;
     for (const f of files) {
-      const read = `read_parquet('${f.replaceAll("'", "''")}'`;
+      const read = `read_parquet(${sqlString(f)}`;
       const info = this.summaries.get(f);
       const blocks = info === undefined ? null : test(info);
       if (blocks === false) continue;
@@ -94,9 +90,9 @@ export class ColdTier {
       parts.push(`SELECT * EXCLUDE (file_row_number) FROM ${read}, file_row_number = true) WHERE ${ranges.map(([a, b]) => `file_row_number BETWEEN ${a} AND ${b}`).join(' OR ')}`);
     }
     // Every file whole (a count, top values): one scan of them all, which the engine spreads over its threads.
-    if (whole === files.length) return `read_parquet([${files.map((f) => `'${f.replaceAll("'", "''")}'`).join(', ')}]) WHERE `;
+    if (whole === files.length) return `read_parquet([${files.map(sqlString).join(', ')}]) WHERE `;
     // Nothing may match: an empty read of the right shape.
-    if (parts.length === 0) return `(SELECT * FROM read_parquet('${files[0]!.replaceAll("'", "''")}') WHERE false) AS cold WHERE `;
+    if (parts.length === 0) return `(SELECT * FROM read_parquet(${sqlString(files[0]!)}) WHERE false) AS cold WHERE `;
     return `(${parts.join(' UNION ALL ')}) AS cold WHERE `;
   }
 
@@ -114,7 +110,7 @@ export class ColdTier {
   runs(sel: Selection): { cold: boolean; from: bigint | undefined; to: bigint | undefined; files: string[] }[] | null {
     const mine = this.days.get(sel.tenant);
     if (mine === undefined) return null;
-    const cold = [...mine.keys()].filter((d) => (sel.to === undefined || d < sel.to) && (sel.from === undefined || d + DAY_US > sel.from)).sort((a, b) => (a < b ? -1 : 1));
+    const cold = [...mine.keys()].filter((d) => (sel.to === undefined || d < sel.to) && (sel.from === undefined || d + DAY_MICROS > sel.from)).sort((a, b) => (a < b ? -1 : 1));
     if (cold.length === 0) return null;
     const runs: { cold: boolean; from: bigint | undefined; to: bigint | undefined; files: string[] }[] = [];
     const clampFrom = (t: bigint) => (sel.from !== undefined && sel.from > t ? sel.from : t);
@@ -124,7 +120,7 @@ export class ColdTier {
       const start = clampFrom(d);
       if (at === undefined || at < start) runs.push({ cold: false, from: at, to: start, files: [] });
       const last = runs[runs.length - 1];
-      const end = clampTo(d + DAY_US);
+      const end = clampTo(d + DAY_MICROS);
       if (last?.cold && last.to === start) {
         last.to = end;
         last.files.push(mine.get(d)!);

@@ -7,6 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDayName } from '../model/record.js';
 import { globFieldProblems, globRegExp } from '../pipeline/routing.js';
 import type { DayCount, ExpiryPlan, Store } from '../store/store.js';
 
@@ -131,7 +132,7 @@ export class Retention {
       return [];
     }
     for (const day of days.sort()) {
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || day >= firstKept) continue;
+      if (!isDayName(day) || day >= firstKept) continue;
       fs.rmSync(path.join(this.opts.filesDir, day), { recursive: true, force: true });
       removed.push(day);
     }

@@ -4,8 +4,9 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDayName } from '../model/record.js';
 import type { Store } from '../store/store.js';
-import { listArchives, readArchiveManifest } from './archive.js';
+import { listArchives } from './archive.js';
 
 export interface DbStats {
   hot: { backend: string; rows: number; days: number; tenants: number; first_day: string | null; last_day: string | null; bytes: number; bytes_per_row: number | null };
@@ -46,8 +47,7 @@ export async function dbStats(store: Store, dataDir: string): Promise<DbStats> {
   let coldDays = 0;
   let coldRecords = 0;
   for (const a of complete) {
-    const m = readArchiveManifest(archiveDir, a.tenant, a.day);
-    jsonl += m?.members.filter((x) => x.category !== null).reduce((n, x) => n + x.bytes, 0) ?? 0;
+    jsonl += a.jsonl_bytes ?? 0;
     const hot = hotOf.get(`${a.tenant}\u0000${a.day}`) ?? 0;
     if (hot === 0) {
       coldDays++;
@@ -59,7 +59,7 @@ export async function dbStats(store: Store, dataDir: string): Promise<DbStats> {
   const filesDir = path.join(dataDir, 'files');
   let fileDays = 0;
   try {
-    fileDays = fs.readdirSync(filesDir).filter((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)).length;
+    fileDays = fs.readdirSync(filesDir).filter(isDayName).length;
   } catch {
     // no category files
   }

@@ -63,6 +63,19 @@ export function formatMicros(us: bigint): string {
   return `${iso.slice(0, 23)}${rest.toString().padStart(3, '0')}Z`;
 }
 
+/** A UTC day in µs. */
+export const DAY_MICROS = 86_400_000_000n;
+
+/** Whether `text` is a day as the lifecycle names them: `YYYY-MM-DD`, a real date. */
+export function isDayName(text: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(text) && !Number.isNaN(Date.parse(`${text}T00:00:00Z`));
+}
+
+/** The start of a UTC day (`YYYY-MM-DD`) in µs. */
+export function dayStartMicros(day: string): bigint {
+  return BigInt(Date.parse(`${day}T00:00:00Z`)) * 1000n;
+}
+
 /** The current time in µs: the wall clock at process start plus the monotonic clock since. */
 export function nowMicros(): bigint {
   return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000));

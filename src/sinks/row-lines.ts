@@ -6,7 +6,6 @@
 import { NULL_FIELD as NULL, textValue } from '../store/row-format.js';
 import type { FileRow } from '../store/store.js';
 
-
 /** `YYYY-MM-DDTHH:MM:SS` of the last whole second formatted, one per timestamp column (rows come in time order). */
 class SecondCache {
   second = Number.NaN;

@@ -3,11 +3,11 @@
 
 import type { FastifyInstance } from 'fastify';
 import { LhError } from '../../errors.js';
+import { isDayName } from '../../model/record.js';
 import type { Archiver } from '../../lifecycle/archive.js';
 import type { JobProgress, Jobs } from './jobs.js';
 import { checkServerWide } from './ops-routes.js';
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 export interface ArchiveRouteDeps {
   archiver: Archiver | null;
@@ -41,7 +41,7 @@ export async function archiveRoutes(app: FastifyInstance, deps: ArchiveRouteDeps
     async (req, reply) => {
       checkServerWide(req.principal);
       const { day, tenant } = req.body ?? {};
-      if (typeof day !== 'string' || !DAY.test(day)) throw new LhError('LH_ERR_BAD_PARAM', `day=${JSON.stringify(day)}: expected a day as YYYY-MM-DD`, { param: 'day', value: String(day) });
+      if (typeof day !== 'string' || !isDayName(day)) throw new LhError('LH_ERR_BAD_PARAM', `day=${JSON.stringify(day)}: expected a day as YYYY-MM-DD`, { param: 'day', value: String(day) });
       if (tenant !== undefined && typeof tenant !== 'string') throw new LhError('LH_ERR_BAD_PARAM', 'tenant: expected a string', { param: 'tenant' });
       const a = archiver();
       const job = deps.jobs.start('archive restore', `${day} ${tenant ?? '*'}`, async () => {
@@ -59,7 +59,7 @@ export async function archiveRoutes(app: FastifyInstance, deps: ArchiveRouteDeps
     async (req, reply) => {
       checkServerWide(req.principal);
       const { day, tenant } = req.body ?? {};
-      if (day !== undefined && (typeof day !== 'string' || !DAY.test(day))) {
+      if (day !== undefined && (typeof day !== 'string' || !isDayName(day))) {
         throw new LhError('LH_ERR_BAD_PARAM', `day=${JSON.stringify(day)}: expected a day as YYYY-MM-DD`, { param: 'day', value: String(day) });
       }
       if (tenant !== undefined && typeof tenant !== 'string') throw new LhError('LH_ERR_BAD_PARAM', 'tenant: expected a string', { param: 'tenant' });

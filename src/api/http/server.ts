@@ -36,6 +36,7 @@ import { LhError } from '../../errors.js';
 import { Router } from '../../pipeline/routing.js';
 import { CategoryFileSink } from '../../sinks/category-files.js';
 import { createLifecycle } from '../../lifecycle/lifecycle.js';
+import { DAY_MICROS, dayStartMicros } from '../../model/record.js';
 import { ColdTier } from '../../lifecycle/cold-tier.js';
 import { archiveRoutes } from './archive-routes.js';
 import { Jobs, jobRoutes, type JobProgress } from './jobs.js';
@@ -237,8 +238,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const changedDays = async (days: { tenant: string; day: string }[]) => {
     if (days.length > 0) await cold?.refresh(store);
     for (const d of days) {
-      const from = BigInt(Date.parse(`${d.day}T00:00:00Z`)) * 1000n;
-      await queries.cache?.changed(d.tenant, from, from + 86_400_000_000n);
+      const from = dayStartMicros(d.day);
+      await queries.cache?.changed(d.tenant, from, from + DAY_MICROS);
     }
   };
   const runRetention = async () => {

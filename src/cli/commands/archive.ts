@@ -7,8 +7,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { ArchiveListEntry, ArchiveProblem, ArchiveRunResult } from '../../lifecycle/archive.js';
 import { verifyArchives } from '../../lifecycle/archive.js';
 import { formatByteSize } from '../../config/size.js';
+import { isDayName } from '../../model/record.js';
 import { EXIT_FAILURE, EXIT_OK, type ExitCode } from '../exit-codes.js';
-import { describeFailure, exitCodeFor, progressReporter, runJob, sendJson } from '../http-client.js';
+import { runJob, sendJson, valueOrExit } from '../http-client.js';
 import { serverUrlOption } from '../options.js';
 
 interface CommonOptions {
@@ -19,25 +20,17 @@ interface CommonOptions {
 const formatOption = () => new Option('--format <format>', 'output format').choices(['text', 'json']).default('text');
 
 function parseDay(text: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(`${text}T00:00:00Z`))) throw new InvalidArgumentError('expected a day as YYYY-MM-DD');
+  if (!isDayName(text)) throw new InvalidArgumentError('expected a day as YYYY-MM-DD');
   return text;
 }
 
 async function call<T>(o: CommonOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ value: T } | { code: ExitCode }> {
-  const r = await sendJson<T>(o.url, method, path, body, 60_000);
-  if (r.ok) return { value: r.value };
-  process.stderr.write(`${describeFailure(r.failure)}\n`);
-  return { code: exitCodeFor(r.failure) };
+  return valueOrExit(await sendJson<T>(o.url, method, path, body, 60_000));
 }
 
 /** A job on the server (an archive run of every closed day takes minutes): followed with a progress bar. */
 async function job<T>(o: CommonOptions, path: string, body: unknown, label: string): Promise<{ value: T } | { code: ExitCode }> {
-  const bar = progressReporter(label);
-  const r = await runJob<T>(o.url, path, body, bar.update);
-  bar.done();
-  if (r.ok) return { value: r.value };
-  process.stderr.write(`${describeFailure(r.failure)}\n`);
-  return { code: exitCodeFor(r.failure) };
+  return valueOrExit(await runJob<T>(o.url, path, body, label));
 }
 
 const bytes = (n: number | null) => (n === null ? '-' : formatByteSize(n));

@@ -17,7 +17,7 @@ import type { Store } from '../../store/store.js';
 import type { Config } from '../../config/schema.js';
 import { formatConfigError, isConfigError } from '../config-errors.js';
 import { EXIT_FAILURE, EXIT_INVALID, EXIT_OK, type ExitCode } from '../exit-codes.js';
-import { API_KEY_ENV, describeFailure, exitCodeFor, getJson, progressReporter, runJob, sendJson } from '../http-client.js';
+import { API_KEY_ENV, describeFailure, exitCodeFor, getJson, runJob, sendJson, valueOrExit } from '../http-client.js';
 import { withLocalStore } from '../local-store.js';
 import { configFileOption, parsePositiveInteger, parseServerUrl, serverUrlOption } from '../options.js';
 
@@ -36,16 +36,10 @@ async function ask<T>(
   local: (store: Store, config: Config, dataDir: string) => Promise<T>,
 ): Promise<{ value: T } | { code: ExitCode }> {
   if (o.url !== undefined) {
-    let r;
-    if (method === 'JOB') {
-      // A job on the server (retention over many days takes a while), followed with a progress bar.
-      const bar = progressReporter(path.split('/').pop()!);
-      r = await runJob<T>(o.url, path, {}, bar.update);
-      bar.done();
-    } else r = await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 30 * 60_000);
-    if (r.ok) return { value: r.value };
-    process.stderr.write(`${describeFailure(r.failure)}\n`);
-    return { code: exitCodeFor(r.failure) };
+    // A job on the server (retention over many days takes a while) is followed with a progress bar.
+    return valueOrExit(
+      method === 'JOB' ? await runJob<T>(o.url, path, {}, path.split('/').pop()!) : await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 30 * 60_000),
+    );
   }
   try {
     return { value: await withLocalStore(o, local) };

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, BIGINT, VARCHAR } from '@duckdb/node-api';
 import { LhError } from '../../errors.js';
 import { parseByteSize } from '../../config/size.js';
-import type { StoredRecord } from '../../model/record.js';
+import { DAY_MICROS, dayStartMicros, type StoredRecord } from '../../model/record.js';
 import { fieldSql } from '../../query/sql.js';
 import type {
   AppendResult,
@@ -60,6 +60,7 @@ import {
   bindTypes,
   mergeRanges,
   rangesFrom,
+  sqlString,
   toStoredRecord,
 } from './read-sql.js';
 
@@ -396,12 +397,11 @@ export class DuckDbStore implements Store {
 
   /** Writes a segment's rows in the row format, for the index to rebuild its summary. */
   private async exportRows(e: SegmentExtent, file: string): Promise<void> {
-    const target = file.replace(/'/g, "''");
     await this.readers.with((conn) =>
       this.timed(conn, () =>
         conn.run(
           `COPY (SELECT ${ROW_FORMAT_SQL} FROM logs WHERE seq BETWEEN ${e.firstSeq} AND ${e.lastSeq} ORDER BY seq)
-           TO '${target}' (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')`,
+           TO ${sqlString(file)} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '')`,
         ),
       ),
     );
@@ -411,7 +411,8 @@ export class DuckDbStore implements Store {
    * Runs `fn`; when the engine runs out of memory, raises the (instance-wide) memory limit to
    * maxMemoryLimit and runs `fn` once more, then lowers it again when no other work needs it.
    * The usual limit stays small, and the rare wide batch still gets through: a segment that could
-   * never load would stop every load after it.
+   * never load would stop every load after it. `inputBytes` over the usual limit (Infinity for a
+   * whole day's work: an archive, an expiry, a restore) gets the raised limit from the start.
    */
   private async withMemoryHeadroom<T>(what: string, fn: () => Promise<T>, inputBytes = 0): Promise<T> {
     const max = this.options.maxMemoryLimit;
@@ -892,11 +893,12 @@ export class DuckDbStore implements Store {
       let accessDeleted = 0;
       let earliest: bigint | null = null;
       let latest: bigint | null = null;
-      // Deletes of whole days are tracked in memory until the commit: the raised limit from the start.
+      // Deletes of whole days are tracked in memory until the commit: the raised limit from the
+      // start (as a load larger than the limit gets it).
       const remove = () => this.inTransaction(async () => {
         for (const d of days) {
-          const from = BigInt(Date.parse(`${d.day}T00:00:00Z`)) * 1000n;
-          const to = from + 86_400_000_000n;
+          const from = dayStartMicros(d.day);
+          const to = from + DAY_MICROS;
           if (earliest === null || from < earliest) earliest = from;
           if (latest === null || to > latest) latest = to;
           const dayRows = `tenant = $1 AND ts >= make_timestamp(${from}) AND ts < make_timestamp(${to})`;
@@ -910,15 +912,9 @@ export class DuckDbStore implements Store {
         }
         if (deleted === 0) return;
         // The segments holding rows of those days: counted again; the emptied leave the catalog.
-        for (const seg of this.catalog.all().filter((s) => s.minTs < latest! && s.maxTs >= earliest!)) {
-          const n = Number((await this.writer.runAndReadAll(`SELECT count(*) FROM logs WHERE seq BETWEEN ${seg.firstSeq} AND ${seg.lastSeq}`)).getRows()[0]![0]);
-          if (n === seg.rows) continue;
-          await this.writer.run(`UPDATE segments SET rows = ${n} WHERE first_seq = ${seg.firstSeq}`);
-          seg.rows = n;
-        }
+        for (const seg of this.catalog.all().filter((s) => s.minTs < latest! && s.maxTs >= earliest!)) seg.rows = await this.recountSegment(seg);
       });
-      const max = this.options.maxMemoryLimit;
-      await (max === undefined ? remove() : this.boostedRun(max, remove));
+      await this.withMemoryHeadroom('expire', remove, Infinity);
       for (const seg of this.catalog.all().filter((s) => s.rows === 0)) {
         this.catalog.remove(seg.firstSeq);
         this.index?.forget(seg.firstSeq);
@@ -935,7 +931,7 @@ export class DuckDbStore implements Store {
   async restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }> {
     const done = await this.serialised(async () => {
       this.assertOpen();
-      const src = `read_parquet('${req.file.replaceAll("'", "''")}')`;
+      const src = `read_parquet(${sqlString(req.file)})`;
       const [outside, rows, minSeq, maxSeq] = (
         await this.writer.runAndReadAll(
           `SELECT count(*) FILTER (WHERE tenant <> $1 OR ts < make_timestamp(${req.from}) OR ts >= make_timestamp(${req.to})), count(*), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM ${src}`,
@@ -969,22 +965,27 @@ export class DuckDbStore implements Store {
           );
           for (const row of segs.getRows()) {
             const e = extentOf(row);
-            const n = Number((await this.writer.runAndReadAll(`SELECT count(*) FROM logs WHERE seq BETWEEN ${e.firstSeq} AND ${e.lastSeq}`)).getRows()[0]![0]);
+            const n = await this.recountSegment(e);
             if (n === e.rows) continue;
-            await this.writer.run(`UPDATE segments SET rows = ${n} WHERE first_seq = ${e.firstSeq}`);
             const known = this.catalog.get(e.firstSeq);
             if (known !== undefined) known.rows = n;
             else readded.push({ ...e, rows: n });
           }
         });
-      const max = this.options.maxMemoryLimit;
-      await (max === undefined ? insert() : this.boostedRun(max, insert));
+      await this.withMemoryHeadroom('restore', insert, Infinity);
       for (const e of readded) this.index?.summarise(this.catalog.add(e));
       return { restored, present: Number(present), accessRows };
     }).catch((e: unknown) => Promise.reject(storeError('restore', e)));
     // After the writer's turn: the rebuild takes a turn of its own.
     if (done.accessRows > 0) await this.access.rebuildAggregates();
     return { restored: done.restored, present: done.present };
+  }
+
+  /** A segment's rows counted again (retention or a restore changed them), and recorded when they did; in the caller's transaction. */
+  private async recountSegment(e: SegmentExtent): Promise<number> {
+    const n = Number((await this.writer.runAndReadAll(`SELECT count(*) FROM logs WHERE seq BETWEEN ${e.firstSeq} AND ${e.lastSeq}`)).getRows()[0]![0]);
+    if (n !== e.rows) await this.writer.run(`UPDATE segments SET rows = ${n} WHERE first_seq = ${e.firstSeq}`);
+    return n;
   }
 
   /**
@@ -994,8 +995,8 @@ export class DuckDbStore implements Store {
   writeDayParquet(req: DayParquetRequest): Promise<number> {
     return this.serialised(async () => {
       this.assertOpen();
-      const tenant = `'${req.tenant.replaceAll("'", "''")}'`;
-      const file = `'${req.file.replaceAll("'", "''")}'`;
+      const tenant = sqlString(req.tenant);
+      const file = sqlString(req.file);
       // A whole day sorted, and a row group of it held by the Parquet writer: more than the
       // limit kept for loads, so the raised limit from the start.
       const copy = () => this.writer.runAndReadAll(
@@ -1003,8 +1004,7 @@ export class DuckDbStore implements Store {
             AND seq <= ${this.lastSeq} ORDER BY category NULLS FIRST, ts, seq)
           TO ${file} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${ARCHIVE_ROW_GROUP_ROWS})`,
       );
-      const max = this.options.maxMemoryLimit;
-      const r = await (max === undefined ? copy() : this.boostedRun(max, copy));
+      const r = await this.withMemoryHeadroom('archive', copy, Infinity);
       return Number(r.getRows()[0]?.[0] ?? 0);
     }).catch((e: unknown) => Promise.reject(storeError('archive', e)));
   }
@@ -1142,7 +1142,7 @@ function expiryCondition(plan: ExpiryPlan): string | null {
   const before = (b: bigint | null) => (b === null ? 'false' : `ts < make_timestamp(${b})`);
   const matches = (m: ExpiryPlan['rules'][number]['match']) =>
     Object.entries(m)
-      .map(([field, re]) => `coalesce(regexp_full_match(${field}, '${re.replaceAll("'", "''")}'), false)`)
+      .map(([field, re]) => `coalesce(regexp_full_match(${field}, ${sqlString(re)}), false)`)
       .join(' AND ') || 'true';
   const judged = plan.rules.length === 0 ? before(plan.defaultBefore) : `CASE ${plan.rules.map((r) => `WHEN ${matches(r.match)} THEN ${before(r.before)}`).join(' ')} ELSE ${before(plan.defaultBefore)} END`;
   return `ts < make_timestamp(${latest}) AND (${judged})`;

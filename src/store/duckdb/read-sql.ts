@@ -132,6 +132,9 @@ export function rangesFrom(ranges: [bigint, bigint][], table = 'logs'): string {
   return `(${scans.join(' UNION ALL ')}) AS ranges WHERE `;
 }
 
+/** A string as a SQL literal (file names, tenants: where a statement such as COPY takes no parameters). */
+export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
 const RFC3339_MICROS = `'%Y-%m-%dT%H:%M:%S.%fZ'`;
 const jsonText = (col: string) => `coalesce(to_json(${col})::VARCHAR, 'null')`;
 
