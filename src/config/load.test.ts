@@ -95,7 +95,7 @@ describe('loadConfig defaults', () => {
       files: { enabled: true, buffer_bytes: 16 * 2 ** 20, max_open_files: 128, idle_close_ms: 30_000 },
       lifecycle: { grace: '1h', interval_ms: 3_600_000 },
       archive: { enabled: true, keep_days: 0 },
-      retention: { days: 0, rules: [] },
+      retention: { days: 0, rules: [], max_disk_bytes: 0 },
       routing: { rules: [] },
       log: { level: 'debug' },
     });
@@ -246,6 +246,7 @@ describe('environment variables', () => {
       ['archive.keep_days', 'LOGHAVEN_ARCHIVE_KEEP_DAYS'],
       ['retention.days', 'LOGHAVEN_RETENTION_DAYS'],
       ['retention.rules', 'LOGHAVEN_RETENTION_RULES'],
+      ['retention.max_disk_bytes', 'LOGHAVEN_RETENTION_MAX_DISK_BYTES'],
       ['routing.rules', 'LOGHAVEN_ROUTING_RULES'],
       ['log.level', 'LOGHAVEN_LOG_LEVEL'],
     ]);

@@ -337,6 +337,13 @@ export const ConfigSchema = section('loghaven configuration', {
         'x-type': 'list of rules',
       },
     ),
+    max_disk_bytes: byteSize({
+      minimum: 0,
+      maximum: 2 ** 53 - 1,
+      default: 0,
+      description:
+        'Most bytes the data directory may hold; 0: no bound. Past it, each lifecycle run (and `loghaven db maintain`) removes whole closed UTC days, oldest first, from every tier at once — archives, category files, hot store, whatever rules and archiving say — until it fits, then rewrites the database file so the space comes back. The day still open is never removed.',
+    }),
   }),
   routing: section('Category routing (SPEC §4)', {
     rules: Type.Array(

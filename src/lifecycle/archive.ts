@@ -397,9 +397,7 @@ export class Archiver {
     const removed: { tenant: string; day: string }[] = [];
     for (const e of this.list()) {
       if (e.day >= oldest) continue;
-      const dir = this.tenantDir(e.tenant);
-      // The manifest first: a crash half way leaves files that are not an archive, not a damaged one.
-      for (const ext of ['json', 'tar.gz', 'parquet', 'idx', 'restored']) fs.rmSync(path.join(dir, `${e.day}.${ext}`), { force: true });
+      removeArchiveDay(this.opts.dir, e.tenant, e.day);
       removed.push({ tenant: e.tenant, day: e.day });
     }
     if (removed.length > 0) this.opts.log?.info({ removed: removed.length, keep_days: this.opts.keepDays }, 'old archives removed');
@@ -534,6 +532,12 @@ export class Engine {
 }
 
 /** Every archive under `dir` (DATA/archive, each tenant a folder), complete or not. */
+/** Deletes a tenant day's archive: the manifest first, so a crash half way leaves files that are not an archive, not a damaged one. */
+export function removeArchiveDay(dir: string, tenant: string, day: string): void {
+  const tdir = path.join(dir, escapeFileName(tenant));
+  for (const ext of ['json', 'tar.gz', 'parquet', 'idx', 'restored']) fs.rmSync(path.join(tdir, `${day}.${ext}`), { force: true });
+}
+
 export function listArchives(dir: string): ArchiveListEntry[] {
   const out: ArchiveListEntry[] = [];
   for (const t of safeReaddir(dir)) {

@@ -41,6 +41,8 @@ export function createLifecycle(
     archived: archiver === null ? null : (d) => archiver.isArchived(d),
     held: archiver === null ? undefined : (tenant, day) => archiver.isHeld(tenant, day),
     filesDir: config.files.enabled ? path.join(dataDir, 'files') : null,
+    maxDiskBytes: config.retention.max_disk_bytes,
+    dataDir,
     log,
   });
   return { archiver, retention };

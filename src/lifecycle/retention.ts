@@ -3,13 +3,14 @@
 // Expiry works in whole UTC days: the store deletes a tenant day's expiring rows reading that
 // day's time range alone (never a scan of the live table), and with archiving on, a day leaves
 // the hot store only once its archive is complete and current. Category file folders of days
-// nothing is kept of any more go too.
+// nothing is kept of any more go too. Then the size bound (size-bound.ts), when one is set.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { isDayName } from '../model/record.js';
 import { globFieldProblems, globRegExp } from '../pipeline/routing.js';
-import type { DayCount, ExpiryPlan, Store } from '../store/store.js';
+import type { DayCount, ExpiryPlan, OptimizeResult, Store } from '../store/store.js';
+import { applySizeBound, type SizeBoundResult } from './size-bound.js';
 
 export const RETENTION_FIELDS = ['tenant', 'level', 'category', 'service'] as const;
 export type RetentionField = (typeof RETENTION_FIELDS)[number];
@@ -60,6 +61,10 @@ export interface RetentionResult {
   held: { tenant: string; day: string; rows: number }[];
   /** Category file day folders removed (DATA/files/YYYY-MM-DD). */
   files_removed: string[];
+  /** What `retention.max_disk_bytes` removed (its hot rows are in `expired` and `rows` too); null without a bound. */
+  size: SizeBoundResult | null;
+  /** The store's checkpoint after the rules expired rows (its file rewritten when that gave back a fifth of it). */
+  optimized: OptimizeResult | null;
   ms: number;
 }
 
@@ -73,23 +78,62 @@ export interface RetentionOptions {
   held?: (tenant: string, day: string) => boolean;
   /** DATA/files, when the category files are on. */
   filesDir: string | null;
+  /** `retention.max_disk_bytes` (0: no bound) and the data directory it bounds. */
+  maxDiskBytes?: number;
+  dataDir?: string;
   now?: () => number;
   log?: { info(obj: object, msg: string): void };
 }
 
 export class Retention {
+  /** The last run's outcome, for /ready. */
+  last: { at: number; ok: boolean; result: RetentionResult | null; error: string | null } | null = null;
+
   constructor(private readonly opts: RetentionOptions) {}
 
   /** Whether anything can ever expire. */
   get active(): boolean {
-    return this.opts.days > 0 || this.opts.rules.some((r) => r.days > 0);
+    return this.opts.days > 0 || this.opts.rules.some((r) => r.days > 0) || this.sizeBound > 0;
+  }
+
+  private get sizeBound(): number {
+    return this.opts.dataDir === undefined ? 0 : (this.opts.maxDiskBytes ?? 0);
   }
 
   async run(): Promise<RetentionResult> {
-    const started = performance.now();
     const now = this.opts.now?.() ?? Date.now();
-    const result: RetentionResult = { expired: [], rows: 0, waiting_for_archive: [], held: [], files_removed: [], ms: 0 };
+    try {
+      const result = await this.apply(now);
+      this.last = { at: now, ok: !(result.size?.over ?? false), result, error: null };
+      return result;
+    } catch (e) {
+      this.last = { at: now, ok: false, result: null, error: (e as Error).message };
+      throw e;
+    }
+  }
+
+  private async apply(now: number): Promise<RetentionResult> {
+    const started = performance.now();
+    const result: RetentionResult = { expired: [], rows: 0, waiting_for_archive: [], held: [], files_removed: [], size: null, optimized: null, ms: 0 };
     if (!this.active) return result;
+    await this.applyRules(now, result);
+    // The space of what went is reused by later loads; when it is a fifth of the file, given back.
+    if (result.rows > 0) result.optimized = await this.opts.store.optimize({ rewrite: 'auto' });
+    result.files_removed = this.removeFileDays(now);
+    if (this.sizeBound > 0) {
+      const size = await applySizeBound({ store: this.opts.store, maxBytes: this.sizeBound, dataDir: this.opts.dataDir!, now });
+      result.size = size;
+      result.expired.push(...size.expired);
+      result.rows += size.expired.reduce((n, d) => n + d.rows, 0);
+      if (size.days.length > 0) this.opts.log?.info({ days: size.days.map((d) => d.day), bytes_before: size.bytes_before, bytes_after: size.bytes_after, max_bytes: size.max_bytes }, 'oldest days removed for retention.max_disk_bytes');
+    }
+    result.ms = Math.round(performance.now() - started);
+    if (result.rows > 0 || result.files_removed.length > 0) this.opts.log?.info({ rows: result.rows, days: result.expired.length, files_removed: result.files_removed.length }, 'retention applied');
+    return result;
+  }
+
+  /** The rules and `retention.days`: what they expire, day by day, into `result`. */
+  private async applyRules(now: number, result: RetentionResult): Promise<void> {
     const plan = expiryPlan(this.opts.days, this.opts.rules, now);
     const candidates = [];
     for (const c of await this.opts.store.expiryCandidates(plan)) {
@@ -111,10 +155,6 @@ export class Retention {
       result.rows = await this.opts.store.expire(plan, ready);
       result.expired = ready.map((c) => ({ tenant: c.tenant, day: c.day, rows: c.rows }));
     }
-    result.files_removed = this.removeFileDays(now);
-    result.ms = Math.round(performance.now() - started);
-    if (result.rows > 0 || result.files_removed.length > 0) this.opts.log?.info({ rows: result.rows, days: result.expired.length, files_removed: result.files_removed.length }, 'retention applied');
-    return result;
   }
 
   /** Category file folders of days older than the longest retention anything has. */

@@ -18,7 +18,8 @@ export interface DbStats {
   by_day: { tenant: string; day: string; hot_rows: number; archived_records: number | null }[];
 }
 
-function dirBytes(dir: string): number {
+/** Bytes of the files under `dir`, all the way down (0 when it does not exist). */
+export function dirBytes(dir: string): number {
   let n = 0;
   let entries: fs.Dirent[] = [];
   try {

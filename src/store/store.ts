@@ -108,6 +108,14 @@ export interface TailRequest extends Selection {
 }
 
 /** How many loaded rows a tenant has on one UTC day. */
+export interface OptimizeResult {
+  bytes_before: number;
+  bytes_after: number;
+  /** Whether the database file was rewritten. */
+  rewritten: boolean;
+  ms: number;
+}
+
 export interface DayCount {
   tenant: string;
   /** `YYYY-MM-DD` */
@@ -229,8 +237,12 @@ export interface Store {
    * other rows).
    */
   restoreDay(req: DayParquetRequest): Promise<{ restored: number; present: number }>;
-  /** Writes everything committed into the database file and reuses the space deleted rows left (`db optimize`). */
-  optimize(): Promise<{ bytes_before: number; bytes_after: number; ms: number }>;
+  /**
+   * Writes everything committed into the database file and, when `rewrite` asks (true, or
+   * 'auto': when it is worth it), rewrites that file so the space deleted rows left goes back to
+   * the file system (`db optimize`, and retention's size bound).
+   */
+  optimize(opts?: { rewrite?: boolean | 'auto' }): Promise<OptimizeResult>;
   /** Highest sequence number loaded into the store itself (staged rows not counted). */
   loadedSeq(): bigint;
   /** The token index's progress. */

@@ -5,6 +5,7 @@
 // take new sequence numbers and everything still answers the same. `archive restore` brings an
 // expired day back with every field as an export had it before, and holds it from retention.
 
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,13 @@ function keptDays(s: Sent): number {
 const kept = (s: Sent) => keptDays(s) === 0 || s.back <= keptDays(s);
 
 const cli = runCli;
+
+/** Bytes of the files under a directory, all the way down (what retention.max_disk_bytes bounds). */
+function filesBytes(p: string): number {
+  const st = fs.statSync(p);
+  if (!st.isDirectory()) return st.size;
+  return fs.readdirSync(p).reduce((n, f) => n + filesBytes(path.join(p, f)), 0);
+}
 
 async function ids(url: string, q = ''): Promise<string[]> {
   const from = new Date(Date.now() - 30 * DAY_MS).toISOString();
@@ -182,5 +190,58 @@ describe('retention', () => {
     expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: JSON.stringify(late) })).status).toBe(200);
     for (let t = 0; (await ids(server.url)).length < wantNow.length + 1 && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
     expect(await ids(server.url)).toEqual([...wantNow, 'new-1'].sort());
+  });
+
+  it('keeps the data directory under retention.max_disk_bytes by removing the oldest whole days from every tier', { timeout: 240_000 }, async () => {
+    const data = path.join(dir, 'data');
+    const quiet = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000' };
+    server = await startChild(data, { env: quiet });
+    // Ten past days and today, 4,000 records a day with payloads that do not compress away.
+    const PER_DAY = 4000;
+    const BACK = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const noise = (n: number) => createHash('sha256').update(String(n)).digest('base64');
+    for (const back of [0, ...BACK]) {
+      const lines = Array.from({ length: PER_DAY }, (_, i) =>
+        JSON.stringify({ ts: new Date(Date.now() - back * DAY_MS - i * 1000).toISOString(), message: `record ${back}-${i} ${noise(back * 1e6 + i)}`, id: `${back}-${i}`, blob: noise(-back * 1e6 - i) }),
+      );
+      const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: lines.join('\n') });
+      expect(r.status).toBe(200);
+    }
+    const total = PER_DAY * (BACK.length + 1);
+    for (let t = 0; (await ids(server.url)).length < total && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
+    expect((await ids(server.url)).length).toBe(total);
+    expect((await cli(['archive', 'run', '--url', server.url])).code).toBe(0);
+    const dayOf = (back: number) => new Date(Date.now() - back * DAY_MS).toISOString().slice(0, 10);
+    const exports = new Map<number, string[]>();
+    for (const back of [0, ...BACK]) exports.set(back, await exportDay(server.url, dayOf(back)));
+    await stopChild(server);
+
+    // A bound well under what the directory holds now.
+    const full = filesBytes(data);
+    const bound = Math.floor(full * 0.55);
+    server = await startChild(data, { env: { ...quiet, LOGHAVEN_RETENTION_MAX_DISK_BYTES: String(bound) } });
+    const done = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
+    expect(done.code, done.stderr).toBe(0);
+    const size = (JSON.parse(done.stdout) as { retention: { size: { max_bytes: number; bytes_before: number; bytes_after: number; over: boolean; days: { day: string; hot_rows: number; archives: number }[] } } }).retention.size;
+    expect(size).toMatchObject({ max_bytes: bound, over: false });
+    expect(filesBytes(data)).toBeLessThanOrEqual(bound);
+    expect(size.bytes_after).toBe(filesBytes(data));
+
+    // The days removed are the oldest ones, whole: gone from search and from the archives.
+    const removed = size.days.map((d) => d.day);
+    expect(removed.length).toBeGreaterThan(0);
+    expect(removed.length).toBeLessThan(BACK.length);
+    expect(removed).toEqual([...BACK].reverse().slice(0, removed.length).map(dayOf));
+    for (const d of size.days) expect(d).toMatchObject({ hot_rows: PER_DAY, archives: 1 });
+    const archived = fs.readdirSync(path.join(data, 'archive', 'default'));
+    for (const back of [0, ...BACK]) {
+      const gone = removed.includes(dayOf(back));
+      expect(await exportDay(server.url, dayOf(back))).toEqual(gone ? [] : exports.get(back));
+      expect(archived.includes(`${dayOf(back)}.tar.gz`)).toBe(back !== 0 && !gone);
+    }
+    expect((await cli(['archive', 'verify', '--url', server.url])).code).toBe(0);
+    // Under the bound now: the next run removes nothing.
+    const again = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { size: { days: unknown[] } } };
+    expect(again.retention.size.days).toEqual([]);
   });
 });

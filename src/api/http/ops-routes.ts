@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import type { Principal } from '../../auth/authenticator.js';
 import { ALL_TENANTS } from '../../auth/api-key.js';
 import { LhError } from '../../errors.js';
@@ -13,7 +14,7 @@ import type { QueryLimiter } from '../../query/limiter.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import type { CategoryFileSink } from '../../sinks/category-files.js';
 import type { Archiver } from '../../lifecycle/archive.js';
-import type { RetentionResult } from '../../lifecycle/retention.js';
+import type { Retention, RetentionResult } from '../../lifecycle/retention.js';
 import { dbStats } from '../../lifecycle/stats.js';
 import type { Jobs } from './jobs.js';
 import type { Store } from '../../store/store.js';
@@ -23,6 +24,7 @@ export interface OpsRouteDeps {
   files: CategoryFileSink | null;
   /** The daily archives, when on. */
   archiver: Archiver | null;
+  retention: Retention;
   /** Long operations, followed at GET /api/v1/jobs/:id. */
   jobs: Jobs;
   /** `db maintain`'s part beyond the access aggregates: retention, applied now. */
@@ -62,8 +64,8 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       // The cache is not needed to serve: when it fails the server answers from the store, and
       // says so here without leaving the load balancer.
       // Nor are the category files: the store keeps every record while they fail.
-      // Nor are the archives: a failed run is tried again at the next.
-      const degraded = { cache: cacheCheck(deps), files: filesCheck(deps), archive: archiveCheck(deps) };
+      // Nor are the archives and retention: a failed run is tried again at the next.
+      const degraded = { cache: cacheCheck(deps), files: filesCheck(deps), archive: archiveCheck(deps), retention: retentionCheck(deps) };
       const whole = Object.values(degraded).every((c) => c.ok);
       return reply.status(ready ? 200 : 503).send({ status: ready ? (whole ? 'ready' : 'degraded') : 'not ready', checks: { ...checks, ...degraded } });
     },
@@ -99,12 +101,29 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
     return dbStats(deps.store, deps.dataDir);
   });
 
-  app.post('/api/v1/db/optimize', { config: { scope: 'admin' }, schema: { summary: 'Checkpoint the store: the WAL folded in, freed space reusable, statistics fresh', tags: ['operations'] } }, async (req) => {
-    checkServerWide(req.principal);
-    const done = await deps.store.optimize();
-    req.log.info(done, 'store optimised');
-    return done;
-  });
+  // `loghaven db optimize`: a job too, as a rewrite of a large file takes a while.
+  app.post<{ Body: { rewrite?: boolean | 'auto' } | null }>(
+    '/api/v1/db/optimize',
+    {
+      config: { scope: 'admin' },
+      schema: {
+        summary: 'Checkpoint the store and refresh its statistics; rewrite its file (the space of deleted rows given back) when asked or when worth it (a job)',
+        tags: ['operations'],
+        body: Type.Union([Type.Object({ rewrite: Type.Optional(Type.Union([Type.Boolean(), Type.Literal('auto')])) }, { additionalProperties: false }), Type.Null()]),
+      },
+    },
+    async (req, reply) => {
+      checkServerWide(req.principal);
+      const rewrite = req.body?.rewrite ?? 'auto';
+      const job = deps.jobs.start('db optimize', '', async (progress) => {
+        progress({ done: 0, total: 1, what: rewrite === false ? 'checkpoint' : 'checkpoint and rewrite' });
+        const done = await deps.store.optimize({ rewrite });
+        req.log.info(done, 'store optimised');
+        return done;
+      });
+      return reply.status(202).send({ job });
+    },
+  );
 
   app.get('/api/v1/status', { config: { scope: 'admin' }, schema: { summary: 'Server summary', tags: ['operations'] } }, async (req) => {
     checkServerWide(req.principal);
@@ -199,6 +218,17 @@ function archiveCheck(deps: OpsRouteDeps): Check {
   if (last === null) return { ok: true, detail: 'no archive run yet' };
   if (last.ok) return { ok: true, detail: `last run ${new Date(last.at).toISOString()}: ${last.result?.archived.length ?? 0} days archived` };
   return { ok: false, detail: `the last archive run (${new Date(last.at).toISOString()}) failed: ${last.error}; tried again at the next run` };
+}
+
+function retentionCheck(deps: OpsRouteDeps): Check {
+  if (!deps.retention.active) return { ok: true, detail: 'nothing expires' };
+  const last = deps.retention.last;
+  if (last === null) return { ok: true, detail: 'no retention run yet' };
+  const at = new Date(last.at).toISOString();
+  if (last.error !== null) return { ok: false, detail: `the last retention run (${at}) failed: ${last.error}; tried again at the next run` };
+  const size = last.result?.size;
+  if (size?.over) return { ok: false, detail: `the data directory holds ${size.bytes_after} bytes, over retention.max_disk_bytes (${size.max_bytes}), and no closed day is left to remove` };
+  return { ok: true, detail: `last run ${at}: ${last.result?.rows ?? 0} rows expired` };
 }
 
 function cacheCheck(deps: OpsRouteDeps): Check {

@@ -267,6 +267,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     jobs,
     files,
     archiver,
+    retention,
     maintain: async () => ({ retention: await runRetention() }),
     store,
     pipeline,

@@ -2,7 +2,8 @@
 // (`--url`, an admin key of every tenant in LOGHAVEN_API_KEY) or, for optimize, maintain and
 // stats, on a stopped server's data directory (`--data-dir`, or the configuration's data_dir).
 //
-//   optimize  checkpoint: the WAL folded into the file, deleted rows' space reusable, statistics fresh
+//   optimize  checkpoint: the WAL folded into the file, statistics fresh; the file rewritten when a
+//             fifth of it is free space or its layout is older (--rewrite: always, --no-rewrite: never)
 //   maintain  retention applied now (what it removed is reported), access-log aggregates rebuilt
 //   monitor   a live table of ingest, queries, cache and storage, every --interval
 //   stats     rows, days and bytes of each tier, and how well each packs the records
@@ -34,11 +35,12 @@ async function ask<T>(
   method: 'GET' | 'POST' | 'JOB',
   path: string,
   local: (store: Store, config: Config, dataDir: string) => Promise<T>,
+  body: object = {},
 ): Promise<{ value: T } | { code: ExitCode }> {
   if (o.url !== undefined) {
     // A job on the server (retention over many days takes a while) is followed with a progress bar.
     return valueOrExit(
-      method === 'JOB' ? await runJob<T>(o.url, path, {}, path.split('/').pop()!) : await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 30 * 60_000),
+      method === 'JOB' ? await runJob<T>(o.url, path, body, path.split('/').pop()!) : await sendJson<T>(o.url, method, path, method === 'POST' ? {} : undefined, 30 * 60_000),
     );
   }
   try {
@@ -74,16 +76,26 @@ async function maintain(o: WhereOptions): Promise<ExitCode> {
     for (const d of t.waiting_for_archive) process.stdout.write(`kept ${d.tenant} ${d.day} for now: ${d.rows} rows to expire once the day is archived\n`);
     for (const d of t.held) process.stdout.write(`kept ${d.tenant} ${d.day} for now: restored from its archive lately\n`);
     for (const d of t.files_removed) process.stdout.write(`removed category files of ${d}\n`);
+    if (t.size !== null) {
+      for (const d of t.size.days) process.stdout.write(`removed ${d.day} for retention.max_disk_bytes: ${d.hot_rows} rows, ${d.archives} archives${d.files ? ', category files' : ''}\n`);
+      process.stdout.write(`data directory: ${formatByteSize(t.size.bytes_before)} before, ${formatByteSize(t.size.bytes_after)} after, bound ${formatByteSize(t.size.max_bytes)}${t.size.over ? ' (still over: no closed day left to remove)' : ''}\n`);
+    }
+    if (t.optimized?.rewritten) process.stdout.write(`database file rewritten: ${formatByteSize(t.optimized.bytes_before)} before, ${formatByteSize(t.optimized.bytes_after)} after\n`);
     process.stdout.write(`retention: ${t.rows} rows expired from ${t.expired.length} tenant days in ${t.ms} ms\naccess aggregates rebuilt from ${a.rows} rows in ${a.ms} ms\n`);
   }
   return EXIT_OK;
 }
 
-async function optimize(o: WhereOptions): Promise<ExitCode> {
-  const r = await ask(o, 'POST', '/api/v1/db/optimize', (store) => store.optimize());
+async function optimize(o: WhereOptions & { rewrite?: boolean }): Promise<ExitCode> {
+  const rewrite = o.rewrite ?? 'auto';
+  const r = await ask(o, 'JOB', '/api/v1/db/optimize', (store) => store.optimize({ rewrite }), { rewrite });
   if ('code' in r) return r.code;
   const d = r.value;
-  process.stdout.write(o.format === 'json' ? `${JSON.stringify(d)}\n` : `store checkpointed in ${d.ms} ms: ${formatByteSize(d.bytes_before)} before, ${formatByteSize(d.bytes_after)} after\n`);
+  process.stdout.write(
+    o.format === 'json'
+      ? `${JSON.stringify(d)}\n`
+      : `store ${d.rewritten ? 'rewritten' : 'checkpointed'} in ${d.ms} ms: ${formatByteSize(d.bytes_before)} before, ${formatByteSize(d.bytes_after)} after\n`,
+  );
   return EXIT_OK;
 }
 
@@ -178,9 +190,12 @@ export function dbCommand(): Command {
       .addOption(new Option('--data-dir <dir>', 'data directory of a stopped server (overrides data_dir)').conflicts('url'))
       .addOption(configFileOption())
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
-  where(db.command('optimize').description('checkpoint the store: the WAL folded into the file, space of deleted rows reusable, statistics fresh')).action(async (o: WhereOptions) => {
-    process.exitCode = await optimize(o);
-  });
+  where(db.command('optimize').description('checkpoint the store (the WAL folded into the file, statistics fresh), and rewrite its file when a fifth of it is free space or its layout is older'))
+    .option('--rewrite', 'rewrite the database file in any case (the space of deleted rows goes back to the file system)')
+    .option('--no-rewrite', 'only checkpoint')
+    .action(async (o: WhereOptions & { rewrite?: boolean }) => {
+      process.exitCode = await optimize(o);
+    });
   where(db.command('maintain').description('apply retention now (what it removed is reported), and rebuild the access-log aggregates from the access table')).action(async (o: WhereOptions) => {
     process.exitCode = await maintain(o);
   });

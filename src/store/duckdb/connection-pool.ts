@@ -13,9 +13,11 @@ export class ConnectionPool {
   private readonly waiters: { resolve: (c: DuckDBConnection) => void; reject: (e: Error) => void }[] = [];
   private opening = 0;
   private closing = false;
+  /** While set, connections are not handed out (the database is being swapped). */
+  private paused: { drained: () => void } | null = null;
 
   constructor(
-    private readonly instance: DuckDBInstance,
+    private instance: DuckDBInstance,
     private readonly size: number,
   ) {}
 
@@ -30,6 +32,7 @@ export class ConnectionPool {
 
   private async acquire(): Promise<DuckDBConnection> {
     if (this.closing) throw new LhError('LH_ERR_STORE_CLOSED');
+    if (this.paused !== null) return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
     const free = this.idle.pop();
     if (free) return free;
     if (this.all.length + this.opening < this.size) {
@@ -46,9 +49,42 @@ export class ConnectionPool {
   }
 
   private release(conn: DuckDBConnection): void {
-    const next = this.closing ? undefined : this.waiters.shift();
+    const next = this.closing || this.paused !== null ? undefined : this.waiters.shift();
     if (next) next.resolve(conn);
     else this.idle.push(conn);
+    if (this.paused !== null && this.idle.length === this.all.length && this.opening === 0) this.paused.drained();
+  }
+
+  /**
+   * Stops handing out connections and resolves once every query running has ended (those still
+   * running after `waitMs` are interrupted); the reads that ask meanwhile wait for resume().
+   */
+  async pause(waitMs: number): Promise<void> {
+    if (this.paused !== null) throw new Error('connection pool already paused');
+    const drained = new Promise<void>((resolve) => (this.paused = { drained: resolve }));
+    if (this.idle.length === this.all.length && this.opening === 0) this.paused!.drained();
+    const timer = setTimeout(() => {
+      for (const c of this.all) if (!this.idle.includes(c)) c.interrupt();
+    }, waitMs);
+    try {
+      await drained;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** While paused: closes every connection (before their instance closes). */
+  closeIdle(): void {
+    for (const c of this.idle) c.closeSync();
+    this.all.length = 0;
+    this.idle.length = 0;
+  }
+
+  /** After pause(): hands out connections of `instance` (the same, or the one that replaced it) again. */
+  resume(instance: DuckDBInstance): void {
+    this.instance = instance;
+    this.paused = null;
+    for (const w of this.waiters.splice(0)) this.acquire().then(w.resolve, w.reject);
   }
 
   /**

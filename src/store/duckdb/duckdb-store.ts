@@ -27,6 +27,7 @@ import type {
   FileRow,
   JsonRecord,
   LoadedSegment,
+  OptimizeResult,
   Page,
   PageAfter,
   PageRequest,
@@ -40,7 +41,7 @@ import type {
 import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment-catalog.js';
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
-import { MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
+import { LOGS_DDL, MIGRATIONS, MIGRATIONS_TABLE } from './migrations.js';
 import { ACCESS_SOURCES, APPEND_AGGREGATES_SQL, CROWDED_HOURS_SQL, INSERT_ACCESS_SQL, MERGE_HOUR_SQL, typedRowsSql } from './access-tables.js';
 import { DuckDbAccessAnalytics } from './access-analytics.js';
 import type { AccessAnalytics } from '../access.js';
@@ -161,38 +162,24 @@ export class DuckDbStore implements Store {
   private hot: HotTier | null = null;
 
   private constructor(
-    private readonly instance: DuckDBInstance,
-    private readonly writer: DuckDBConnection,
+    private instance: DuckDBInstance,
+    private writer: DuckDBConnection,
     /** For instance-wide settings changed at run time (the memory limit). */
-    private readonly control: DuckDBConnection,
+    private control: DuckDBConnection,
     /** For the readiness probe alone. */
-    private readonly probe: DuckDBConnection,
+    private probe: DuckDBConnection,
     private readonly readers: ConnectionPool,
     private readonly options: DuckDbStoreOptions,
     private readonly loadDir: string,
   ) {}
 
   static async open(options: DuckDbStoreOptions): Promise<DuckDbStore> {
-    if (options.file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
-    let instance: DuckDBInstance;
-    try {
-      instance = await DuckDBInstance.create(options.file, {
-        threads: String(options.threads),
-        memory_limit: options.memoryLimit,
-        autoinstall_known_extensions: 'false',
-        autoload_known_extensions: 'false',
-        // New database files use the current storage format, which can compress attrs with
-        // zstd (a file made by an older format keeps its own).
-        storage_compatibility_version: 'latest',
-        // DuckDB's allocator keeps freed pages for reuse and by default returns them only past
-        // 128 MiB (512 MiB after a bulk free): under a steady load that is hundreds of MB of
-        // resident memory doing nothing. Returning them sooner costs loads about 10 %.
-        allocator_flush_threshold: '8MB',
-        allocator_bulk_deallocation_flush_threshold: '8MB',
-      });
-    } catch (e) {
-      throw new LhError('LH_ERR_STORE', `cannot open DuckDB database ${options.file}: ${errorText(e)}`, undefined, { cause: e });
+    if (options.file !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
+      // A rewrite that did not finish (optimize): the database file is still the one it copied.
+      for (const f of [rewriteFile(options.file), `${rewriteFile(options.file)}.wal`]) fs.rmSync(f, { force: true });
     }
+    const instance = await openInstance(options);
     const writer = await instance.connect();
     const control = await instance.connect();
     const probe = await instance.connect();
@@ -275,7 +262,7 @@ export class DuckDbStore implements Store {
       tmpDir: this.loadDir,
       rowsSelect: rowsSelect(this.maxRowBytes),
       // Pieces are in memory and short-lived: no compression to ask for.
-      tableDdl: MIGRATIONS[0]!.sql[0]!.replace(/\s*USING COMPRESSION \w+/g, ''),
+      tableDdl: LOGS_DDL.replace(/\s*USING COMPRESSION \w+/g, ''),
       memoryLimit: this.options.hotMemoryLimit ?? '128MB',
     });
   }
@@ -859,16 +846,106 @@ export class DuckDbStore implements Store {
     return rows.map((r) => ({ tenant: r[0] as string, day: r[1] as string, rows: Number(r[2]), maxSeq: r[3] as bigint }));
   }
 
-  /** On the writer's turn: a checkpoint (the WAL folded into the file, freed blocks reusable) and fresh statistics. */
-  optimize(): Promise<{ bytes_before: number; bytes_after: number; ms: number }> {
+  /**
+   * On the writer's turn: a checkpoint (the WAL folded into the file, freed blocks reusable), the
+   * file rewritten when `rewrite` asks (always, or 'auto': when a fifth of it or more is free
+   * space, or its `logs` has an older layout), and fresh statistics.
+   */
+  optimize(opts: { rewrite?: boolean | 'auto' } = {}): Promise<OptimizeResult> {
     return this.serialised(async () => {
       this.assertOpen();
       const started = performance.now();
       const before = this.fileBytes();
       await this.writer.run('CHECKPOINT');
+      const rewrite = opts.rewrite ?? 'auto';
+      let rewritten = false;
+      if (this.options.file !== ':memory:' && (rewrite === true || (rewrite === 'auto' && (await this.rewriteWorthwhile())))) {
+        await this.rewriteFile();
+        rewritten = true;
+      }
       await this.writer.run('ANALYZE');
-      return { bytes_before: before, bytes_after: this.fileBytes(), ms: Math.round(performance.now() - started) };
+      return { bytes_before: before, bytes_after: this.fileBytes(), rewritten, ms: Math.round(performance.now() - started) };
     }).catch((e: unknown) => Promise.reject(storeError('optimize', e)));
+  }
+
+  /** Whether a rewrite would give back space (a fifth of the file is free) or bring `logs` to its current layout. */
+  private async rewriteWorthwhile(): Promise<boolean> {
+    const [free, total] = (await this.writer.runAndReadAll('SELECT free_blocks, total_blocks FROM pragma_database_size() WHERE database_name = current_database()')).getRows()[0] as [bigint, bigint];
+    if (total > 0n && free * 5n >= total) return true;
+    // Messages stored some other way than LOGS_DDL says: a file made before it said zstd.
+    const older = (await this.writer.runAndReadAll(`SELECT count(*) FROM pragma_storage_info('logs') WHERE column_name = 'message' AND segment_type = 'VARCHAR' AND compression <> 'ZSTD'`)).getRows()[0]![0] as bigint;
+    return older > 0n;
+  }
+
+  /**
+   * On the writer's turn (loads wait, the spool holds what arrives): every table copied into a
+   * new database file, `logs` in its current layout (LOGS_DDL) and in sequence order, and that
+   * file put in the old one's place. The space deleted rows left goes back to the file system
+   * (DuckDB reuses it but never gives it back). Reads go on during the copy; they wait only while
+   * the files are swapped, and the keys, which reads may write, are copied then.
+   * A crash before the swap leaves the old file as it was (open() removes the new one); the
+   * swap itself is a rename.
+   */
+  private async rewriteFile(): Promise<void> {
+    const file = path.resolve(this.options.file);
+    const target = rewriteFile(file);
+    for (const f of [target, `${target}.wal`]) fs.rmSync(f, { force: true });
+    const db = (await this.writer.runAndReadAll('SELECT current_database()')).getRows()[0]![0] as string;
+    const main = quoteIdent(db);
+    await this.writer.run(`ATTACH ${sqlString(target)} AS lh_rewrite`);
+    let attached = true;
+    try {
+      await this.writer.run(`COPY FROM DATABASE ${main} TO lh_rewrite (SCHEMA)`);
+      await this.writer.run('DROP TABLE lh_rewrite.logs');
+      await this.writer.run(LOGS_DDL.replace(/^CREATE TABLE logs\b/, 'CREATE TABLE lh_rewrite.logs'));
+      const tables = (await this.writer.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE database_name = $1 ORDER BY table_name`, [db])).getRows().map((r) => r[0] as string);
+      const copy = (t: string) => this.writer.run(`INSERT INTO lh_rewrite.${quoteIdent(t)} SELECT * FROM ${main}.${quoteIdent(t)}${t === 'logs' ? ' ORDER BY seq' : ''}`);
+      await this.withMemoryHeadroom('rewrite', async () => {
+        for (const t of tables) if (t !== 'api_keys') await copy(t);
+      }, Infinity);
+      // Reads may create and revoke keys: the pool is held while they are copied and the files swapped.
+      await this.readers.pause(this.options.queryTimeoutMs ?? 30_000);
+      let instance = this.instance;
+      let swapped: (() => void) | null = null;
+      try {
+        if (tables.includes('api_keys')) await copy('api_keys');
+        await this.writer.run('CHECKPOINT lh_rewrite');
+        await this.writer.run('DETACH lh_rewrite');
+        attached = false;
+        await this.limitChange;
+        await this.probeChain;
+        // Probes and changes of the memory limit asked for meanwhile wait for the new connections.
+        let reopened!: () => void;
+        this.probeChain = this.limitChange = new Promise<void>((resolve) => (reopened = resolve));
+        swapped = reopened;
+        await this.writer.run('CHECKPOINT');
+        this.probe.closeSync();
+        this.control.closeSync();
+        this.writer.closeSync();
+        this.readers.closeIdle();
+        this.instance.closeSync();
+        let swapError: unknown = null;
+        try {
+          fs.rmSync(`${file}.wal`, { force: true });
+          fs.renameSync(target, file);
+        } catch (e) {
+          swapError = e;
+        }
+        // The old file when the swap failed: the store goes on as it was.
+        instance = this.instance = await openInstance(this.options);
+        this.writer = await instance.connect();
+        this.control = await instance.connect();
+        this.probe = await instance.connect();
+        if (swapError !== null) throw swapError;
+      } finally {
+        swapped?.();
+        this.readers.resume(instance);
+      }
+    } catch (e) {
+      if (attached) await this.writer.run('DETACH lh_rewrite').catch(() => undefined);
+      for (const f of [target, `${target}.wal`]) fs.rmSync(f, { force: true });
+      throw e;
+    }
   }
 
   async expiryCandidates(plan: ExpiryPlan): Promise<DayCount[]> {
@@ -1119,6 +1196,37 @@ function compareKeys(a: string | null, b: string | null): number {
   if (a === null) return 1;
   if (b === null) return -1;
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+async function openInstance(options: DuckDbStoreOptions): Promise<DuckDBInstance> {
+  try {
+    return await DuckDBInstance.create(options.file, {
+      threads: String(options.threads),
+      memory_limit: options.memoryLimit,
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      // New database files use the current storage format, which can compress attrs with
+      // zstd (a file made by an older format keeps its own).
+      storage_compatibility_version: 'latest',
+      // DuckDB's allocator keeps freed pages for reuse and by default returns them only past
+      // 128 MiB (512 MiB after a bulk free): under a steady load that is hundreds of MB of
+      // resident memory doing nothing. Returning them sooner costs loads about 10 %.
+      allocator_flush_threshold: '8MB',
+      allocator_bulk_deallocation_flush_threshold: '8MB',
+    });
+  } catch (e) {
+    throw new LhError('LH_ERR_STORE', `cannot open DuckDB database ${options.file}: ${errorText(e)}`, undefined, { cause: e });
+  }
+}
+
+/** A name as a quoted SQL identifier. */
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Where rewriteFile() writes the new database file before it takes the old one's place. */
+function rewriteFile(file: string): string {
+  return `${path.resolve(file)}.rewrite`;
 }
 
 function extentOf(r: DuckDBValue[]): SegmentExtent {
