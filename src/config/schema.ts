@@ -308,7 +308,18 @@ export const ConfigSchema = section('loghaven configuration', {
       description:
         'Archive each closed day, per tenant, under `DATA/archive/<tenant>/`: `YYYY-MM-DD.tar.gz` (the day\'s JSONL by category, with a manifest of counts and SHA-256 sums), `YYYY-MM-DD.parquet` (zstd, every column) and `YYYY-MM-DD.json` (the manifest, written last).',
     }),
-    keep_days: Type.Integer({ minimum: 0, maximum: 36_500, default: 0, description: 'Archives of days older than this many days are deleted by each run; 0 keeps them for ever.' }),
+    keep_days: Type.Integer({
+      minimum: 0,
+      maximum: 36_500,
+      default: 0,
+      description: 'Archives of days older than this many days are deleted by each run (and such days are not archived); 0 keeps them for ever.',
+    }),
+    keep_count: Type.Integer({
+      minimum: 0,
+      maximum: 1_000_000,
+      default: 0,
+      description: 'Most days of archives kept per tenant: each run deletes the oldest beyond it (and does not archive a day older than those kept); 0: no limit.',
+    }),
   }),
   retention: section('Retention (SPEC §7)', {
     days: Type.Integer({

@@ -131,6 +131,8 @@ export interface ArchiverOptions {
   graceUs: bigint;
   /** Archives of days older than this many days are deleted; 0 keeps them. */
   keepDays: number;
+  /** Archives beyond this many days (the newest kept), per tenant, are deleted; 0 keeps them all. */
+  keepCount?: number;
   /** Whether records are arriving now: the archive then compresses on one core, not both. */
   ingestActive?: () => boolean;
   /** The category files (DATA/files), and the sequence number they are written through. */
@@ -213,7 +215,9 @@ export class Archiver {
     const result: ArchiveRunResult = { archived: [], removed: [], failed: [], upToDate: 0, lag_seconds: 0 };
     let engine: Engine | null = null;
     try {
-      const todo = days.filter((d) => !this.isArchived(d));
+      // A day keep_days or keep_count would delete at once is not archived.
+      const kept = this.keeps(days);
+      const todo = days.filter((d) => !this.isArchived(d) && kept(d.tenant, d.day));
       result.upToDate = days.length - todo.length;
       for (const [i, d] of todo.entries()) {
         if (this.stopped) break;
@@ -234,7 +238,7 @@ export class Archiver {
     } finally {
       engine?.close();
     }
-    if (this.opts.keepDays > 0) result.removed = this.removeOld(now);
+    result.removed = this.removeOld();
     return result;
   }
 
@@ -392,15 +396,46 @@ export class Archiver {
     return oldest === null ? 0 : Math.max(0, Math.round((now - Number((oldest + this.opts.graceUs) / 1000n)) / 1000));
   }
 
-  private removeOld(now: number): { tenant: string; day: string }[] {
-    const oldest = new Date(now - this.opts.keepDays * 86_400_000).toISOString().slice(0, 10);
+  /**
+   * Which tenant days keep_days and keep_count keep an archive of, as the archives are now and
+   * with the `coming` days archived too: a day newer than keep_days, and among the keep_count
+   * newest archived days of its tenant (or newer).
+   */
+  keeps(coming: readonly { tenant: string; day: string }[] = []): (tenant: string, day: string) => boolean {
+    const { keepDays, keepCount = 0 } = this.opts;
+    const oldest = keepDays > 0 ? new Date(this.now() - keepDays * 86_400_000).toISOString().slice(0, 10) : '';
+    const nth = new Map<string, string>();
+    return (tenant, day) => {
+      if (day < oldest) return false;
+      if (keepCount === 0) return true;
+      if (!nth.has(tenant)) {
+        const archived = [
+          ...new Set([
+            ...safeReaddir(this.tenantDir(tenant))
+              .filter((f) => f.endsWith('.json') && isDayName(f.slice(0, -5)))
+              .map((f) => f.slice(0, -5)),
+            ...coming.filter((c) => c.tenant === tenant).map((c) => c.day),
+          ]),
+        ]
+          .sort()
+          .reverse();
+        nth.set(tenant, archived.length < keepCount ? '' : archived[keepCount - 1]!);
+      }
+      return day >= nth.get(tenant)!;
+    };
+  }
+
+  /** Deletes the archives keep_days and keep_count no longer keep. */
+  private removeOld(): { tenant: string; day: string }[] {
+    if (this.opts.keepDays === 0 && !this.opts.keepCount) return [];
+    const kept = this.keeps();
     const removed: { tenant: string; day: string }[] = [];
     for (const e of this.list()) {
-      if (e.day >= oldest) continue;
+      if (kept(e.tenant, e.day)) continue;
       removeArchiveDay(this.opts.dir, e.tenant, e.day);
       removed.push({ tenant: e.tenant, day: e.day });
     }
-    if (removed.length > 0) this.opts.log?.info({ removed: removed.length, keep_days: this.opts.keepDays }, 'old archives removed');
+    if (removed.length > 0) this.opts.log?.info({ removed: removed.length, keep_days: this.opts.keepDays, keep_count: this.opts.keepCount ?? 0 }, 'old archives removed');
     return removed;
   }
 

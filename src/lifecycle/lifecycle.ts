@@ -28,6 +28,7 @@ export function createLifecycle(
         dir: path.join(dataDir, 'archive'),
         graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace),
         keepDays: config.archive.keep_days,
+        keepCount: config.archive.keep_count,
         categoryFiles: files ? { dir: path.join(dataDir, 'files'), through: () => files.writtenThrough } : null,
         ingestActive,
         log,
@@ -37,8 +38,9 @@ export function createLifecycle(
     store,
     days: config.retention.days,
     rules: config.retention.rules,
-    // With archiving on, nothing leaves the hot store before its archive is complete and current.
-    archived: archiver === null ? null : (d) => archiver.isArchived(d),
+    // With archiving on, nothing leaves the hot store before its archive is complete and current
+    // (unless the archive would not be kept: keep_days or keep_count).
+    archived: archiver === null ? null : (d) => archiver.isArchived(d) || !archiver.keeps()(d.tenant, d.day),
     held: archiver === null ? undefined : (tenant, day) => archiver.isHeld(tenant, day),
     filesDir: config.files.enabled ? path.join(dataDir, 'files') : null,
     maxDiskBytes: config.retention.max_disk_bytes,

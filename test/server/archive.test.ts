@@ -206,4 +206,36 @@ describe('daily archives', () => {
     const again = JSON.parse((await cli(['archive', 'run', '--url', server.url, '--format', 'json'])).stdout) as { archived: unknown[] };
     expect(again.archived).toEqual([]);
   });
+
+  it('keeps the archives keep_count and keep_days say, and neither archives a day it would delete nor holds retention for it', { timeout: 240_000 }, async () => {
+    const data = path.join(dir, 'data');
+    // One record on each of six closed days, 2 to 7 days back; the hot store keeps 3 days.
+    const back = [2, 3, 4, 5, 6, 7];
+    const dayOf = (b: number) => new Date(Date.now() - b * DAY_MS).toISOString().slice(0, 10);
+    server = await startChild(data, { env: { ...ENV, LOGHAVEN_ARCHIVE_KEEP_COUNT: '2', LOGHAVEN_RETENTION_DAYS: '3' } });
+    await ingest(server.url, back.map((b) => ({ ts: new Date(Date.now() - b * DAY_MS).toISOString(), message: `day ${b}` })));
+    await until(async () => (await exportDay(server!.url, dayOf(7))).length === 1 && (await exportDay(server!.url, dayOf(2))).length === 1);
+    const listed = async () => (JSON.parse((await cli(['archive', 'list', '--url', server!.url, '--format', 'json'])).stdout) as { day: string }[]).map((e) => e.day);
+
+    // The run archives the two newest days alone; a second one does nothing.
+    const first = await cli(['archive', 'run', '--url', server.url, '--format', 'json']);
+    expect(first.code, first.stderr).toBe(0);
+    expect((JSON.parse(first.stdout) as { archived: { day: string }[] }).archived.map((a) => a.day)).toEqual([dayOf(3), dayOf(2)]);
+    expect(await listed()).toEqual([dayOf(3), dayOf(2)]);
+    const second = JSON.parse((await cli(['archive', 'run', '--url', server.url, '--format', 'json'])).stdout) as { archived: unknown[]; removed: unknown[] };
+    expect(second).toMatchObject({ archived: [], removed: [] });
+
+    // Retention does not wait for archives that would not be kept: days 4 to 7 back go.
+    const maintained = JSON.parse((await cli(['db', 'maintain', '--url', server.url, '--format', 'json'])).stdout) as { retention: { waiting_for_archive: unknown[]; expired: { day: string }[] } };
+    expect(maintained.retention.waiting_for_archive).toEqual([]);
+    expect(maintained.retention.expired.map((d) => d.day).sort()).toEqual([7, 6, 5, 4].map(dayOf));
+    for (const b of back) expect((await exportDay(server.url, dayOf(b))).length).toBe(b <= 3 ? 1 : 0);
+
+    // keep_days: archives of days older than two days back go at the next run.
+    await stopChild(server);
+    server = await startChild(data, { env: { ...ENV, LOGHAVEN_ARCHIVE_KEEP_DAYS: '2' } });
+    const third = JSON.parse((await cli(['archive', 'run', '--url', server.url, '--format', 'json'])).stdout) as { removed: { day: string }[] };
+    expect(third.removed.map((r) => r.day)).toEqual([dayOf(3)]);
+    expect(await listed()).toEqual([dayOf(2)]);
+  });
 });
