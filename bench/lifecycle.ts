@@ -148,9 +148,12 @@ async function main(): Promise<void> {
     await untilLoaded(server.url, 2 * ROWS);
     // The category files caught up too: the archives take them as they are.
     while (!/^loghaven_files_behind_rows 0$/m.test(await (await fetch(`${server.url}/metrics`)).text())) await new Promise((r) => setTimeout(r, 500));
-    cli(['db', 'optimize', '--url', server.url]);
+    cli(['db', 'optimize', '--no-rewrite', '--url', server.url]);
     const ndjsonBytes = ndjson[0]!.bytes + ndjson[1]!.bytes;
-    const hotBytes = (JSON.parse(cli(['db', 'stats', '--url', server.url, '--format', 'json'])) as { hot: { bytes: number } }).hot.bytes;
+    const loadedBytes = (JSON.parse(cli(['db', 'stats', '--url', server.url, '--format', 'json'])) as { hot: { bytes: number } }).hot.bytes;
+    // The database file rewritten (what retention does once deleted rows leave a fifth of it free).
+    const rewrite = JSON.parse(cli(['db', 'optimize', '--rewrite', '--url', server.url, '--format', 'json'])) as { bytes_after: number; ms: number };
+    const hotBytes = rewrite.bytes_after;
     const hot = await searches(server.url);
     console.log('  hot searches done');
 
@@ -166,6 +169,14 @@ async function main(): Promise<void> {
     const archiveSeconds = (performance.now() - archiveStarted) / 1000;
     const archived = (JSON.parse(archiveOut) as { archived: { day: string; records: number; ms: number; tar_bytes: number; parquet_bytes: number; jsonl_bytes: number; members_from: string; phases_ms: object }[] }).archived.filter((a) => DAYS.map(dayName).includes(a.day));
     console.log(`  archived in ${archiveSeconds.toFixed(1)} s while ingesting: ${archived.map((a) => `${a.day} members from ${a.members_from}, ${JSON.stringify(a.phases_ms)}`).join('; ')}`);
+    // The floor of row-wise compression: zstd -19 of the first 500,000 lines of a day (its ratio).
+    const sample = (cmd: string) => Number(execFileSync('sh', ['-c', `head -n 500000 '${ndjson[0]!.file}' | ${cmd} | wc -c`], { encoding: 'utf8' }).trim());
+    let zstdRatio = NaN;
+    try {
+      zstdRatio = sample('cat') / sample('zstd -19 -T2 -q -c');
+    } catch {
+      // no zstd on this machine: the figure says so
+    }
     const gzipBytes = ndjson.map((n) => Number(execFileSync('sh', ['-c', `gzip -6 -c '${n.file}' | wc -c`], { encoding: 'utf8' }).trim()));
 
     // Both days leave the hot store; the same searches from the cold tier.
@@ -178,7 +189,8 @@ async function main(): Promise<void> {
     console.log('\n| measure | figure | reference, same run | ratio | target | met |\n|---|---|---|---|---|---|');
     const row = (m: string, fig: string, ref: string, ratio: string, target: string, met: boolean | null) => console.log(`| ${m} | ${fig} | ${ref} | ${ratio} | ${target} | ${met === null ? '' : met ? 'yes' : '**no**'} |`);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
-    row('hot store, both days (all rows, not compacted)', mib(hotBytes), `NDJSON ${mib(ndjsonBytes)}`, `1/${(ndjsonBytes / hotBytes).toFixed(1)}`, '≤ 1/12 after compaction', ndjsonBytes / hotBytes >= 12);
+    row('hot store, both days, as loaded', mib(loadedBytes), `NDJSON ${mib(ndjsonBytes)}`, `1/${(ndjsonBytes / loadedBytes).toFixed(1)}`, '', true);
+    row(`hot store after db optimize --rewrite (${(rewrite.ms / 1000).toFixed(1)} s)`, mib(hotBytes), `NDJSON ${mib(ndjsonBytes)}; zstd -19 of it: ${Number.isNaN(zstdRatio) ? 'zstd not installed' : `1/${zstdRatio.toFixed(1)}`}`, `1/${(ndjsonBytes / hotBytes).toFixed(1)}`, '≤ 1/12 after compaction', ndjsonBytes / hotBytes >= 12);
     for (const [i, a] of archived.entries()) {
       const n = ndjson[DAYS.map(dayName).indexOf(a.day)]!.bytes;
       row(`tar.gz of ${a.day} (${fmt(a.records)} records)`, mib(a.tar_bytes), `NDJSON ${mib(n)}; gzip -6 of it ${mib(gzipBytes[i]!)}`, `1/${(n / a.tar_bytes).toFixed(1)}`, '≤ 1/10', n / a.tar_bytes >= 10);

@@ -49,6 +49,7 @@ describe('loadConfig defaults', () => {
         max_batch_rows: 50_000,
         durability: 'fsync',
         fsync_interval_ms: 50,
+        message_keys: ['message', 'msg', '@m', '@mt', 'text', 'log'],
         spool_max_bytes: 512 * 2 ** 20,
         flush_interval_ms: 0,
       },
@@ -192,6 +193,7 @@ describe('environment variables', () => {
       ['ingest.max_batch_rows', 'LOGHAVEN_INGEST_MAX_BATCH_ROWS'],
       ['ingest.durability', 'LOGHAVEN_INGEST_DURABILITY'],
       ['ingest.fsync_interval_ms', 'LOGHAVEN_INGEST_FSYNC_INTERVAL_MS'],
+      ['ingest.message_keys', 'LOGHAVEN_INGEST_MESSAGE_KEYS'],
       ['ingest.spool_max_bytes', 'LOGHAVEN_INGEST_SPOOL_MAX_BYTES'],
       ['ingest.flush_interval_ms', 'LOGHAVEN_INGEST_FLUSH_INTERVAL_MS'],
       ['elasticsearch.index_field', 'LOGHAVEN_ELASTICSEARCH_INDEX_FIELD'],
@@ -502,5 +504,14 @@ describe('routing rules', () => {
       expect.stringMatching(/^routing\.rules\[1\]: a rule needs at least one of source, service, host, tenant, level to match \(from .*c\.toml\)$/),
     ]);
     expect(loadError({ env: { LOGHAVEN_ROUTING_RULES: 'not json' } }).message).toMatch(/routing\.rules: "not json" is not valid/);
+  });
+});
+
+describe('ingest.message_keys', () => {
+  it('reads a list from the file and a JSON array from the environment, and names a key that cannot be one', () => {
+    expect(load({ file: writeToml('[ingest]\nmessage_keys = ["log", "message"]\n') }).ingest.message_keys).toEqual(['log', 'message']);
+    expect(load({ env: { LOGHAVEN_INGEST_MESSAGE_KEYS: '["body"]' } }).ingest.message_keys).toEqual(['body']);
+    const bad = loadError({ file: writeToml('[ingest]\nmessage_keys = ["msg", "host"]\n', 'keys.toml') });
+    expect(bad.message).toMatch(/ingest\.message_keys: "host" already names the record's host \(from .*keys\.toml\)/);
   });
 });

@@ -10,6 +10,7 @@ import { readConfigFile, type ConfigFileSettings, type FlatSettings } from './to
 import { parseByteSize } from './size.js';
 import { ruleProblems, type RoutingRule } from '../pipeline/routing.js';
 import { retentionRuleProblems, type RetentionRule } from '../lifecycle/retention.js';
+import { messageKeyProblems } from '../ingest/common/normalise.js';
 
 export { configReference, type Config, type ConfigReferenceEntry } from './schema.js';
 export { resolveConfigFile } from './toml-file.js';
@@ -143,6 +144,13 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
   if (!reported.has('retention.rules') && retentionRules !== undefined && Array.isArray(retentionRules.value)) {
     for (const problem of retentionRuleProblems(retentionRules.value as RetentionRule[])) {
       problems.push({ key: 'retention.rules', value: retentionRules.value, expected: problem, source: retentionRules.source, message: `${problem} (from ${retentionRules.source})` });
+    }
+  }
+
+  const messageKeys = effective.get('ingest.message_keys');
+  if (!reported.has('ingest.message_keys') && messageKeys !== undefined && Array.isArray(messageKeys.value)) {
+    for (const problem of messageKeyProblems(messageKeys.value as string[])) {
+      problems.push({ key: 'ingest.message_keys', value: messageKeys.value, expected: problem, source: messageKeys.source, message: `${problem} (from ${messageKeys.source})` });
     }
   }
 

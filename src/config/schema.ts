@@ -4,6 +4,7 @@
 
 import { Type, KindGuard, type Static, type TSchema, type TObject } from '@sinclair/typebox';
 import { SIZE_UNITS, formatByteSize } from './size.js';
+import { FIELD_ALIASES } from '../ingest/common/normalise.js';
 
 export const PROFILES = ['development', 'staging', 'production'] as const;
 export type Profile = (typeof PROFILES)[number];
@@ -117,6 +118,13 @@ export const ConfigSchema = section('loghaven configuration', {
         '`fsync`: a 2xx means the records are fsynced to the spool (survive power loss); `batch`: the spool is fsynced every `fsync_interval_ms` (a crash of the process loses nothing, a power loss at most that interval); `none`: the OS writes when it likes (a process crash loses nothing, a power loss may lose seconds).',
     }),
     fsync_interval_ms: Type.Integer({ minimum: 1, maximum: 60_000, default: 50, description: 'With `durability = "batch"`: how often the spool is fsynced.' }),
+    message_keys: Type.Array(Type.String(), {
+      default: [...FIELD_ALIASES.message],
+      description:
+        'Member names a JSON record\'s message comes from, the first present winning (the others stay in attrs), for every protocol. `log` is Fluent Bit\'s and Docker\'s line (an object `log` is still Elastic Common Schema\'s). Top-level names, none that names another record field. In the environment: a JSON array.',
+      'x-expected': 'a list of 1 to 16 member names such as ["message", "msg", "log"]',
+      'x-type': 'list of names',
+    }),
     spool_max_bytes: byteSize({
       minimum: MiB,
       maximum: 1024 * GiB,

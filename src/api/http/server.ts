@@ -3,6 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { setMessageKeys } from '../../ingest/common/normalise.js';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import compress from '@fastify/compress';
@@ -77,6 +78,8 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config): Promise<RunningServer> {
+  // Every protocol's JSON records take their message from these members.
+  setMessageKeys(config.ingest.message_keys);
   const dataDir = path.resolve(config.data_dir);
   fs.mkdirSync(dataDir, { recursive: true });
   const opened = Date.now();

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeRows, RowBatchBuilder, rowsOf } from '../../store/row-format.js';
 import { JsonRowEncoder, prepareDefaults } from './json-rows.js';
-import { normaliseObject, type RecordDefaults } from './normalise.js';
+import { FIELD_ALIASES, messageKeyProblems, normaliseObject, setMessageKeys, type RecordDefaults } from './normalise.js';
 
 const ctx = { tenant: 'default', receivedAt: 1_700_000_000_000_000n };
 
@@ -173,5 +173,75 @@ describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
       const mutated = r() < 0.5 ? line.slice(0, at) + piece + line.slice(at + 1) : line.slice(0, at) + piece + line.slice(at);
       check(mutated, d);
     }
+  });
+});
+
+describe('message keys', () => {
+  it('take a Fluent Bit line from `log`, and leave an Elastic Common Schema `log` object to its fields', () => {
+    const fluent = encode('{"log":"GET /health 200","stream":"stdout","time":"2026-11-30T08:00:00.5Z"}');
+    expect(fluent).toMatchObject({ ok: true, record: { message: 'GET /health 200', ts: BigInt(Date.parse('2026-11-30T08:00:00.5Z')) * 1000n, attrs: '{"stream":"stdout"}' } });
+    check('{"log":"GET /health 200","stream":"stdout","time":"2026-11-30T08:00:00.5Z"}');
+    // A message of higher rank wins; `log` stays in attrs.
+    check('{"log":"raw line","msg":"parsed","level":"warn"}');
+    expect(encode('{"log":"raw line","msg":"parsed"}')).toMatchObject({ record: { message: 'parsed', attrs: '{"log":"raw line"}' } });
+    const ecs = encode('{"message":"m","log":{"level":"error","logger":"app"}}');
+    expect(ecs).toMatchObject({ record: { message: 'm', level: 'error', attrs: '{"log":{"logger":"app"}}' } });
+    check('{"message":"m","log":{"level":"error","logger":"app"}}');
+  });
+
+  it('are what ingest.message_keys sets, for the byte encoder and the reference alike', () => {
+    try {
+      setMessageKeys(['body', 'msg']);
+      expect(encode('{"message":"not this","body":"this"}')).toMatchObject({ record: { message: 'this', attrs: '{"message":"not this"}' } });
+      check('{"message":"not this","body":"this"}');
+      check('{"msg":"second","log":"no longer a message"}');
+      expect(encode('{"msg":"second","log":"no longer a message"}')).toMatchObject({ record: { message: 'second' } });
+    } finally {
+      setMessageKeys(FIELD_ALIASES.message);
+    }
+    expect(encode('{"message":"back","body":"attrs again"}')).toMatchObject({ record: { message: 'back' } });
+  });
+
+  it('refuse names that are dotted, repeated or another field\'s', () => {
+    expect(messageKeyProblems(['message', 'msg'])).toEqual([]);
+    expect(messageKeyProblems([])).toEqual(['ingest.message_keys: between 1 and 16 names']);
+    expect(messageKeyProblems(['a.b', 'x', 'x', 'level'])).toEqual([
+      'ingest.message_keys: "a.b" is not a top-level member name (no dots, not empty)',
+      'ingest.message_keys: "x" is listed twice',
+      'ingest.message_keys: "level" already names the record\'s level',
+    ]);
+    expect(() => setMessageKeys(['ts'])).toThrow(/"ts" already names the record's ts/);
+  });
+});
+
+describe('shadowed defaults', () => {
+  const labels: RecordDefaults = {
+    service: 'api',
+    host: 'web-1',
+    level: 'info',
+    attrs: { env: 'prod' },
+    shadow: [
+      { field: 'service', key: 'job', value: 'api' },
+      { field: 'host', key: 'host', value: 'web-1' },
+      { field: 'level', key: 'level', value: 'INFO' },
+    ],
+  };
+
+  it('keep a label the record overrides in attrs, under its name, in both implementations', () => {
+    expect(encode('{"host":"own","level":"error","msg":"x"}', labels)).toMatchObject({
+      record: { service: 'api', host: 'own', level: 'error', attrs: '{"env":"prod","host":"web-1","level":"INFO"}' },
+    });
+    for (const line of [
+      '{"host":"own","level":"error","msg":"x"}',
+      '{"msg":"nothing overridden"}',
+      '{"hostname":"own-2","job":"the record\'s job","service":"svc"}',
+      '{"level":"nonsense","host":null}',
+      '{"host":{"name":"nested"},"env":"dev"}',
+      '{"host":"web-1","level":"info","msg":"the same values as the labels"}',
+    ]) check(line, labels);
+    // The same value as the label's: nothing to keep.
+    expect(encode('{"host":"web-1","level":"info"}', labels)).toMatchObject({ record: { host: 'web-1', level: 'info', attrs: '{"env":"prod"}' } });
+    // The record's own member of the label's name wins: no shadow then.
+    expect(encode('{"service":"svc","job":"mine"}', labels)).toMatchObject({ record: { service: 'svc', attrs: '{"env":"prod","job":"mine"}' } });
   });
 });

@@ -11,7 +11,7 @@ import type { Level } from '../../model/record.js';
 import { BytesTimestamp, jsonNumber, parseTimestamp, timestampFromBytes } from '../../model/timestamp.js';
 import { RowBatchBuilder, textField } from '../../store/row-format.js';
 import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind, wellFormedJson } from './json-scanner.js';
-import { FIELD_ALIASES, NESTED_PARENTS, type NormaliseContext, type RecordDefaults } from './normalise.js';
+import { FIELD_ALIASES, MAX_ALIASES, NESTED_PARENTS, currentAliases, onAliasesChanged, type NormaliseContext, type RecordDefaults, type ShadowField } from './normalise.js';
 
 /** The aliased fields in alias-table order; text fields are written in ROW_COLUMNS order. */
 const FIELDS = Object.keys(FIELD_ALIASES) as (keyof typeof FIELD_ALIASES)[];
@@ -22,25 +22,39 @@ const TEXT_FIELDS = (['service', 'host', 'category', 'source', 'message', 'trace
 const MESSAGE = 4;
 
 /** Every alias gets a code: field * RANKS + rank. */
-const RANKS = 16;
+const RANKS = MAX_ALIASES;
 interface Alias {
   name: string;
   bytes: Uint8Array;
   code: number;
 }
-const ALIASES: Alias[] = [];
-const ALIAS_BY_NAME = new Map<string, number>();
-FIELDS.forEach((field, f) =>
-  FIELD_ALIASES[field].forEach((name, rank) => {
-    ALIASES.push({ name, bytes: Buffer.from(name), code: f * RANKS + rank });
-    ALIAS_BY_NAME.set(name, f * RANKS + rank);
-  }),
-);
-const MAX_ALIAS_BYTES = Math.max(...ALIASES.map((a) => a.bytes.length));
+let ALIAS_BY_NAME = new Map<string, number>();
+let MAX_ALIAS_BYTES = 0;
 /** Candidates by key length and first byte. */
-const ALIAS_TABLE: (Alias[] | undefined)[] = new Array((MAX_ALIAS_BYTES + 1) * 256);
-for (const a of ALIASES) (ALIAS_TABLE[a.bytes.length * 256 + a.bytes[0]!] ??= []).push(a);
-const SEVERITY_CODE = ALIAS_BY_NAME.get('severity')!;
+let ALIAS_TABLE: (Alias[] | undefined)[] = [];
+let SEVERITY_CODE = -1;
+
+/** The tables of the aliases in use (built again when `ingest.message_keys` changes them). */
+function buildAliasTables(): void {
+  const aliases: Alias[] = [];
+  const byName = new Map<string, number>();
+  const current = currentAliases();
+  FIELDS.forEach((field, f) =>
+    current[field].forEach((name, rank) => {
+      aliases.push({ name, bytes: Buffer.from(name), code: f * RANKS + rank });
+      byName.set(name, f * RANKS + rank);
+    }),
+  );
+  const maxBytes = Math.max(...aliases.map((a) => a.bytes.length));
+  const table: (Alias[] | undefined)[] = new Array((maxBytes + 1) * 256);
+  for (const a of aliases) (table[a.bytes.length * 256 + a.bytes[0]!] ??= []).push(a);
+  ALIAS_BY_NAME = byName;
+  MAX_ALIAS_BYTES = maxBytes;
+  ALIAS_TABLE = table;
+  SEVERITY_CODE = byName.get('severity')!;
+}
+buildAliasTables();
+onAliasesChanged(buildAliasTables);
 const PARENT_NAMES = [...NESTED_PARENTS];
 const PARENTS = PARENT_NAMES.map((p) => Buffer.from(p));
 /** Index into PARENT_NAMES by key length and first byte (names differ in one of them), or -1. */
@@ -62,6 +76,16 @@ export interface PreparedDefaults {
   text: (Buffer | null)[];
   /** Members for attrs: the escaped key (to compare with the record's keys) and `"key":value`. */
   attrs: { key: Buffer; member: Buffer }[];
+  /** RecordDefaults.shadow: members for attrs when the record has its own value of the field (`own` bit). */
+  shadow: { bit: number; key: Buffer; member: Buffer }[];
+}
+
+/** Bits of the fields a record gave itself: TEXT_FIELDS' places, then the level. */
+const OWN_LEVEL = 1 << 7;
+const SHADOW_BITS: Record<ShadowField, number> = { service: 1, host: 2, category: 4, source: 8, message: 16, traceId: 32, spanId: 64, level: OWN_LEVEL };
+
+function attrMember(k: string, v: unknown): { key: Buffer; member: Buffer } {
+  return { key: Buffer.from(textField(k)), member: Buffer.from(`"${textField(k)}":${wellFormedJson(JSON.stringify(v) ?? 'null')}`) };
 }
 
 export function prepareDefaults(d: RecordDefaults): PreparedDefaults {
@@ -71,11 +95,14 @@ export function prepareDefaults(d: RecordDefaults): PreparedDefaults {
     level: d.level ?? null,
     severity: d.level !== undefined ? (d.severity ?? null) : null,
     text: texts.map((t) => (t === undefined ? null : Buffer.from(textField(t)))),
-    attrs: Object.entries(d.attrs ?? {}).map(([k, v]) => ({
-      key: Buffer.from(textField(k)),
-      member: Buffer.from(`"${textField(k)}":${wellFormedJson(JSON.stringify(v) ?? 'null')}`),
-    })),
+    attrs: Object.entries(d.attrs ?? {}).map(([k, v]) => attrMember(k, v)),
+    shadow: (d.shadow ?? []).map((sh) => ({ bit: SHADOW_BITS[sh.field], ...attrMember(sh.key, sh.value) })),
   };
+}
+
+/** `defaults` with one more attrs member (a value of this record alone, such as a bulk action's `_id`). */
+export function withAttr(defaults: PreparedDefaults, key: string, value: string): PreparedDefaults {
+  return { ...defaults, attrs: [...defaults.attrs, attrMember(key, value)] };
 }
 
 /** Encodes JSON objects as rows into one RowBatchBuilder; one encoder per request. */
@@ -193,6 +220,8 @@ export class JsonRowEncoder {
       // An unrecognised level is kept verbatim in attrs rather than dropped or guessed.
       if (level !== null) consumed[this.cCode[levelAt]!] = 1;
     }
+    // Fields the object sets to a value of its own, other than the default's (shadowed defaults).
+    let own = level !== null && level !== defaults?.level ? OWN_LEVEL : 0;
     if (level === null && defaults?.level) {
       level = defaults.level;
       severity = defaults.severity ?? -1;
@@ -216,7 +245,11 @@ export class JsonRowEncoder {
     else out.int(severity);
     for (let t = 0; t < TEXT_FIELDS.length; t++) {
       out.tab();
-      if (!this.writeText(buf, best[TEXT_FIELDS[t]!]!)) {
+      const at = out.pos;
+      if (this.writeText(buf, best[TEXT_FIELDS[t]!]!)) {
+        const d = defaults?.text[t];
+        if (!d || d.length !== out.pos - at || !d.equals(out.buf.subarray(at, out.pos))) own |= 1 << t;
+      } else {
         const d = defaults?.text[t];
         if (d) {
           out.reserve(d.length + 2);
@@ -227,7 +260,7 @@ export class JsonRowEncoder {
       }
     }
     out.tab();
-    this.writeAttrs(buf, n, defaults);
+    this.writeAttrs(buf, n, defaults, own);
     out.endRow();
     this.rejected = false;
     return after;
@@ -373,7 +406,7 @@ export class JsonRowEncoder {
    * a column, as consecutive runs of source bytes; a nested object that gave up a member to a
    * column is written again without it (or not at all, when emptied).
    */
-  private writeAttrs(buf: Uint8Array, n: number, defaults: PreparedDefaults | undefined): void {
+  private writeAttrs(buf: Uint8Array, n: number, defaults: PreparedDefaults | undefined, own: number): void {
     const sc = this.scanner;
     const out = this.out;
     out.ascii('{');
@@ -381,6 +414,13 @@ export class JsonRowEncoder {
     if (defaults) {
       for (const a of defaults.attrs) {
         if (this.hasMember(buf, a.key)) continue;
+        out.reserve(a.member.length + 1);
+        if (!first) out.ascii(',');
+        first = false;
+        out.copy(a.member, 0, a.member.length);
+      }
+      for (const a of defaults.shadow) {
+        if ((own & a.bit) === 0 || this.keepsMember(buf, a.key) || defaults.attrs.some((d) => d.key.equals(a.key) && !this.hasMember(buf, d.key))) continue;
         out.reserve(a.member.length + 1);
         if (!first) out.ascii(',');
         first = false;
@@ -457,6 +497,33 @@ export class JsonRowEncoder {
     }
     if (opened) out.ascii('}');
     return first;
+  }
+
+  /**
+   * Whether attrs get a member named `key` from the object: one that is not a column and not a
+   * nested object all of whose members became columns.
+   */
+  private keepsMember(buf: Uint8Array, key: Buffer): boolean {
+    const sc = this.scanner;
+    for (let i = 0; i < sc.count; i++) {
+      const ks = sc.keyStart[i]!;
+      if (sc.keyEnd[i]! - ks !== key.length || !key.equals(buf.subarray(ks, ks + key.length))) continue;
+      if (!this.kept(i)) continue;
+      if (this.memberParent[i] === 1 && this.gaveUpMembers(buf, i) && this.remainderEmpty(buf, i)) continue;
+      return true;
+    }
+    return false;
+  }
+
+  /** Whether every member of nested member i became a column (after gaveUpMembers scanned it). */
+  private remainderEmpty(buf: Uint8Array, i: number): boolean {
+    const parent = PARENT_NAMES[this.memberParentOf[i]!];
+    const inner = this.nested;
+    for (let j = 0; j < inner.count; j++) {
+      const code = ALIAS_BY_NAME.get(`${parent}.${keyText(buf, inner, j)}`);
+      if (code === undefined || this.consumed[code] !== 1) return false;
+    }
+    return true;
   }
 
   /** Whether the object has a top-level member named `key` (escaped bytes, as in the source). */

@@ -17,7 +17,8 @@ import { wellFormedJson } from './json-scanner.js';
 export const FIELD_ALIASES = {
   ts: ['ts', 'timestamp', 'time', '@timestamp', '@t', 'date', 'datetime'],
   level: ['level', 'lvl', 'severity', '@l', 'loglevel', 'log_level', 'severity_text', 'severityText', 'log.level'],
-  message: ['message', 'msg', '@m', '@mt', 'text'],
+  // `log`: Fluent Bit's and Docker's line. As an object it is Elastic Common Schema's (`log.level`).
+  message: ['message', 'msg', '@m', '@mt', 'text', 'log'],
   service: ['service', 'app', 'application', 'service_name', 'job', 'service.name'],
   host: ['host', 'hostname', 'host_name', 'host.name'],
   category: ['category'],
@@ -28,10 +29,58 @@ export const FIELD_ALIASES = {
 
 export type AliasedField = keyof typeof FIELD_ALIASES;
 
+/** Most names one field may have (json-rows.ts codes a name by field and rank). */
+export const MAX_ALIASES = 16;
+
+/** The aliases in use: FIELD_ALIASES, the message's as `ingest.message_keys` sets them. */
+let aliases: Readonly<Record<AliasedField, readonly string[]>> = FIELD_ALIASES;
+const aliasListeners: (() => void)[] = [];
+
 /** Alias name → the field it feeds and its priority (lower wins). */
-const ALIAS_INDEX = new Map<string, { field: AliasedField; rank: number }>();
-for (const [field, names] of Object.entries(FIELD_ALIASES) as [AliasedField, readonly string[]][]) {
-  names.forEach((name, rank) => ALIAS_INDEX.set(name, { field, rank }));
+let ALIAS_INDEX = indexAliases();
+
+function indexAliases(): Map<string, { field: AliasedField; rank: number }> {
+  const index = new Map<string, { field: AliasedField; rank: number }>();
+  for (const [field, names] of Object.entries(aliases) as [AliasedField, readonly string[]][]) names.forEach((name, rank) => index.set(name, { field, rank }));
+  return index;
+}
+
+export function currentAliases(): Readonly<Record<AliasedField, readonly string[]>> {
+  return aliases;
+}
+
+/** Calls `fn` whenever the aliases change (json-rows.ts rebuilds its tables). */
+export function onAliasesChanged(fn: () => void): void {
+  aliasListeners.push(fn);
+}
+
+/** Why a list of message keys cannot be used (config validation), one message per problem. */
+export function messageKeyProblems(keys: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (keys.length === 0 || keys.length > MAX_ALIASES) problems.push(`ingest.message_keys: between 1 and ${MAX_ALIASES} names`);
+  const seen = new Set<string>();
+  for (const k of keys) {
+    if (k === '' || k.includes('.')) problems.push(`ingest.message_keys: "${k}" is not a top-level member name (no dots, not empty)`);
+    else if (seen.has(k)) problems.push(`ingest.message_keys: "${k}" is listed twice`);
+    else {
+      const other = (Object.entries(FIELD_ALIASES) as [AliasedField, readonly string[]][]).find(([f, names]) => f !== 'message' && names.includes(k));
+      if (other !== undefined) problems.push(`ingest.message_keys: "${k}" already names the record's ${other[0]}`);
+    }
+    seen.add(k);
+  }
+  return problems;
+}
+
+/**
+ * The member names a record's message comes from, first listed first (`ingest.message_keys`;
+ * FIELD_ALIASES.message by default). Process-wide: every protocol maps the same way.
+ */
+export function setMessageKeys(keys: readonly string[]): void {
+  const problems = messageKeyProblems(keys);
+  if (problems.length > 0) throw new Error(problems.join('; '));
+  aliases = { ...FIELD_ALIASES, message: [...keys] };
+  ALIAS_INDEX = indexAliases();
+  for (const fn of aliasListeners) fn();
 }
 
 /** The first segments of the dotted aliases: members whose nested objects may hold a field. */
@@ -65,7 +114,17 @@ export interface RecordDefaults {
   spanId?: string;
   /** Members for attrs, each kept unless the record has a member of the same name. */
   attrs?: Record<string, unknown>;
+  /**
+   * Where a default came from (a Loki label): when the record has a value of its own for the
+   * field, the default's `key: value` is kept in attrs instead of being lost (unless the record
+   * has a member of that name).
+   */
+  shadow?: { field: ShadowField; key: string; value: string }[];
 }
+
+/** Fields a default of which can be shadowed by the record's own value. */
+export const SHADOW_FIELDS = ['service', 'host', 'category', 'source', 'message', 'traceId', 'spanId', 'level'] as const;
+export type ShadowField = (typeof SHADOW_FIELDS)[number];
 
 /** Turns one decoded JSON value into a record, or says why it cannot be one. */
 export function normaliseObject(value: unknown, ctx: NormaliseContext, defaults?: RecordDefaults): NormaliseResult {
@@ -93,6 +152,10 @@ export function normaliseObject(value: unknown, ctx: NormaliseContext, defaults?
     }
     (rest ??= {})[key] = v;
   }
+  // Defaults the record overrode, under their own names, unless attrs has that name already.
+  for (const s of defaults?.shadow ?? []) {
+    if (fields.own.has(s.field) && !(rest !== null && s.key in rest)) (rest ??= {})[s.key] = s.value;
+  }
   if (rest !== null) fields.record.attrs = wellFormedJson(JSON.stringify(rest));
   return { ok: true, record: fields.record };
 }
@@ -102,6 +165,8 @@ interface Fields {
   record: LogRecord;
   /** Alias names that became record fields (members and nested paths that leave attrs). */
   consumed: Set<string>;
+  /** Fields the record gave a value of its own (not a default's). */
+  own: Set<ShadowField>;
 }
 
 /** A candidate source of a field: an alias name and where its value is. */
@@ -177,19 +242,29 @@ function normaliseFields(obj: Record<string, unknown>, ctx: NormaliseContext, de
       }
     }
   }
-  if (record.level === null && defaults?.level !== undefined) {
+  // Fields the record sets to a value of its own, other than the default's (shadowed defaults).
+  const own = new Set<ShadowField>();
+  if (record.level !== null) {
+    if (record.level !== defaults?.level) own.add('level');
+  } else if (defaults?.level !== undefined) {
     record.level = defaults.level;
     record.severity = defaults.severity ?? null;
   }
 
-  record.message = takeString(chosen.message, consumed) ?? defaults?.message ?? null;
-  record.service = takeString(chosen.service, consumed) ?? defaults?.service ?? null;
-  record.host = takeString(chosen.host, consumed) ?? defaults?.host ?? null;
-  record.category = takeString(chosen.category, consumed) ?? defaults?.category ?? null;
-  record.source = takeString(chosen.source, consumed) ?? defaults?.source ?? null;
-  record.traceId = takeString(chosen.trace_id, consumed) ?? defaults?.traceId ?? null;
-  record.spanId = takeString(chosen.span_id, consumed) ?? defaults?.spanId ?? null;
-  return { ok: true, record, consumed };
+  const text = (field: Exclude<ShadowField, 'level'>, from: Candidate | undefined): string | null => {
+    const v = takeString(from, consumed);
+    if (v === undefined) return defaults?.[field] ?? null;
+    if (v !== defaults?.[field]) own.add(field);
+    return v;
+  };
+  record.message = text('message', chosen.message);
+  record.service = text('service', chosen.service);
+  record.host = text('host', chosen.host);
+  record.category = text('category', chosen.category);
+  record.source = text('source', chosen.source);
+  record.traceId = text('traceId', chosen.trace_id);
+  record.spanId = text('spanId', chosen.span_id);
+  return { ok: true, record, consumed, own };
 }
 
 /**

@@ -3,12 +3,13 @@
 // map like native ones); `delete` has no document and `update` is not supported: each is answered
 // in its own item, as Elasticsearch answers every action. A document that is not a record fails
 // its own item only; an action line that cannot be read fails the request, as in Elasticsearch
-// (after it nothing says which lines are documents).
+// (after it nothing says which lines are documents). A document keeps its `_index` and the `_id`
+// its shipper gave in attrs.
 
 import { isUtf8 } from 'node:buffer';
 import { LhError } from '../../errors.js';
 import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
-import { JsonRowEncoder, prepareDefaults, type PreparedDefaults } from '../common/json-rows.js';
+import { JsonRowEncoder, prepareDefaults, withAttr, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner } from '../common/json-scanner.js';
 import type { NormaliseContext } from '../common/normalise.js';
 
@@ -117,10 +118,13 @@ export function parseBulkBody(
     }
     let defaults = defaultsByIndex.get(index);
     if (defaults === undefined) {
-      defaults = prepareDefaults(indexField === 'service' ? { service: index } : { category: index });
+      // The index feeds its field when the document has none, and stays in attrs (`_index`) in
+      // any case, as Elasticsearch keeps it beside every document.
+      defaults = prepareDefaults(indexField === 'service' ? { service: index, attrs: { _index: index } } : { category: index, attrs: { _index: index } });
       defaultsByIndex.set(index, defaults);
     }
-    enc.encodeObject(buf, docLine[0], docLine[1], true, defaults);
+    // The id the shipper gave is kept (`_id` in attrs), so the document can be found by it.
+    enc.encodeObject(buf, docLine[0], docLine[1], true, action.id === undefined ? defaults : withAttr(defaults, '_id', action.id));
     if (enc.rejected) {
       item.status = 400;
       item.error = { type: 'document_parsing_exception', reason: `[${line}:1] ${enc.error}` };

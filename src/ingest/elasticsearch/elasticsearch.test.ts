@@ -105,7 +105,11 @@ describe('Elasticsearch bulk API', () => {
       await new Promise((r) => setTimeout(r, 100));
       items = await search('service:pino-es');
     }
+    // On close the bulk helper refreshes the index (`refreshOnCompletion`): no error, and the
+    // transport reports its totals.
+    const closed = new Promise<{ total: number; failed: number }>((resolve) => stream.on('insert', resolve));
     stream.end();
+    expect(await closed).toMatchObject({ total: 1000, failed: 0 });
     expect(failures).toEqual([]);
     expect(items.length).toBe(1000);
     const host = os.hostname();
@@ -114,5 +118,32 @@ describe('Elasticsearch bulk API', () => {
       expect(it).toMatchObject({ level: methods[i % 4], service: 'pino-es', host, message: `pino es message ${i}` });
       expect(Date.parse(it.ts)).toBeGreaterThan(Date.now() - 600_000);
     }
+  });
+
+  it('keeps the _id a shipper gave and the _index of a document with its own service, and answers _refresh and _flush', async () => {
+    const client = new Client({ node: server.url });
+    const r = await client.bulk({
+      operations: [
+        { index: { _index: 'es-ids', _id: 'order-42' } },
+        { message: 'order placed', level: 'info' },
+        { create: { _index: 'es-ids', _id: 7 } },
+        { message: 'numeric id', service: 'checkout' },
+        { index: { _index: 'es-ids' } },
+        { message: 'no id', service: 'billing' },
+      ],
+    });
+    expect(r.errors).toBe(false);
+    expect(r.items.map((i) => Object.values(i)[0]!._id)).toEqual(['order-42', '7', expect.stringMatching(/^\w{20}$/)]);
+    expect(await client.indices.refresh({ index: 'es-ids' })).toMatchObject({ _shards: { failed: 0 } });
+    expect(await client.indices.flush({ index: 'es-ids' })).toMatchObject({ _shards: { failed: 0 } });
+    expect(await client.indices.refresh()).toMatchObject({ _shards: { failed: 0 } });
+    await client.close();
+
+    const [byId] = await search('attrs._id:"order-42"');
+    expect(byId).toMatchObject({ service: 'es-ids', message: 'order placed', attrs: { _id: 'order-42', _index: 'es-ids' } });
+    const [numeric] = await search('attrs._id:"7"');
+    expect(numeric).toMatchObject({ service: 'checkout', message: 'numeric id', attrs: { _id: '7', _index: 'es-ids' } });
+    const [noId] = await search('service:billing');
+    expect(noId!.attrs).toEqual({ _index: 'es-ids' });
   });
 });

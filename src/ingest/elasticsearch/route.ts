@@ -1,6 +1,7 @@
 // The Elasticsearch bulk API and the probes shippers send before they ship (Filebeat, Fluent Bit,
 // Vector, Logstash, the official clients): `GET /` with a version, `/_license`, `/_xpack`,
-// `/_cluster/health`, and index templates and lifecycle policies accepted and forgotten. Every
+// `/_cluster/health`, index templates and lifecycle policies accepted and forgotten, `_refresh` and
+// `_flush` (nothing to do: what was acknowledged is durable and searchable). Every
 // answer carries `X-Elastic-Product: Elasticsearch`, which the 8.x clients check, and errors have
 // Elasticsearch's shape. A bulk request is answered once its accepted documents are durable:
 // 200 with `errors` and one item per action, each with its own status.
@@ -104,6 +105,13 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
     app.get(`${prefix}/:name`, hidden, async (req, reply) =>
       reply.status(404).send(esError('resource_not_found_exception', `${(req.params as { name: string }).name} is not kept by loghaven`, 404)),
     );
+  }
+
+  // Clients refresh and flush when they are done (the bulk helper's `refreshOnCompletion`,
+  // pino-elasticsearch on close): an acknowledged document is already durable and searchable.
+  const shards = async () => ({ _shards: { total: 1, successful: 1, failed: 0 } });
+  for (const url of ['/_refresh', '/:index/_refresh', '/_flush', '/:index/_flush']) {
+    app.route({ method: ['GET', 'POST'], url, ...hidden, handler: shards });
   }
 
   const bulk: RouteHandlerMethod = async (req, reply) => {

@@ -107,6 +107,32 @@ describe('Loki push API', () => {
     });
   });
 
+  it('keeps in attrs the labels a JSON line overrides with values of its own', async () => {
+    const r = await fetch(`${server.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        streams: [
+          {
+            stream: { service_name: 'loki-own', host: 'node-7', level: 'info', env: 'prod' },
+            values: [
+              [`${T0}000000000`, JSON.stringify({ msg: 'own host and level', host: 'pod-3', level: 'error' })],
+              [`${T0}000000001`, JSON.stringify({ msg: 'same values', host: 'node-7', level: 'info' })],
+              [`${T0}000000002`, 'plain line'],
+            ],
+          },
+        ],
+      }),
+    });
+    expect(r.status).toBe(204);
+    const items = await search('service:loki-own');
+    expect(items.map((i) => [i.message, i.host, i.level, i.attrs])).toEqual([
+      ['own host and level', 'pod-3', 'error', { env: 'prod', host: 'node-7', level: 'info' }],
+      ['same values', 'node-7', 'info', { env: 'prod' }],
+      ['plain line', 'node-7', 'info', { env: 'prod' }],
+    ]);
+  });
+
   it('maps the category and source labels onto the record', async () => {
     const r = await fetch(`${server.url}/loki/api/v1/push`, {
       method: 'POST',

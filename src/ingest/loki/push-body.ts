@@ -15,7 +15,7 @@ import { MAX_MICROS, MIN_MICROS, parseTimestamp } from '../../model/timestamp.js
 import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
 import { JsonRowEncoder, prepareDefaults, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner } from '../common/json-scanner.js';
-import type { NormaliseContext, RecordDefaults } from '../common/normalise.js';
+import type { NormaliseContext, RecordDefaults, ShadowField } from '../common/normalise.js';
 import { ProtoReader, WireType } from '../common/protobuf.js';
 
 export interface LokiError {
@@ -36,7 +36,7 @@ export interface ParsedPush {
 export const MAX_REPORTED_ERRORS = 100;
 
 /** Label names that become record fields, in priority order (the first present wins). */
-const LABEL_FIELDS: [keyof RecordDefaults, string[]][] = [
+const LABEL_FIELDS: [ShadowField, string[]][] = [
   ['service', ['service_name', 'service', 'app', 'job']],
   ['host', ['host', 'hostname', 'instance']],
   ['level', ['level', 'detected_level']],
@@ -50,7 +50,8 @@ const FIELD_LABELS = new Set(LABEL_FIELDS.flatMap(([, names]) => names));
 /**
  * A record's defaults from a stream's labels and an entry's structured metadata: each field from
  * the metadata if it has one of the field's names, else from the labels; the rest as attrs
- * (metadata winning over a label of the same name).
+ * (metadata winning over a label of the same name). A label that feeds a field the line sets
+ * itself (a JSON line's own `host`, `level`…) is kept in attrs under its name.
  */
 export function labelDefaults(labels: Record<string, string>, metadata?: Record<string, string>): RecordDefaults {
   const d: RecordDefaults = {};
@@ -62,6 +63,8 @@ export function labelDefaults(labels: Record<string, string>, metadata?: Record<
       const v = source[name]!;
       if (field === 'level') d.level = normaliseLevel(v) as Level;
       else (d as Record<string, unknown>)[field] = v;
+      // A JSON line with a value of its own for the field keeps the label's in attrs.
+      (d.shadow ??= []).push({ field: field as ShadowField, key: name, value: v });
       used.add(name);
       break;
     }

@@ -20,9 +20,12 @@ import { LhError } from '../../errors.js';
 export interface ParsedLogs {
   batch: RowBatch;
   rejected: number;
-  /** Why the first refused record was refused ('' when none was). */
+  /** Why each refused record was refused, the first MAX_REASONS of them ('' when none was). */
   errorMessage: string;
 }
+
+/** Reasons a partialSuccess names one by one; past them it says how many more. */
+export const MAX_REASONS = 20;
 
 /** A decoded AnyValue: what JSON can hold, with byte strings as base64. */
 type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
@@ -76,10 +79,12 @@ class LogsWriter {
     this.resource = Object.keys(rest).length > 0 ? rest : null;
   }
 
-  /** A record that could not be decoded: counted, and the first reason kept. */
+  /** A record that could not be decoded: counted, and its reason kept (the first MAX_REASONS). */
   fail(index: number, e: unknown): void {
     this.rejected++;
-    this.errorMessage ||= `log record ${index}: ${e instanceof LhError ? e.message.replace(/^invalid request body: /, '') : String(e)}`;
+    if (this.rejected <= MAX_REASONS) {
+      this.errorMessage += `${this.errorMessage === '' ? '' : '; '}log record ${index}: ${e instanceof LhError ? e.message.replace(/^invalid request body: /, '') : String(e)}`;
+    }
   }
 
   record(r: OtlpRecord, index: number): void {
@@ -139,7 +144,8 @@ class LogsWriter {
   }
 
   result(): ParsedLogs {
-    return { batch: this.out.finish(), rejected: this.rejected, errorMessage: this.errorMessage };
+    const more = this.rejected - MAX_REASONS;
+    return { batch: this.out.finish(), rejected: this.rejected, errorMessage: more > 0 ? `${this.errorMessage}; and ${more} more` : this.errorMessage };
   }
 }
 

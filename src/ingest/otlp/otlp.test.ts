@@ -157,6 +157,28 @@ describe('OTLP/HTTP logs', () => {
     expect(items[1]!.attrs.other).toBe('kept');
   });
 
+  it('names the reason of every refused record in partialSuccess, the first 20 of them', async () => {
+    const logRecords = [
+      { timeUnixNano: '1795000000000000000', body: { stringValue: 'the good one' } },
+      { timeUnixNano: 'soon', body: { stringValue: 'bad time' } },
+      ...Array.from({ length: 24 }, (_, i) => ({ timeUnixNano: '99999999999999999999', body: { stringValue: `beyond ${i}` } })),
+    ];
+    const r = await fetch(`${server.url}/v1/logs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'otlp-reasons' } }] }, scopeLogs: [{ logRecords }] }] }),
+    });
+    expect(r.status).toBe(200);
+    const { partialSuccess } = (await r.json()) as { partialSuccess: { rejectedLogRecords: string; errorMessage: string } };
+    expect(partialSuccess.rejectedLogRecords).toBe('25');
+    const reasons = partialSuccess.errorMessage.split('; ');
+    expect(reasons).toHaveLength(21);
+    expect(reasons[0]).toBe('log record 2: "soon" is not a uint64 of nanoseconds');
+    expect(reasons.slice(1, 20)).toEqual(Array.from({ length: 19 }, (_, i) => `log record ${i + 3}: "99999999999999999999" is not a uint64 of nanoseconds`));
+    expect(reasons[20]).toBe('and 5 more');
+    expect((await search('service:otlp-reasons')).map((i) => i.message)).toEqual(['the good one']);
+  });
+
   it('parses large JSON bodies on the parse workers with the same answers: partialSuccess, and 400 for a broken body', async () => {
     // Over the 32 KiB from which JSON bodies are parsed off the main thread.
     const records = Array.from({ length: 400 }, (_, i) => ({
