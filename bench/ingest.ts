@@ -179,10 +179,17 @@ async function settle(server: ChildServer): Promise<void> {
 }
 
 /** The server's own ack latency histogram (loghaven_ingest_request_seconds): bucket bound → count. */
-async function ackHistogram(server: ChildServer): Promise<Map<string, number>> {
+/**
+ * The server's acknowledgement histogram, and its event-loop delay since the previous scrape
+ * (prom-client's monitorEventLoopDelay histogram, reset at every scrape): p99 and max, ms.
+ */
+async function ackHistogram(server: ChildServer): Promise<Map<string, number> & { loopP99?: number; loopMax?: number }> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: server.headers })).text();
-  const out = new Map<string, number>();
+  const out: Map<string, number> & { loopP99?: number; loopMax?: number } = new Map<string, number>();
   for (const m of text.matchAll(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
+  const gauge = (name: string) => Number(new RegExp(`^loghaven_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+  out.loopP99 = gauge('p99');
+  out.loopMax = gauge('max');
   return out;
 }
 
@@ -221,11 +228,13 @@ async function main(): Promise<void> {
     const lbatch = Number(args['latency-batch']);
     const serverBefore = await ackHistogram(server);
     const l = (await latencyAtRate(server, rate, lbatch, Number(args['latency-duration']))).sort((a, b) => a - b);
-    const serverSide = histogramDelta(serverBefore, await ackHistogram(server));
+    const serverAfter = await ackHistogram(server);
+    const serverSide = histogramDelta(serverBefore, serverAfter);
     console.log(
       `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
-        `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms (${l.length} requests); ` +
-        `server side ${(serverSide.within10ms * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms`,
+        `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms, p99.9 ${percentile(l, 99.9).toFixed(1)} ms (${l.length} requests); ` +
+        `server side ${(serverSide.within10ms * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms; ` +
+        `event-loop delay p99 ${serverAfter.loopP99!.toFixed(1)} ms, max ${serverAfter.loopMax!.toFixed(1)} ms`,
     );
 
     const sustainedRate = t.lines / t.seconds;

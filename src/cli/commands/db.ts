@@ -3,7 +3,7 @@
 // stats, on a stopped server's data directory (`--data-dir`, or the configuration's data_dir).
 //
 //   optimize  checkpoint: the WAL folded into the file, statistics fresh; the file rewritten when a
-//             fifth of it is free space or its layout is older (--rewrite: always, --no-rewrite: never)
+//             fifth of it is free space (--rewrite: always, --no-rewrite: never)
 //   maintain  retention applied now (what it removed is reported), access-log aggregates rebuilt
 //   monitor   a live table of ingest, queries, cache and storage, every --interval
 //   stats     rows, days and bytes of each tier, and how well each packs the records
@@ -190,7 +190,7 @@ export function dbCommand(): Command {
       .addOption(new Option('--data-dir <dir>', 'data directory of a stopped server (overrides data_dir)').conflicts('url'))
       .addOption(configFileOption())
       .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'));
-  where(db.command('optimize').description('checkpoint the store (the WAL folded into the file, statistics fresh), and rewrite its file when a fifth of it is free space or its layout is older'))
+  where(db.command('optimize').description('checkpoint the store (the WAL folded into the file, statistics fresh), and rewrite its file when a fifth of it is free space'))
     .option('--rewrite', 'rewrite the database file in any case (the space of deleted rows goes back to the file system)')
     .option('--no-rewrite', 'only checkpoint')
     .action(async (o: WhereOptions & { rewrite?: boolean }) => {

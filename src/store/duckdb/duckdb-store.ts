@@ -849,7 +849,7 @@ export class DuckDbStore implements Store {
   /**
    * On the writer's turn: a checkpoint (the WAL folded into the file, freed blocks reusable), the
    * file rewritten when `rewrite` asks (always, or 'auto': when a fifth of it or more is free
-   * space, or its `logs` has an older layout), and fresh statistics.
+   * space), and fresh statistics.
    */
   optimize(opts: { rewrite?: boolean | 'auto' } = {}): Promise<OptimizeResult> {
     return this.serialised(async () => {
@@ -868,18 +868,15 @@ export class DuckDbStore implements Store {
     }).catch((e: unknown) => Promise.reject(storeError('optimize', e)));
   }
 
-  /** Whether a rewrite would give back space (a fifth of the file is free) or bring `logs` to its current layout. */
+  /** Whether a rewrite would give back space: a fifth of the file or more is free. */
   private async rewriteWorthwhile(): Promise<boolean> {
     const [free, total] = (await this.writer.runAndReadAll('SELECT free_blocks, total_blocks FROM pragma_database_size() WHERE database_name = current_database()')).getRows()[0] as [bigint, bigint];
-    if (total > 0n && free * 5n >= total) return true;
-    // Messages stored some other way than LOGS_DDL says: a file made before it said zstd.
-    const older = (await this.writer.runAndReadAll(`SELECT count(*) FROM pragma_storage_info('logs') WHERE column_name = 'message' AND segment_type = 'VARCHAR' AND compression <> 'ZSTD'`)).getRows()[0]![0] as bigint;
-    return older > 0n;
+    return total > 0n && free * 5n >= total;
   }
 
   /**
    * On the writer's turn (loads wait, the spool holds what arrives): every table copied into a
-   * new database file, `logs` in its current layout (LOGS_DDL) and in sequence order, and that
+   * new database file, `logs` as LOGS_DDL lays it out and in sequence order, and that
    * file put in the old one's place. The space deleted rows left goes back to the file system
    * (DuckDB reuses it but never gives it back). Reads go on during the copy; they wait only while
    * the files are swapped, and the keys, which reads may write, are copied then.
