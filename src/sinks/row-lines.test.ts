@@ -39,4 +39,14 @@ describe('spool rows as category file lines', () => {
       [7n, 'm6'],
     ]);
   });
+
+  it('reads page after page as one read would, and again from an earlier row', () => {
+    const records = Array.from({ length: 25 }, (_, i) => ({ ...base, message: `m${i} café` }));
+    const seg = new SegmentRows(rowsOf(records).bytes, 100n);
+    const pages = [];
+    for (let seq = 100n; seq < 125n; seq += 7n) pages.push(...seg.read(seq, 7));
+    expect(pages.map((r) => r.json)).toEqual(new SegmentRows(rowsOf(records).bytes, 100n).read(100n, 100).map((r) => r.json));
+    expect(seg.read(103n, 2).map((r) => [r.seq, JSON.parse(r.json).message])).toEqual([[103n, 'm3 café'], [104n, 'm4 café']]);
+    expect(seg.read(130n, 5)).toEqual([]);
+  });
 });

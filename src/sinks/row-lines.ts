@@ -38,18 +38,20 @@ function timestamp(text: string, cache: SecondCache): string {
 
 const jsonText = (col: string) => (col === NULL ? 'null' : `"${col}"`);
 
-/** A segment's rows read a page at a time, in order, without scanning from the start each time. */
+/**
+ * A segment's rows read a page at a time, in order, without scanning from the start each time.
+ * Only a page's bytes are decoded at a time: a whole segment as one string (tens of MB) took the
+ * event loop for most of 100 ms.
+ */
 export class SegmentRows {
-  private readonly text: string;
-  /** Where row `nextSeq` starts in the text. */
+  /** Where row `nextSeq` starts in the bytes. */
   private at = 0;
   private nextSeq: bigint;
 
   constructor(
-    bytes: Buffer,
+    private readonly bytes: Buffer,
     readonly firstSeq: bigint,
   ) {
-    this.text = bytes.toString('utf8');
     this.nextSeq = firstSeq;
   }
 
@@ -59,13 +61,27 @@ export class SegmentRows {
       this.at = 0;
       this.nextSeq = this.firstSeq;
     }
-    const text = this.text;
+    const bytes = this.bytes;
+    // Rows before `seq` skipped a line at a time, then the page's lines decoded at once.
+    while (this.nextSeq < seq && this.at < bytes.length) {
+      const nl = bytes.indexOf(10, this.at);
+      this.at = nl === -1 ? bytes.length : nl + 1;
+      this.nextSeq++;
+    }
+    let end = this.at;
+    for (let n = 0; n < limit && end < bytes.length; n++) {
+      const nl = bytes.indexOf(10, end);
+      end = nl === -1 ? bytes.length : nl + 1;
+    }
+    const text = bytes.toString('utf8', this.at, end);
+    this.at = end;
     const out: FileRow[] = [];
-    while (this.at < text.length && out.length < limit) {
-      let end = text.indexOf('\n', this.at);
-      if (end === -1) end = text.length;
-      if (this.nextSeq >= seq) out.push(rowLine(text, this.at, end, this.nextSeq));
-      this.at = end + 1;
+    let at = 0;
+    while (at < text.length) {
+      let stop = text.indexOf('\n', at);
+      if (stop === -1) stop = text.length;
+      out.push(rowLine(text, at, stop, this.nextSeq));
+      at = stop + 1;
       this.nextSeq++;
     }
     return out;
