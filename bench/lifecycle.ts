@@ -124,6 +124,19 @@ async function untilLoaded(url: string, rows: number): Promise<void> {
   }
 }
 
+/**
+ * Until the server has nothing left to catch up on (spool loaded, token index built, category
+ * files written): searches are timed on a quiet server, hot and cold alike.
+ */
+async function untilQuiet(url: string): Promise<void> {
+  for (;;) {
+    const s = (await (await fetch(`${url}/api/v1/status`)).json()) as { ingest: { spool_backlog_bytes: number; queue_records: number }; query_index: { pending_segments: number } };
+    const files = /^loghaven_files_behind_rows (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text());
+    if (s.ingest.spool_backlog_bytes === 0 && s.ingest.queue_records === 0 && s.query_index.pending_segments === 0 && (files === null || files[1] === '0')) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 function runCli(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => execFile(process.execPath, [CLI, ...args], { maxBuffer: 64 << 20 }, (e, out, err) => (e ? reject(new Error(`${args.join(' ')}: ${err}`)) : resolve(out))));
 }
@@ -154,6 +167,7 @@ async function main(): Promise<void> {
     // The database file rewritten (what retention does once deleted rows leave a fifth of it free).
     const rewrite = JSON.parse(cli(['db', 'optimize', '--rewrite', '--url', server.url, '--format', 'json'])) as { bytes_after: number; ms: number };
     const hotBytes = rewrite.bytes_after;
+    await untilQuiet(server.url);
     const hot = await searches(server.url);
     console.log('  hot searches done');
 
@@ -183,6 +197,9 @@ async function main(): Promise<void> {
     await stopChild(server);
     server = await startChild(data, { env: { ...env, LOGHAVEN_RETENTION_DAYS: '1' } });
     const maintained = JSON.parse(cli(['db', 'maintain', '--url', server.url, '--format', 'json'])) as { retention: { rows: number } };
+    // Today's records from the ingest phases are still being indexed and written to files after
+    // the restart: the cold searches wait for that, as the hot ones did.
+    await untilQuiet(server.url);
     const cold = await searches(server.url);
     const stats = JSON.parse(cli(['db', 'stats', '--url', server.url, '--format', 'json'])) as { cold: { days: number; records: number } };
 

@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseBulkBody, type BulkItem, type IndexField } from '../../src/ingest/elasticsearch/bulk-body.js';
-import { CTX, fuzzBody, interleave, JUNK_EVERY, PART_RUNS, RUNS } from './arbitraries.js';
+import { CTX, fuzzBody, interleave, JUNK_EVERY, PART_RUNS, RUNS, wellFormed } from './arbitraries.js';
 import { amidJunk, BatchSample, checkBatch, cleanly, expectSame, HangWatchdog, loadIntoStore } from './checks.js';
 import { actual, badRecordLine, expectedRecord, recordJson, recordSpec, type Expected, type RecordSpec } from './records.js';
 
@@ -116,7 +116,9 @@ describe('Elasticsearch bulk body under fuzzing', () => {
             line += a.op === 'delete' ? step : 2 * step;
             if (a.op === 'delete' || a.op === 'update') return { item: { ...head, status: 400, error: { type: 'illegal_argument_exception', reason: expect.any(String) } }, row: null };
             if (!a.doc.ok) return { item: { ...head, status: 400, error: { type: 'document_parsing_exception', reason: expect.stringMatching(`^\\[${docLine}:1\\] `) } }, row: null };
-            return { item: { ...head, status: 201 }, row: expectedRecord(a.doc.spec, i, indexField === 'service' ? { service: index } : { category: index }) };
+            // The index feeds its field, and stays in attrs with the id the action gave.
+            const kept = { _index: wellFormed(index), ...(a.id !== null ? { _id: wellFormed(a.id) } : {}) };
+            return { item: { ...head, status: 201 }, row: expectedRecord(a.doc.spec, i, indexField === 'service' ? { service: index, attrs: kept } : { category: index, attrs: kept }) };
           });
           expect(items).toMatchObject(want.map((w) => w.item));
           expectSame(

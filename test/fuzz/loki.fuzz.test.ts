@@ -87,7 +87,11 @@ function expectedEntry(l: Labels, e: GoodEntry, i: number): Expected {
     return { ts: e.us, level: defaults.level ?? null, service: defaults.service ?? null, category: null, message: wellFormed(tag(i) + e.line.text), attrs: labelAttrs };
   }
   const r = expectedRecord(e.line.spec, i, defaults);
-  return { ...r, attrs: { ...labelAttrs, ...r.attrs } };
+  // A label the line overrides with a value of its own stays in attrs, under its name.
+  const shadowed: Record<string, string> = {};
+  if (l.service && e.line.spec.service !== null && r.service !== defaults.service) shadowed[l.service[0]] = wellFormed(l.service[1]);
+  if (l.level && e.line.spec.level !== null && r.level !== defaults.level) shadowed[l.level[0]] = wellFormed(l.level[1]);
+  return { ...r, attrs: { ...labelAttrs, ...shadowed, ...r.attrs } };
 }
 
 /**

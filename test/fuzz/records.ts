@@ -53,14 +53,19 @@ export interface Expected {
   attrs: Record<string, unknown>;
 }
 
-export function expectedRecord(spec: RecordSpec, i: number, defaults: { service?: string; category?: string; ts?: bigint; level?: Level } = {}): Expected {
+export function expectedRecord(
+  spec: RecordSpec,
+  i: number,
+  defaults: { service?: string; category?: string; ts?: bigint; level?: Level; attrs?: Record<string, unknown> } = {},
+): Expected {
   return {
     ts: spec.ts?.micros ?? defaults.ts ?? CTX.receivedAt,
     level: spec.level?.[1] ?? defaults.level ?? null,
     service: spec.service !== null ? wellFormed(spec.service.text) : (defaults.service ?? null),
     category: defaults.category ?? null,
     message: wellFormed(tag(i) + spec.message),
-    attrs: JSON.parse(JSON.stringify(spec.extra)) as Record<string, unknown>,
+    // Members from around the record (an index's `_index`) unless the record has its own.
+    attrs: { ...defaults.attrs, ...(JSON.parse(JSON.stringify(spec.extra)) as Record<string, unknown>) },
   };
 }
 
