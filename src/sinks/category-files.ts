@@ -62,8 +62,13 @@ const CHECKPOINTS = '.checkpoints';
 const PAGE_ROWS = 50_000;
 /** Rows rendered from a kept segment at a time (a few milliseconds of the event loop). */
 const SEGMENT_PAGE_ROWS = 4096;
-/** A round (rows between two checkpoints) ends after this many rows at the most. */
+/**
+ * A round (rows between two checkpoints) ends after this many rows or this long at the most:
+ * under a steady load there is always a next row, and the checkpoint bounds what a restart
+ * writes again.
+ */
 const ROUND_ROWS = 200_000;
+const ROUND_MS = 2000;
 /** The checkpoint file is rewritten as one line once it grows past this. */
 const COMPACT_BYTES = 4 * 2 ** 20;
 const RETRY_MIN_MS = 500;
@@ -233,7 +238,8 @@ export class CategoryFileSink {
     // Lines left over from a failed round go first, so a failing disk does not make them pile up.
     if (this.buffers.size > 0) await this.flushAll();
     let read = 0;
-    while (read < ROUND_ROWS && !this.closed) {
+    const began = performance.now();
+    while (read < ROUND_ROWS && performance.now() - began < ROUND_MS && !this.closed) {
       const { rows, through, renderMs } = await this.readAfter(this.cursor);
       if (through <= this.cursor) break;
       const started = performance.now() - renderMs;
