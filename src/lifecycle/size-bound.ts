@@ -28,8 +28,10 @@ export interface SizeBoundResult {
   bytes_after: number;
   /** Whole days removed, oldest first, with what each tier lost. */
   days: { day: string; hot_rows: number; archives: number; files: boolean }[];
-  /** Tenant days whose rows left the hot store (for the caches and the cold tier). */
+  /** Tenant days whose rows left the hot store. */
   expired: { tenant: string; day: string; rows: number }[];
+  /** Every tenant day removed from any tier (hot rows or archive): for the caches and the cold tier. */
+  gone: { tenant: string; day: string }[];
   /** Still over the bound: nothing closed was left to remove. */
   over: boolean;
 }
@@ -46,7 +48,7 @@ export async function applySizeBound(o: SizeBoundOptions): Promise<SizeBoundResu
   const filesDir = path.join(o.dataDir, 'files');
   const today = new Date(o.now).toISOString().slice(0, 10);
   const before = dirBytes(o.dataDir);
-  const result: SizeBoundResult = { max_bytes: o.maxBytes, bytes_before: before, bytes_after: before, days: [], expired: [], over: false };
+  const result: SizeBoundResult = { max_bytes: o.maxBytes, bytes_before: before, bytes_after: before, days: [], expired: [], gone: [], over: false };
   let size = before;
   for (let round = 0; round < MAX_ROUNDS && size > o.maxBytes; round++) {
     const hot = await o.store.dayCounts();
@@ -73,6 +75,8 @@ export async function applySizeBound(o: SizeBoundOptions): Promise<SizeBoundResu
     for (const day of chosen) {
       const gone = archives.filter((a) => a.day === day);
       for (const a of gone) removeArchiveDay(archiveDir, a.tenant, a.day);
+      const tenants = new Set([...gone.map((a) => a.tenant), ...hot.filter((d) => d.day === day).map((d) => d.tenant)]);
+      for (const tenant of tenants) result.gone.push({ tenant, day });
       const files = fileDays.includes(day);
       if (files) fs.rmSync(path.join(filesDir, day), { recursive: true, force: true });
       result.days.push({ day, hot_rows: hot.filter((d) => d.day === day).reduce((n, d) => n + d.rows, 0), archives: gone.length, files });

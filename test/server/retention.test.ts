@@ -202,7 +202,7 @@ describe('retention', () => {
     const noise = (n: number) => createHash('sha256').update(String(n)).digest('base64');
     for (const back of [0, ...BACK]) {
       const lines = Array.from({ length: PER_DAY }, (_, i) =>
-        JSON.stringify({ ts: new Date(Date.now() - back * DAY_MS - i * 1000).toISOString(), message: `record ${back}-${i} ${noise(back * 1e6 + i)}`, id: `${back}-${i}`, blob: noise(-back * 1e6 - i) }),
+        JSON.stringify({ ts: new Date(Date.now() - back * DAY_MS - i * 10).toISOString(), message: `record ${back}-${i} ${noise(back * 1e6 + i)}`, id: `${back}-${i}`, blob: noise(-back * 1e6 - i) }),
       );
       const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: lines.join('\n') });
       expect(r.status).toBe(200);
@@ -219,7 +219,9 @@ describe('retention', () => {
     // A bound well under what the directory holds now.
     const full = filesBytes(data);
     const bound = Math.floor(full * 0.55);
-    server = await startChild(data, { env: { ...quiet, LOGHAVEN_RETENTION_MAX_DISK_BYTES: String(bound) } });
+    // With retention.days too: the rules first take days 8 to 10 back out of the hot store (their
+    // archives keep them: cold days), then the bound removes the oldest days whole.
+    server = await startChild(data, { env: { ...quiet, LOGHAVEN_RETENTION_DAYS: '7', LOGHAVEN_RETENTION_MAX_DISK_BYTES: String(bound) } });
     const done = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
     expect(done.code, done.stderr).toBe(0);
     const size = (JSON.parse(done.stdout) as { retention: { size: { max_bytes: number; bytes_before: number; bytes_after: number; over: boolean; days: { day: string; hot_rows: number; archives: number }[] } } }).retention.size;
@@ -227,12 +229,14 @@ describe('retention', () => {
     expect(filesBytes(data)).toBeLessThanOrEqual(bound);
     expect(size.bytes_after).toBe(filesBytes(data));
 
-    // The days removed are the oldest ones, whole: gone from search and from the archives.
+    // The days removed are the oldest ones, whole: gone from search (cold days included: the
+    // cold tier no longer reads their files) and from the archives.
     const removed = size.days.map((d) => d.day);
     expect(removed.length).toBeGreaterThan(0);
     expect(removed.length).toBeLessThan(BACK.length);
     expect(removed).toEqual([...BACK].reverse().slice(0, removed.length).map(dayOf));
-    for (const d of size.days) expect(d).toMatchObject({ hot_rows: PER_DAY, archives: 1 });
+    for (const d of size.days) expect(d).toMatchObject({ hot_rows: BACK.filter((b) => dayOf(b) === d.day && b <= 7).length * PER_DAY, archives: 1 });
+    expect(removed).toContain(dayOf(8));
     const archived = fs.readdirSync(path.join(data, 'archive', 'default'));
     for (const back of [0, ...BACK]) {
       const gone = removed.includes(dayOf(back));

@@ -248,7 +248,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const runRetention = async () => {
     const result = await retention.run();
     metrics.retentionRows.inc(result.rows);
-    await changedDays(result.expired);
+    // The size bound may have removed archives of cold days too: the cold tier and caches see it.
+    await changedDays([...result.expired, ...(result.size?.gone ?? [])]);
     return result;
   };
   // Archives first: with archiving on, retention waits for them.
