@@ -146,4 +146,16 @@ describe('Elasticsearch bulk API', () => {
     const [noId] = await search('service:billing');
     expect(noId!.attrs).toEqual({ _index: 'es-ids' });
   });
+
+  it('takes the message of a Fluent Bit record from `log`', async () => {
+    const body = [
+      JSON.stringify({ create: { _index: 'fluent-bit' } }),
+      JSON.stringify({ log: 'GET /health 200 1ms', stream: 'stdout', time: '2026-11-24T12:00:00.5Z' }),
+    ].join('\n');
+    const r = await fetch(`${server.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: `${body}\n` });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { errors: boolean }).errors).toBe(false);
+    const [item] = await search('service:fluent-bit');
+    expect(item).toMatchObject({ message: 'GET /health 200 1ms', ts: '2026-11-24T12:00:00.500000Z', attrs: { stream: 'stdout', _index: 'fluent-bit' } });
+  });
 });
