@@ -66,8 +66,10 @@ describe('durability', () => {
       for (let cycle = 0; cycle < cycles; cycle++) {
         const server = await startChild(dir, { env });
         const load = ingestLoop(server.url, `k${cycle}`, 4, 200);
-        // A random moment during full-speed ingest.
-        await new Promise((r) => setTimeout(r, 200 + Math.random() * 800));
+        // A random moment during full-speed ingest, once batches are being acknowledged (a
+        // loaded machine can take longer than the old fixed 200 ms to answer the first).
+        for (let t = 0; load.acked.size === 0 && t < 600; t++) await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, Math.random() * 800));
         server.proc.kill('SIGKILL');
         await server.exited;
         await load.stop();
