@@ -411,9 +411,11 @@ export class Archiver {
       if (!nth.has(tenant)) {
         const archived = [
           ...new Set([
-            ...safeReaddir(this.tenantDir(tenant))
-              .filter((f) => f.endsWith('.json') && isDayName(f.slice(0, -5)))
-              .map((f) => f.slice(0, -5)),
+            // Days with a manifest: complete archives.
+            ...safeReaddir(this.tenantDir(tenant)).flatMap((f) => {
+              const m = DAY_FILE.exec(f);
+              return m !== null && m[2] === 'json' ? [m[1]!] : [];
+            }),
             ...coming.filter((c) => c.tenant === tenant).map((c) => c.day),
           ]),
         ]
@@ -440,7 +442,7 @@ export class Archiver {
   }
 
   private tenantDir(tenant: string): string {
-    return path.join(this.opts.dir, escapeFileName(tenant));
+    return tenantArchiveDir(this.opts.dir, tenant);
   }
 }
 
@@ -566,13 +568,18 @@ export class Engine {
   }
 }
 
-/** Every archive under `dir` (DATA/archive, each tenant a folder), complete or not. */
+/** A tenant's folder of archives under `dir` (DATA/archive): its name as a file name. */
+export function tenantArchiveDir(dir: string, tenant: string): string {
+  return path.join(dir, escapeFileName(tenant));
+}
+
 /** Deletes a tenant day's archive: the manifest first, so a crash half way leaves files that are not an archive, not a damaged one. */
 export function removeArchiveDay(dir: string, tenant: string, day: string): void {
-  const tdir = path.join(dir, escapeFileName(tenant));
+  const tdir = tenantArchiveDir(dir, tenant);
   for (const ext of ['json', 'tar.gz', 'parquet', 'idx', 'restored']) fs.rmSync(path.join(tdir, `${day}.${ext}`), { force: true });
 }
 
+/** Every archive under `dir` (DATA/archive, each tenant a folder), complete or not. */
 export function listArchives(dir: string): ArchiveListEntry[] {
   const out: ArchiveListEntry[] = [];
   for (const t of safeReaddir(dir)) {

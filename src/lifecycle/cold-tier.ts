@@ -13,8 +13,7 @@ import { fieldSql } from '../query/sql.js';
 import { DAY_MICROS, dayStartMicros } from '../model/record.js';
 import { CSV_LINE_SQL, JSON_LINE_SQL, SELECT_COLUMNS, WhereBuilder, bindTypes, sqlString, toStoredRecord } from '../store/duckdb/read-sql.js';
 import type { ExportChunk, ExportRequest, HistogramBucket, HistogramRequest, Page, PageRequest, Selection, Store, TopRequest, TopValue } from '../store/store.js';
-import { escapeFileName } from '../sinks/category-files.js';
-import { listArchives } from './archive.js';
+import { listArchives, tenantArchiveDir } from './archive.js';
 import { segmentTest, type SegmentInfo } from '../store/index/segment-filter.js';
 import { readSummary } from '../store/index/segment-summary.js';
 
@@ -45,7 +44,7 @@ export class ColdTier {
       if (hot.has(`${a.tenant}\u0000${a.day}`)) continue;
       let t = days.get(a.tenant);
       if (t === undefined) days.set(a.tenant, (t = new Map()));
-      const file = path.join(this.archiveDir, escapeFileName(a.tenant), `${a.day}.parquet`);
+      const file = path.join(tenantArchiveDir(this.archiveDir, a.tenant), `${a.day}.parquet`);
       t.set(dayStartMicros(a.day), file);
       const idx = file.replace(/\.parquet$/, '.idx');
       try {

@@ -107,7 +107,6 @@ export interface TailRequest extends Selection {
   order?: SortOrder;
 }
 
-/** How many loaded rows a tenant has on one UTC day. */
 export interface OptimizeResult {
   bytes_before: number;
   bytes_after: number;
@@ -116,6 +115,7 @@ export interface OptimizeResult {
   ms: number;
 }
 
+/** How many loaded rows a tenant has on one UTC day. */
 export interface DayCount {
   tenant: string;
   /** `YYYY-MM-DD` */

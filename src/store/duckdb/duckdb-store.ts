@@ -177,7 +177,7 @@ export class DuckDbStore implements Store {
     if (options.file !== ':memory:') {
       fs.mkdirSync(path.dirname(path.resolve(options.file)), { recursive: true });
       // A rewrite that did not finish (optimize): the database file is still the one it copied.
-      for (const f of [rewriteFile(options.file), `${rewriteFile(options.file)}.wal`]) fs.rmSync(f, { force: true });
+      for (const f of [rewriteTarget(options.file), `${rewriteTarget(options.file)}.wal`]) fs.rmSync(f, { force: true });
     }
     const instance = await openInstance(options);
     const writer = await instance.connect();
@@ -885,7 +885,7 @@ export class DuckDbStore implements Store {
    */
   private async rewriteFile(): Promise<void> {
     const file = path.resolve(this.options.file);
-    const target = rewriteFile(file);
+    const target = rewriteTarget(file);
     for (const f of [target, `${target}.wal`]) fs.rmSync(f, { force: true });
     const db = (await this.writer.runAndReadAll('SELECT current_database()')).getRows()[0]![0] as string;
     const main = quoteIdent(db);
@@ -1222,7 +1222,7 @@ function quoteIdent(name: string): string {
 }
 
 /** Where rewriteFile() writes the new database file before it takes the old one's place. */
-function rewriteFile(file: string): string {
+function rewriteTarget(file: string): string {
   return `${path.resolve(file)}.rewrite`;
 }
 
