@@ -87,7 +87,7 @@ export interface RetentionOptions {
 
 export class Retention {
   /** The last run's outcome, for /ready. */
-  last: { at: number; ok: boolean; result: RetentionResult | null; error: string | null } | null = null;
+  last: { at: number; result: RetentionResult | null; error: string | null } | null = null;
 
   constructor(private readonly opts: RetentionOptions) {}
 
@@ -104,10 +104,10 @@ export class Retention {
     const now = this.opts.now?.() ?? Date.now();
     try {
       const result = await this.apply(now);
-      this.last = { at: now, ok: !(result.size?.over ?? false), result, error: null };
+      this.last = { at: now, result, error: null };
       return result;
     } catch (e) {
-      this.last = { at: now, ok: false, result: null, error: (e as Error).message };
+      this.last = { at: now, result: null, error: (e as Error).message };
       throw e;
     }
   }

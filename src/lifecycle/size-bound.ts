@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DAY_MICROS, dayStartMicros, isDayName } from '../model/record.js';
-import type { Store } from '../store/store.js';
+import type { DayCount, Store } from '../store/store.js';
 import { listArchives, removeArchiveDay } from './archive.js';
 import { dirBytes } from './stats.js';
 
@@ -53,35 +53,36 @@ export async function applySizeBound(o: SizeBoundOptions): Promise<SizeBoundResu
   for (let round = 0; round < MAX_ROUNDS && size > o.maxBytes; round++) {
     const hot = await o.store.dayCounts();
     const archives = listArchives(archiveDir);
-    const fileDays = readDays(filesDir);
+    const fileDays = new Set(readDays(filesDir));
+    // Each day's hot tenant days and archives, gathered once.
+    const hotOf = groupByDay(hot);
+    const archivesOf = groupByDay(archives);
     const hotRows = hot.reduce((n, d) => n + d.rows, 0);
-    const archiveBytes = dirBytes(archiveDir);
-    const filesBytes = dirBytes(filesDir);
     // What the hot store takes: everything that is not an archive, a category file or the spool
     // (the database file, its token index, its load files), shared among its rows.
-    const hotBytes = Math.max(0, size - archiveBytes - filesBytes - dirBytes(path.join(o.dataDir, 'spool')));
-    const days = [...new Set([...hot.map((d) => d.day), ...archives.map((a) => a.day), ...fileDays])].filter((d) => d < today).sort();
+    const hotBytes = Math.max(0, size - dirBytes(archiveDir) - dirBytes(filesDir) - dirBytes(path.join(o.dataDir, 'spool')));
+    const days = [...new Set([...hotOf.keys(), ...archivesOf.keys(), ...fileDays])].filter((d) => d < today).sort();
     let estimate = size;
     const chosen: string[] = [];
     for (const day of days) {
       if (estimate <= o.maxBytes * AIM) break;
-      const rows = hot.filter((d) => d.day === day).reduce((n, d) => n + d.rows, 0);
-      const archived = archives.filter((a) => a.day === day).reduce((n, a) => n + (a.tar_bytes ?? 0) + (a.parquet_bytes ?? 0), 0);
+      const rows = (hotOf.get(day) ?? []).reduce((n, d) => n + d.rows, 0);
+      const archived = (archivesOf.get(day) ?? []).reduce((n, a) => n + (a.tar_bytes ?? 0) + (a.parquet_bytes ?? 0), 0);
       estimate -= archived + dirBytes(path.join(filesDir, day)) + (hotRows > 0 ? (hotBytes * rows) / hotRows : 0);
       chosen.push(day);
     }
     if (chosen.length === 0) break;
-    const chosenSet = new Set(chosen);
+    const expiring: DayCount[] = [];
     for (const day of chosen) {
-      const gone = archives.filter((a) => a.day === day);
-      for (const a of gone) removeArchiveDay(archiveDir, a.tenant, a.day);
-      const tenants = new Set([...gone.map((a) => a.tenant), ...hot.filter((d) => d.day === day).map((d) => d.tenant)]);
-      for (const tenant of tenants) result.gone.push({ tenant, day });
-      const files = fileDays.includes(day);
+      const dayHot = hotOf.get(day) ?? [];
+      const dayArchives = archivesOf.get(day) ?? [];
+      for (const a of dayArchives) removeArchiveDay(archiveDir, a.tenant, a.day);
+      for (const tenant of new Set([...dayArchives.map((a) => a.tenant), ...dayHot.map((d) => d.tenant)])) result.gone.push({ tenant, day });
+      const files = fileDays.has(day);
       if (files) fs.rmSync(path.join(filesDir, day), { recursive: true, force: true });
-      result.days.push({ day, hot_rows: hot.filter((d) => d.day === day).reduce((n, d) => n + d.rows, 0), archives: gone.length, files });
+      result.days.push({ day, hot_rows: dayHot.reduce((n, d) => n + d.rows, 0), archives: dayArchives.length, files });
+      expiring.push(...dayHot);
     }
-    const expiring = hot.filter((d) => chosenSet.has(d.day));
     if (expiring.length > 0) {
       // Every row of those days: a plan whose one cutoff is the end of the newest of them.
       const last = chosen[chosen.length - 1]!;
@@ -94,6 +95,16 @@ export async function applySizeBound(o: SizeBoundOptions): Promise<SizeBoundResu
   result.bytes_after = size;
   result.over = size > o.maxBytes;
   return result;
+}
+
+function groupByDay<T extends { day: string }>(items: readonly T[]): Map<string, T[]> {
+  const by = new Map<string, T[]>();
+  for (const x of items) {
+    const list = by.get(x.day);
+    if (list === undefined) by.set(x.day, [x]);
+    else list.push(x);
+  }
+  return by;
 }
 
 function readDays(dir: string): string[] {

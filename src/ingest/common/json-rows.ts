@@ -506,9 +506,7 @@ export class JsonRowEncoder {
   private keepsMember(buf: Uint8Array, key: Buffer): boolean {
     const sc = this.scanner;
     for (let i = 0; i < sc.count; i++) {
-      const ks = sc.keyStart[i]!;
-      if (sc.keyEnd[i]! - ks !== key.length || !key.equals(buf.subarray(ks, ks + key.length))) continue;
-      if (!this.kept(i)) continue;
+      if (!this.keyIs(buf, i, key) || !this.kept(i)) continue;
       if (this.memberParent[i] === 1 && this.gaveUpMembers(buf, i) && this.remainderEmpty(buf, i)) continue;
       return true;
     }
@@ -528,16 +526,18 @@ export class JsonRowEncoder {
 
   /** Whether the object has a top-level member named `key` (escaped bytes, as in the source). */
   private hasMember(buf: Uint8Array, key: Buffer): boolean {
-    const sc = this.scanner;
-    for (let i = 0; i < sc.count; i++) {
-      const ks = sc.keyStart[i]!;
-      const len = sc.keyEnd[i]! - ks;
-      if (len !== key.length) continue;
-      let k = 0;
-      while (k < len && buf[ks + k] === key[k]) k++;
-      if (k === len) return true;
-    }
+    for (let i = 0; i < this.scanner.count; i++) if (this.keyIs(buf, i, key)) return true;
     return false;
+  }
+
+  /** Whether top-level member i's key is `key` (escaped bytes, as in the source). */
+  private keyIs(buf: Uint8Array, i: number, key: Buffer): boolean {
+    const ks = this.scanner.keyStart[i]!;
+    const len = this.scanner.keyEnd[i]! - ks;
+    if (len !== key.length) return false;
+    let k = 0;
+    while (k < len && buf[ks + k] === key[k]) k++;
+    return k === len;
   }
 
   private growCandidates(): void {

@@ -123,8 +123,7 @@ export interface RecordDefaults {
 }
 
 /** Fields a default of which can be shadowed by the record's own value. */
-export const SHADOW_FIELDS = ['service', 'host', 'category', 'source', 'message', 'traceId', 'spanId', 'level'] as const;
-export type ShadowField = (typeof SHADOW_FIELDS)[number];
+export type ShadowField = 'service' | 'host' | 'category' | 'source' | 'message' | 'traceId' | 'spanId' | 'level';
 
 /** Turns one decoded JSON value into a record, or says why it cannot be one. */
 export function normaliseObject(value: unknown, ctx: NormaliseContext, defaults?: RecordDefaults): NormaliseResult {

@@ -52,7 +52,7 @@ export class ConnectionPool {
     const next = this.closing || this.paused !== null ? undefined : this.waiters.shift();
     if (next) next.resolve(conn);
     else this.idle.push(conn);
-    if (this.paused !== null && this.idle.length === this.all.length && this.opening === 0) this.paused.drained();
+    if (this.paused !== null && this.allIdle) this.paused.drained();
   }
 
   /**
@@ -62,7 +62,7 @@ export class ConnectionPool {
   async pause(waitMs: number): Promise<void> {
     if (this.paused !== null) throw new Error('connection pool already paused');
     const drained = new Promise<void>((resolve) => (this.paused = { drained: resolve }));
-    if (this.idle.length === this.all.length && this.opening === 0) this.paused!.drained();
+    if (this.allIdle) this.paused!.drained();
     const timer = setTimeout(() => {
       for (const c of this.all) if (!this.idle.includes(c)) c.interrupt();
     }, waitMs);
@@ -71,6 +71,11 @@ export class ConnectionPool {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** No connection out, none being opened. */
+  private get allIdle(): boolean {
+    return this.idle.length === this.all.length && this.opening === 0;
   }
 
   /** While paused: closes every connection (before their instance closes). */
@@ -96,7 +101,7 @@ export class ConnectionPool {
     this.closing = true;
     for (const w of this.waiters.splice(0)) w.reject(new LhError('LH_ERR_STORE_CLOSED'));
     const deadline = Date.now() + CLOSE_WAIT_MS;
-    while ((this.idle.length < this.all.length || this.opening > 0) && Date.now() < deadline) {
+    while (!this.allIdle && Date.now() < deadline) {
       for (const c of this.all) if (!this.idle.includes(c)) c.interrupt();
       await new Promise((r) => setTimeout(r, 20));
     }
