@@ -37,6 +37,7 @@ export const ERRORS = {
   LH_ERR_ARCHIVE_DAMAGED: { status: 409, message: 'the archive is incomplete or damaged' },
   LH_ERR_INTERNAL: { status: 500, message: 'internal error' },
   LH_ERR_MIGRATION: { status: 500, message: 'schema migration failed' },
+  LH_ERR_UNSUPPORTED: { status: 501, message: 'not available on this storage backend' },
 } as const;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -22,3 +22,27 @@ function nullable(s: string | null): string {
 
 export const CSV_HEADER =
   'ts,received_at,tenant,level,severity,service,host,category,source,message,trace_id,span_id,attrs\n';
+
+/** A CSV row (no header) in the column order of CSV_HEADER, as the DuckDB store renders exports. */
+export function recordToCsv(r: StoredRecord): string {
+  return [
+    formatMicros(r.ts),
+    formatMicros(r.receivedAt),
+    csvField(r.tenant),
+    r.level ?? '',
+    r.severity === null ? '' : String(r.severity),
+    csvField(r.service),
+    csvField(r.host),
+    csvField(r.category),
+    csvField(r.source),
+    csvField(r.message),
+    csvField(r.traceId),
+    csvField(r.spanId),
+    csvField(r.attrs),
+  ].join(',');
+}
+
+function csvField(s: string | null): string {
+  if (s === null) return '';
+  return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}

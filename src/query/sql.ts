@@ -69,8 +69,9 @@ export function fieldSql(field: string, dialect: SqlDialect, firstParam = 1): Sq
   if (name === 'severity') {
     sql = pg ? 'severity::text' : 'CAST(severity AS VARCHAR)';
   } else if (name === 'ts' || name === 'received_at') {
+    // PostgreSQL keeps timestamps as integer µs (store/postgres/): exact, and loaded without parsing.
     sql = pg
-      ? `to_char(${name} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+      ? `to_char((timestamptz 'epoch' + ${name} * interval '1 microsecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
       : `strftime(${name}, '%Y-%m-%dT%H:%M:%S.%fZ')`;
   } else {
     sql = name;
@@ -167,9 +168,10 @@ class Compiler {
       const us = parseTimestamp(value);
       if (us === null) throw new LhError('LH_ERR_BAD_TIME', `${name}: ${JSON.stringify(value)} is not a timestamp`);
       // Built from integer µs on both backends: a double-precision epoch (to_timestamp) could be
-      // a microsecond off, which matters at page and window boundaries.
+      // a microsecond off, which matters at page and window boundaries. PostgreSQL's columns are
+      // the integer µs themselves.
       const p = this.param(us);
-      const t = this.pg ? `(timestamptz 'epoch' + ${p}::bigint * interval '1 microsecond')` : `make_timestamp(CAST(${p} AS BIGINT))`;
+      const t = this.pg ? `${p}::bigint` : `make_timestamp(CAST(${p} AS BIGINT))`;
       return this.leaf(`${name} ${cmp} ${t}`);
     }
     // Only `attrs` itself is left: it needs a path.

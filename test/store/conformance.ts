@@ -1,6 +1,9 @@
 // The behaviour every Store backend must show, whatever engine is underneath. A backend's test
 // file calls `describeStoreConformance` with a factory that opens a fresh, empty store.
 
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { LogRecord } from '../../src/model/record.js';
 import { parseQuery } from '../../src/query/parser.js';
@@ -185,6 +188,90 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect(s.rows).toBe(10);
       expect(s.oldestTs).toBe(T0);
       expect(s.newestTs).toBe(T0 + 9_000_000n);
+    });
+
+    it('loads a spool segment exactly once, and says which segments it has', async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-conformance-'));
+      try {
+        const file = path.join(dir, 'segment.tsv');
+        const write = () => fs.writeFileSync(file, batchOf(Array.from({ length: 30 }, (_, i) => record(i))).bytes);
+        write();
+        const first = await store.loadSegment(file, 7n);
+        expect(first.rows).toBe(30);
+        if (!first.fileKept) fs.rmSync(file, { force: true });
+        write();
+        const again = await store.loadSegment(file, 7n);
+        expect(again.rows).toBe(0);
+        expect([...(await store.loadedSegments([6n, 7n, 8n]))]).toEqual([7n]);
+        expect(await store.maxSegmentId()).toBe(7n);
+        expect(await store.maxSeq()).toBe(first.firstSeq + 29n);
+        expect(store.loadedSeq()).toBe(first.firstSeq + 29n);
+        expect((await store.stats()).rows).toBe(30);
+        await store.ping();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('pages by offset', async () => {
+      await store.append(batchOf(Array.from({ length: 50 }, (_, i) => record(i))));
+      const all = await store.queryPage({ tenant: 'default', limit: 50, order: 'asc' });
+      const page = await store.queryPage({ tenant: 'default', limit: 10, order: 'asc', offset: 20 });
+      expect(page.items.map((r) => r.seq)).toEqual(all.items.slice(20, 30).map((r) => r.seq));
+      const desc = await store.queryPage({ tenant: 'default', limit: 5, order: 'desc', offset: 45 });
+      expect(desc.items.map((r) => r.seq)).toEqual(all.items.slice(0, 5).map((r) => r.seq).reverse());
+    });
+
+    it('reads by sequence number for tails and category files, within the bounds', async () => {
+      const res = await store.append(batchOf(Array.from({ length: 40 }, (_, i) => record(i, { tenant: i % 2 === 0 ? 'default' : 'other' }))));
+      const from = res.firstSeq + 9n;
+      const upTo = res.firstSeq + 29n;
+      const asc = await store.readAfter({ tenant: 'default', afterSeq: from, maxSeq: upTo, limit: 100 });
+      expect(asc.every((r) => r.tenant === 'default' && r.seq > from && r.seq <= upTo)).toBe(true);
+      expect(asc.length).toBe(10);
+      expect(asc.map((r) => r.seq)).toEqual([...asc.map((r) => r.seq)].sort((a, b) => (a < b ? -1 : 1)));
+      const last = await store.readAfterJson({ tenant: 'default', query: parseQuery('level:info'), afterSeq: 0n, maxSeq: upTo, limit: 3, order: 'desc' });
+      expect(last.length).toBe(3);
+      expect(last[0]!.seq > last[1]!.seq).toBe(true);
+      expect(last.every((r) => JSON.parse(r.json).level === 'info')).toBe(true);
+      const files = await store.readForFiles(res.firstSeq - 1n, 15);
+      expect(files.rows.map((r) => r.seq)).toEqual(Array.from({ length: 15 }, (_, i) => res.firstSeq + BigInt(i)));
+      expect(files.through).toBe(res.firstSeq + 14n);
+      expect(files.rows[0]!.day).toBe('2023-11-14');
+    });
+
+    it('keeps text of every kind exactly: escapes, non-ASCII, backslashes in attrs', async () => {
+      const awkward = record(1, {
+        message: 'tab\there, "quoted", back\\slash, \\u0041 literal, ünïcødé, emoji \u{1F600}, bell \u0007, del \u007f',
+        service: 'a\\tb',
+        host: 'naïve',
+        attrs: '{"path":"C:\\\\temp\\\\x","q":"say \\"hi\\"","u":"\\u00e9é","nl":"a\\nb"}',
+      });
+      await store.append(batchOf([awkward]));
+      const [got] = (await store.queryPage({ tenant: 'default', limit: 1, order: 'asc' })).items;
+      expect(got!.message).toBe(awkward.message);
+      expect(got!.service).toBe(awkward.service);
+      expect(got!.host).toBe(awkward.host);
+      expect(got!.attrs).toBe(awkward.attrs);
+      const found = await store.queryPage({ tenant: 'default', query: parseQuery('attrs.u:"éé"'), limit: 1, order: 'asc' });
+      expect(found.items.length).toBe(1);
+    });
+
+    it('counts rows per tenant day and expires whole days', async () => {
+      const day = 86_400_000_000n;
+      await store.append(batchOf([record(1), record(2), record(3, { ts: T0 + day }), record(4, { ts: T0 + day, tenant: 'acme' })]));
+      const counts = await store.dayCounts();
+      expect(counts.map((c) => [c.tenant, c.day, c.rows])).toEqual([
+        ['default', '2023-11-14', 2],
+        ['acme', '2023-11-15', 1],
+        ['default', '2023-11-15', 1],
+      ]);
+      const plan = { rules: [], defaultBefore: T0 + day - 1n };
+      const candidates = await store.expiryCandidates(plan);
+      expect(candidates.map((c) => [c.tenant, c.day, c.rows])).toEqual([['default', '2023-11-14', 2]]);
+      expect(await store.expire(plan, [{ tenant: 'default', day: '2023-11-14' }])).toBe(2);
+      expect((await store.dayCounts()).map((c) => c.day)).toEqual(['2023-11-15', '2023-11-15']);
+      expect((await store.stats()).rows).toBe(2);
     });
   });
 }

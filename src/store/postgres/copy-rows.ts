@@ -1,0 +1,226 @@
+// Rows in the row format (row-format.ts) turned into PostgreSQL's COPY text format, byte for byte
+// and without decoding a record: COPY is the fastest way into PostgreSQL, and both formats are
+// tab-separated lines with `\N` for NULL. What differs is the escaping. Text columns carry JSON
+// string escapes; COPY reads `\n`, `\t`, `\r`, `\b`, `\f` and `\\` the same way and any other
+// backslashed character as itself (`\"`, `\/`), so only `\uXXXX` needs rewriting, into UTF-8
+// bytes. The attrs column is raw JSON, whose backslashes COPY would read as escapes: they are
+// doubled. PostgreSQL text cannot hold U+0000, which becomes U+FFFD (as a lone surrogate does).
+// Sequence numbers are not in the rows: they are written in front of each line as it is sent,
+// once the load knows them.
+
+import { ROW_COLUMNS } from '../row-format.js';
+
+const TAB = 9;
+const NL = 10;
+const BACKSLASH = 92;
+const U = 117;
+/** Column index of attrs, the one raw JSON column. */
+const ATTRS = ROW_COLUMNS.length - 1;
+const TS = 0;
+const TENANT = 2;
+const DAY_MICROS = 86_400_000_000;
+const REPLACEMENT = [0xef, 0xbf, 0xbd];
+
+/** Rows of one (tenant, UTC day): what the store's per-day counts are kept from. */
+export interface DayRows {
+  tenant: string;
+  /** Days since the epoch. */
+  day: number;
+  rows: number;
+  minTs: number;
+  maxTs: number;
+  /** Index of its last row among the rows, for its highest sequence number. */
+  lastRow: number;
+}
+
+export interface CopyRows {
+  /** The rows in COPY text format, without their sequence numbers. */
+  body: Buffer;
+  /** Where each row ends in `body` (just after its newline). */
+  ends: Uint32Array;
+  rows: number;
+  days: DayRows[];
+}
+
+/** Rewrites rows of the row format as COPY text lines (without seq), counting rows per tenant day. */
+export function toCopyRows(src: Uint8Array): CopyRows {
+  // Escapes only shrink except `\` in attrs (doubled): twice the input is always enough.
+  const out = Buffer.allocUnsafe(src.length * 2 + 16);
+  let ends = new Uint32Array(1024);
+  let rows = 0;
+  let o = 0;
+  let col = 0;
+  let colStart = 0;
+  let ts = 0;
+  let tsNeg = false;
+  const byKey = new Map<string, DayRows>();
+  let last: DayRows | null = null;
+  let lastTenant: Uint8Array | null = null;
+  const n = src.length;
+  let i = 0;
+  while (i < n) {
+    const c = src[i]!;
+    if (c === TAB || c === NL) {
+      out[o++] = c;
+      if (c === TAB) {
+        if (col === TENANT) {
+          // Most rows share the previous row's tenant: compared as bytes, decoded only when it changes.
+          const t = src.subarray(colStart, i);
+          if (lastTenant === null || !sameBytes(lastTenant, t)) {
+            lastTenant = t;
+            last = null;
+          }
+        }
+        col++;
+        colStart = i + 1;
+      } else {
+        if (col !== ATTRS) throw new Error(`row ${rows + 1} has ${col + 1} columns, expected ${ROW_COLUMNS.length}`);
+        const tsValue = tsNeg ? -ts : ts;
+        const day = Math.floor(tsValue / DAY_MICROS);
+        if (last === null || last.day !== day) {
+          const tenant: string = decodeTenant(lastTenant!);
+          const key: string = `${day}\u0000${tenant}`;
+          last = byKey.get(key) ?? null;
+          if (last === null) {
+            last = { tenant, day, rows: 0, minTs: tsValue, maxTs: tsValue, lastRow: 0 };
+            byKey.set(key, last);
+          }
+        }
+        last.rows++;
+        if (tsValue < last.minTs) last.minTs = tsValue;
+        if (tsValue > last.maxTs) last.maxTs = tsValue;
+        last.lastRow = rows;
+        if (rows === ends.length) {
+          const grown = new Uint32Array(ends.length * 2);
+          grown.set(ends);
+          ends = grown;
+        }
+        ends[rows++] = o;
+        col = 0;
+        colStart = i + 1;
+        ts = 0;
+        tsNeg = false;
+      }
+      i++;
+      continue;
+    }
+    if (col === TS) {
+      if (c === 45) tsNeg = true;
+      else ts = ts * 10 + (c - 48);
+      out[o++] = c;
+      i++;
+      continue;
+    }
+    if (c !== BACKSLASH) {
+      out[o++] = c;
+      i++;
+      continue;
+    }
+    if (col === ATTRS) {
+      out[o++] = BACKSLASH;
+      out[o++] = BACKSLASH;
+      i++;
+      continue;
+    }
+    const next = src[i + 1];
+    if (next !== U) {
+      // `\N` (NULL), `\\`, `\n`, `\t`, `\r`, `\b`, `\f` mean the same to COPY; `\"`, `\/` are the character.
+      out[o++] = BACKSLASH;
+      out[o++] = next!;
+      i += 2;
+      continue;
+    }
+    let cp = hex4(src, i + 2);
+    i += 6;
+    if (cp >= 0xd800 && cp <= 0xdbff && src[i] === BACKSLASH && src[i + 1] === U) {
+      const low = hex4(src, i + 2);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i += 6;
+      }
+    }
+    o = writeCodePoint(out, o, cp);
+  }
+  if (col !== 0) throw new Error(`the last row has no newline`);
+  return { body: out.subarray(0, o), ends: ends.subarray(0, rows), rows, days: [...byKey.values()] };
+}
+
+/** One code point as COPY text: a control character escaped, U+0000 and lone surrogates as U+FFFD. */
+function writeCodePoint(out: Buffer, o: number, cp: number): number {
+  if (cp === 0 || cp < 0 || (cp >= 0xd800 && cp <= 0xdfff)) {
+    for (const b of REPLACEMENT) out[o++] = b;
+    return o;
+  }
+  if (cp < 0x20 || cp === BACKSLASH || cp === 0x7f) {
+    // \xHH: COPY's hex escape, so no raw tab, newline or backslash reaches it.
+    out[o++] = BACKSLASH;
+    out[o++] = 120;
+    out[o++] = HEX[cp >> 4]!;
+    out[o++] = HEX[cp & 15]!;
+    return o;
+  }
+  if (cp < 0x80) {
+    out[o++] = cp;
+  } else if (cp < 0x800) {
+    out[o++] = 0xc0 | (cp >> 6);
+    out[o++] = 0x80 | (cp & 63);
+  } else if (cp < 0x10000) {
+    out[o++] = 0xe0 | (cp >> 12);
+    out[o++] = 0x80 | ((cp >> 6) & 63);
+    out[o++] = 0x80 | (cp & 63);
+  } else {
+    out[o++] = 0xf0 | (cp >> 18);
+    out[o++] = 0x80 | ((cp >> 12) & 63);
+    out[o++] = 0x80 | ((cp >> 6) & 63);
+    out[o++] = 0x80 | (cp & 63);
+  }
+  return o;
+}
+
+const HEX = Buffer.from('0123456789abcdef');
+
+function hex4(src: Uint8Array, at: number): number {
+  let v = 0;
+  for (let k = at; k < at + 4; k++) {
+    const c = src[k]!;
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return true;
+}
+
+/** The tenant column's text (JSON escapes undone). */
+function decodeTenant(raw: Uint8Array): string {
+  const s = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8');
+  return s.includes('\\') ? (JSON.parse(`"${s}"`) as string) : s;
+}
+
+/**
+ * The COPY lines of rows [from, to) of `rows`, each with its sequence number in front
+ * (`first` + its index), as one buffer.
+ */
+export function numberedChunk(rows: CopyRows, from: number, to: number, first: bigint): Buffer {
+  const start = from === 0 ? 0 : rows.ends[from - 1]!;
+  const end = rows.ends[to - 1]!;
+  const base = Number(first);
+  // Digits of the largest number, a tab, per row.
+  const width = String(base + to).length + 1;
+  const out = Buffer.allocUnsafe(end - start + (to - from) * width);
+  let o = 0;
+  let at = start;
+  for (let r = from; r < to; r++) {
+    o += out.write(String(base + r), o, 'latin1');
+    out[o++] = TAB;
+    const e = rows.ends[r]!;
+    o += rows.body.copy(out, o, at, e);
+    at = e;
+  }
+  return out.subarray(0, o);
+}

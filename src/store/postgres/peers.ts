@@ -1,0 +1,220 @@
+// The other instances on one PostgreSQL database, through its LISTEN/NOTIFY: no other service is
+// needed for what correctness rests on. Two things travel:
+//
+// - Visibility. Each instance acknowledges rows once they are in its own spool and loads them a
+//   moment later, so a client that writes to A and then reads from B could miss its rows. Before
+//   a read, B asks every live instance to make what it acknowledged readable; each loads its
+//   acknowledged rows and answers; B reads once all have answered (or after PEER_WAIT_MS: an
+//   instance that died keeps its rows in its spool until it restarts, and is skipped until its
+//   heartbeat comes back).
+// - Loads. A load notifies inside its own transaction, so the notice arrives when its rows are
+//   committed: live tails on every instance wake then (query/tail.ts).
+
+import pg from 'pg';
+
+/** How often an instance says it is alive. */
+const HEARTBEAT_MS = 2000;
+/** An instance not heard of for this long is not waited for. */
+const LIVE_MS = 10_000;
+/** Longest a read waits for the other instances' acknowledged rows. */
+const PEER_WAIT_MS = 3000;
+/** After the listening connection drops, how long before it reconnects. */
+const RECONNECT_MS = 1000;
+
+export interface PeersLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** What the store tells its instance about the others (Store.peers). */
+export interface Peers {
+  /** Resolves once every other live instance has made readable the rows it acknowledged before the call. */
+  barrier(): Promise<void>;
+  /** What this instance does when another asks: make its acknowledged rows readable. */
+  onBarrier(fn: () => Promise<void>): void;
+  /** Calls `fn` when another instance has committed rows, up to sequence number `seq`. */
+  onLoaded(fn: (seq: bigint) => void): void;
+  /** Other instances heard of lately. */
+  readonly others: number;
+}
+
+interface Ask {
+  id: string;
+  waiting: Set<string>;
+  resolve: () => void;
+  sent: boolean;
+}
+
+export class PgPeers implements Peers {
+  private listener: pg.Client | null = null;
+  private closed = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private reconnect: NodeJS.Timeout | null = null;
+  private live: string[] = [];
+  /** Instances that did not answer in time, and when: skipped until they are seen again after it. */
+  private readonly unresponsive = new Map<string, number>();
+  private readonly asks = new Map<string, Ask>();
+  /** The ask not sent yet, which reads arriving meanwhile share. */
+  private forming: Ask | null = null;
+  private barrierFn: () => Promise<void> = () => Promise.resolve();
+  private readonly loadedFns: ((seq: bigint) => void)[] = [];
+  private counter = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly clientConfig: pg.ClientConfig,
+    readonly instance: string,
+    /** Channel names, per schema so that stores sharing a database never hear each other. */
+    readonly channels: { visible: string; loaded: string },
+    private readonly log: PeersLog,
+  ) {}
+
+  get others(): number {
+    return this.live.length;
+  }
+
+  async start(): Promise<void> {
+    await this.beat();
+    await this.listen();
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  onBarrier(fn: () => Promise<void>): void {
+    this.barrierFn = fn;
+  }
+
+  onLoaded(fn: (seq: bigint) => void): void {
+    this.loadedFns.push(fn);
+  }
+
+  barrier(): Promise<void> {
+    if (this.live.length === 0 || this.closed) return Promise.resolve();
+    if (this.forming !== null) return this.sharedWait(this.forming);
+    const ask: Ask = { id: `${this.instance}.${++this.counter}`, waiting: new Set(this.live), resolve: () => undefined, sent: false };
+    const done = new Promise<void>((resolve) => (ask.resolve = resolve));
+    this.forming = ask;
+    this.asks.set(ask.id, ask);
+    const timer = setTimeout(() => {
+      if (!this.asks.delete(ask.id)) return;
+      const now = Date.now();
+      for (const peer of ask.waiting) this.unresponsive.set(peer, now);
+      this.log.warn({ instances: [...ask.waiting], ms: PEER_WAIT_MS }, 'instances did not make their acknowledged rows readable in time; reading without them');
+      ask.resolve();
+    }, PEER_WAIT_MS);
+    timer.unref();
+    void done.then(() => clearTimeout(timer));
+    // Sent on the next turn: reads that arrive meanwhile share this one.
+    setImmediate(() => {
+      this.forming = null;
+      ask.sent = true;
+      this.pool.query('SELECT pg_notify($1, $2)', [this.channels.visible, `ask:${ask.id}`]).catch((e: unknown) => {
+        this.log.warn({ err: e }, 'cannot ask the other instances for their acknowledged rows; reading without them');
+        this.asks.delete(ask.id);
+        ask.resolve();
+      });
+    });
+    return done;
+  }
+
+  private sharedWait(ask: Ask): Promise<void> {
+    return new Promise((resolve) => {
+      const before = ask.resolve;
+      ask.resolve = () => {
+        before();
+        resolve();
+      };
+    });
+  }
+
+  private async beat(): Promise<void> {
+    try {
+      await this.pool.query(
+        `INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
+        [this.instance],
+      );
+      const r = await this.pool.query<{ id: string; seen: string }>(
+        `SELECT id, (extract(epoch FROM seen_at) * 1000)::bigint::text AS seen FROM instances WHERE id <> $1 AND seen_at > now() - $2::bigint * interval '1 millisecond'`,
+        [this.instance, LIVE_MS],
+      );
+      this.live = r.rows
+        .filter((row) => {
+          const gaveUp = this.unresponsive.get(row.id);
+          if (gaveUp === undefined) return true;
+          if (Number(row.seen) <= gaveUp) return false;
+          this.unresponsive.delete(row.id);
+          return true;
+        })
+        .map((row) => row.id);
+    } catch (e) {
+      if (!this.closed) this.log.warn({ err: e }, 'instance heartbeat failed');
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    client.on('error', () => undefined);
+    client.on('end', () => {
+      if (this.listener === client) this.listener = null;
+      if (!this.closed) this.scheduleReconnect();
+    });
+    client.on('notification', (n) => this.heard(n.channel, n.payload ?? ''));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(this.channels.visible)}`);
+      await client.query(`LISTEN ${pg.escapeIdentifier(this.channels.loaded)}`);
+      this.listener = client;
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      this.log.warn({ err: e }, 'cannot listen to the other instances; retrying');
+      this.scheduleReconnect();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.reconnect !== null || this.closed) return;
+    this.reconnect = setTimeout(() => {
+      this.reconnect = null;
+      void this.listen();
+    }, RECONNECT_MS);
+    this.reconnect.unref();
+  }
+
+  private heard(channel: string, payload: string): void {
+    if (channel === this.channels.loaded) {
+      const sep = payload.lastIndexOf(':');
+      if (payload.slice(0, sep) === this.instance) return;
+      const seq = BigInt(payload.slice(sep + 1));
+      for (const fn of this.loadedFns) fn(seq);
+      return;
+    }
+    const [kind, id, from] = payload.split(':');
+    if (kind === 'ask' && id !== undefined) {
+      if (id.startsWith(`${this.instance}.`)) return;
+      void this.barrierFn()
+        .catch((e: unknown) => this.log.warn({ err: e }, 'making acknowledged rows readable for another instance failed'))
+        .then(() => this.pool.query('SELECT pg_notify($1, $2)', [this.channels.visible, `done:${id}:${this.instance}`]))
+        .catch(() => undefined);
+    } else if (kind === 'done' && id !== undefined && from !== undefined) {
+      const ask = this.asks.get(id);
+      if (ask === undefined) return;
+      ask.waiting.delete(from);
+      if (ask.waiting.size === 0) {
+        this.asks.delete(id);
+        ask.resolve();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.heartbeat !== null) clearInterval(this.heartbeat);
+    if (this.reconnect !== null) clearTimeout(this.reconnect);
+    for (const ask of this.asks.values()) ask.resolve();
+    this.asks.clear();
+    const l = this.listener;
+    this.listener = null;
+    await l?.end().catch(() => undefined);
+    await this.pool.query('DELETE FROM instances WHERE id = $1', [this.instance]).catch(() => undefined);
+  }
+}
