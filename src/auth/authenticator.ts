@@ -3,13 +3,14 @@
 // few seconds, so a key created or revoked through another instance sharing the store is seen
 // here within KEY_REFRESH_MS; through this instance, at once. A key's secret is verified with
 // scrypt once; after that its SHA-256 digest is remembered, so a request costs one hash and two
-// map lookups.
+// map lookups. Its rate limits are kept by a RateLimiter: in this process, or in Redis when
+// instances share one (a key then gets its rate across all of them, not per instance).
 
 import { createHash } from 'node:crypto';
 import { LhError } from '../errors.js';
 import { ALL_TENANTS, parseKey, secretMatches, unauthorized, type Scope } from './api-key.js';
 import type { KeyRecord, KeyTable } from './key-table.js';
-import { TokenBucket } from './rate-limit.js';
+import { LocalRateLimiter, type RateKind, type RateLimiter } from './rate-limit.js';
 
 /** How old the key table may get before a request reads it again. */
 export const KEY_REFRESH_MS = 5000;
@@ -28,8 +29,8 @@ export interface Principal {
   /** A tenant, or `*`. */
   tenant: string;
   scopes: ReadonlySet<Scope>;
-  ingest: TokenBucket;
-  queries: TokenBucket;
+  /** The key's limits (its own, else the defaults): ingest bytes/s and queries/s, 0 for none. */
+  rates: Readonly<Record<RateKind, number>>;
 }
 
 export interface AuthLimits {
@@ -47,13 +48,13 @@ export class Authenticator {
   private readonly verified = new Map<string, string>();
   /** sha256(key) → until when it is refused without checking. */
   private readonly refused = new Map<string, number>();
-  private readonly buckets = new Map<string, { ingest: TokenBucket; queries: TokenBucket }>();
   private verifying = 0;
   private readonly waiting: (() => void)[] = [];
 
   constructor(
     private readonly table: KeyTable,
     private readonly limits: AuthLimits,
+    private readonly limiter: RateLimiter = new LocalRateLimiter(),
   ) {}
 
   /** The principal of a request carrying `key`; LH_ERR_UNAUTHORIZED when it is no valid key. */
@@ -84,7 +85,24 @@ export class Authenticator {
     if (record.expiresAt !== null && record.expiresAt.getTime() <= Date.now()) {
       throw unauthorized(`key ${record.id} expired on ${record.expiresAt.toISOString()}`);
     }
-    return { keyId: record.id, tenant: record.tenant, scopes: new Set(record.scopes), ...this.bucketsOf(record) };
+    return { keyId: record.id, tenant: record.tenant, scopes: new Set(record.scopes), rates: this.ratesOf(record) };
+  }
+
+  /**
+   * Seconds `p` must wait before a request of `kind` (0: it may go ahead, and `n` is taken from
+   * its budget in the same step). A key without this limit costs no call to the limiter.
+   */
+  admit(p: Principal, kind: RateKind, n: number): Promise<number> | number {
+    const rate = p.rates[kind];
+    if (rate === 0 || p.keyId === null) return 0;
+    return this.limiter.admit(p.keyId, kind, rate, n);
+  }
+
+  /** Charges `n` to `p` after the fact (an ingest body once read); the caller need not wait. */
+  charge(p: Principal, kind: RateKind, n: number): void {
+    const rate = p.rates[kind];
+    if (rate === 0 || p.keyId === null) return;
+    void this.limiter.take(p.keyId, kind, rate, n);
   }
 
   /** Re-reads the key table now (after this instance created or revoked a key). */
@@ -112,15 +130,8 @@ export class Authenticator {
     });
   }
 
-  private bucketsOf(k: KeyRecord): { ingest: TokenBucket; queries: TokenBucket } {
-    const ingestRate = k.ingestBytesPerS ?? this.limits.ingestBytesPerS;
-    const queryRate = k.queriesPerS ?? this.limits.queriesPerS;
-    let b = this.buckets.get(k.id);
-    if (b === undefined || b.ingest.rate !== ingestRate || b.queries.rate !== queryRate) {
-      b = { ingest: new TokenBucket(ingestRate), queries: new TokenBucket(queryRate) };
-      this.buckets.set(k.id, b);
-    }
-    return b;
+  private ratesOf(k: KeyRecord): Record<RateKind, number> {
+    return { ingest: k.ingestBytesPerS ?? this.limits.ingestBytesPerS, queries: k.queriesPerS ?? this.limits.queriesPerS };
   }
 
   private async verify(secret: string, hash: string): Promise<boolean> {
@@ -137,7 +148,7 @@ export class Authenticator {
 
 /** The principal of every request when authentication is off: the default tenant, every scope. */
 export function openPrincipal(): Principal {
-  return { keyId: null, tenant: 'default', scopes: new Set<Scope>(['ingest', 'query', 'admin']), ingest: new TokenBucket(0), queries: new TokenBucket(0) };
+  return { keyId: null, tenant: 'default', scopes: new Set<Scope>(['ingest', 'query', 'admin']), rates: { ingest: 0, queries: 0 } };
 }
 
 /**

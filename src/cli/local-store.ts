@@ -7,6 +7,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { LhError } from '../errors.js';
 import type { Store } from '../store/store.js';
+import { openStore } from '../store/open.js';
 import { API_KEY_ENV } from './http-client.js';
 
 export interface LocalStoreWhere {
@@ -18,16 +19,9 @@ export interface LocalStoreWhere {
 export async function withLocalStore<T>(where: LocalStoreWhere, fn: (store: Store, config: Config, dataDir: string) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: where.config, overrides: { data_dir: where.dataDir } });
   const dir = path.resolve(config.data_dir);
-  const { DuckDbStore } = await import('../store/duckdb/duckdb-store.js');
   let store;
   try {
-    store = await DuckDbStore.open({
-      file: path.join(dir, 'loghaven.duckdb'),
-      loadDir: path.join(dir, 'load'),
-      indexDir: path.join(dir, 'index'),
-      threads: 1,
-      memoryLimit: config.store.duckdb.memory_limit,
-    });
+    store = await openStore(config, dir, { duckdb: { threads: 1 } });
   } catch (e) {
     if (/lock/i.test((e as Error).message)) {
       throw new LhError('LH_ERR_STORE', `the data directory ${dir} is in use, probably by a running server: use --url with an admin key in ${API_KEY_ENV}`);

@@ -43,7 +43,11 @@ describe('loadConfig defaults', () => {
       data_dir: './data',
       http: { host: '127.0.0.1', port: 7700, request_timeout_ms: 60_000, compress: true, body_limit: 10 * 2 ** 20, tls: { cert: '', key: '' } },
       auth: { enabled: false, metrics_public: false, rate: { ingest_bytes_per_s: 0, queries_per_s: 0 } },
-      store: { backend: 'duckdb', duckdb: { threads: 2, memory_limit: '48MB', max_memory_limit: '1GB' } },
+      store: {
+        backend: 'duckdb',
+        duckdb: { threads: 2, memory_limit: '48MB', max_memory_limit: '1GB' },
+        postgres: { url: '', pool_max: 20, idle_timeout_ms: 30_000, connect_timeout_ms: 5000, acquire_timeout_ms: 10_000 },
+      },
       ingest: {
         queue_max_bytes: 64 * 2 ** 20,
         max_batch_rows: 50_000,
@@ -189,6 +193,11 @@ describe('environment variables', () => {
       ['store.duckdb.threads', 'LOGHAVEN_STORE_DUCKDB_THREADS'],
       ['store.duckdb.memory_limit', 'LOGHAVEN_STORE_DUCKDB_MEMORY_LIMIT'],
       ['store.duckdb.max_memory_limit', 'LOGHAVEN_STORE_DUCKDB_MAX_MEMORY_LIMIT'],
+      ['store.postgres.url', 'LOGHAVEN_STORE_POSTGRES_URL'],
+      ['store.postgres.pool_max', 'LOGHAVEN_STORE_POSTGRES_POOL_MAX'],
+      ['store.postgres.idle_timeout_ms', 'LOGHAVEN_STORE_POSTGRES_IDLE_TIMEOUT_MS'],
+      ['store.postgres.connect_timeout_ms', 'LOGHAVEN_STORE_POSTGRES_CONNECT_TIMEOUT_MS'],
+      ['store.postgres.acquire_timeout_ms', 'LOGHAVEN_STORE_POSTGRES_ACQUIRE_TIMEOUT_MS'],
       ['ingest.queue_max_bytes', 'LOGHAVEN_INGEST_QUEUE_MAX_BYTES'],
       ['ingest.max_batch_rows', 'LOGHAVEN_INGEST_MAX_BATCH_ROWS'],
       ['ingest.durability', 'LOGHAVEN_INGEST_DURABILITY'],
@@ -408,8 +417,12 @@ describe('validation', () => {
     ]);
   });
 
-  it('rejects store backends other than duckdb', () => {
-    expect(problemsOf(loadError({ env: { LOGHAVEN_STORE_BACKEND: 'postgres' } }))[0].expected).toBe('"duckdb"');
+  it('rejects store backends other than duckdb and postgres', () => {
+    expect(problemsOf(loadError({ env: { LOGHAVEN_STORE_BACKEND: 'mysql' } }))[0].expected).toBe('one of "duckdb", "postgres"');
+  });
+
+  it('needs a PostgreSQL URL with the postgres backend', () => {
+    expect(problemsOf(loadError({ env: { LOGHAVEN_STORE_BACKEND: 'postgres' } })).map((p) => p.key)).toEqual(['store.postgres.url']);
   });
 });
 

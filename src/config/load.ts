@@ -163,6 +163,11 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
       );
     }
   }
+  const backend = effective.get('store.backend');
+  const pgUrl = effective.get('store.postgres.url');
+  if (!reported.has('store.backend') && backend?.value === 'postgres' && (pgUrl === undefined || pgUrl.value === '')) {
+    problems.push(invalidValueProblem('store.postgres.url', '', `a PostgreSQL URL such as "postgres://user@host:5432/db": store.backend is "postgres" (from ${backend.source})`, pgUrl?.source ?? 'defaults'));
+  }
   const cert = effective.get('http.tls.cert');
   const key = effective.get('http.tls.key');
   if (cert && key && (cert.value === '') !== (key.value === '')) {

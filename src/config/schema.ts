@@ -83,7 +83,11 @@ export const ConfigSchema = section('loghaven configuration', {
     }),
   }),
   store: section('Storage backend', {
-    backend: Type.Literal('duckdb', { default: 'duckdb', description: 'Storage backend; `duckdb` is the embedded default.' }),
+    backend: oneOf(['duckdb', 'postgres'] as const, {
+      default: 'duckdb',
+      description:
+        'Storage backend. `duckdb`: the embedded default, one file under `data_dir`. `postgres`: PostgreSQL at `store.postgres.url`, shared by any number of instances (each with its own `data_dir` for its spool); see docs/deployment.md.',
+    }),
     duckdb: section('DuckDB backend', {
       threads: Type.Integer({ minimum: 1, maximum: 64, default: 2, description: 'Worker threads DuckDB may use for queries (a load reads its segment on one thread).' }),
       memory_limit: Type.String({
@@ -101,6 +105,22 @@ export const ConfigSchema = section('loghaven configuration', {
           'How far the memory limit is raised, for as long as it is needed, when a load or a query runs out of memory under `memory_limit` (very wide rows need more per batch); the work is retried once with it.',
         'x-expected': 'a memory size such as "1GB" or "512MiB" (units B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)',
         'x-type': 'memory size (e.g. `1GB`)',
+      }),
+    }),
+    postgres: section('PostgreSQL backend (store.backend = "postgres")', {
+      url: Type.String({
+        default: '',
+        description:
+          'Connection URL, e.g. `postgres://loghaven:secret@db:5432/logs`. An empty database is set up by the first instance to start (migrations run under an advisory lock).',
+      }),
+      pool_max: Type.Integer({ minimum: 2, maximum: 1000, default: 20, description: 'Most connections this instance opens (loads, queries, maintenance).' }),
+      idle_timeout_ms: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 30_000, description: 'An idle connection is closed after this long.' }),
+      connect_timeout_ms: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000, description: 'Longest a new connection may take to open.' }),
+      acquire_timeout_ms: Type.Integer({
+        minimum: 100,
+        maximum: 600_000,
+        default: 10_000,
+        description: 'Longest a request waits for a free connection of the pool; past it, 503 (busy) with Retry-After.',
       }),
     }),
   }),
@@ -253,7 +273,8 @@ export const ConfigSchema = section('loghaven configuration', {
     max_bytes: byteSize({ minimum: 0, maximum: 64 * GiB, default: 64 * MiB, description: 'Memory the in-process cache may hold; the least recently used answers go first.' }),
     redis_url: Type.String({
       default: '',
-      description: 'Redis to keep the cache in, shared by every instance (e.g. `redis://127.0.0.1:6379/0`); empty: in-process. When Redis is down, answers come from the store and `/ready` says so.',
+      description:
+        'Redis shared by every instance (e.g. `redis://127.0.0.1:6379/0`) for the response cache and, with auth on, the per-key rate limits; empty: both in-process. When Redis is down, answers come from the store, each instance limits keys on its own, and `/ready` says so.',
     }),
     ttl_search_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 10_000, description: 'How long a search page is kept.' }),
     ttl_histogram_ms: Type.Integer({ minimum: 1, maximum: 86_400_000, default: 60_000, description: 'How long a histogram is kept.' }),

@@ -576,7 +576,8 @@ export class IngestPipeline {
         continue;
       }
       const expected = this.seqBase + BigInt(seg.upTo - seg.rows) + 1n;
-      if (done.rows > 0 && done.firstSeq !== expected && !this.seqDrift) {
+      // (A store that numbers rows from a counter shared with other instances never matches, and never stages.)
+      if (done.rows > 0 && done.firstSeq !== expected && !this.seqDrift && this.store.stage !== undefined) {
         // Rows reached the store another way: staged rows would carry wrong numbers. Reads wait
         // for loads from now on, which is slower but right.
         this.seqDrift = true;

@@ -6,7 +6,7 @@ import os from 'node:os';
 import type { Config } from '../config/schema.js';
 import type { ColdTier } from '../lifecycle/cold-tier.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { IngestPipeline } from '../pipeline/ingest-pipeline.js';
+import type { IngestPipeline, Visibility } from '../pipeline/ingest-pipeline.js';
 import type { Store } from '../store/store.js';
 import { MemoryCacheStore, type CacheStore } from './cache/cache-store.js';
 import { MemoryChangeJournal, rowsTimeRange, type ChangeJournal } from './cache/change-journal.js';
@@ -15,6 +15,9 @@ import { CacheWarmer, parseWarmup } from './cache/warmup.js';
 import { QueryLimiter } from './limiter.js';
 import { QueryService } from './service.js';
 import { TailHub } from './tail.js';
+
+/** How often open tails look for rows other instances loaded, besides their notices. */
+const TAIL_POLL_MS = 1000;
 
 export interface QueryLog {
   info(obj: object, msg: string): void;
@@ -50,7 +53,13 @@ export async function buildQuerySide(
   });
   let cache: ResponseCache | null = null;
   let stopListening = () => undefined as unknown;
-  if (config.cache.enabled) {
+  // Without Redis a cache is this instance's alone and would not hear of other instances' rows:
+  // on a shared backend it is off rather than ever stale.
+  const cacheUsable = config.cache.redis_url !== '' || store.peers === undefined;
+  if (config.cache.enabled && !cacheUsable) {
+    log.warn({ backend: store.backend }, 'response cache off: on a backend other instances may share, it needs cache.redis_url');
+  }
+  if (config.cache.enabled && cacheUsable) {
     const c = config.cache;
     const ttlMs = { search: c.ttl_search_ms, histogram: c.ttl_histogram_ms, top: c.ttl_top_ms, access: c.ttl_access_ms };
     let backend: CacheStore;
@@ -80,10 +89,14 @@ export async function buildQuerySide(
       return responses.changed(null, from, to);
     });
   }
+  // With other instances on the same backend, a read also waits for what they acknowledged.
+  const peers = store.peers;
+  const visible =
+    peers === undefined ? (mode: Visibility) => pipeline.visible(mode) : async (mode: Visibility) => void (await Promise.all([pipeline.visible(mode), peers.barrier()]));
   const service = new QueryService({
     store,
     cold,
-    visible: (mode) => pipeline.visible(mode),
+    visible,
     loadProgress: () => pipeline.loadProgress,
     cache,
     limiter,
@@ -107,7 +120,9 @@ export async function buildQuerySide(
   gauges.unref();
   const tails = new TailHub({
     store,
-    acknowledgedSeq: () => pipeline.acknowledgedSeq,
+    // Shared by several instances, sequence numbers are given at load: a tail follows what is
+    // loaded, here or anywhere, and this instance's own acknowledgements wake it once loaded.
+    acknowledgedSeq: peers === undefined ? () => pipeline.acknowledgedSeq : () => store.loadedSeq(),
     visible: (mode) => pipeline.visible(mode),
     limiter,
     metrics,
@@ -115,6 +130,17 @@ export async function buildQuerySide(
     log,
   });
   const stopTails = pipeline.onAcknowledged(() => tails.notify());
+  const stopLoaded = peers === undefined ? () => undefined : pipeline.onLoaded(() => tails.notify());
+  peers?.onLoaded(() => tails.notify());
+  // Notices of other instances' loads can be lost while the listening connection reconnects:
+  // open tails also look at the store's newest sequence number every second.
+  const tailPoll =
+    peers === undefined
+      ? null
+      : setInterval(() => {
+          if (tails.size > 0) void store.maxSeq().then(() => tails.notify(), () => undefined);
+        }, TAIL_POLL_MS);
+  tailPoll?.unref();
   const warmer = new CacheWarmer(service, cache === null ? [] : warmQueries, config.cache.warmup_interval_ms, log);
   return {
     service,
@@ -126,6 +152,8 @@ export async function buildQuerySide(
       clearInterval(gauges);
       stopListening();
       stopTails();
+      stopLoaded();
+      if (tailPoll !== null) clearInterval(tailPoll);
       await tails.close();
       await warmer.close();
       await cache?.close();

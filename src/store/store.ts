@@ -176,8 +176,28 @@ export interface ExportRequest extends Selection {
   maxSeq?: bigint;
 }
 
+/**
+ * The other instances sharing a backend (PostgreSQL), as one instance sees them: what makes a read
+ * on any instance see what every instance acknowledged, and live tails hear of rows loaded
+ * anywhere. A backend only one instance uses has none.
+ */
+export interface Peers {
+  /** Joins the others: heartbeats, and answering their barriers. A command-line tool never starts. */
+  start(): Promise<void>;
+  /** Resolves once every other live instance has made readable the rows it acknowledged before the call. */
+  barrier(): Promise<void>;
+  /** What this instance does when another asks: make its acknowledged rows readable. */
+  onBarrier(fn: () => Promise<void>): void;
+  /** Calls `fn` when another instance has committed rows, up to sequence number `seq`. */
+  onLoaded(fn: (seq: bigint) => void): void;
+  /** Other instances heard of lately. */
+  readonly others: number;
+}
+
 export interface Store {
   readonly backend: string;
+  /** Present when other instances may share the backend. */
+  readonly peers?: Peers;
   /** Create or upgrade the schema; returns the versions applied now. */
   migrate(): Promise<number[]>;
   /**

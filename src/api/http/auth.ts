@@ -49,27 +49,27 @@ export function installAuth(app: FastifyInstance, setup: AuthSetup): void {
     const principal = await setup.authenticator.authenticate(credentialsOf(req.headers));
     req.principal = principal;
     req.tenant = authorize(principal, scope === 'any' ? null : scope, requestedTenant(req.headers));
-    const limited = scope === 'ingest' ? principal.ingest : scope === 'query' || scope === 'any' ? principal.queries : null;
-    if (limited === null) return;
-    const wait = limited.waitSeconds();
+    const kind = scope === 'ingest' ? 'ingest' : scope === 'query' || scope === 'any' ? 'queries' : null;
+    if (kind === null) return;
+    // One call to the limiter (one round trip when it is shared in Redis): a query is checked and
+    // charged at once; ingest is only checked here, as its size is known once the body is read.
+    const wait = await setup.authenticator.admit(principal, kind, kind === 'queries' ? 1 : 0);
     if (wait > 0) {
-      const limit = limited === principal.ingest ? 'ingest_bytes' : 'queries';
+      const limit = kind === 'ingest' ? 'ingest_bytes' : 'queries';
       setup.metrics.rateLimited.inc({ tenant: req.tenant, limit });
       throw new LhError('LH_ERR_RATE_LIMITED', `key ${principal.keyId} is over its ${limit === 'ingest_bytes' ? 'ingest bytes' : 'queries'} per second`, {
         retry_after_s: Math.max(1, Math.ceil(wait)),
         limit,
       });
     }
-    if (limited === principal.queries) {
-      limited.take(1);
-      setup.metrics.tenantQueries.inc({ tenant: req.tenant });
-    }
+    if (kind === 'queries') setup.metrics.tenantQueries.inc({ tenant: req.tenant });
   });
-  // Ingest is charged what it actually sent, once the body is read.
+  // Ingest is charged what it actually sent, once the body is read; not waited for (the check
+  // before the body was the request's one round trip).
   app.addHook('preHandler', async (req) => {
     if (setup.authenticator === null || req.routeOptions.config?.scope !== 'ingest' || req.principal === null) return;
     const bytes = bodyBytes(req);
-    req.principal.ingest.take(bytes);
+    setup.authenticator.charge(req.principal, 'ingest', bytes);
     setup.metrics.tenantIngestBytes.inc({ tenant: req.tenant }, bytes);
   });
 }

@@ -38,6 +38,8 @@ export interface OpsRouteDeps {
   alerts: AlertMonitor;
   cache: ResponseCache | null;
   limiter: QueryLimiter;
+  /** The per-key rate limits shared through Redis, when in use (absent: each instance keeps its own). */
+  rateLimits?: { failure: string | null } | null;
 }
 
 /** Below this much free space (or a tenth of a small disk) the server reports itself not ready. */
@@ -65,7 +67,14 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
       // says so here without leaving the load balancer.
       // Nor are the category files: the store keeps every record while they fail.
       // Nor are the archives and retention: a failed run is tried again at the next.
-      const degraded = { cache: cacheCheck(deps), files: filesCheck(deps), archive: archiveCheck(deps), retention: retentionCheck(deps) };
+      // Nor are the shared rate limits: while Redis fails, each instance limits keys by itself.
+      const degraded = {
+        cache: cacheCheck(deps),
+        files: filesCheck(deps),
+        archive: archiveCheck(deps),
+        retention: retentionCheck(deps),
+        ...(deps.rateLimits ? { rate_limits: rateLimitsCheck(deps.rateLimits) } : {}),
+      };
       const whole = Object.values(degraded).every((c) => c.ok);
       return reply.status(ready ? 200 : 503).send({ status: ready ? (whole ? 'ready' : 'degraded') : 'not ready', checks: { ...checks, ...degraded } });
     },
@@ -235,6 +244,13 @@ function cacheCheck(deps: OpsRouteDeps): Check {
   if (deps.cache === null) return { ok: true, detail: 'response cache disabled' };
   const failure = deps.cache.failure;
   return failure === null ? { ok: true, detail: `${deps.cache.kind} cache answers` } : { ok: false, detail: `${failure}; answering from the store` };
+}
+
+function rateLimitsCheck(shared: { failure: string | null }): Check {
+  const failure = shared.failure;
+  return failure === null
+    ? { ok: true, detail: 'per-key rate limits shared through Redis' }
+    : { ok: false, detail: `${failure}; each instance limits keys by itself (a key may get its rate once per instance) until Redis answers` };
 }
 
 /** The token index's progress: pending_segments is 0 once every loaded segment is indexed. */

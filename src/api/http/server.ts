@@ -18,7 +18,8 @@ import { ZmqListener } from '../../ingest/zeromq/listener.js';
 import { Metrics } from '../../observability/metrics.js';
 import { BufferPool } from '../../pipeline/buffer-pool.js';
 import { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
-import { DUCKDB_ROW_GROUP_ROWS, DuckDbStore } from '../../store/duckdb/duckdb-store.js';
+import { DUCKDB_ROW_GROUP_ROWS } from '../../store/duckdb/duckdb-store.js';
+import { openStore } from '../../store/open.js';
 import type { Store } from '../../store/store.js';
 import { installErrorHandler } from './error-handler.js';
 import { logsRoutes } from './logs-routes.js';
@@ -86,23 +87,20 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const metrics = new Metrics();
   let app: FastifyInstance | undefined;
   let boostWarned = 0;
-  const store = await DuckDbStore.open({
-    log: { info: (o, m) => app?.log.info(o, m), error: (o, m) => app?.log.error(o, m) },
-    file: path.join(dataDir, 'loghaven.duckdb'),
-    loadDir: path.join(dataDir, 'load'),
-    indexDir: path.join(dataDir, 'index'),
-    threads: config.store.duckdb.threads,
-    memoryLimit: config.store.duckdb.memory_limit,
-    queryTimeoutMs: config.query.timeout_ms,
-    maxRowBytes: config.http.body_limit + ROW_OVERHEAD_BYTES,
-    maxMemoryLimit: config.store.duckdb.max_memory_limit,
-    onMemoryBoost: (what) => {
-      metrics.storeMemoryBoosts.inc({ work: what.startsWith('load') ? 'load' : what });
-      // Once a minute at most: an export of wide rows may need it for every page.
-      if (Date.now() - boostWarned < 60_000) return;
-      boostWarned = Date.now();
-      const { memory_limit, max_memory_limit } = config.store.duckdb;
-      app?.log.warn({ work: what, memory_limit, max_memory_limit }, 'out of memory under memory_limit; retried under max_memory_limit (raise memory_limit if this is frequent)');
+  const storeLog = { info: (o: object, m: string) => app?.log.info(o, m), warn: (o: object, m: string) => app?.log.warn(o, m), error: (o: object, m: string) => app?.log.error(o, m) };
+  const store = await openStore(config, dataDir, {
+    log: storeLog,
+    duckdb: {
+      log: storeLog,
+      maxRowBytes: config.http.body_limit + ROW_OVERHEAD_BYTES,
+      onMemoryBoost: (what) => {
+        metrics.storeMemoryBoosts.inc({ work: what.startsWith('load') ? 'load' : what });
+        // Once a minute at most: an export of wide rows may need it for every page.
+        if (Date.now() - boostWarned < 60_000) return;
+        boostWarned = Date.now();
+        const { memory_limit, max_memory_limit } = config.store.duckdb;
+        app?.log.warn({ work: what, memory_limit, max_memory_limit }, 'out of memory under memory_limit; retried under max_memory_limit (raise memory_limit if this is frequent)');
+      },
     },
   });
   const applied = await store.migrate();
@@ -145,9 +143,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
     metrics,
     app.log,
   );
+  if (store.peers !== undefined) {
+    // Another instance about to read asks for what this one acknowledged (store/postgres/peers.ts).
+    store.peers.onBarrier(() => pipeline.visible('loaded'));
+    await store.peers.start();
+  }
   installErrorHandler(app, metrics);
+  // Instances sharing a Redis share the per-key rate limits in it too: a key gets its rate across all of them.
+  const sharedRateLimits =
+    config.auth.enabled && config.cache.redis_url !== ''
+      ? await (await import('../../auth/redis-rate-limit.js')).RedisRateLimiter.open(config.cache.redis_url, { log: app.log })
+      : null;
   const authenticator = config.auth.enabled
-    ? new Authenticator(store.keys, { ingestBytesPerS: config.auth.rate.ingest_bytes_per_s, queriesPerS: config.auth.rate.queries_per_s })
+    ? new Authenticator(store.keys, { ingestBytesPerS: config.auth.rate.ingest_bytes_per_s, queriesPerS: config.auth.rate.queries_per_s }, sharedRateLimits ?? undefined)
     : null;
   if (authenticator === null) {
     app.log.warn({ profile: config.profile }, 'authentication is off (auth.enabled = false): anyone who reaches the port reads and writes everything, as tenant "default"');
@@ -282,6 +290,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     alerts,
     cache: queries.cache,
     limiter: queries.limiter,
+    rateLimits: sharedRateLimits,
   };
   // The read side answers compressed when the client accepts it; in a scope of its own, so that
   // the ingest routes keep reading their (possibly compressed) bodies themselves.
@@ -351,6 +360,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   } catch (e) {
     await syslog?.close();
     await queries.close();
+    sharedRateLimits?.close();
     alerts.close();
     await app.close();
     await pipeline.drain();
@@ -389,6 +399,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
           }
           await stopListening;
           await queries.close();
+          sharedRateLimits?.close();
+    sharedRateLimits?.close();
           alerts?.close();
           phase = 'archive';
           if (lifecycleTimer !== null) clearTimeout(lifecycleTimer);

@@ -11,6 +11,7 @@
 //   committed: live tails on every instance wake then (query/tail.ts).
 
 import pg from 'pg';
+import type { Peers } from '../store.js';
 
 /** How often an instance says it is alive. */
 const HEARTBEAT_MS = 2000;
@@ -24,18 +25,6 @@ const RECONNECT_MS = 1000;
 export interface PeersLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
-}
-
-/** What the store tells its instance about the others (Store.peers). */
-export interface Peers {
-  /** Resolves once every other live instance has made readable the rows it acknowledged before the call. */
-  barrier(): Promise<void>;
-  /** What this instance does when another asks: make its acknowledged rows readable. */
-  onBarrier(fn: () => Promise<void>): void;
-  /** Calls `fn` when another instance has committed rows, up to sequence number `seq`. */
-  onLoaded(fn: (seq: bigint) => void): void;
-  /** Other instances heard of lately. */
-  readonly others: number;
 }
 
 interface Ask {
@@ -59,6 +48,7 @@ export class PgPeers implements Peers {
   private barrierFn: () => Promise<void> = () => Promise.resolve();
   private readonly loadedFns: ((seq: bigint) => void)[] = [];
   private counter = 0;
+  private started = false;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -74,8 +64,11 @@ export class PgPeers implements Peers {
   }
 
   async start(): Promise<void> {
-    await this.beat();
+    if (this.started) return;
+    this.started = true;
+    // Listening before the first heartbeat: an instance others wait for always hears them ask.
     await this.listen();
+    await this.beat();
     this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.heartbeat.unref();
   }
@@ -89,32 +82,44 @@ export class PgPeers implements Peers {
   }
 
   barrier(): Promise<void> {
-    if (this.live.length === 0 || this.closed) return Promise.resolve();
+    if (this.closed || !this.started) return Promise.resolve();
     if (this.forming !== null) return this.sharedWait(this.forming);
-    const ask: Ask = { id: `${this.instance}.${++this.counter}`, waiting: new Set(this.live), resolve: () => undefined, sent: false };
+    const ask: Ask = { id: `${this.instance}.${++this.counter}`, waiting: new Set(), resolve: () => undefined, sent: false };
     const done = new Promise<void>((resolve) => (ask.resolve = resolve));
     this.forming = ask;
-    this.asks.set(ask.id, ask);
-    const timer = setTimeout(() => {
-      if (!this.asks.delete(ask.id)) return;
-      const now = Date.now();
-      for (const peer of ask.waiting) this.unresponsive.set(peer, now);
-      this.log.warn({ instances: [...ask.waiting], ms: PEER_WAIT_MS }, 'instances did not make their acknowledged rows readable in time; reading without them');
-      ask.resolve();
-    }, PEER_WAIT_MS);
-    timer.unref();
-    void done.then(() => clearTimeout(timer));
     // Sent on the next turn: reads that arrive meanwhile share this one.
-    setImmediate(() => {
-      this.forming = null;
-      ask.sent = true;
-      this.pool.query('SELECT pg_notify($1, $2)', [this.channels.visible, `ask:${ask.id}`]).catch((e: unknown) => {
-        this.log.warn({ err: e }, 'cannot ask the other instances for their acknowledged rows; reading without them');
-        this.asks.delete(ask.id);
-        ask.resolve();
-      });
-    });
+    setImmediate(() => void this.send(ask));
     return done;
+  }
+
+  /**
+   * Who is alive is read at each ask, not from the last heartbeat: an instance that started a
+   * moment ago may already have acknowledged rows.
+   */
+  private async send(ask: Ask): Promise<void> {
+    this.forming = null;
+    try {
+      await this.refreshLive();
+      if (this.live.length === 0) return ask.resolve();
+      for (const peer of this.live) ask.waiting.add(peer);
+      this.asks.set(ask.id, ask);
+      const timer = setTimeout(() => {
+        if (!this.asks.delete(ask.id)) return;
+        const now = Date.now();
+        for (const peer of ask.waiting) this.unresponsive.set(peer, now);
+        this.log.warn({ instances: [...ask.waiting], ms: PEER_WAIT_MS }, 'instances did not make their acknowledged rows readable in time; reading without them');
+        ask.resolve();
+      }, PEER_WAIT_MS);
+      timer.unref();
+      const before = ask.resolve;
+      ask.resolve = () => (clearTimeout(timer), before());
+      ask.sent = true;
+      await this.pool.query('SELECT pg_notify($1, $2)', [this.channels.visible, `ask:${ask.id}`]);
+    } catch (e) {
+      this.log.warn({ err: e }, 'cannot ask the other instances for their acknowledged rows; reading without them');
+      this.asks.delete(ask.id);
+      ask.resolve();
+    }
   }
 
   private sharedWait(ask: Ask): Promise<void> {
@@ -129,26 +134,28 @@ export class PgPeers implements Peers {
 
   private async beat(): Promise<void> {
     try {
-      await this.pool.query(
-        `INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()`,
-        [this.instance],
-      );
-      const r = await this.pool.query<{ id: string; seen: string }>(
-        `SELECT id, (extract(epoch FROM seen_at) * 1000)::bigint::text AS seen FROM instances WHERE id <> $1 AND seen_at > now() - $2::bigint * interval '1 millisecond'`,
-        [this.instance, LIVE_MS],
-      );
-      this.live = r.rows
-        .filter((row) => {
-          const gaveUp = this.unresponsive.get(row.id);
-          if (gaveUp === undefined) return true;
-          if (Number(row.seen) <= gaveUp) return false;
-          this.unresponsive.delete(row.id);
-          return true;
-        })
-        .map((row) => row.id);
+      await this.pool.query(`INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()`, [this.instance]);
+      await this.refreshLive();
     } catch (e) {
       if (!this.closed) this.log.warn({ err: e }, 'instance heartbeat failed');
     }
+  }
+
+  /** The other instances heard of lately, less those that did not answer since they were last seen. */
+  private async refreshLive(): Promise<void> {
+    const r = await this.pool.query<{ id: string; seen: string }>(
+      `SELECT id, (extract(epoch FROM seen_at) * 1000)::bigint::text AS seen FROM instances WHERE id <> $1 AND seen_at > now() - $2::bigint * interval '1 millisecond'`,
+      [this.instance, LIVE_MS],
+    );
+    this.live = r.rows
+      .filter((row) => {
+        const gaveUp = this.unresponsive.get(row.id);
+        if (gaveUp === undefined) return true;
+        if (Number(row.seen) <= gaveUp) return false;
+        this.unresponsive.delete(row.id);
+        return true;
+      })
+      .map((row) => row.id);
   }
 
   private async listen(): Promise<void> {
@@ -208,6 +215,7 @@ export class PgPeers implements Peers {
 
   async close(): Promise<void> {
     this.closed = true;
+    if (!this.started) return;
     if (this.heartbeat !== null) clearInterval(this.heartbeat);
     if (this.reconnect !== null) clearTimeout(this.reconnect);
     for (const ask of this.asks.values()) ask.resolve();

@@ -156,7 +156,6 @@ export class PostgresStore implements Store {
   /** One load at a time from this instance (they would only queue on the counter row). */
   private loadChain: Promise<unknown> = Promise.resolve();
   private readonly schema: string;
-  private peersStarted = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -280,10 +279,6 @@ export class PostgresStore implements Store {
       client.release();
     }
     this.lastSeq = await this.counter();
-    if (!this.peersStarted) {
-      this.peersStarted = true;
-      await this.peers.start();
-    }
     return applied;
   }
 

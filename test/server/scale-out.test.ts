@@ -1,0 +1,238 @@
+// Three real instances on loopback over one PostgreSQL database (created empty for the run; the
+// three start at once and set it up together) and one Redis of the test's own (so that it can be
+// stopped and started): any instance answers any request the same way, and losing one loses
+// nothing. LOGHAVEN_REQUIRE_SERVICES=1 turns a missing PostgreSQL or redis-server into a failure.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { logLine } from '../helpers/log-lines.js';
+import { SseReader } from '../helpers/sse.js';
+
+const PG_ADMIN = process.env.LOGHAVEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const required = process.env.LOGHAVEN_REQUIRE_SERVICES === '1';
+const DB = `lh_scale_${process.pid}`;
+const dbUrl = PG_ADMIN.replace(/\/[^/]*$/, `/${DB}`);
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+const pgUp = await admin(async (c) => (await c.query('SELECT 1'), true)).catch(() => false);
+const redisUp = spawnSync('redis-server', ['--version']).status === 0;
+if (!pgUp || !redisUp) {
+  const why = !pgUp ? `PostgreSQL at ${PG_ADMIN} does not answer` : 'redis-server is not installed';
+  if (required) throw new Error(`the scale-out suite needs PostgreSQL and redis-server (LOGHAVEN_REQUIRE_SERVICES=1): ${why}`);
+  console.warn(`skipping the scale-out suite: ${why}`);
+}
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-scale-'));
+  dirs.push(d);
+  return d;
+}
+
+interface Item {
+  message: string;
+  attrs: { id?: string };
+}
+
+describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Redis', () => {
+  const servers: ChildServer[] = [];
+  const dataDirs: string[] = [];
+  let redisProc: ChildProcess;
+  let redisPort: number;
+  const redisDir = tmp();
+
+  const startRedis = async () => {
+    redisProc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir], {
+      stdio: 'ignore',
+    });
+    const r = new Redis({ port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    r.on('error', () => undefined);
+    for (let i = 0; i < 100; i++) {
+      try {
+        await r.connect();
+        await r.ping();
+        r.disconnect();
+        return;
+      } catch {
+        await new Promise((res) => setTimeout(res, 50));
+      }
+    }
+    throw new Error('redis-server did not start');
+  };
+  const stopRedis = async () => {
+    redisProc.kill('SIGKILL');
+    await new Promise((res) => redisProc.once('exit', res));
+  };
+
+  const env = () => ({
+    LOGHAVEN_STORE_BACKEND: 'postgres',
+    LOGHAVEN_STORE_POSTGRES_URL: dbUrl,
+    LOGHAVEN_CACHE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+  });
+  const start = (i: number) => startChild(dataDirs[i]!, { env: env() });
+
+  const post = async (s: ChildServer, lines: string[]) => {
+    const r = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', body: lines.join('\n') });
+    expect(r.status).toBe(200);
+  };
+  const search = async (s: ChildServer, params: Record<string, string>) => {
+    const r = await fetch(`${s.url}/api/v1/logs?${new URLSearchParams(params)}`);
+    expect(r.status).toBe(200);
+    return (await r.json()) as { items: Item[]; next_cursor: string | null };
+  };
+  /** Every id matching `prefix-*` as instance `s` sees them, paging with the cursor. */
+  const idsOn = async (s: ChildServer, prefix: string) => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await search(s, { q: `id:${prefix}-*`, limit: '5000', ...(cursor === null ? {} : { cursor }) });
+      ids.push(...page.items.map((it) => it.attrs.id!));
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+    return ids;
+  };
+
+  beforeAll(async () => {
+    await admin(async (c) => {
+      await c.query(`DROP DATABASE IF EXISTS ${DB}`);
+      await c.query(`CREATE DATABASE ${DB}`);
+    });
+    redisPort = await freePort();
+    await startRedis();
+    for (let i = 0; i < 3; i++) dataDirs.push(tmp());
+    // All three at once on the empty database: one sets it up, the others wait for it.
+    servers.push(...(await Promise.all([0, 1, 2].map(start))));
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => stopChild(s).catch(() => undefined)));
+    redisProc?.kill('SIGKILL');
+    if (pgUp) await admin((c) => c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`)).catch(() => undefined);
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it('finds from each instance every line posted round-robin to all three', async () => {
+    for (let b = 0; b < 30; b++) await post(servers[b % 3]!, Array.from({ length: 10 }, (_, i) => logLine(b * 10 + i, 'rr').text));
+    const want = Array.from({ length: 300 }, (_, i) => `rr-${i}`).sort();
+    for (const s of servers) expect((await idsOn(s, 'rr')).sort()).toEqual(want);
+  });
+
+  it('continues a cursor started on A on B and C, with every row once and nothing newer', async () => {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    let turn = 0;
+    do {
+      const page = await search(servers[turn++ % 3]!, { q: 'id:rr-*', limit: '40', order: 'asc', ...(cursor === null ? {} : { cursor }) });
+      ids.push(...page.items.map((it) => it.attrs.id!));
+      cursor = page.next_cursor;
+      // Rows acknowledged after the first page are outside its snapshot.
+      if (turn === 1) await post(servers[2]!, [logLine(999, 'rr').text]);
+    } while (cursor !== null);
+    expect(turn).toBeGreaterThanOrEqual(8);
+    expect(ids.length).toBe(300);
+    expect(new Set(ids).size).toBe(300);
+    expect(ids).not.toContain('rr-999');
+  });
+
+  it('shows on B, cached before, a record acknowledged on C just now', async () => {
+    const hist = '/api/v1/logs/histogram?step=1h&from=2026-01-15T00:00:00Z&to=2026-01-16T00:00:00Z';
+    const total = async (s: ChildServer) => {
+      const r = await fetch(`${s.url}${hist}`);
+      return { cache: r.headers.get('x-cache'), n: ((await r.json()) as { buckets: { count: number }[] }).buckets.reduce((n, b) => n + b.count, 0) };
+    };
+    await total(servers[1]!);
+    const cached = await total(servers[1]!);
+    expect(cached.cache).toBe('hit');
+    await post(servers[2]!, [logLine(5000, 'cc').text]);
+    const after = await total(servers[1]!);
+    expect(after.n).toBe(cached.n + 1);
+  });
+
+  it('delivers to a tail on A the records ingested on B and C, each once', async () => {
+    const reader = await SseReader.open(`${servers[0]!.url}/api/v1/logs/tail?q=${encodeURIComponent('id:tl-*')}`);
+    expect(reader.status).toBe(200);
+    await post(servers[1]!, Array.from({ length: 50 }, (_, i) => logLine(i, 'tl').text));
+    await post(servers[2]!, Array.from({ length: 50 }, (_, i) => logLine(50 + i, 'tl').text));
+    const seen: string[] = [];
+    const seqs: bigint[] = [];
+    while (seen.length < 100) {
+      const e = await reader.next();
+      if (e === null) break;
+      if (e.event !== 'message') continue;
+      seen.push((JSON.parse(e.data) as Item).attrs.id!);
+      seqs.push(BigInt(e.id!));
+    }
+    reader.close();
+    expect(seen.sort()).toEqual(Array.from({ length: 100 }, (_, i) => `tl-${i}`).sort());
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]! > seqs[i - 1]!).toBe(true);
+  });
+
+  it('keeps every acknowledged line, once, when an instance is killed during ingest and restarted', async () => {
+    const victim = servers[1]!;
+    const acked: string[] = [];
+    let n = 0;
+    let killed = false;
+    const sending = (async () => {
+      while (!killed) {
+        const lines = Array.from({ length: 100 }, (_, i) => logLine(n + i, 'k9'));
+        n += 100;
+        try {
+          const r = await fetch(`${victim.url}/api/v1/logs`, { method: 'POST', body: lines.map((l) => l.text).join('\n') });
+          if (r.status === 200) acked.push(...lines.map((l) => l.spec.id));
+        } catch {
+          // killed mid-request: not acknowledged
+        }
+      }
+    })();
+    while (acked.length < 2000) await new Promise((r) => setTimeout(r, 5));
+    victim.proc.kill('SIGKILL');
+    killed = true;
+    await victim.exited;
+    await sending;
+    servers[1] = await start(1);
+    // Every acknowledged line is there once, seen from an instance that never stopped.
+    const ids = await idsOn(servers[0]!, 'k9');
+    expect(new Set(ids).size).toBe(ids.length);
+    const have = new Set(ids);
+    expect(acked.filter((id) => !have.has(id))).toEqual([]);
+  });
+
+  it('gives right answers and loses nothing while Redis is down, says so in /ready, and recovers', async () => {
+    const before = (await idsOn(servers[0]!, 'rd')).length;
+    expect(before).toBe(0);
+    await stopRedis();
+    await post(servers[0]!, Array.from({ length: 20 }, (_, i) => logLine(i, 'rd').text));
+    await post(servers[1]!, Array.from({ length: 20 }, (_, i) => logLine(20 + i, 'rd').text));
+    for (const s of servers) expect((await idsOn(s, 'rd')).length).toBe(40);
+    const ready = (await (await fetch(`${servers[2]!.url}/ready`)).json()) as { status: string; checks: { cache: { ok: boolean } } };
+    expect(ready.status).toBe('degraded');
+    expect(ready.checks.cache.ok).toBe(false);
+    await startRedis();
+    await post(servers[2]!, Array.from({ length: 20 }, (_, i) => logLine(40 + i, 'rd').text));
+    for (const s of servers) expect((await idsOn(s, 'rd')).sort()).toEqual(Array.from({ length: 60 }, (_, i) => `rd-${i}`).sort());
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'ready'; i++) {
+      // A cache lookup is what finds Redis back.
+      await search(servers[2]!, { q: 'id:rd-*' });
+      status = ((await (await fetch(`${servers[2]!.url}/ready`)).json()) as { status: string }).status;
+      if (status !== 'ready') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe('ready');
+  });
+});
