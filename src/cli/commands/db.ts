@@ -7,7 +7,9 @@
 //   maintain  retention applied now (what it removed is reported), access-log aggregates rebuilt
 //   monitor   a live table of ingest, queries, cache and storage, every --interval
 //   stats     rows, days and bytes of each tier, and how well each packs the records
+//   migrate   a DuckDB store copied into an empty PostgreSQL database (store/migrate.ts)
 
+import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatByteSize } from '../../config/size.js';
 import { isLhError } from '../../errors.js';
@@ -182,8 +184,58 @@ async function monitor(o: MonitorOptions): Promise<ExitCode> {
   return EXIT_OK;
 }
 
+interface MigrateOptions {
+  from: string;
+  to: string;
+  format: 'text' | 'json';
+}
+
+async function migrate(o: MigrateOptions): Promise<ExitCode> {
+  if (!o.from.startsWith('duckdb:') || o.from.length === 'duckdb:'.length) {
+    process.stderr.write(`--from must be duckdb:PATH (a data directory or a loghaven.duckdb file), got ${JSON.stringify(o.from)}\n`);
+    return EXIT_INVALID;
+  }
+  if (!/^postgres(ql)?:\/\//.test(o.to)) {
+    process.stderr.write(`--to must be a PostgreSQL URL such as postgres://user@host:5432/db, got ${JSON.stringify(o.to)}\n`);
+    return EXIT_INVALID;
+  }
+  const { migrateDuckDbToPostgres } = await import('../../store/migrate.js');
+  const bar =
+    process.stderr.isTTY && o.format === 'text'
+      ? new cliProgress.SingleBar({ format: ' {bar} {percentage}% | {value}/{total} rows | ETA {eta_formatted}', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+      : null;
+  let started = false;
+  try {
+    const result = await migrateDuckDbToPostgres(
+      o.from.slice('duckdb:'.length),
+      { url: o.to, poolMax: 4, idleTimeoutMs: 10_000, connectTimeoutMs: 10_000, acquireTimeoutMs: 60_000 },
+      (p) => {
+        if (bar === null) return;
+        if (!started) bar.start(Math.max(1, p.total), 0);
+        started = true;
+        bar.update(p.rows);
+      },
+    );
+    bar?.stop();
+    if (o.format === 'json') process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      process.stdout.write(`copied ${result.rows} rows of ${result.days} tenant days and ${result.keys} API keys in ${result.seconds} s\n`);
+      for (const m of result.mismatches) process.stdout.write(`count differs: ${m.tenant} ${m.day}: ${m.source} in DuckDB, ${m.target} in PostgreSQL\n`);
+      process.stdout.write(result.mismatches.length === 0 ? 'every tenant day has the same count on both sides\n' : '');
+    }
+    return result.mismatches.length === 0 ? EXIT_OK : EXIT_FAILURE;
+  } catch (e) {
+    bar?.stop();
+    if (isLhError(e)) {
+      process.stderr.write(`${e.message}\n`);
+      return e.status < 500 ? EXIT_INVALID : EXIT_FAILURE;
+    }
+    throw e;
+  }
+}
+
 export function dbCommand(): Command {
-  const db = new Command('db').description('database upkeep: optimize, maintain, monitor, stats');
+  const db = new Command('db').description('database upkeep: optimize, maintain, monitor, stats, migrate');
   const where = (c: Command) =>
     c
       .addOption(new Option('--url <url>', `a running server (with an admin key in ${API_KEY_ENV}); without it, the data directory`).argParser(parseServerUrl))
@@ -207,6 +259,14 @@ export function dbCommand(): Command {
     .addOption(new Option('--format <format>', 'output format (json: one object per sample)').choices(['text', 'json']).default('text'))
     .action(async (o: MonitorOptions) => {
       process.exitCode = await monitor(o);
+    });
+  db.command('migrate')
+    .description('copy a DuckDB store (a stopped server\'s data directory or its loghaven.duckdb) into an empty PostgreSQL database, sequence numbers and API keys included, and check every tenant day\'s count on both sides')
+    .requiredOption('--from <source>', 'duckdb:PATH — the data directory or database file to copy')
+    .requiredOption('--to <url>', 'postgres://user@host:5432/db — an empty database (set up as a server would)')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (o: MigrateOptions) => {
+      process.exitCode = await migrate(o);
     });
   where(db.command('stats').description('rows, days and bytes of each tier — hot store, archives, days only the archives hold, category files — and their ratios')).action(async (o: WhereOptions) => {
     process.exitCode = await stats(o);

@@ -343,6 +343,32 @@ export class PostgresStore implements Store {
     return last - BigInt(rows.rows) + 1n;
   }
 
+  /**
+   * Rows that already have their sequence numbers (`db migrate` from another store), in one
+   * transaction: the counter is raised past them, so numbers given later follow on.
+   */
+  async importRows(rows: CopyRows, seqs: bigint[]): Promise<void> {
+    if (rows.rows === 0) return;
+    await this.ensurePartitions(rows);
+    const last = seqs.reduce((m, s) => (s > m ? s : m), 0n);
+    await this.transaction(async (c) => {
+      await c.query('SET LOCAL statement_timeout = 0');
+      await c.query('UPDATE seq_counter SET last = greatest(last, $1) WHERE id = 1', [last]);
+      const copy = c.query(copyFrom(`COPY logs (${COPY_COLUMNS}) FROM STDIN`));
+      await streamPipeline(Readable.from(seqChunks(rows, seqs)), copy);
+      const d = rows.days;
+      await c.query(DAY_UPSERT, [
+        d.map((x) => x.tenant),
+        d.map((x) => x.day),
+        d.map((x) => x.rows),
+        d.map((x) => String(seqs[x.lastRow]!)),
+        d.map((x) => String(x.minTs)),
+        d.map((x) => String(x.maxTs)),
+      ]);
+    }, 'import');
+    if (last > this.lastSeq) this.lastSeq = last;
+  }
+
   /** The day partitions the rows need, each created once by whichever instance needs it first. */
   private async ensurePartitions(rows: CopyRows): Promise<void> {
     const days = [...new Set(rows.days.map((d) => d.day))];
@@ -708,13 +734,19 @@ function* chunks(rows: CopyRows, first: bigint): Generator<Buffer> {
   for (let i = 0; i < rows.rows; i += COPY_CHUNK_ROWS) yield numberedChunk(rows, i, Math.min(rows.rows, i + COPY_CHUNK_ROWS), first + BigInt(i));
 }
 
-/** COPY lines with given (not consecutive) sequence numbers. */
+/** COPY lines with given (not necessarily consecutive) sequence numbers, a few thousand rows a buffer. */
 function* seqChunks(rows: CopyRows, seqs: bigint[]): Generator<Buffer> {
-  let at = 0;
-  for (let r = 0; r < rows.rows; r++) {
-    const end = rows.ends[r]!;
-    yield Buffer.concat([Buffer.from(`${seqs[r]}\t`), rows.body.subarray(at, end)]);
-    at = end;
+  for (let from = 0; from < rows.rows; from += COPY_CHUNK_ROWS) {
+    const to = Math.min(rows.rows, from + COPY_CHUNK_ROWS);
+    const start = from === 0 ? 0 : rows.ends[from - 1]!;
+    const parts: Buffer[] = [];
+    let at = start;
+    for (let r = from; r < to; r++) {
+      const end = rows.ends[r]!;
+      parts.push(Buffer.from(`${seqs[r]}\t`, 'latin1'), rows.body.subarray(at, end));
+      at = end;
+    }
+    yield Buffer.concat(parts);
   }
 }
 
