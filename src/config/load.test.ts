@@ -421,6 +421,11 @@ describe('validation', () => {
     expect(problemsOf(loadError({ env: { LOGHAVEN_STORE_BACKEND: 'mysql' } }))[0].expected).toBe('one of "duckdb", "postgres"');
   });
 
+  it('refuses a disk bound with the postgres backend (it measures the data directory)', () => {
+    const problems = problemsOf(loadError({ env: { LOGHAVEN_STORE_BACKEND: 'postgres', LOGHAVEN_STORE_POSTGRES_URL: 'postgres://db/logs', LOGHAVEN_RETENTION_MAX_DISK_BYTES: '1GiB' } }));
+    expect(problems.map((p) => p.key)).toEqual(['retention.max_disk_bytes']);
+  });
+
   it('needs a PostgreSQL URL with the postgres backend', () => {
     expect(problemsOf(loadError({ env: { LOGHAVEN_STORE_BACKEND: 'postgres' } })).map((p) => p.key)).toEqual(['store.postgres.url']);
   });

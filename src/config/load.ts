@@ -168,6 +168,11 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
   if (!reported.has('store.backend') && backend?.value === 'postgres' && (pgUrl === undefined || pgUrl.value === '')) {
     problems.push(invalidValueProblem('store.postgres.url', '', `a PostgreSQL URL such as "postgres://user@host:5432/db": store.backend is "postgres" (from ${backend.source})`, pgUrl?.source ?? 'defaults'));
   }
+  const maxDisk = effective.get('retention.max_disk_bytes');
+  if (!reported.has('retention.max_disk_bytes') && backend?.value === 'postgres' && maxDisk !== undefined && maxDisk.value !== 0) {
+    // It measures this instance's data directory, and would delete days from the shared database.
+    problems.push(invalidValueProblem('retention.max_disk_bytes', maxDisk.value, `0 with store.backend = "postgres" (the bound measures the data directory, not the database; bound PostgreSQL with retention.days)`, maxDisk.source));
+  }
   const cert = effective.get('http.tls.cert');
   const key = effective.get('http.tls.key');
   if (cert && key && (cert.value === '') !== (key.value === '')) {

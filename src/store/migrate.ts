@@ -57,6 +57,10 @@ export async function migrateDuckDbToPostgres(
   const target = await PostgresStore.open({ ...to, instance: 'db-migrate' });
   try {
     await target.migrate();
+    const live = await target.liveInstances();
+    if (live.length > 0) {
+      throw new LhError('LH_ERR_BAD_PARAM', `loghaven instances are running on the PostgreSQL database (${live.join(', ')}): stop them until the copy is done, or rows could share sequence numbers`);
+    }
     const had = await target.stats();
     if (had.rows > 0 || had.maxSeq > 0n) {
       throw new LhError('LH_ERR_BAD_PARAM', `the PostgreSQL database already holds rows (${had.rows}, sequence numbers up to ${had.maxSeq}): migrate into an empty one`);

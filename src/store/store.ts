@@ -192,6 +192,11 @@ export interface Peers {
   onLoaded(fn: (seq: bigint) => void): void;
   /** Other instances heard of lately. */
   readonly others: number;
+  /**
+   * Runs `fn` while no other instance runs work of the same `name` (archives and retention run on
+   * one instance at a time); LH_ERR_BUSY at once when another does.
+   */
+  exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
 }
 
 export interface Store {

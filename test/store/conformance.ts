@@ -273,5 +273,27 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       expect((await store.dayCounts()).map((c) => c.day)).toEqual(['2023-11-15', '2023-11-15']);
       expect((await store.stats()).rows).toBe(2);
     });
+
+    it('writes a tenant day to Parquet and restores it from there, sequence numbers included', async () => {
+      const day = 86_400_000_000n;
+      const dayStart = T0 - (T0 % day);
+      await store.append(batchOf([...Array.from({ length: 20 }, (_, i) => record(i, { category: i % 2 ? 'http' : null })), record(3, { tenant: 'acme' }), record(4, { ts: T0 + day })]));
+      const before = (await store.queryPage({ tenant: 'default', from: dayStart, to: dayStart + day, limit: 100, order: 'asc' })).items;
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-conformance-'));
+      try {
+        const file = path.join(dir, 'day.parquet');
+        expect(await store.writeDayParquet({ tenant: 'default', from: dayStart, to: dayStart + day, file })).toBe(20);
+        const plan = { rules: [], defaultBefore: dayStart + day };
+        expect(await store.expire(plan, [{ tenant: 'default', day: '2023-11-14' }])).toBe(20);
+        expect((await store.queryPage({ tenant: 'default', from: dayStart, to: dayStart + day, limit: 100, order: 'asc' })).items).toEqual([]);
+        expect(await store.restoreDay({ tenant: 'default', from: dayStart, to: dayStart + day, file })).toEqual({ restored: 20, present: 0 });
+        expect((await store.queryPage({ tenant: 'default', from: dayStart, to: dayStart + day, limit: 100, order: 'asc' })).items).toEqual(before);
+        expect(await store.restoreDay({ tenant: 'default', from: dayStart, to: dayStart + day, file })).toEqual({ restored: 0, present: 20 });
+        await expect(store.restoreDay({ tenant: 'acme', from: dayStart, to: dayStart + day, file })).rejects.toThrow(/another tenant or day/);
+        expect((await store.dayCounts()).find((c) => c.tenant === 'default' && c.day === '2023-11-14')?.rows).toBe(20);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 }

@@ -51,6 +51,27 @@ afterAll(async () => {
 describe.runIf(available)('PostgreSQL store', () => {
   describeStoreConformance('postgres', () => open());
 
+  it('refuses a second running instance with the same name (a copied data directory)', async () => {
+    const first = await open('twin');
+    await first.migrate();
+    // The same database schema, the same instance name.
+    const schema = schemas[schemas.length - 1]!;
+    const second = await PostgresStore.open({ url: PG_URL, instance: 'twin', schema, poolMax: 3, idleTimeoutMs: 10_000, connectTimeoutMs: 5000, acquireTimeoutMs: 10_000 });
+    try {
+      await first.peers.start();
+      await expect(second.peers.start()).rejects.toThrow(/another running instance already has the name twin/);
+      expect(await first.liveInstances()).toEqual(['twin']);
+      // Once the first is gone, the name is free again (a restart after a crash).
+      await first.close();
+      const third = await PostgresStore.open({ url: PG_URL, instance: 'twin', schema, poolMax: 3, idleTimeoutMs: 10_000, connectTimeoutMs: 5000, acquireTimeoutMs: 10_000 });
+      await third.peers.start();
+      await third.close();
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it('turns U+0000, which PostgreSQL text cannot hold, into U+FFFD and keeps everything else', async () => {
     const store = await open();
     try {

@@ -260,15 +260,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await changedDays([...result.expired, ...(result.size?.gone ?? [])]);
     return result;
   };
+  // Instances sharing a backend take turns: archives and retention run on one of them at a time.
+  const lead = <T>(fn: () => Promise<T>): Promise<T> => (store.peers === undefined ? fn() : store.peers.exclusive('lifecycle', fn));
   // Archives first: with archiving on, retention waits for them.
   let lifecycleTimer: NodeJS.Timeout | null = null;
   const scheduleLifecycle = (ms: number) => {
     if (archiver === null && !retention.active) return;
     lifecycleTimer = setTimeout(() => {
-      (async () => {
+      lead(async () => {
         if (archiver !== null) await runArchive().catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'archive run failed'));
         if (retention.active) await runRetention().catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'retention failed'));
-      })().finally(() => {
+      })
+        .catch((e: unknown) => app.log.info({ reason: (e as Error).message }, 'archive and retention run skipped'))
+        .finally(() => {
         if (lifecycleTimer !== null) scheduleLifecycle(config.lifecycle.interval_ms);
       });
     }, ms);
@@ -280,7 +284,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     files,
     archiver,
     retention,
-    maintain: async () => ({ retention: await runRetention() }),
+    maintain: () => lead(async () => ({ retention: await runRetention() })),
     store,
     pipeline,
     metrics,
@@ -322,7 +326,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(cacheRoutes, { cache: queries.cache, log: app.log });
   await app.register(keysRoutes, { keys: store.keys, authenticator, log: app.log });
   await app.register(opsRoutes, statusDeps);
-  await app.register(archiveRoutes, { archiver, jobs, run: runArchive, changed: changedDays });
+  await app.register(archiveRoutes, { archiver, jobs, run: (progress) => lead(() => runArchive(progress)), changed: changedDays });
   await app.register(jobRoutes, { jobs });
   app.get('/docs', { config: { scope: 'any' }, schema: { hide: true } }, async () => app.swagger());
 

@@ -26,7 +26,7 @@ export const PG_MIGRATIONS: PgMigration[] = [
     version: 1,
     name: 'logs, daily partitions, sequence counter, segments, keys, instances',
     sql: [
-      // One partition per UTC day (store/postgres/partitions.ts creates them before a load):
+      // One partition per UTC day (PostgresStore.ensurePartitions creates them before a load):
       // retention drops whole days, and a search of a time range reads only its days.
       `CREATE TABLE logs (
         seq bigint NOT NULL,

@@ -11,6 +11,7 @@
 //   committed: live tails on every instance wake then (query/tail.ts).
 
 import pg from 'pg';
+import { LhError } from '../../errors.js';
 import type { Peers } from '../store.js';
 
 /** How often an instance says it is alive. */
@@ -49,6 +50,7 @@ export class PgPeers implements Peers {
   private readonly loadedFns: ((seq: bigint) => void)[] = [];
   private counter = 0;
   private started = false;
+  private beats = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -132,9 +134,28 @@ export class PgPeers implements Peers {
     });
   }
 
+  async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    // A session lock on a connection of its own: released with it, also when this process dies.
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`loghaven:${this.channels.visible}:${name}`]);
+      if (!got.rows[0]!.ok) throw new LhError('LH_ERR_BUSY', `another instance is running ${name} now; it runs on one instance at a time`, { retry_after_s: 60 });
+      try {
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [`loghaven:${this.channels.visible}:${name}`]).catch(() => (broken = true));
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+
   private async beat(): Promise<void> {
     try {
       await this.pool.query(`INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()`, [this.instance]);
+      // Instances gone for a day (killed, never restarted) leave the table.
+      if (++this.beats % 1000 === 1) await this.pool.query(`DELETE FROM instances WHERE seen_at < now() - interval '1 day'`);
       await this.refreshLive();
     } catch (e) {
       if (!this.closed) this.log.warn({ err: e }, 'instance heartbeat failed');
@@ -168,10 +189,22 @@ export class PgPeers implements Peers {
     client.on('notification', (n) => this.heard(n.channel, n.payload ?? ''));
     try {
       await client.connect();
+      // The instance's name is held for as long as this connection lives: a second process with
+      // the same name (a copied data directory) would load its own segments under the first one's
+      // records and lose rows, so it is refused. A killed process's connection closes with it.
+      const held = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtext($1)) AS ok', [`loghaven-instance:${this.channels.visible}:${this.instance}`]);
+      if (!held.rows[0]!.ok) {
+        await client.end().catch(() => undefined);
+        throw new LhError(
+          'LH_ERR_CONFIG_INVALID',
+          `another running instance already has the name ${this.instance} (data_dir/instance-id): each instance needs its own data directory; a copy of one must not keep its instance-id file`,
+        );
+      }
       await client.query(`LISTEN ${pg.escapeIdentifier(this.channels.visible)}`);
       await client.query(`LISTEN ${pg.escapeIdentifier(this.channels.loaded)}`);
       this.listener = client;
     } catch (e) {
+      if (e instanceof LhError) throw e;
       await client.end().catch(() => undefined);
       this.log.warn({ err: e }, 'cannot listen to the other instances; retrying');
       this.scheduleReconnect();
@@ -182,7 +215,7 @@ export class PgPeers implements Peers {
     if (this.reconnect !== null || this.closed) return;
     this.reconnect = setTimeout(() => {
       this.reconnect = null;
-      void this.listen();
+      this.listen().catch((e: unknown) => this.log.warn({ err: e }, 'cannot listen to the other instances'));
     }, RECONNECT_MS);
     this.reconnect.unref();
   }

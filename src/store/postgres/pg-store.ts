@@ -62,6 +62,9 @@ export interface PostgresStoreOptions {
   log?: PeersLog;
 }
 
+/** Spool segment records kept per instance (see load). */
+const KEPT_SEGMENTS = 10_000n;
+
 /** Rows per COPY message: big enough to amortise, small enough to stream. */
 const COPY_CHUNK_ROWS = 4096;
 /** Rows per round trip of an export, and of a read for the category files. */
@@ -334,6 +337,12 @@ export class PostgresStore implements Store {
       }
       if (segment !== null) {
         await c.query('INSERT INTO spool_segments (instance, id, rows, first_seq) VALUES ($1, $2, $3, $4)', [this.options.instance, segment, rows.rows, first]);
+        // A record matters only while its spool file may still exist (a crash between this commit
+        // and the file's deletion): the instance's last KEPT_SEGMENTS are plenty, and the newest
+        // is what numbers the next segments.
+        if (segment % 100n === 0n) {
+          await c.query('DELETE FROM spool_segments WHERE instance = $1 AND id < $2', [this.options.instance, segment - KEPT_SEGMENTS]);
+        }
       }
       await c.query('SELECT pg_notify($1, $2)', [this.peers.channels.loaded, `${this.options.instance}:${last}`]);
       return last;
@@ -688,6 +697,12 @@ export class PostgresStore implements Store {
     return last;
   }
 
+  /** Instances heard of in the last `ms` (their heartbeats), this one included if started. */
+  async liveInstances(ms = 10_000): Promise<string[]> {
+    const r = await this.query<{ id: string }>(`SELECT id FROM instances WHERE seen_at > now() - $1::bigint * interval '1 millisecond' ORDER BY id`, [ms]);
+    return r.rows.map((row) => row.id);
+  }
+
   async ping(): Promise<void> {
     await this.query('SELECT 1');
   }
@@ -840,9 +855,13 @@ function date(us: bigint): Date {
   return new Date(Number(us / 1000n));
 }
 
-/** Access-log analytics are not built on PostgreSQL yet: every call says so, naming the backend that has them. */
+/**
+ * Access-log analytics are not built on PostgreSQL yet: every question says so, naming the backend
+ * that has them. There are no aggregates to rebuild (`db maintain` goes through).
+ */
 function unsupportedAccess(): AccessAnalytics {
   const refuse = () =>
     Promise.reject(new LhError('LH_ERR_UNSUPPORTED', 'access-log analytics are not available on the PostgreSQL backend yet; they need store.backend = "duckdb"'));
-  return new Proxy({} as AccessAnalytics, { get: (_t, prop) => (prop === 'then' ? undefined : refuse) });
+  const rebuildAggregates = () => Promise.resolve({ rows: 0, ms: 0 });
+  return new Proxy({} as AccessAnalytics, { get: (_t, prop) => (prop === 'then' ? undefined : prop === 'rebuildAggregates' ? rebuildAggregates : refuse) });
 }
