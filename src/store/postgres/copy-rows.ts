@@ -14,10 +14,9 @@ const TAB = 9;
 const NL = 10;
 const BACKSLASH = 92;
 const U = 117;
+const N_UPPER = 78;
 /** Column index of attrs, the one raw JSON column. */
 const ATTRS = ROW_COLUMNS.length - 1;
-const TS = 0;
-const TENANT = 2;
 const DAY_MICROS = 86_400_000_000;
 const REPLACEMENT = [0xef, 0xbf, 0xbd];
 
@@ -42,72 +41,98 @@ export interface CopyRows {
   days: DayRows[];
 }
 
-/** Rewrites rows of the row format as COPY text lines (without seq), counting rows per tenant day. */
-export function toCopyRows(src: Uint8Array): CopyRows {
+/**
+ * Rewrites rows of the row format as COPY text lines (without seq), counting rows per tenant day.
+ * Most rows hold no backslash at all and go across as they are, found and copied by native
+ * searches; only a row with one is rewritten byte by byte.
+ */
+export function toCopyRows(input: Uint8Array): CopyRows {
+  const src = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   // Escapes only shrink except `\` in attrs (doubled): twice the input is always enough.
   const out = Buffer.allocUnsafe(src.length * 2 + 16);
   let ends = new Uint32Array(1024);
   let rows = 0;
   let o = 0;
-  let col = 0;
-  let colStart = 0;
-  let ts = 0;
-  let tsNeg = false;
   const byKey = new Map<string, DayRows>();
   let last: DayRows | null = null;
-  let lastTenant: Uint8Array | null = null;
+  let lastTenant: Buffer | null = null;
   const n = src.length;
-  let i = 0;
-  while (i < n) {
+  let pos = 0;
+  /** The next backslash at or after pos (n: none), searched again only once passed. */
+  let nextBackslash = -1;
+  while (pos < n) {
+    const nl = src.indexOf(NL, pos);
+    if (nl === -1) throw new Error(`row ${rows + 1} has no newline`);
+    const t1 = src.indexOf(TAB, pos);
+    const t2 = t1 === -1 ? -1 : src.indexOf(TAB, t1 + 1);
+    const t3 = t2 === -1 ? -1 : src.indexOf(TAB, t2 + 1);
+    if (t3 === -1 || t3 > nl) throw new Error(`row ${rows + 1} has too few columns`);
+    let ts = 0;
+    const neg = src[pos] === 45;
+    for (let k = neg ? pos + 1 : pos; k < t1; k++) ts = ts * 10 + (src[k]! - 48);
+    if (neg) ts = -ts;
+    if (nextBackslash < pos) nextBackslash = backslashFrom(src, pos);
+    // NULL markers (a whole column `\N`) mean the same to COPY: only other backslashes need the rewrite.
+    let plain = true;
+    while (nextBackslash < nl) {
+      const b = nextBackslash;
+      if (src[b - 1] !== TAB || src[b + 1] !== N_UPPER || (src[b + 2] !== TAB && src[b + 2] !== NL)) {
+        plain = false;
+        break;
+      }
+      nextBackslash = backslashFrom(src, b + 1);
+    }
+    if (plain) {
+      o += src.copy(out, o, pos, nl + 1);
+    } else {
+      o = rewriteRow(src, pos, nl, out, o, rows);
+    }
+    // Most rows share the previous row's tenant: compared as bytes, decoded only when it changes.
+    if (lastTenant === null || lastTenant.length !== t3 - t2 - 1 || src.compare(lastTenant, 0, lastTenant.length, t2 + 1, t3) !== 0) {
+      lastTenant = src.subarray(t2 + 1, t3);
+      last = null;
+    }
+    const day = Math.floor(ts / DAY_MICROS);
+    if (last === null || last.day !== day) {
+      const tenant: string = decodeTenant(lastTenant);
+      const key: string = `${day}\u0000${tenant}`;
+      last = byKey.get(key) ?? null;
+      if (last === null) {
+        last = { tenant, day, rows: 0, minTs: ts, maxTs: ts, lastRow: 0 };
+        byKey.set(key, last);
+      }
+    }
+    last.rows++;
+    if (ts < last.minTs) last.minTs = ts;
+    if (ts > last.maxTs) last.maxTs = ts;
+    last.lastRow = rows;
+    if (rows === ends.length) {
+      const grown = new Uint32Array(ends.length * 2);
+      grown.set(ends);
+      ends = grown;
+    }
+    ends[rows++] = o;
+    pos = nl + 1;
+  }
+  return { body: out.subarray(0, o), ends: ends.subarray(0, rows), rows, days: [...byKey.values()] };
+}
+
+/** The next backslash at or after `from`, or the end. */
+function backslashFrom(src: Buffer, from: number): number {
+  const b = src.indexOf(BACKSLASH, from);
+  return b === -1 ? src.length : b;
+}
+
+/** One row [start, nl] holding a backslash, rewritten byte by byte into `out` at `o`; the new end. */
+function rewriteRow(src: Buffer, start: number, nl: number, out: Buffer, o: number, row: number): number {
+  let col = 0;
+  let i = start;
+  while (i <= nl) {
     const c = src[i]!;
     if (c === TAB || c === NL) {
       out[o++] = c;
-      if (c === TAB) {
-        if (col === TENANT) {
-          // Most rows share the previous row's tenant: compared as bytes, decoded only when it changes.
-          const t = src.subarray(colStart, i);
-          if (lastTenant === null || !sameBytes(lastTenant, t)) {
-            lastTenant = t;
-            last = null;
-          }
-        }
-        col++;
-        colStart = i + 1;
-      } else {
-        if (col !== ATTRS) throw new Error(`row ${rows + 1} has ${col + 1} columns, expected ${ROW_COLUMNS.length}`);
-        const tsValue = tsNeg ? -ts : ts;
-        const day = Math.floor(tsValue / DAY_MICROS);
-        if (last === null || last.day !== day) {
-          const tenant: string = decodeTenant(lastTenant!);
-          const key: string = `${day}\u0000${tenant}`;
-          last = byKey.get(key) ?? null;
-          if (last === null) {
-            last = { tenant, day, rows: 0, minTs: tsValue, maxTs: tsValue, lastRow: 0 };
-            byKey.set(key, last);
-          }
-        }
-        last.rows++;
-        if (tsValue < last.minTs) last.minTs = tsValue;
-        if (tsValue > last.maxTs) last.maxTs = tsValue;
-        last.lastRow = rows;
-        if (rows === ends.length) {
-          const grown = new Uint32Array(ends.length * 2);
-          grown.set(ends);
-          ends = grown;
-        }
-        ends[rows++] = o;
-        col = 0;
-        colStart = i + 1;
-        ts = 0;
-        tsNeg = false;
-      }
-      i++;
-      continue;
-    }
-    if (col === TS) {
-      if (c === 45) tsNeg = true;
-      else ts = ts * 10 + (c - 48);
-      out[o++] = c;
+      if (c === TAB) col++;
+      else if (col !== ATTRS) throw new Error(`row ${row + 1} has ${col + 1} columns, expected ${ROW_COLUMNS.length}`);
       i++;
       continue;
     }
@@ -141,8 +166,7 @@ export function toCopyRows(src: Uint8Array): CopyRows {
     }
     o = writeCodePoint(out, o, cp);
   }
-  if (col !== 0) throw new Error(`the last row has no newline`);
-  return { body: out.subarray(0, o), ends: ends.subarray(0, rows), rows, days: [...byKey.values()] };
+  return o;
 }
 
 /** One code point as COPY text: a control character escaped, U+0000 and lone surrogates as U+FFFD. */
@@ -190,15 +214,9 @@ function hex4(src: Uint8Array, at: number): number {
   return v;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
-}
-
 /** The tenant column's text (JSON escapes undone). */
-function decodeTenant(raw: Uint8Array): string {
-  const s = Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8');
+function decodeTenant(raw: Buffer): string {
+  const s = raw.toString('utf8');
   return s.includes('\\') ? (JSON.parse(`"${s}"`) as string) : s;
 }
 
