@@ -48,8 +48,11 @@ export interface CopyRows {
  */
 export function toCopyRows(input: Uint8Array): CopyRows {
   const src = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
-  // Escapes only shrink except `\` in attrs (doubled): twice the input is always enough.
-  const out = Buffer.allocUnsafe(src.length * 2 + 16);
+  // Escapes only shrink, but for a backslash in attrs, which is doubled: the input and one byte
+  // per backslash is always enough.
+  let backslashes = 0;
+  for (let b = src.indexOf(BACKSLASH); b !== -1; b = src.indexOf(BACKSLASH, b + 1)) backslashes++;
+  const out = Buffer.allocUnsafe(src.length + backslashes + 16);
   let ends = new Uint32Array(1024);
   let rows = 0;
   let o = 0;
