@@ -759,7 +759,7 @@ async function main(): Promise<void> {
     get.close();
 
     // DuckDB on the very table those questions were asked of.
-    const rowsAsked = (await status(server.url)).store.rows;
+    const rowsAsked = (await status(server.url, server.headers)).store.rows;
     await stopChild(server);
     server = undefined;
     const dbFile = path.join(dataDir, 'loghaven.duckdb');

@@ -16,7 +16,7 @@
 // 5. The same 10M-row store migrated into PostgreSQL (`db migrate`, once), and a count (histogram),
 //    a needle search and top values asked of a server on each backend, --runs times.
 //
-//   npm run bench:scale -- [--lines 1000000] [--clients 8] [--batch 1000] [--runs 3] [--query-data DIR]
+//   npm run bench:scale -- [--lines 1000000] [--clients 8] [--batch 1000] [--runs 3] [--query-data DIR [--query-only]]
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -39,6 +39,7 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     'query-data': { type: 'string' },
     'pg-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'query-only': { type: 'boolean', default: false },
   },
 });
 const LINES = Number(args.lines);
@@ -214,31 +215,42 @@ async function queryComparison(dataDir: string): Promise<void> {
   }
   const duck = await startChild(dataDir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_AUTH_ENABLED: 'false' } });
   const [onPg] = await startInstances(1, dbUrl(db));
+  try {
+    await compareQueries(duck, onPg!, meta.rows);
+  } finally {
+    await stopChild(duck);
+    await stopChild(onPg);
+  }
+}
+
+async function compareQueries(duck: ChildServer, onPg: ChildServer, rows: number): Promise<void> {
   const questions: [string, string][] = [
     ['count (hourly histogram, all)', '/api/v1/logs/histogram?step=1h&from=now-30d'],
     ['needle search', `/api/v1/logs?q=${NEEDLE}&from=now-30d&limit=100`],
     ['top services', '/api/v1/logs/top?field=service&from=now-30d'],
     ['latest 100', '/api/v1/logs?limit=100&from=now-30d'],
   ];
-  console.log(`\n5. ${meta.rows} rows, median of ${RUNS} runs after a warm-up (ms)`);
+  console.log(`\n5. ${rows} rows, median of ${RUNS} runs after a warm-up (ms)`);
   console.log('question                         DuckDB   PostgreSQL   ratio');
   for (const [name, q] of questions) {
     await timed(duck, q);
-    await timed(onPg!, q);
+    await timed(onPg, q);
     const d: number[] = [];
     const p: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       d.push(await timed(duck, q));
-      p.push(await timed(onPg!, q));
+      p.push(await timed(onPg, q));
     }
     console.log(`${name.padEnd(32)} ${fmt(median(d)).padStart(6)}   ${fmt(median(p)).padStart(10)}   ${(median(p) / median(d)).toFixed(2)}×`);
   }
-  await stopChild(duck);
-  await stopChild(onPg);
 }
 
 async function main(): Promise<void> {
   console.log(`bench:scale — ${machine()} — ${new Date().toISOString()}`);
+  if (args['query-only']) {
+    if (args['query-data'] === undefined) throw new Error('--query-only needs --query-data DIR');
+    return queryComparison(args['query-data']);
+  }
   console.log(`${LINES} lines, ${CLIENTS} clients, batches of ${BATCH}\n`);
   const one = await freshDatabase('lh_bench_scale_one');
   const single = await startInstances(1, one);

@@ -55,7 +55,8 @@ export function compileAccessWhere(node: QueryNode, dialect: SqlDialect, firstPa
       const us = parseTimestamp(value);
       if (us === null) throw new LhError('LH_ERR_BAD_TIME', `${col}: ${JSON.stringify(value)} is not a timestamp`);
       const p = param(us);
-      const t = pg ? `(timestamp 'epoch' + ${p}::bigint * interval '1 microsecond')` : `make_timestamp(CAST(${p} AS BIGINT))`;
+      // PostgreSQL's access table keeps ts as integer µs, as its logs table does.
+      const t = pg ? (col === 'ts' ? `${p}::bigint` : `(timestamp 'epoch' + ${p}::bigint * interval '1 microsecond')`) : `make_timestamp(CAST(${p} AS BIGINT))`;
       return leaf(`${col} ${op === 'eq' ? '=' : COMPARE[op]} ${t}`);
     }
     switch (op) {

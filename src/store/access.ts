@@ -56,6 +56,20 @@ export const ACCESS_COLUMNS: readonly (readonly [string, 'text' | 'int' | 'bigin
   ['extra', 'text[]'],
 ];
 
+/** Formats whose records go to the access table (connection logs stay in `logs` alone). */
+export const ACCESS_SOURCES = ['alb', 'combined', 'common'];
+
+// The latency sketch every backend keeps (DDSketch: bucket k holds values in (γ^(k-1), γ^k], read
+// back as 2γ^k/(γ+1)). One definition, so that backends given the same rows give the same
+// percentiles.
+
+/** Relative accuracy of the latency sketch: a percentile is within 0.5 % of the true value. */
+export const LATENCY_ACCURACY = 0.005;
+export const SKETCH_GAMMA = (1 + LATENCY_ACCURACY) / (1 - LATENCY_ACCURACY);
+export const SKETCH_LN_GAMMA = Math.log(SKETCH_GAMMA);
+/** Bucket of latencies under a microsecond (zero, in practice), read back as 0. */
+export const ZERO_BUCKET = -32768;
+
 /** What every access read shares: a tenant, a time window (µs, `to` exclusive), a filter on the access table. */
 export interface AccessSelection {
   tenant: string;

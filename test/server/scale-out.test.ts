@@ -213,6 +213,20 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
     expect(acked.filter((id) => !have.has(id))).toEqual([]);
   });
 
+  it('gave every row its own sequence number, none beyond the committed counter', async () => {
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    try {
+      const r = await c.query('SELECT count(*)::int AS n, count(DISTINCT seq)::int AS distinct_seqs, max(seq)::text AS max, (SELECT last::text FROM seq_counter) AS counter FROM logs');
+      const row = r.rows[0] as { n: number; distinct_seqs: number; max: string; counter: string };
+      expect(row.n).toBeGreaterThan(2000);
+      expect(row.distinct_seqs).toBe(row.n);
+      expect(BigInt(row.max) <= BigInt(row.counter)).toBe(true);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('gives right answers and loses nothing while Redis is down, says so in /ready, and recovers', async () => {
     const before = (await idsOn(servers[0]!, 'rd')).length;
     expect(before).toBe(0);

@@ -213,6 +213,17 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       }
     });
 
+    it('numbers a large load consecutively, after what was there', async () => {
+      const small = await store.append(batchOf([record(0)]));
+      const big = await store.append(batchOf(Array.from({ length: 10_000 }, (_, i) => record(i))));
+      expect(big.firstSeq).toBe(small.firstSeq + 1n);
+      expect(await store.maxSeq()).toBe(big.firstSeq + 9_999n);
+      const next = await store.append(batchOf([record(1)]));
+      expect(next.firstSeq).toBe(big.firstSeq + 10_000n);
+      const seqs = (await store.readAfter({ tenant: 'default', afterSeq: 0n, maxSeq: next.firstSeq, limit: 20_000 })).map((r) => r.seq);
+      expect(seqs).toEqual(Array.from({ length: 10_002 }, (_, i) => small.firstSeq + BigInt(i)));
+    });
+
     it('pages by offset', async () => {
       await store.append(batchOf(Array.from({ length: 50 }, (_, i) => record(i))));
       const all = await store.queryPage({ tenant: 'default', limit: 50, order: 'asc' });
@@ -294,6 +305,37 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
+    });
+
+    it('counts over time for any window and step the same as counting the rows', async () => {
+      // Rows every 7 minutes over two days, two tenants.
+      const recs = Array.from({ length: 420 }, (_, i) => record(i, { ts: T0 + BigInt(i) * 420_000_000n, tenant: i % 3 === 0 ? 'acme' : 'default' }));
+      await store.append(batchOf(recs.slice(0, 200)));
+      await store.append(batchOf(recs.slice(200)));
+      const windows: [bigint | undefined, bigint | undefined][] = [
+        [undefined, undefined],
+        [T0 + 1_234_567_891n, T0 + 86_400_000_000n + 17n],
+        [T0 - 3_600_000_000n, T0 + 7_200_000_000n],
+        [T0 + 5_000_000_000n, undefined],
+      ];
+      for (const [from, to] of windows) {
+        for (const step of [60_000_000n, 3_600_000_000n, 86_400_000_000n]) {
+          const got = await store.histogram({ tenant: 'default', from, to, stepMicros: step });
+          const want = new Map<bigint, number>();
+          for (const r of recs) {
+            if (r.tenant !== 'default' || (from !== undefined && r.ts < from) || (to !== undefined && r.ts >= to)) continue;
+            const k = (r.ts / step) * step;
+            want.set(k, (want.get(k) ?? 0) + 1);
+          }
+          expect(got, `window ${from}..${to}, step ${step}`).toEqual([...want].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([ts, count]) => ({ ts, count })));
+        }
+      }
+      // After an expiry, the counts follow.
+      const plan = { rules: [], defaultBefore: T0 + 86_400_000_000n };
+      await store.expire(plan, [{ tenant: 'default', day: '2023-11-14' }]);
+      const after = await store.histogram({ tenant: 'default', stepMicros: 3_600_000_000n });
+      const left = recs.filter((r) => r.tenant === 'default' && r.ts >= T0 - (T0 % 86_400_000_000n) + 86_400_000_000n).length;
+      expect(after.reduce((n, b) => n + b.count, 0)).toBe(left);
     });
   });
 }

@@ -12,17 +12,10 @@
 // loads like every other column. REBUILD_AGGREGATES_SQL (`loghaven db maintain`) recomputes them
 // all from `access_logs`.
 
-import { ACCESS_COLUMNS } from '../access.js';
+import { ACCESS_COLUMNS, ACCESS_SOURCES, LATENCY_ACCURACY, SKETCH_GAMMA as GAMMA, SKETCH_LN_GAMMA as LN_GAMMA, ZERO_BUCKET } from '../access.js';
 
-/** Relative accuracy of the latency sketch: a percentile is within 0.5 % of the true value. */
-export const LATENCY_ACCURACY = 0.005;
-const GAMMA = (1 + LATENCY_ACCURACY) / (1 - LATENCY_ACCURACY);
-const LN_GAMMA = Math.log(GAMMA);
-/** Bucket of latencies under a microsecond (zero, in practice), read back as 0. */
-export const ZERO_BUCKET = -32768;
-
-/** Formats whose records go to access_logs (connection logs stay in `logs` alone). */
-export const ACCESS_SOURCES = ['alb', 'combined', 'common'];
+// The sketch and the formats are the contract's (store/access.ts): every backend buckets alike.
+export { ACCESS_SOURCES, LATENCY_ACCURACY, ZERO_BUCKET };
 
 /** The sketch bucket of a latency in ms, as SQL over the expression `x`. */
 export function bucketSql(x: string): string {

@@ -18,6 +18,7 @@ const N_UPPER = 78;
 /** Column index of attrs, the one raw JSON column. */
 const ATTRS = ROW_COLUMNS.length - 1;
 const DAY_MICROS = 86_400_000_000;
+const HOUR_MICROS = 3_600_000_000;
 const REPLACEMENT = [0xef, 0xbf, 0xbd];
 
 /** Rows of one (tenant, UTC day): what the store's per-day counts are kept from. */
@@ -39,6 +40,8 @@ export interface CopyRows {
   ends: Uint32Array;
   rows: number;
   days: DayRows[];
+  /** Rows per tenant and UTC hour (hours since the epoch): what counts over time are read from. */
+  hours: { tenant: string; hour: number; rows: number }[];
 }
 
 /**
@@ -58,6 +61,8 @@ export function toCopyRows(input: Uint8Array): CopyRows {
   let o = 0;
   const byKey = new Map<string, DayRows>();
   let last: DayRows | null = null;
+  const byHour = new Map<string, { tenant: string; hour: number; rows: number }>();
+  let lastHour: { tenant: string; hour: number; rows: number } | null = null;
   let lastTenant: Buffer | null = null;
   const n = src.length;
   let pos = 0;
@@ -105,6 +110,16 @@ export function toCopyRows(input: Uint8Array): CopyRows {
         byKey.set(key, last);
       }
     }
+    const hour = Math.floor(ts / HOUR_MICROS);
+    if (lastHour === null || lastHour.hour !== hour || lastHour.tenant !== last.tenant) {
+      const key: string = `${hour}\u0000${last.tenant}`;
+      lastHour = byHour.get(key) ?? null;
+      if (lastHour === null) {
+        lastHour = { tenant: last.tenant, hour, rows: 0 };
+        byHour.set(key, lastHour);
+      }
+    }
+    lastHour.rows++;
     last.rows++;
     if (ts < last.minTs) last.minTs = ts;
     if (ts > last.maxTs) last.maxTs = ts;
@@ -117,7 +132,7 @@ export function toCopyRows(input: Uint8Array): CopyRows {
     ends[rows++] = o;
     pos = nl + 1;
   }
-  return { body: out.subarray(0, o), ends: ends.subarray(0, rows), rows, days: [...byKey.values()] };
+  return { body: out.subarray(0, o), ends: ends.subarray(0, rows), rows, days: [...byKey.values()], hours: [...byHour.values()] };
 }
 
 /** The next backslash at or after `from`, or the end. */

@@ -6,6 +6,8 @@
 // parsing, and they are exact. attrs is `json`, not `jsonb`: the text is kept as it came (key
 // order, spacing), as the DuckDB store keeps it, so both answer the same bytes.
 
+import { ACCESS_MIGRATION_SQL } from './access-tables.js';
+
 export interface PgMigration {
   version: number;
   name: string;
@@ -98,6 +100,27 @@ export const PG_MIGRATIONS: PgMigration[] = [
         started_at timestamptz NOT NULL DEFAULT now(),
         seen_at timestamptz NOT NULL DEFAULT now()
       )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'access logs and their aggregates',
+    // access-tables.ts; the access records already stored are typed and aggregated once.
+    sql: ACCESS_MIGRATION_SQL,
+  },
+  {
+    version: 3,
+    name: 'rows per tenant hour',
+    sql: [
+      // Kept by every load, expiry and restore, like log_days: a count over time without a query
+      // (the volume histogram) reads these instead of every row of the window.
+      `CREATE TABLE log_hours (
+        tenant text NOT NULL,
+        hour integer NOT NULL,
+        rows bigint NOT NULL,
+        PRIMARY KEY (tenant, hour)
+      )`,
+      'INSERT INTO log_hours SELECT tenant, floor(ts::numeric / 3600000000)::integer, count(*) FROM logs GROUP BY 1, 2',
     ],
   },
 ];

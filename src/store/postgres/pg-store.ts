@@ -19,6 +19,7 @@ import { recordToCsv, recordToJson } from '../../query/record-format.js';
 import type { KeyRecord, KeyTable } from '../../auth/key-table.js';
 import type { Scope } from '../../auth/api-key.js';
 import type { AccessAnalytics } from '../access.js';
+import type { QueryNode } from '../../query/ast.js';
 import { RowBatchBuilder, type RowBatch } from '../row-format.js';
 import type {
   AppendResult,
@@ -45,6 +46,8 @@ import type {
 } from '../store.js';
 import { numberedChunk, toCopyRows, type CopyRows } from './copy-rows.js';
 import { MIGRATION_LOCK, MIGRATIONS_TABLE, PG_MIGRATIONS } from './migrations.js';
+import { expireAccessDay, holdLoadsForAccessDays, loadAccessRows, mayHoldAccessRecords, restoreAccessDay } from './access-tables.js';
+import { PgAccessAnalytics } from './access-analytics.js';
 import { PgPeers, type PeersLog } from './peers.js';
 
 export interface PostgresStoreOptions {
@@ -167,7 +170,7 @@ export class PostgresStore implements Store {
   ) {
     this.schema = options.schema ?? 'public';
     this.keys = new PgKeyTable((text, params) => this.query(text, params));
-    this.access = unsupportedAccess();
+    this.access = new PgAccessAnalytics((fn) => this.transaction(fn, 'access analytics'));
     const channel = (what: string) => `loghaven_${this.schema}_${what}`.slice(0, 63);
     this.peers = new PgPeers(pool, clientConfig, options.instance, { visible: channel('visible'), loaded: channel('loaded') }, options.log ?? NULL_LOG);
     this.peers.onLoaded((seq) => {
@@ -183,7 +186,8 @@ export class PostgresStore implements Store {
       types: TYPES,
       // Every statement of a request is bounded; loads and maintenance lift it (SET LOCAL).
       ...(options.queryTimeoutMs === undefined ? {} : { statement_timeout: options.queryTimeoutMs }),
-      options: `-c search_path=${schema}`,
+      // JIT compilation costs seconds on a scan of millions of rows and seldom wins it back here.
+      options: `-c search_path=${schema} -c jit=off`,
     };
     const pool = new pg.Pool({ ...clientConfig, max: options.poolMax, idleTimeoutMillis: options.idleTimeoutMs });
     // A connection that breaks while idle must not take the process down.
@@ -334,6 +338,9 @@ export class PostgresStore implements Store {
         const copy = c.query(copyFrom(`COPY logs (${COPY_COLUMNS}) FROM STDIN`));
         await streamPipeline(Readable.from(chunks(rows, first)), copy);
         await c.query(DAY_UPSERT, dayParams(rows, first));
+        await c.query(HOUR_UPSERT, hourParams(rows));
+        // Access records among them, typed into access_logs and its aggregates (access-tables.ts).
+        if (mayHoldAccessRecords(rows)) await loadAccessRows(c, first, last, rows);
       }
       if (segment !== null) {
         await c.query('INSERT INTO spool_segments (instance, id, rows, first_seq) VALUES ($1, $2, $3, $4)', [this.options.instance, segment, rows.rows, first]);
@@ -374,12 +381,14 @@ export class PostgresStore implements Store {
         d.map((x) => String(x.minTs)),
         d.map((x) => String(x.maxTs)),
       ]);
+      await c.query(HOUR_UPSERT, hourParams(rows));
+      if (mayHoldAccessRecords(rows)) await loadAccessRows(c, seqs.reduce((m, s) => (s < m ? s : m), last), last, rows);
     }, 'import');
     if (last > this.lastSeq) this.lastSeq = last;
   }
 
   /** The day partitions the rows need, each created once by whichever instance needs it first. */
-  private async ensurePartitions(rows: CopyRows): Promise<void> {
+  private async ensurePartitions(rows: Pick<CopyRows, 'days'>): Promise<void> {
     const days = [...new Set(rows.days.map((d) => d.day))];
     const missing = await this.query<{ day: number }>(
       `SELECT d AS day FROM unnest($1::integer[]) AS d WHERE to_regclass(${sqlLiteral(`${this.schema}.`)} || 'logs_' || d::text) IS NULL`,
@@ -405,8 +414,13 @@ export class PostgresStore implements Store {
       w.add(req.order === 'desc' ? `(ts, seq) < (${t}::bigint, ${s}::bigint)` : `(ts, seq) > (${t}::bigint, ${s}::bigint)`);
     }
     const dir = req.order === 'desc' ? 'DESC' : 'ASC';
+    // Words and attribute conditions are tested row by row, and PostgreSQL cannot tell how rare a
+    // match is: walking the (tenant, ts, seq) index in order, one heap fetch per row, until the
+    // page fills takes minutes for a rare word. Sorting the filtered rows instead (`ts + 0` is
+    // not the index's key) lets it scan the window's partitions in parallel.
+    const key = req.query !== undefined && scansRows(req.query) ? (c: string) => `${c} + 0` : (c: string) => c;
     const r = await this.query<Row>(
-      `SELECT ${COLUMNS} FROM logs WHERE ${w.sql()} ORDER BY ts ${dir}, seq ${dir} LIMIT ${w.param(req.limit)} OFFSET ${w.param(req.offset ?? 0)}`,
+      `SELECT ${COLUMNS} FROM logs WHERE ${w.sql()} ORDER BY ${key('ts')} ${dir}, ${key('seq')} ${dir} LIMIT ${w.param(req.limit)} OFFSET ${w.param(req.offset ?? 0)}`,
       w.params,
     );
     const items = r.rows.map(toRecord);
@@ -436,8 +450,31 @@ export class PostgresStore implements Store {
     const step = w.param(req.stepMicros);
     // Floor division: buckets of times before 1970 start before them too.
     const key = `(ts / ${step}::bigint - CASE WHEN ts % ${step}::bigint < 0 THEN 1 ELSE 0 END) * ${step}::bigint`;
-    const r = await this.query<{ k: bigint; n: bigint }>(`SELECT ${key} AS k, count(*) AS n FROM logs WHERE ${w.sql()} GROUP BY 1 ORDER BY 1`, w.params);
-    return r.rows.map((row) => ({ ts: row.k, count: Number(row.n) }));
+    if (req.query !== undefined || req.stepMicros % HOUR_MICROS !== 0n) {
+      const r = await this.query<{ k: bigint; n: bigint }>(`SELECT ${key} AS k, count(*) AS n FROM logs WHERE ${w.sql()} GROUP BY 1 ORDER BY 1`, w.params);
+      return r.rows.map((row) => ({ ts: row.k, count: Number(row.n) }));
+    }
+    // Whole hours of the window from the hourly counts; the rows of the partial hours at its
+    // edges counted themselves. One statement: one snapshot of both.
+    const hourFrom = req.from === undefined ? null : ceilDiv(req.from, HOUR_MICROS);
+    const hourTo = req.to === undefined ? null : floorDiv(req.to, HOUR_MICROS);
+    const hw = new Where();
+    hw.params.push(...w.params);
+    hw.add(`tenant = $1`);
+    if (hourFrom !== null) hw.add(`hour >= ${hw.param(hourFrom)}::integer`);
+    if (hourTo !== null) hw.add(`hour < ${hw.param(hourTo)}::integer`);
+    const edges: string[] = [];
+    if (hourFrom !== null) edges.push(`ts < ${hw.param(hourFrom * HOUR_MICROS)}::bigint`);
+    if (hourTo !== null) edges.push(`ts >= ${hw.param(hourTo * HOUR_MICROS)}::bigint`);
+    const hourKey = `floor(hour::numeric * ${HOUR_MICROS} / ${step}::bigint)::bigint * ${step}::bigint`;
+    const r = await this.query<{ k: bigint; n: bigint }>(
+      `SELECT k, sum(n)::bigint AS n FROM (
+         SELECT ${hourKey} AS k, rows AS n FROM log_hours WHERE ${hw.sql()} AND rows > 0
+         ${edges.length === 0 ? '' : `UNION ALL SELECT ${key} AS k, count(*) AS n FROM logs WHERE ${w.sql()} AND (${edges.join(' OR ')}) GROUP BY 1`}
+       ) AS t GROUP BY k ORDER BY k`,
+      hw.params,
+    );
+    return r.rows.map((row) => ({ ts: row.k, count: Number(row.n) })).filter((b) => b.count > 0);
   }
 
   async topValues(req: TopRequest): Promise<TopValue[]> {
@@ -523,6 +560,8 @@ export class PostgresStore implements Store {
     return this.transaction(async (c) => {
       await c.query('SET LOCAL statement_timeout = 0');
       let deleted = 0;
+      // Before any delete: loads wait while a day's access aggregates are rewritten (access-tables.ts).
+      const access = await holdLoadsForAccessDays(c, days.map((d) => ({ tenant: d.tenant, from: BigInt(dayNumber(d.day)) * DAY_MICROS })));
       for (const d of days) {
         const day = dayNumber(d.day);
         const from = BigInt(day) * DAY_MICROS;
@@ -532,6 +571,7 @@ export class PostgresStore implements Store {
           [...cond.params, d.tenant, from, from + DAY_MICROS],
         );
         deleted += r.rowCount ?? 0;
+        if (access && (r.rowCount ?? 0) > 0) await expireAccessDay(c, d.tenant, from, from + DAY_MICROS);
         await recountDay(c, d.tenant, day);
       }
       return deleted;
@@ -591,11 +631,12 @@ export class PostgresStore implements Store {
         );
         const others = clash.rows[0]!.n;
         if (others > 0n) throw new LhError('LH_ERR_BAD_PARAM', `${others} sequence numbers of ${req.file} belong to other rows in this store: an archive of another store`);
-        await this.ensurePartitions({ body: Buffer.alloc(0), ends: new Uint32Array(0), rows: 0, days: [{ tenant: req.tenant, day, rows: 0, minTs: 0, maxTs: 0, lastRow: 0 }] });
+        await this.ensurePartitions({ days: [{ tenant: req.tenant, day, rows: 0, minTs: 0, maxTs: 0, lastRow: 0 }] });
         const ins = await c.query(
           `INSERT INTO logs SELECT r.* FROM restore_rows r WHERE NOT EXISTS (SELECT 1 FROM logs l WHERE l.seq = r.seq AND l.ts = r.ts AND l.tenant = r.tenant)`,
         );
         const restored = ins.rowCount ?? 0;
+        if (restored > 0) await restoreAccessDay(c, req.tenant, req.from, req.to);
         await recountDay(c, req.tenant, day);
         return { restored, present: Number(total) - restored };
       }, 'restore');
@@ -716,11 +757,44 @@ export class PostgresStore implements Store {
   }
 }
 
+/** Whether a query tests words or attributes (no index serves those). */
+function scansRows(q: QueryNode): boolean {
+  switch (q.kind) {
+    case 'text':
+      return true;
+    case 'match':
+      return q.field.kind === 'attr' || q.op === 'regex';
+    case 'not':
+      return scansRows(q.child);
+    default:
+      return q.children.some(scansRows);
+  }
+}
+
 /** Upserts the per-day counts of one load: arrays of tenant, day, rows, max seq, min ts, max ts. */
 const DAY_UPSERT = `INSERT INTO log_days (tenant, day, rows, max_seq, min_ts, max_ts)
   SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
   ON CONFLICT (tenant, day) DO UPDATE SET rows = log_days.rows + excluded.rows, max_seq = greatest(log_days.max_seq, excluded.max_seq),
     min_ts = least(log_days.min_ts, excluded.min_ts), max_ts = greatest(log_days.max_ts, excluded.max_ts)`;
+
+/** Adds the per-hour counts of one load: arrays of tenant, hour, rows. */
+const HOUR_UPSERT = `INSERT INTO log_hours (tenant, hour, rows) SELECT * FROM unnest($1::text[], $2::integer[], $3::bigint[])
+  ON CONFLICT (tenant, hour) DO UPDATE SET rows = log_hours.rows + excluded.rows`;
+
+function hourParams(rows: CopyRows): unknown[] {
+  return [rows.hours.map((h) => h.tenant), rows.hours.map((h) => h.hour), rows.hours.map((h) => h.rows)];
+}
+
+const HOUR_MICROS = 3_600_000_000n;
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b < 0n ? q - 1n : q;
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return -floorDiv(-a, b);
+}
 
 function dayParams(rows: CopyRows, first: bigint): unknown[] {
   const d = rows.days;
@@ -743,10 +817,18 @@ async function recountDay(c: pg.PoolClient, tenant: string, day: number): Promis
      ON CONFLICT (tenant, day) DO UPDATE SET rows = excluded.rows, max_seq = excluded.max_seq, min_ts = excluded.min_ts, max_ts = excluded.max_ts`,
     [tenant, day, from, from + DAY_MICROS],
   );
+  const firstHour = day * 24;
+  await c.query('DELETE FROM log_hours WHERE tenant = $1 AND hour >= $2 AND hour < $3', [tenant, firstHour, firstHour + 24]);
+  await c.query(
+    `INSERT INTO log_hours (tenant, hour, rows) SELECT tenant, floor(ts::numeric / ${HOUR_MICROS})::integer, count(*) FROM logs
+     WHERE tenant = $1 AND ts >= $2::bigint AND ts < $3::bigint GROUP BY 1, 2`,
+    [tenant, from, from + DAY_MICROS],
+  );
 }
 
 function* chunks(rows: CopyRows, first: bigint): Generator<Buffer> {
-  for (let i = 0; i < rows.rows; i += COPY_CHUNK_ROWS) yield numberedChunk(rows, i, Math.min(rows.rows, i + COPY_CHUNK_ROWS), first + BigInt(i));
+  // numberedChunk numbers each row `first` + its index among all the rows.
+  for (let i = 0; i < rows.rows; i += COPY_CHUNK_ROWS) yield numberedChunk(rows, i, Math.min(rows.rows, i + COPY_CHUNK_ROWS), first);
 }
 
 /** COPY lines with given (not necessarily consecutive) sequence numbers, a few thousand rows a buffer. */
@@ -853,15 +935,4 @@ function micros(d: Date): bigint {
 
 function date(us: bigint): Date {
   return new Date(Number(us / 1000n));
-}
-
-/**
- * Access-log analytics are not built on PostgreSQL yet: every question says so, naming the backend
- * that has them. There are no aggregates to rebuild (`db maintain` goes through).
- */
-function unsupportedAccess(): AccessAnalytics {
-  const refuse = () =>
-    Promise.reject(new LhError('LH_ERR_UNSUPPORTED', 'access-log analytics are not available on the PostgreSQL backend yet; they need store.backend = "duckdb"'));
-  const rebuildAggregates = () => Promise.resolve({ rows: 0, ms: 0 });
-  return new Proxy({} as AccessAnalytics, { get: (_t, prop) => (prop === 'then' ? undefined : prop === 'rebuildAggregates' ? rebuildAggregates : refuse) });
 }
