@@ -21,7 +21,7 @@ export async function withLocalStore<T>(where: LocalStoreWhere, fn: (store: Stor
   const dir = path.resolve(config.data_dir);
   let store;
   try {
-    store = await openStore(config, dir, { duckdb: { threads: 1 } });
+    store = await openStore(config, dir, { duckdb: { threads: 1 }, tokenIndex: false });
   } catch (e) {
     if (/lock/i.test((e as Error).message)) {
       throw new LhError('LH_ERR_STORE', `the data directory ${dir} is in use, probably by a running server: use --url with an admin key in ${API_KEY_ENV}`);

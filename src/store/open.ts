@@ -13,6 +13,11 @@ export interface OpenStoreOptions {
   /** DuckDB options the caller sets beyond the configuration (memory boosts, row size, log). */
   duckdb?: Partial<DuckDbStoreOptions>;
   log?: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  /**
+   * false: no token index of PostgreSQL's segments in this process (a command-line tool beside a
+   * running server on the same data directory must not build into its index).
+   */
+  tokenIndex?: boolean;
 }
 
 export async function openStore(config: Config, dataDir: string, opts: OpenStoreOptions = {}): Promise<Store> {
@@ -27,6 +32,7 @@ export async function openStore(config: Config, dataDir: string, opts: OpenStore
       connectTimeoutMs: p.connect_timeout_ms,
       acquireTimeoutMs: p.acquire_timeout_ms,
       queryTimeoutMs: config.query.timeout_ms,
+      ...(opts.tokenIndex === false ? {} : { indexDir: path.join(dataDir, 'index') }),
       log: opts.log,
     });
   }

@@ -123,4 +123,20 @@ export const PG_MIGRATIONS: PgMigration[] = [
       'INSERT INTO log_hours SELECT tenant, floor(ts::numeric / 3600000000)::integer, count(*) FROM logs GROUP BY 1, 2',
     ],
   },
+  {
+    version: 4,
+    name: 'segment extents',
+    sql: [
+      // One row per load, written in its transaction: its range of sequence numbers and of
+      // times. Each instance keeps a token summary of every segment (store/index/, built from its
+      // own spool files or from these rows) to skip the blocks a search cannot match.
+      `CREATE TABLE segments (
+        first_seq bigint PRIMARY KEY,
+        last_seq bigint NOT NULL,
+        rows bigint NOT NULL,
+        min_ts bigint NOT NULL,
+        max_ts bigint NOT NULL
+      )`,
+    ],
+  },
 ];

@@ -49,6 +49,10 @@ import { MIGRATION_LOCK, MIGRATIONS_TABLE, PG_MIGRATIONS } from './migrations.js
 import { expireAccessDay, holdLoadsForAccessDays, loadAccessRows, mayHoldAccessRecords, restoreAccessDay } from './access-tables.js';
 import { PgAccessAnalytics } from './access-analytics.js';
 import { PgPeers, type PeersLog } from './peers.js';
+import { SegmentCatalog, type SegmentExtent } from '../index/segment-catalog.js';
+import { segmentTest } from '../index/segment-filter.js';
+import { SegmentIndex } from '../index/segment-index.js';
+import { mergeRanges } from '../duckdb/read-sql.js';
 
 export interface PostgresStoreOptions {
   url: string;
@@ -62,8 +66,18 @@ export interface PostgresStoreOptions {
   queryTimeoutMs?: number;
   /** Schema holding the tables (tests use one each); `public` by default. */
   schema?: string;
+  /**
+   * Where this instance keeps the token summaries of the segments (store/index/); without it,
+   * searches for words and attributes read every row of their window.
+   */
+  indexDir?: string;
   log?: PeersLog;
 }
+
+const MAX_BIGINT = 2n ** 63n - 1n;
+
+/** Below this share of all rows, a search names the ranges the token index leaves. */
+const PRUNED_SHARE = 0.25;
 
 /** Spool segment records kept per instance (see load). */
 const KEPT_SEGMENTS = 10_000n;
@@ -162,6 +176,12 @@ export class PostgresStore implements Store {
   /** One load at a time from this instance (they would only queue on the counter row). */
   private loadChain: Promise<unknown> = Promise.resolve();
   private readonly schema: string;
+  /** Every segment loaded (by any instance) that this instance knows of, and their token summaries. */
+  private readonly catalog = new SegmentCatalog();
+  private index: SegmentIndex | null = null;
+  /** Highest first sequence number of a segment read from the `segments` table. */
+  private catalogSeq = 0n;
+  private refreshing: Promise<void> | null = null;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -286,6 +306,23 @@ export class PostgresStore implements Store {
       client.release();
     }
     this.lastSeq = await this.counter();
+    if (this.options.indexDir !== undefined && this.index === null) {
+      fs.mkdirSync(this.options.indexDir, { recursive: true });
+      const r = await this.query<{ first_seq: bigint; last_seq: bigint; rows: bigint; min_ts: bigint; max_ts: bigint }>(
+        'SELECT first_seq, last_seq, rows, min_ts, max_ts FROM segments ORDER BY first_seq',
+      );
+      for (const row of r.rows) {
+        this.catalog.add({ firstSeq: row.first_seq, lastSeq: row.last_seq, rows: Number(row.rows), minTs: row.min_ts, maxTs: row.max_ts });
+        if (row.first_seq > this.catalogSeq) this.catalogSeq = row.first_seq;
+      }
+      // Summaries on disk attach; the missing are built, the oldest first, at the lowest priority.
+      this.index = SegmentIndex.open({
+        dir: this.options.indexDir,
+        catalog: this.catalog,
+        exportRows: (e, file) => this.exportRows(e, file),
+        log: { info: (o, m) => this.options.log?.info(o, m), error: (o, m) => this.options.log?.warn(o, m) },
+      });
+    }
     return applied;
   }
 
@@ -307,8 +344,69 @@ export class PostgresStore implements Store {
       const rows = toCopyRows(await fs.promises.readFile(file));
       const firstSeq = await this.load(rows, id);
       if (firstSeq === null) return { rows: 0, firstSeq: 0n, fileKept: false };
-      return { rows: rows.rows, firstSeq, fileKept: false };
+      return { rows: rows.rows, firstSeq, fileKept: rows.rows > 0 && this.indexLoaded(extentOf(rows, firstSeq), file) };
     });
+  }
+
+  /** After a commit: the segment joins the catalog and its file goes to the token index; whether it took the file. */
+  private indexLoaded(extent: SegmentExtent, file: string): boolean {
+    if (this.index === null) return false;
+    const info = this.catalog.get(extent.firstSeq) ?? this.catalog.add(extent);
+    try {
+      this.index.take(file, info);
+      return true;
+    } catch (e) {
+      this.options.log?.warn({ err: e, file }, 'cannot hand a loaded segment to the index; it is summarised from the store');
+      return false;
+    }
+  }
+
+  /**
+   * Segments other instances loaded since the last look join the catalog, and are summarised from
+   * their rows in the store. One look at a time; cheap when nothing is new.
+   */
+  private refreshCatalog(): Promise<void> {
+    if (this.index === null) return Promise.resolve();
+    this.refreshing ??= (async () => {
+      const r = await this.query<{ first_seq: bigint; last_seq: bigint; rows: bigint; min_ts: bigint; max_ts: bigint }>(
+        'SELECT first_seq, last_seq, rows, min_ts, max_ts FROM segments WHERE first_seq > $1 ORDER BY first_seq',
+        [this.catalogSeq],
+      );
+      for (const row of r.rows) {
+        if (row.first_seq > this.catalogSeq) this.catalogSeq = row.first_seq;
+        if (this.catalog.get(row.first_seq) !== undefined) continue;
+        const info = this.catalog.add({ firstSeq: row.first_seq, lastSeq: row.last_seq, rows: Number(row.rows), minTs: row.min_ts, maxTs: row.max_ts });
+        this.index?.summarise(info);
+      }
+    })().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  /** A segment's rows in the row format, for its summary to be built from the store. */
+  private async exportRows(e: SegmentExtent, file: string): Promise<void> {
+    const out = await fs.promises.open(file, 'w');
+    try {
+      for (let from = e.firstSeq; from <= e.lastSeq; from += BigInt(EXPORT_CHUNK_ROWS)) {
+        const to = from + BigInt(EXPORT_CHUNK_ROWS) - 1n;
+        const r = await this.query<Row>(`SELECT ${COLUMNS} FROM logs WHERE seq BETWEEN $1 AND $2 ORDER BY seq`, [from, to < e.lastSeq ? to : e.lastSeq]);
+        // A summary numbers rows from the segment's first number on: with any of them gone
+        // (retention took one of its days), its blocks would name the wrong rows. Such a
+        // segment is read in full instead.
+        r.rows.forEach((row, i) => {
+          if (row.seq !== from + BigInt(i)) throw new Error(`rows of segment ${e.firstSeq}–${e.lastSeq} are gone (retention); it is read in full`);
+        });
+        if (r.rows.length !== Number((to < e.lastSeq ? to : e.lastSeq) - from + 1n)) {
+          throw new Error(`rows of segment ${e.firstSeq}–${e.lastSeq} are gone (retention); it is read in full`);
+        }
+        const b = new RowBatchBuilder();
+        for (const row of r.rows) b.writeRecord(toRecord(row));
+        await out.write(b.finish().bytes);
+      }
+    } finally {
+      await out.close();
+    }
   }
 
   private serialised<T>(fn: () => Promise<T>): Promise<T> {
@@ -339,6 +437,8 @@ export class PostgresStore implements Store {
         await streamPipeline(Readable.from(chunks(rows, first)), copy);
         await c.query(DAY_UPSERT, dayParams(rows, first));
         await c.query(HOUR_UPSERT, hourParams(rows));
+        const e = extentOf(rows, first);
+        await c.query('INSERT INTO segments VALUES ($1, $2, $3, $4, $5)', [e.firstSeq, e.lastSeq, e.rows, e.minTs, e.maxTs]);
         // Access records among them, typed into access_logs and its aggregates (access-tables.ts).
         if (mayHoldAccessRecords(rows)) await loadAccessRows(c, first, last, rows);
       }
@@ -382,6 +482,16 @@ export class PostgresStore implements Store {
         d.map((x) => String(x.maxTs)),
       ]);
       await c.query(HOUR_UPSERT, hourParams(rows));
+      // Each run of consecutive numbers is a segment, which the token index can summarise.
+      let start = 0;
+      for (let i = 1; i <= seqs.length; i++) {
+        if (i < seqs.length && seqs[i] === seqs[i - 1]! + 1n) continue;
+        await c.query(
+          'INSERT INTO segments SELECT min(seq), max(seq), count(*), min(ts), max(ts) FROM logs WHERE seq BETWEEN $1 AND $2 HAVING count(*) > 0',
+          [seqs[start]!, seqs[i - 1]!],
+        );
+        start = i;
+      }
       if (mayHoldAccessRecords(rows)) await loadAccessRows(c, seqs.reduce((m, s) => (s < m ? s : m), last), last, rows);
     }, 'import');
     if (last > this.lastSeq) this.lastSeq = last;
@@ -414,6 +524,14 @@ export class PostgresStore implements Store {
       w.add(req.order === 'desc' ? `(ts, seq) < (${t}::bigint, ${s}::bigint)` : `(ts, seq) > (${t}::bigint, ${s}::bigint)`);
     }
     const dir = req.order === 'desc' ? 'DESC' : 'ASC';
+    if (req.query !== undefined && scansRows(req.query)) {
+      // Without a snapshot bound, rows loaded after this instance last heard are wanted too.
+      const ranges = await this.candidateRanges(req, req.maxSeq ?? MAX_BIGINT);
+      if (ranges !== null) {
+        if (ranges.length === 0) return { items: [], rowsScanned: 0 };
+        w.add(`(${ranges.map(([a, b]) => `seq BETWEEN ${a} AND ${b}`).join(' OR ')})`);
+      }
+    }
     // Words and attribute conditions are tested row by row, and PostgreSQL cannot tell how rare a
     // match is: walking the (tenant, ts, seq) index in order, one heap fetch per row, until the
     // page fills takes minutes for a rare word. Sorting the filtered rows instead (`ts + 0` is
@@ -425,6 +543,36 @@ export class PostgresStore implements Store {
     );
     const items = r.rows.map(toRecord);
     return { items, rowsScanned: items.length + (req.offset ?? 0) };
+  }
+
+  /**
+   * The sequence ranges that may hold rows matching the selection, from the token summaries: the
+   * candidate blocks of summarised segments, whole segments not summarised yet, and every number
+   * no known segment covers (rows restored, migrated, or loaded a moment ago elsewhere). Null
+   * when there is no index, or when it leaves too much to be worth naming.
+   */
+  private async candidateRanges(sel: Selection, maxSeq: bigint): Promise<[bigint, bigint][] | null> {
+    if (this.index === null) return null;
+    await this.refreshCatalog();
+    const test = segmentTest(sel.tenant, sel.query);
+    const units = this.catalog.candidates({ from: sel.from, to: sel.to, maxSeq, test });
+    const ranges: [bigint, bigint][] = units.map((u) => [u.firstSeq, u.lastSeq < maxSeq ? u.lastSeq : maxSeq]);
+    let rows = 0;
+    for (const u of units) rows += u.rows;
+    let next = 1n;
+    for (const seg of this.catalog.all()) {
+      if (seg.firstSeq > maxSeq) break;
+      if (seg.firstSeq > next) ranges.push([next, seg.firstSeq - 1n]);
+      if (seg.lastSeq + 1n > next) next = seg.lastSeq + 1n;
+    }
+    if (next <= maxSeq) ranges.push([next, maxSeq]);
+    // Numbers past the last known segment count as rows only up to the highest one given.
+    for (const [a, b] of ranges.slice(units.length)) {
+      const upTo = b < this.lastSeq ? b : this.lastSeq;
+      if (upTo >= a) rows += Number(upTo - a + 1n);
+    }
+    if (rows > this.catalog.rows * PRUNED_SHARE) return null;
+    return mergeRanges(ranges);
   }
 
   async *exportText(req: ExportRequest, signal?: AbortSignal): AsyncIterable<ExportChunk> {
@@ -532,8 +680,14 @@ export class PostgresStore implements Store {
   }
 
   indexStatus(): IndexStatus {
-    // PostgreSQL's own indexes are kept by every load: nothing waits.
-    return { segments: 0, indexedSegments: 0, pendingSegments: 0 };
+    const segments = this.catalog.size;
+    return { segments, indexedSegments: segments - this.catalog.unindexed().length, pendingSegments: this.index?.pending ?? 0 };
+  }
+
+  /** Resolves once the token index has caught up with the segments known (tests, benchmarks). */
+  async indexIdle(): Promise<void> {
+    await this.refreshCatalog();
+    await this.index?.idle();
   }
 
   async dayCounts(): Promise<DayCount[]> {
@@ -752,6 +906,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     await this.loadChain.catch(() => undefined);
     await this.peers.close();
+    await this.index?.close();
     this.closed = true;
     await this.pool.end().catch(() => undefined);
   }
@@ -769,6 +924,17 @@ function scansRows(q: QueryNode): boolean {
     default:
       return q.children.some(scansRows);
   }
+}
+
+/** The extent of rows loaded from `first` on. */
+function extentOf(rows: CopyRows, first: bigint): SegmentExtent {
+  let minTs = Infinity;
+  let maxTs = -Infinity;
+  for (const d of rows.days) {
+    if (d.minTs < minTs) minTs = d.minTs;
+    if (d.maxTs > maxTs) maxTs = d.maxTs;
+  }
+  return { firstSeq: first, lastSeq: first + BigInt(rows.rows) - 1n, rows: rows.rows, minTs: BigInt(minTs), maxTs: BigInt(maxTs) };
 }
 
 /** Upserts the per-day counts of one load: arrays of tenant, day, rows, max seq, min ts, max ts. */
