@@ -214,9 +214,21 @@ async function queryComparison(dataDir: string): Promise<void> {
     console.log(`  ${fmt((performance.now() - t) / 1000)} s`);
   }
   const duck = await startChild(dataDir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_AUTH_ENABLED: 'false' } });
-  const [onPg] = await startInstances(1, dbUrl(db));
+  const pgDir = path.join(dataDir, '..', `${path.basename(dataDir)}-postgres-instance`);
+  fs.mkdirSync(pgDir, { recursive: true });
+  const onPg = await startChild(pgDir, { env: { LOGHAVEN_STORE_BACKEND: 'postgres', LOGHAVEN_STORE_POSTGRES_URL: dbUrl(db), LOGHAVEN_PROFILE: 'production', LOGHAVEN_AUTH_ENABLED: 'false', LOGHAVEN_FILES_ENABLED: 'false' } });
   try {
-    await compareQueries(duck, onPg!, meta.rows);
+    // The PostgreSQL instance summarises every segment from its rows first (once; kept in its data directory).
+    const t = performance.now();
+    for (;;) {
+      const st = (await (await fetch(`${onPg.url}/api/v1/status`)).json()) as { query_index: { segments: number; pending_segments: number } };
+      if (st.query_index.pending_segments === 0) {
+        console.log(`token index of ${st.query_index.segments} segments ready after ${fmt((performance.now() - t) / 1000)} s`);
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    await compareQueries(duck, onPg, meta.rows);
   } finally {
     await stopChild(duck);
     await stopChild(onPg);
