@@ -53,8 +53,10 @@ beforeAll(async () => {
     start({ LOGHAVEN_QUERY_MAX_RANGE_DAYS: '30', LOGHAVEN_QUERY_MAX_EXPORT_ROWS: '1000' }),
   ]);
   await Promise.all([load(guarded, 300_000, 'g'), load(quick, 1_000_000, 'q'), load(limited, 20_000, 'l')]);
-  // The index worker summarising the new segments would muddle the CPU figures below.
-  await Promise.all([guarded, quick, limited].map(indexed));
+  // The index worker summarising the new segments would muddle the CPU figures of the timeout
+  // test (it runs only on a core nothing else wants, which in a busy test run can take minutes:
+  // only that server waits for it).
+  await indexed(quick);
 }, 600_000);
 
 afterAll(async () => {
