@@ -4,37 +4,17 @@
 // goes away, comes back or stalls, which costs only the sharing, never a request.
 // LOGHAVEN_REQUIRE_SERVICES=1 turns a missing Redis into a failure instead of a skip.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisRateLimiter, rateKey } from '../../src/auth/redis-rate-limit.js';
 import { freePort } from '../helpers/child-server.js';
+import { RedisServer, redisFor, redisServerFor } from '../helpers/redis.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/8';
-const required = process.env.LOGHAVEN_REQUIRE_SERVICES === '1';
 
-async function reachable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-const available = await reachable();
-if (!available) {
-  if (required) throw new Error(`Redis is required (LOGHAVEN_REQUIRE_SERVICES=1) but ${REDIS_URL} does not answer`);
-  console.warn(`skipping the shared rate limit suite: ${REDIS_URL} does not answer`);
-}
-const serverInstalled = spawnSync('redis-server', ['--version']).status === 0;
-if (!serverInstalled && required) throw new Error('redis-server is required (LOGHAVEN_REQUIRE_SERVICES=1) but is not installed');
+const available = await redisFor(REDIS_URL, 'the shared rate limit suite');
+const serverInstalled = redisServerFor('the shared rate limit suite (a Redis that fails)');
 
 /** Key ids of this run only: the database is shared with other runs, so nothing is flushed. */
 const RUN = randomBytes(4).toString('hex');
@@ -140,7 +120,6 @@ describe.skipIf(!available)('rate limits shared through Redis', () => {
 
 describe.skipIf(!serverInstalled)('a Redis that fails', () => {
   const opened: RedisRateLimiter[] = [];
-  let redisProc: ChildProcess | null = null;
   let port: number;
 
   const open = async (url: string, log: ReturnType<typeof recorder>['log']) => {
@@ -150,29 +129,9 @@ describe.skipIf(!serverInstalled)('a Redis that fails', () => {
   };
 
   // A Redis of the test's own, with nothing saved: started again, it is empty.
-  const startRedis = async () => {
-    redisProc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    for (let i = 0; i < 100; i++) {
-      try {
-        await r.connect();
-        await r.ping();
-        r.disconnect();
-        return;
-      } catch {
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    }
-    throw new Error(`redis-server did not start on port ${port}`);
-  };
-  const stopRedis = async () => {
-    const p = redisProc!;
-    redisProc = null;
-    if (p.exitCode !== null || p.signalCode !== null) return;
-    p.kill('SIGKILL');
-    await new Promise((res) => p.once('exit', res));
-  };
+  let server: RedisServer;
+  const startRedis = () => server.start();
+  const stopRedis = () => server.stop();
   const own = () => {
     const r = new Redis({ port, maxRetriesPerRequest: 0 });
     r.on('error', () => undefined);
@@ -181,11 +140,12 @@ describe.skipIf(!serverInstalled)('a Redis that fails', () => {
 
   beforeAll(async () => {
     port = await freePort();
+    server = new RedisServer(port);
   });
 
   afterEach(async () => {
     for (const l of opened.splice(0)) l.close();
-    if (redisProc !== null) await stopRedis();
+    await stopRedis();
   });
 
   it('not there at start: limits each key locally at once, and says why', async () => {

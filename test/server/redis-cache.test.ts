@@ -3,38 +3,18 @@
 // stale by data any instance acknowledges, and a Redis outage that only costs the cache.
 // LOGHAVEN_REQUIRE_SERVICES=1 turns a missing Redis into a failure instead of a skip.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { freePort, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { RedisServer, redisFor } from '../helpers/redis.js';
 import { logLine } from '../helpers/log-lines.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/7';
-const required = process.env.LOGHAVEN_REQUIRE_SERVICES === '1';
-
-async function reachable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-const available = await reachable();
-if (!available) {
-  if (required) throw new Error(`Redis is required (LOGHAVEN_REQUIRE_SERVICES=1) but ${REDIS_URL} does not answer`);
-  console.warn(`skipping the Redis cache suite: ${REDIS_URL} does not answer`);
-}
+const available = await redisFor(REDIS_URL, 'the Redis cache suite');
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -43,15 +23,6 @@ function tmp(): string {
   return d;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function get(server: ChildServer, p: string) {
   const r = await fetch(`${server.url}${p}`);
@@ -104,44 +75,24 @@ describe.skipIf(!available)('response cache in Redis', () => {
 
 describe.skipIf(!available)('a Redis that goes away', () => {
   let server: ChildServer;
-  let redisProc: ChildProcess;
-  let port: number;
+  let redis: RedisServer;
 
   // Every write in an append-only file, fsynced: killed and started again, Redis has lost nothing.
-  const redisDir = tmp();
-  const startRedis = async () => {
-    redisProc = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir],
-      { stdio: 'ignore' },
-    );
-    const r = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    for (let i = 0; i < 100; i++) {
-      try {
-        await r.connect();
-        await r.ping();
-        r.disconnect();
-        return;
-      } catch {
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    }
-    throw new Error('redis-server did not start');
-  };
+  const startRedis = () => redis.start();
+  const stopRedis = () => redis.stop();
 
   beforeAll(async () => {
     if (spawnSync('redis-server', ['--version']).status !== 0) throw new Error('redis-server is not installed');
-    port = await freePort();
+    redis = new RedisServer(await freePort(), tmp());
     await startRedis();
-    server = await startChild(tmp(), { env: { LOGHAVEN_CACHE_REDIS_URL: `redis://127.0.0.1:${port}/0` } });
+    server = await startChild(tmp(), { env: { LOGHAVEN_CACHE_REDIS_URL: redis.url } });
     const body = Array.from({ length: 200 }, (_, i) => logLine(i, 'd').text).join('\n');
     expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body })).status).toBe(200);
   }, 120_000);
 
   afterAll(async () => {
     await stopChild(server);
-    redisProc?.kill('SIGKILL');
+    await redis?.stop();
   });
 
   it('never serves an answer that went stale while Redis could not record the change', async () => {
@@ -149,8 +100,7 @@ describe.skipIf(!available)('a Redis that goes away', () => {
     const cached = await get(server, HIST);
     expect(cached.cache).toBe('hit');
     // Redis goes away (and keeps its data, as after a network partition or a restart).
-    redisProc.kill('SIGKILL');
-    await new Promise((res) => redisProc.once('exit', res));
+    await stopRedis();
     // Ingest goes on; the change cannot be recorded in Redis.
     expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body: logLine(3, 'gone').text })).status).toBe(200);
     const during = await get(server, HIST);
@@ -170,8 +120,7 @@ describe.skipIf(!available)('a Redis that goes away', () => {
 
   it('answers from the store while Redis is down, and says so', async () => {
     const before = await get(server, HIST);
-    redisProc.kill('SIGKILL');
-    await new Promise((res) => redisProc.once('exit', res));
+    await stopRedis();
     expect((await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body: logLine(4, 'down').text })).status).toBe(200);
     const down = await get(server, HIST);
     expect(down.status).toBe(200);

@@ -3,16 +3,15 @@
 // stopped and started): any instance answers any request the same way, and losing one loses
 // nothing. LOGHAVEN_REQUIRE_SERVICES=1 turns a missing PostgreSQL or redis-server into a failure.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 import { logLine } from '../helpers/log-lines.js';
 import { SseReader } from '../helpers/sse.js';
+import { RedisServer, redisServerFor } from '../helpers/redis.js';
 
 const PG_ADMIN = process.env.LOGHAVEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const required = process.env.LOGHAVEN_REQUIRE_SERVICES === '1';
@@ -31,12 +30,11 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
 }
 
 const pgUp = await admin(async (c) => (await c.query('SELECT 1'), true)).catch(() => false);
-const redisUp = spawnSync('redis-server', ['--version']).status === 0;
-if (!pgUp || !redisUp) {
-  const why = !pgUp ? `PostgreSQL at ${PG_ADMIN} does not answer` : 'redis-server is not installed';
-  if (required) throw new Error(`the scale-out suite needs PostgreSQL and redis-server (LOGHAVEN_REQUIRE_SERVICES=1): ${why}`);
-  console.warn(`skipping the scale-out suite: ${why}`);
+if (!pgUp) {
+  if (required) throw new Error(`the scale-out suite needs PostgreSQL (LOGHAVEN_REQUIRE_SERVICES=1): ${PG_ADMIN} does not answer`);
+  console.warn(`skipping the scale-out suite: ${PG_ADMIN} does not answer`);
 }
+const redisUp = redisServerFor('the scale-out suite');
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -53,37 +51,14 @@ interface Item {
 describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Redis', () => {
   const servers: ChildServer[] = [];
   const dataDirs: string[] = [];
-  let redisProc: ChildProcess;
-  let redisPort: number;
-  const redisDir = tmp();
-
-  const startRedis = async () => {
-    redisProc = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', redisDir], {
-      stdio: 'ignore',
-    });
-    const r = new Redis({ port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    r.on('error', () => undefined);
-    for (let i = 0; i < 100; i++) {
-      try {
-        await r.connect();
-        await r.ping();
-        r.disconnect();
-        return;
-      } catch {
-        await new Promise((res) => setTimeout(res, 50));
-      }
-    }
-    throw new Error('redis-server did not start');
-  };
-  const stopRedis = async () => {
-    redisProc.kill('SIGKILL');
-    await new Promise((res) => redisProc.once('exit', res));
-  };
+  let redis: RedisServer;
+  const startRedis = () => redis.start();
+  const stopRedis = () => redis.stop();
 
   const env = () => ({
     LOGHAVEN_STORE_BACKEND: 'postgres',
     LOGHAVEN_STORE_POSTGRES_URL: dbUrl,
-    LOGHAVEN_CACHE_REDIS_URL: `redis://127.0.0.1:${redisPort}/0`,
+    LOGHAVEN_CACHE_REDIS_URL: redis.url,
   });
   const start = (i: number) => startChild(dataDirs[i]!, { env: env() });
 
@@ -113,7 +88,7 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
       await c.query(`DROP DATABASE IF EXISTS ${DB}`);
       await c.query(`CREATE DATABASE ${DB}`);
     });
-    redisPort = await freePort();
+    redis = new RedisServer(await freePort(), tmp());
     await startRedis();
     for (let i = 0; i < 3; i++) dataDirs.push(tmp());
     // All three at once on the empty database: one sets it up, the others wait for it.
@@ -122,7 +97,7 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
 
   afterAll(async () => {
     await Promise.all(servers.map((s) => stopChild(s).catch(() => undefined)));
-    redisProc?.kill('SIGKILL');
+    await redis?.stop();
     if (pgUp) await admin((c) => c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`)).catch(() => undefined);
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });

@@ -10,29 +10,10 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { redisFor } from '../helpers/redis.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379/8';
-const required = process.env.LOGHAVEN_REQUIRE_SERVICES === '1';
-
-async function reachable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0 });
-  r.on('error', () => undefined);
-  try {
-    await r.connect();
-    await r.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
-const available = await reachable();
-if (!available) {
-  if (required) throw new Error(`Redis is required (LOGHAVEN_REQUIRE_SERVICES=1) but ${REDIS_URL} does not answer`);
-  console.warn(`skipping the shared rate limit server suite: ${REDIS_URL} does not answer`);
-}
+const available = await redisFor(REDIS_URL, 'the shared rate limit server suite');
 
 describe.skipIf(!available)('per-key rate limits shared by two instances through Redis', () => {
   const dirs: string[] = [];

@@ -5,52 +5,27 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
 import { parseQuery } from '../../src/query/parser.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { PG_URL, dropPgSchemas, openPgStore, pgSchema, postgresFor } from '../helpers/postgres.js';
 import { PostgresStore } from '../../src/store/postgres/pg-store.js';
 import { rowsOf } from '../../src/store/row-format.js';
 import { describeStoreConformance, record } from './conformance.js';
 
-export const PG_URL = process.env.LOGHAVEN_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const required = process.env.LOGHAVEN_REQUIRE_SERVICES === '1';
-
-async function reachable(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
-const available = await reachable();
-if (!available) {
-  if (required) throw new Error(`PostgreSQL is required (LOGHAVEN_REQUIRE_SERVICES=1) but ${PG_URL} does not answer`);
-  console.warn(`skipping the PostgreSQL store suite: ${PG_URL} does not answer`);
-}
-
-const schemas: string[] = [];
-let n = 0;
-
-function open(instance = 'conformance'): Promise<PostgresStore> {
-  const schema = `lh_test_${process.pid}_${++n}`;
-  schemas.push(schema);
-  return PostgresStore.open({ url: PG_URL, instance, schema, poolMax: 5, idleTimeoutMs: 10_000, connectTimeoutMs: 5000, acquireTimeoutMs: 10_000, queryTimeoutMs: 30_000 });
-}
+const available = await postgresFor('the PostgreSQL store suite');
 
 afterAll(async () => {
-  if (!available) return;
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  for (const s of schemas) await c.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(s)} CASCADE`);
-  await c.end();
+  if (available) await dropPgSchemas();
 });
+
+/** A store in a schema of its own; `schemaOf` tells which. */
+const schemaOf = new Map<PostgresStore, string>();
+async function open(instance = 'conformance'): Promise<PostgresStore> {
+  const schema = pgSchema();
+  const store = await openPgStore(schema, instance);
+  schemaOf.set(store, schema);
+  return store;
+}
 
 describe.runIf(available)('PostgreSQL store', () => {
   describeStoreConformance('postgres', () => open());
@@ -59,7 +34,7 @@ describe.runIf(available)('PostgreSQL store', () => {
     const first = await open('twin');
     await first.migrate();
     // The same database schema, the same instance name.
-    const schema = schemas[schemas.length - 1]!;
+    const schema = schemaOf.get(first)!;
     const second = await PostgresStore.open({ url: PG_URL, instance: 'twin', schema, poolMax: 3, idleTimeoutMs: 10_000, connectTimeoutMs: 5000, acquireTimeoutMs: 10_000 });
     try {
       await first.peers.start();
@@ -79,7 +54,7 @@ describe.runIf(available)('PostgreSQL store', () => {
   it('skips with token summaries what cannot match, built by each instance for every segment, and answers as without them', async () => {
     const dirs = [0, 1].map(() => fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-pg-index-')));
     const a = await open('idx-a');
-    const schema = schemas[schemas.length - 1]!;
+    const schema = schemaOf.get(a)!;
     const opts = { url: PG_URL, schema, poolMax: 4, idleTimeoutMs: 10_000, connectTimeoutMs: 5000, acquireTimeoutMs: 10_000 };
     const withIndex = await PostgresStore.open({ ...opts, instance: 'idx-a', indexDir: dirs[0] });
     const other = await PostgresStore.open({ ...opts, instance: 'idx-b', indexDir: dirs[1] });
