@@ -6,7 +6,8 @@
 // by this instance's own buckets at once, and so is every call after it until a probe finds Redis
 // answering again (meanwhile each instance grants a key its whole rate). /ready reports it.
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redactUrl, redisClient } from '../redis-client.js';
 import { LocalRateLimiter, type RateKind, type RateLimiter } from './rate-limit.js';
 
 /** How long a rate check waits on Redis before this instance decides alone: every request pays it. */
@@ -76,16 +77,7 @@ export class RedisRateLimiter implements RateLimiter {
 
   /** Connects (without waiting for Redis beyond the connect: while it is down, keys are limited locally). */
   static async open(url: string, options: RedisRateLimiterOptions): Promise<RedisRateLimiter> {
-    const redis = new Redis(url, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-    });
-    // Errors are reported through the calls that fail; the client's own event would be unhandled.
-    redis.on('error', () => undefined);
+    const redis = redisClient(url, COMMAND_TIMEOUT_MS);
     redis.defineCommand('lhRate', { numberOfKeys: 1, lua: RATE_SCRIPT });
     const limiter = new RedisRateLimiter(redis as RateRedis, url, options.log);
     await redis.connect().catch((e: Error) => limiter.fail('is not reachable at start', e));
@@ -152,6 +144,3 @@ export class RedisRateLimiter implements RateLimiter {
   }
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}

@@ -7,7 +7,8 @@
 // without the cache. A change that could not be recorded is made up for as soon as Redis answers
 // again, by recording "everything changed": answers cached before cannot be served any more.
 
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { redactUrl, redisClient } from '../../redis-client.js';
 import type { CacheStore } from './cache-store.js';
 import type { ChangeJournal } from './change-journal.js';
 
@@ -68,25 +69,13 @@ export interface RedisCacheOptions {
 
 /** Connects (without waiting for Redis: the first calls fail fast while it is down). */
 export async function openRedisCache(url: string, options: RedisCacheOptions): Promise<{ store: CacheStore; journal: ChangeJournal }> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: COMMAND_TIMEOUT_MS,
-    connectTimeout: 2000,
-    retryStrategy: (times) => Math.min(times * 200, 2000),
-  });
-  // Errors are reported through the calls that fail; the client's own event would be unhandled.
-  redis.on('error', () => undefined);
+  const redis = redisClient(url, COMMAND_TIMEOUT_MS);
   redis.defineCommand('lhRecordChange', { numberOfKeys: 2, lua: RECORD_SCRIPT });
   await redis.connect().catch((e: Error) => options.log.warn({ err: e, url: redactUrl(url) }, 'Redis cache not reachable at start; serving from the store until it is'));
   const shared = new RedisShared(redis, options.keepMs);
   return { store: new RedisCacheStore(shared), journal: new RedisChangeJournal(shared) };
 }
 
-function redactUrl(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
-}
 
 type RecordingRedis = Redis & {
   lhRecordChange(version: string, changes: string, tenant: string, from: string, to: string, now: number, keep: number, merge: number): Promise<number>;
