@@ -350,8 +350,10 @@ export class PostgresStore implements Store {
 
   /** After a commit: the segment joins the catalog and its file goes to the token index; whether it took the file. */
   private indexLoaded(extent: SegmentExtent, file: string): boolean {
-    if (this.index === null) return false;
-    const info = this.catalog.get(extent.firstSeq) ?? this.catalog.add(extent);
+    // A look at the catalog between the commit and here may have found the segment first and
+    // queued its summary from the store: then the file is not needed.
+    if (this.index === null || this.catalog.get(extent.firstSeq) !== undefined) return false;
+    const info = this.catalog.add(extent);
     try {
       this.index.take(file, info);
       return true;
