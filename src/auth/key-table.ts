@@ -26,3 +26,13 @@ export interface KeyTable {
   /** Marks a key revoked; false when there is no key with that id (or it was revoked before). */
   revokeKey(id: string, at: Date): Promise<boolean>;
 }
+
+/** A key's time as the tables store it: integer µs since the epoch. */
+export function keyTimeMicros(d: Date): bigint {
+  return BigInt(d.getTime()) * 1000n;
+}
+
+/** The inverse of keyTimeMicros. */
+export function keyTimeOf(us: bigint): Date {
+  return new Date(Number(us / 1000n));
+}

@@ -173,3 +173,19 @@ export interface AccessAnalytics {
   /** Recomputes every aggregate from the access table (`loghaven db maintain`); returns the rows it aggregated. */
   rebuildAggregates(): Promise<{ rows: number; ms: number }>;
 }
+
+/**
+ * The figures every access aggregate row holds, over the access rows grouped: the same SQL on
+ * both backends (DuckDB and PostgreSQL read it alike).
+ */
+export const ACCESS_SUMS_SQL = `count(*) AS requests,
+  count(*) FILTER (WHERE status BETWEEN 200 AND 299) AS s2xx,
+  count(*) FILTER (WHERE status BETWEEN 300 AND 399) AS s3xx,
+  count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS s4xx,
+  count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS s5xx,
+  coalesce(sum(received_bytes), 0) AS received_bytes,
+  coalesce(sum(sent_bytes), 0) AS sent_bytes,
+  count(latency_ms) AS latency_n,
+  coalesce(sum(latency_ms), 0) AS latency_sum,
+  min(latency_ms) AS latency_min,
+  max(latency_ms) AS latency_max`;

@@ -12,7 +12,7 @@
 // loads like every other column. REBUILD_AGGREGATES_SQL (`loghaven db maintain`) recomputes them
 // all from `access_logs`.
 
-import { ACCESS_COLUMNS, ACCESS_SOURCES, LATENCY_ACCURACY, SKETCH_GAMMA as GAMMA, SKETCH_LN_GAMMA as LN_GAMMA, ZERO_BUCKET } from '../access.js';
+import { ACCESS_COLUMNS, ACCESS_SOURCES, LATENCY_ACCURACY, SKETCH_GAMMA as GAMMA, SKETCH_LN_GAMMA as LN_GAMMA, ZERO_BUCKET, ACCESS_SUMS_SQL as SUMS } from '../access.js';
 
 // The sketch and the formats are the contract's (store/access.ts): every backend buckets alike.
 export { ACCESS_SOURCES, LATENCY_ACCURACY, ZERO_BUCKET };
@@ -81,18 +81,6 @@ const ATTR_TYPES: Record<string, string> = {
   referer: 'VARCHAR',
   extra: 'VARCHAR[]',
 };
-
-const SUMS = `count(*) AS requests,
-  count(*) FILTER (WHERE status BETWEEN 200 AND 299) AS s2xx,
-  count(*) FILTER (WHERE status BETWEEN 300 AND 399) AS s3xx,
-  count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS s4xx,
-  count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS s5xx,
-  coalesce(sum(received_bytes), 0) AS received_bytes,
-  coalesce(sum(sent_bytes), 0) AS sent_bytes,
-  count(latency_ms) AS latency_n,
-  coalesce(sum(latency_ms), 0) AS latency_sum,
-  min(latency_ms) AS latency_min,
-  max(latency_ms) AS latency_max`;
 
 /** SUMS of several partial rows merged into one. */
 const SUMS_MERGED = `sum(requests), sum(s2xx), sum(s3xx), sum(s4xx), sum(s5xx), sum(received_bytes), sum(sent_bytes),

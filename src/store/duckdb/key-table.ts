@@ -2,7 +2,7 @@
 
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import type { Scope } from '../../auth/api-key.js';
-import type { KeyRecord, KeyTable } from '../../auth/key-table.js';
+import { keyTimeMicros as micros, keyTimeOf as date, type KeyRecord, type KeyTable } from '../../auth/key-table.js';
 
 type Use = <T>(fn: (conn: DuckDBConnection) => Promise<T>) => Promise<T>;
 
@@ -67,12 +67,4 @@ export class DuckDbKeyTable implements KeyTable {
     );
     return r.getRows().length > 0;
   }
-}
-
-function micros(d: Date): bigint {
-  return BigInt(d.getTime()) * 1000n;
-}
-
-function date(us: bigint): Date {
-  return new Date(Number(us / 1000n));
 }

@@ -17,7 +17,7 @@
 import type pg from 'pg';
 import { LhError } from '../../errors.js';
 import { DAY_MICROS } from '../../model/record.js';
-import { ACCESS_COLUMNS, ACCESS_SOURCES, SKETCH_GAMMA, SKETCH_LN_GAMMA, ZERO_BUCKET } from '../access.js';
+import { ACCESS_COLUMNS, ACCESS_SOURCES, SKETCH_GAMMA, SKETCH_LN_GAMMA, ZERO_BUCKET, ACCESS_SUMS_SQL as SUMS } from '../access.js';
 import type { CopyRows } from './copy-rows.js';
 
 const PG_TYPES: Record<string, string> = { text: 'text', int: 'integer', bigint: 'bigint', double: 'double precision', timestamp: 'timestamp', 'text[]': 'text[]' };
@@ -181,18 +181,6 @@ export function bucketSql(x: string): string {
 export function bucketValueSql(k: string): string {
   return `CASE WHEN ${k} = ${ZERO_BUCKET} THEN 0.0::float8 ELSE 2 * pow(${SKETCH_GAMMA}::float8, (${k})::float8) / ${SKETCH_GAMMA + 1}::float8 END`;
 }
-
-const SUMS = `count(*) AS requests,
-  count(*) FILTER (WHERE status BETWEEN 200 AND 299) AS s2xx,
-  count(*) FILTER (WHERE status BETWEEN 300 AND 399) AS s3xx,
-  count(*) FILTER (WHERE status BETWEEN 400 AND 499) AS s4xx,
-  count(*) FILTER (WHERE status BETWEEN 500 AND 599) AS s5xx,
-  coalesce(sum(received_bytes), 0) AS received_bytes,
-  coalesce(sum(sent_bytes), 0) AS sent_bytes,
-  count(latency_ms) AS latency_n,
-  coalesce(sum(latency_ms), 0) AS latency_sum,
-  min(latency_ms) AS latency_min,
-  max(latency_ms) AS latency_max`;
 
 const SUM_COLUMNS = `requests bigint NOT NULL, s2xx bigint NOT NULL, s3xx bigint NOT NULL, s4xx bigint NOT NULL, s5xx bigint NOT NULL,
   received_bytes bigint NOT NULL, sent_bytes bigint NOT NULL,

@@ -16,7 +16,7 @@ import { LhError } from '../../errors.js';
 import { DAY_MICROS, formatMicros, type Level, type StoredRecord } from '../../model/record.js';
 import { compileWhere, fieldSql } from '../../query/sql.js';
 import { recordToCsv, recordToJson } from '../../query/record-format.js';
-import type { KeyRecord, KeyTable } from '../../auth/key-table.js';
+import { keyTimeMicros as micros, keyTimeOf as date, type KeyRecord, type KeyTable } from '../../auth/key-table.js';
 import type { Scope } from '../../auth/api-key.js';
 import type { AccessAnalytics } from '../access.js';
 import type { QueryNode } from '../../query/ast.js';
@@ -1095,12 +1095,4 @@ class PgKeyTable implements KeyTable {
     const r = await this.q('UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [id, micros(at)]);
     return (r.rowCount ?? 0) > 0;
   }
-}
-
-function micros(d: Date): bigint {
-  return BigInt(d.getTime()) * 1000n;
-}
-
-function date(us: bigint): Date {
-  return new Date(Number(us / 1000n));
 }
