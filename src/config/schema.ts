@@ -335,7 +335,12 @@ export const ConfigSchema = section('loghaven configuration', {
     enabled: Type.Boolean({
       default: true,
       description:
-        'Archive each closed day, per tenant, under `DATA/archive/<tenant>/`: `YYYY-MM-DD.tar.gz` (the day\'s JSONL by category, with a manifest of counts and SHA-256 sums), `YYYY-MM-DD.parquet` (zstd, every column) and `YYYY-MM-DD.json` (the manifest, written last).',
+        'Archive each closed day, per tenant, under `archive.dir/<tenant>/`: `YYYY-MM-DD.tar.gz` (the day\'s JSONL by category, with a manifest of counts and SHA-256 sums), `YYYY-MM-DD.parquet` (zstd, every column) and `YYYY-MM-DD.json` (the manifest, written last).',
+    }),
+    dir: Type.String({
+      default: '',
+      description:
+        'Directory of the archives (relative paths resolve against the working directory); empty: `DATA/archive`. Instances sharing a PostgreSQL store should share it too (a network file system every instance mounts): then any instance reads an archived day that left the hot store, whichever instance archived it.',
     }),
     keep_days: Type.Integer({
       minimum: 0,
@@ -382,7 +387,7 @@ export const ConfigSchema = section('loghaven configuration', {
       maximum: 2 ** 53 - 1,
       default: 0,
       description:
-        'Most bytes the data directory may hold; 0: no bound. Past it, each lifecycle run (and `loghaven db maintain`) removes whole closed UTC days, oldest first, from every tier at once — archives, category files, hot store, whatever rules and archiving say — until it fits, then rewrites the database file so the space comes back. The day still open is never removed.',
+        'Most bytes the data directory may hold (with `archive.dir` when it is elsewhere); 0: no bound. Past it, each lifecycle run (and `loghaven db maintain`) removes whole closed UTC days, oldest first, from every tier at once — archives, category files, hot store, whatever rules and archiving say — until it fits, then rewrites the database file so the space comes back. The day still open is never removed.',
     }),
   }),
   routing: section('Category routing (SPEC §4)', {

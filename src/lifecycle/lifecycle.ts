@@ -8,6 +8,11 @@ import type { Store } from '../store/store.js';
 import { Archiver } from './archive.js';
 import { Retention } from './retention.js';
 
+/** Where the archives are: `archive.dir`, or `DATA/archive` when it is empty. */
+export function archiveDirOf(config: Config, dataDir: string): string {
+  return config.archive.dir === '' ? path.join(dataDir, 'archive') : path.resolve(config.archive.dir);
+}
+
 export interface Lifecycle {
   archiver: Archiver | null;
   retention: Retention;
@@ -25,7 +30,7 @@ export function createLifecycle(
   const archiver = config.archive.enabled
     ? new Archiver({
         store,
-        dir: path.join(dataDir, 'archive'),
+        dir: archiveDirOf(config, dataDir),
         graceUs: parseDuration('lifecycle.grace', config.lifecycle.grace),
         keepDays: config.archive.keep_days,
         keepCount: config.archive.keep_count,
@@ -45,6 +50,7 @@ export function createLifecycle(
     filesDir: config.files.enabled ? path.join(dataDir, 'files') : null,
     maxDiskBytes: config.retention.max_disk_bytes,
     dataDir,
+    archiveDir: archiveDirOf(config, dataDir),
     log,
   });
   return { archiver, retention };

@@ -78,9 +78,10 @@ export interface RetentionOptions {
   held?: (tenant: string, day: string) => boolean;
   /** DATA/files, when the category files are on. */
   filesDir: string | null;
-  /** `retention.max_disk_bytes` (0: no bound) and the data directory it bounds. */
+  /** `retention.max_disk_bytes` (0: no bound) and the data directory it bounds, with the archives (`archive.dir`). */
   maxDiskBytes?: number;
   dataDir?: string;
+  archiveDir?: string;
   now?: () => number;
   log?: { info(obj: object, msg: string): void };
 }
@@ -121,7 +122,7 @@ export class Retention {
     if (result.rows > 0) result.optimized = await this.opts.store.optimize({ rewrite: 'auto' });
     result.files_removed = this.removeFileDays(now);
     if (this.sizeBound > 0) {
-      const size = await applySizeBound({ store: this.opts.store, maxBytes: this.sizeBound, dataDir: this.opts.dataDir!, now });
+      const size = await applySizeBound({ store: this.opts.store, maxBytes: this.sizeBound, dataDir: this.opts.dataDir!, archiveDir: this.opts.archiveDir, now });
       result.size = size;
       result.expired.push(...size.expired);
       result.rows += size.expired.reduce((n, d) => n + d.rows, 0);

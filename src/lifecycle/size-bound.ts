@@ -40,14 +40,18 @@ export interface SizeBoundOptions {
   store: Store;
   maxBytes: number;
   dataDir: string;
+  /** The archives: `DATA/archive` unless `archive.dir` puts them elsewhere, where they count too. */
+  archiveDir?: string;
   now: number;
 }
 
 export async function applySizeBound(o: SizeBoundOptions): Promise<SizeBoundResult> {
-  const archiveDir = path.join(o.dataDir, 'archive');
+  const archiveDir = o.archiveDir ?? path.join(o.dataDir, 'archive');
   const filesDir = path.join(o.dataDir, 'files');
   const today = new Date(o.now).toISOString().slice(0, 10);
-  const before = dirBytes(o.dataDir);
+  const inside = !path.relative(o.dataDir, archiveDir).startsWith('..') && !path.isAbsolute(path.relative(o.dataDir, archiveDir));
+  const measure = () => dirBytes(o.dataDir) + (inside ? 0 : dirBytes(archiveDir));
+  const before = measure();
   const result: SizeBoundResult = { max_bytes: o.maxBytes, bytes_before: before, bytes_after: before, days: [], expired: [], gone: [], over: false };
   let size = before;
   for (let round = 0; round < MAX_ROUNDS && size > o.maxBytes; round++) {
@@ -90,7 +94,7 @@ export async function applySizeBound(o: SizeBoundOptions): Promise<SizeBoundResu
       await o.store.optimize({ rewrite: true });
       result.expired.push(...expiring.map((d) => ({ tenant: d.tenant, day: d.day, rows: d.rows })));
     }
-    size = dirBytes(o.dataDir);
+    size = measure();
   }
   result.bytes_after = size;
   result.over = size > o.maxBytes;

@@ -35,11 +35,11 @@ export function dirBytes(dir: string): number {
   return n;
 }
 
-export async function dbStats(store: Store, dataDir: string): Promise<DbStats> {
+/** `archiveDir`: `archive.dir` when set (lifecycle.ts archiveDirOf), else `DATA/archive`. */
+export async function dbStats(store: Store, dataDir: string, archiveDir = path.join(dataDir, 'archive')): Promise<DbStats> {
   const days = await store.dayCounts();
   const storeStats = await store.stats();
   const rows = days.reduce((n, d) => n + d.rows, 0);
-  const archiveDir = path.join(dataDir, 'archive');
   const archives = listArchives(archiveDir);
   const complete = archives.filter((a) => a.complete);
   const hotOf = new Map(days.map((d) => [`${d.tenant}\u0000${d.day}`, d.rows]));

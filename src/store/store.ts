@@ -197,6 +197,13 @@ export interface Peers {
    * one instance at a time); LH_ERR_BUSY at once when another does.
    */
   exclusive<T>(name: string, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Tells the others that the lifecycle (an archive run, retention, a restore) changed these
+   * tenant days' tiers, so that they look at the archives again; null: any day may have changed.
+   */
+  tiersChanged(days: readonly { tenant: string; day: string }[] | null): Promise<void>;
+  /** What this instance does when another changed days' tiers. */
+  onTiersChanged(fn: (days: { tenant: string; day: string }[] | null) => Promise<void>): void;
 }
 
 export interface Store {

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { freePort, runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
 import { logLine } from '../helpers/log-lines.js';
 import { SseReader } from '../helpers/sse.js';
 import { RedisServer, redisServerFor } from '../helpers/redis.js';
@@ -52,6 +52,8 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
   const servers: ChildServer[] = [];
   const dataDirs: string[] = [];
   let redis: RedisServer;
+  /** archive.dir: one directory all three share, as a network file system would be. */
+  let archiveDir: string;
   const startRedis = () => redis.start();
   const stopRedis = () => redis.stop();
 
@@ -59,6 +61,10 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
     LOGHAVEN_STORE_BACKEND: 'postgres',
     LOGHAVEN_STORE_POSTGRES_URL: dbUrl,
     LOGHAVEN_CACHE_REDIS_URL: redis.url,
+    LOGHAVEN_ARCHIVE_DIR: archiveDir,
+    // Run by the last test, on demand: every line here is of 2026-01-15, long past 30 days.
+    LOGHAVEN_RETENTION_DAYS: '30',
+    LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000',
   });
   const start = (i: number) => startChild(dataDirs[i]!, { env: env() });
 
@@ -66,17 +72,17 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
     const r = await fetch(`${s.url}/api/v1/logs`, { method: 'POST', body: lines.join('\n') });
     expect(r.status).toBe(200);
   };
-  const search = async (s: ChildServer, params: Record<string, string>) => {
-    const r = await fetch(`${s.url}/api/v1/logs?${new URLSearchParams(params)}`);
+  const search = async (s: ChildServer, params: Record<string, string>, headers: Record<string, string> = {}) => {
+    const r = await fetch(`${s.url}/api/v1/logs?${new URLSearchParams(params)}`, { headers });
     expect(r.status).toBe(200);
     return (await r.json()) as { items: Item[]; next_cursor: string | null };
   };
   /** Every id matching `prefix-*` as instance `s` sees them, paging with the cursor. */
-  const idsOn = async (s: ChildServer, prefix: string) => {
+  const idsOn = async (s: ChildServer, prefix: string, headers: Record<string, string> = {}) => {
     const ids: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await search(s, { q: `id:${prefix}-*`, limit: '5000', ...(cursor === null ? {} : { cursor }) });
+      const page = await search(s, { q: `id:${prefix}-*`, limit: '5000', ...(cursor === null ? {} : { cursor }) }, headers);
       ids.push(...page.items.map((it) => it.attrs.id!));
       cursor = page.next_cursor;
     } while (cursor !== null);
@@ -91,6 +97,7 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
     redis = new RedisServer(await freePort(), tmp());
     await startRedis();
     for (let i = 0; i < 3; i++) dataDirs.push(tmp());
+    archiveDir = tmp();
     // All three at once on the empty database: one sets it up, the others wait for it.
     servers.push(...(await Promise.all([0, 1, 2].map(start))));
   }, 180_000);
@@ -224,4 +231,46 @@ describe.runIf(pgUp && redisUp)('three instances over one PostgreSQL and one Red
     }
     expect(status).toBe('ready');
   });
+
+  it('reads the days retention took out of the database from the shared archives, on every instance', async () => {
+    const want = (await idsOn(servers[0]!, 'rr')).sort();
+    expect(want.length).toBe(301);
+    const histogram = async (s: ChildServer) => {
+      const r = await fetch(`${s.url}/api/v1/logs/histogram?step=1d&from=2026-01-15T00:00:00Z&to=2026-01-16T00:00:00Z`);
+      return ((await r.json()) as { buckets: { count: number }[] }).buckets.reduce((n, b) => n + b.count, 0);
+    };
+    const total = await histogram(servers[1]!);
+    expect(total).toBeGreaterThan(2000);
+    // A archives the day into the shared directory, then retention takes it out of the database.
+    expect((await runCli(['archive', 'run', '--url', servers[0]!.url])).code).toBe(0);
+    const maintained = await runCli(['db', 'maintain', '--url', servers[0]!.url, '--format', 'json']);
+    expect(maintained.code, maintained.stderr).toBe(0);
+    const expired = (JSON.parse(maintained.stdout) as { retention: { expired: { day: string; rows: number }[] } }).retention.expired;
+    expect(expired.map((d) => d.day)).toContain('2026-01-15');
+    expect(await countRows()).toBe(0);
+    // B and C hear of it (a notice through PostgreSQL) and read the day from its archive, as A
+    // does: asked past the shared cache, each answers from its own tiers.
+    for (const s of servers) {
+      let got: string[] = [];
+      for (let i = 0; i < 50; i++) {
+        got = (await idsOn(s, 'rr', { 'cache-control': 'no-cache' })).sort();
+        if (got.length === want.length) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(got).toEqual(want);
+      expect(await histogram(s)).toBe(total);
+    }
+  });
+
+  /** Rows of 2026-01-15 left in the database. */
+  async function countRows(): Promise<number> {
+    const c = new pg.Client({ connectionString: dbUrl });
+    await c.connect();
+    try {
+      const r = await c.query(`SELECT count(*)::int AS n FROM logs WHERE ts < $1`, [String(BigInt(Date.UTC(2026, 0, 16)) * 1000n)]);
+      return (r.rows[0] as { n: number }).n;
+    } finally {
+      await c.end();
+    }
+  }
 });

@@ -33,6 +33,8 @@ export interface OpsRouteDeps {
   pipeline: IngestPipeline;
   metrics: Metrics;
   dataDir: string;
+  /** The archives (`archive.dir`, or DATA/archive). */
+  archiveDir: string;
   version: string;
   startedAt: number;
   alerts: AlertMonitor;
@@ -107,7 +109,7 @@ export async function opsRoutes(app: FastifyInstance, deps: OpsRouteDeps): Promi
 
   app.get('/api/v1/db/stats', { config: { scope: 'admin' }, schema: { summary: 'Rows, days and bytes of each tier (hot store, archives, cold days, category files)', tags: ['operations'] } }, async (req) => {
     checkServerWide(req.principal);
-    return dbStats(deps.store, deps.dataDir);
+    return dbStats(deps.store, deps.dataDir, deps.archiveDir);
   });
 
   // `loghaven db optimize`: a job too, as a rewrite of a large file takes a while.

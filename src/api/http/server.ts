@@ -37,7 +37,7 @@ import { keysRoutes } from './keys-routes.js';
 import { LhError } from '../../errors.js';
 import { Router } from '../../pipeline/routing.js';
 import { CategoryFileSink } from '../../sinks/category-files.js';
-import { createLifecycle } from '../../lifecycle/lifecycle.js';
+import { archiveDirOf, createLifecycle } from '../../lifecycle/lifecycle.js';
 import { DAY_MICROS, dayStartMicros } from '../../model/record.js';
 import { ColdTier } from '../../lifecycle/cold-tier.js';
 import { archiveRoutes } from './archive-routes.js';
@@ -188,8 +188,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   let alerts: AlertMonitor | null = null;
   // Days only their archives hold now: reads over them go to the Parquet files (lifecycle/cold-tier.ts).
-  const cold = config.archive.enabled ? new ColdTier(path.join(dataDir, 'archive')) : null;
+  const archiveDir = archiveDirOf(config, dataDir);
+  const cold = config.archive.enabled ? new ColdTier(archiveDir) : null;
   await cold?.refresh(store);
+  if (cold !== null && store.peers !== undefined && config.archive.dir === '') {
+    app.log.warn({ archive_dir: archiveDir }, 'archives go to this instance\'s data directory: with several instances on one database, set archive.dir to a directory they all share, or days that left the hot store are read by the instance that archived them only');
+  }
   const queries = await buildQuerySide(config, store, pipeline, metrics, app.log, () => alerts?.slowQuery(), cold);
   alerts = new AlertMonitor({
     metrics,
@@ -225,7 +229,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     try {
       const result = await archiver.run(progress);
       // Archives keep_days removed may have been the cold tier's.
-      if (result.removed.length > 0) await cold?.refresh(store);
+      await changedDays(result.removed);
       metrics.archiveRuns.inc({ result: result.failed.length === 0 ? 'ok' : 'failed' });
       metrics.archiveDays.inc(result.archived.length);
       metrics.archiveLagSeconds.set(result.lag_seconds);
@@ -245,13 +249,21 @@ export async function startServer(config: Config): Promise<RunningServer> {
       metrics.archiveBytes.set({ format: 'parquet' }, parquet);
     }
   };
-  // Rows that went or came back: cached answers over their days are stale.
-  const changedDays = async (days: { tenant: string; day: string }[]) => {
-    if (days.length > 0) await cold?.refresh(store);
-    for (const d of days) {
+  // Rows that went or came back: the cold tier looks at the archives again, and cached answers
+  // over their days are stale; here and, told through the store, on the other instances.
+  const tiersChanged = async (days: { tenant: string; day: string }[] | null) => {
+    await cold?.refresh(store);
+    if (days === null) await queries.cache?.changed(null, 0n, 2n ** 62n);
+    else for (const d of days) {
       const from = dayStartMicros(d.day);
       await queries.cache?.changed(d.tenant, from, from + DAY_MICROS);
     }
+  };
+  store.peers?.onTiersChanged(tiersChanged);
+  const changedDays = async (days: { tenant: string; day: string }[]) => {
+    if (days.length === 0) return;
+    await tiersChanged(days);
+    await store.peers?.tiersChanged(days);
   };
   const runRetention = async () => {
     const result = await retention.run();
@@ -271,7 +283,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
         if (archiver !== null) await runArchive().catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'archive run failed'));
         if (retention.active) await runRetention().catch((e: unknown) => app.log.error({ err: (e as Error).message }, 'retention failed'));
       })
-        .catch((e: unknown) => app.log.info({ reason: (e as Error).message }, 'archive and retention run skipped'))
+        .catch(async (e: unknown) => {
+          app.log.info({ reason: (e as Error).message }, 'archive and retention run skipped');
+          // Another instance runs them: its notice of what changed may have been missed (a
+          // dropped listening connection), so the archives are looked at again at each turn.
+          await cold?.refresh(store).catch(() => undefined);
+        })
         .finally(() => {
         if (lifecycleTimer !== null) scheduleLifecycle(config.lifecycle.interval_ms);
       });
@@ -289,6 +306,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     pipeline,
     metrics,
     dataDir,
+    archiveDir,
     version: VERSION,
     startedAt: Date.now(),
     alerts,

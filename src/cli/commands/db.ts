@@ -13,7 +13,7 @@ import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { formatByteSize } from '../../config/size.js';
 import { isLhError } from '../../errors.js';
-import { createLifecycle } from '../../lifecycle/lifecycle.js';
+import { archiveDirOf, createLifecycle } from '../../lifecycle/lifecycle.js';
 import type { RetentionResult } from '../../lifecycle/retention.js';
 import { dbStats, type DbStats } from '../../lifecycle/stats.js';
 import type { Store } from '../../store/store.js';
@@ -104,7 +104,7 @@ async function optimize(o: WhereOptions & { rewrite?: boolean }): Promise<ExitCo
 const ratio = (r: number | null) => (r === null || r === 0 ? '-' : `1/${(1 / r).toFixed(1)}`);
 
 async function stats(o: WhereOptions): Promise<ExitCode> {
-  const r = await ask<DbStats>(o, 'GET', '/api/v1/db/stats', (store, _config, dataDir) => dbStats(store, dataDir));
+  const r = await ask<DbStats>(o, 'GET', '/api/v1/db/stats', (store, config, dataDir) => dbStats(store, dataDir, archiveDirOf(config, dataDir)));
   if ('code' in r) return r.code;
   const s = r.value;
   if (o.format === 'json') {

@@ -9,6 +9,9 @@
 //   heartbeat comes back).
 // - Loads. A load notifies inside its own transaction, so the notice arrives when its rows are
 //   committed: live tails on every instance wake then (query/tail.ts).
+// - Tiers. An archive run, retention or a restore on one instance moves days between the hot
+//   store and the archives (on storage every instance shares, `archive.dir`): the others look at
+//   the archives again, so that any instance reads an archived day from its Parquet file.
 
 import pg from 'pg';
 import { LhError } from '../../errors.js';
@@ -22,6 +25,8 @@ const LIVE_MS = 10_000;
 const PEER_WAIT_MS = 3000;
 /** After the listening connection drops, how long before it reconnects. */
 const RECONNECT_MS = 1000;
+/** PostgreSQL takes notices of up to 8,000 bytes: a longer list of days goes as "any day". */
+const MAX_DAYS_PAYLOAD = 7000;
 
 export interface PeersLog {
   info(obj: object, msg: string): void;
@@ -48,6 +53,7 @@ export class PgPeers implements Peers {
   private forming: Ask | null = null;
   private barrierFn: () => Promise<void> = () => Promise.resolve();
   private readonly loadedFns: ((seq: bigint) => void)[] = [];
+  private tiersFn: (days: { tenant: string; day: string }[] | null) => Promise<void> = () => Promise.resolve();
   private counter = 0;
   private started = false;
   private beats = 0;
@@ -81,6 +87,22 @@ export class PgPeers implements Peers {
 
   onLoaded(fn: (seq: bigint) => void): void {
     this.loadedFns.push(fn);
+  }
+
+  onTiersChanged(fn: (days: { tenant: string; day: string }[] | null) => Promise<void>): void {
+    this.tiersFn = fn;
+  }
+
+  async tiersChanged(days: readonly { tenant: string; day: string }[] | null): Promise<void> {
+    if (this.closed || !this.started || days?.length === 0) return;
+    let list = days === null ? '*' : JSON.stringify(days.map((d) => [d.tenant, d.day]));
+    if (list.length > MAX_DAYS_PAYLOAD) list = '*';
+    try {
+      await this.pool.query('SELECT pg_notify($1, $2)', [this.channels.visible, `tiers:${this.instance}:${list}`]);
+    } catch (e) {
+      // The others look at the archives again at their next lifecycle turn.
+      this.log.warn({ err: e }, 'cannot tell the other instances that archived days changed');
+    }
   }
 
   barrier(): Promise<void> {
@@ -226,6 +248,22 @@ export class PgPeers implements Peers {
       if (payload.slice(0, sep) === this.instance) return;
       const seq = BigInt(payload.slice(sep + 1));
       for (const fn of this.loadedFns) fn(seq);
+      return;
+    }
+    if (payload.startsWith('tiers:')) {
+      const rest = payload.slice('tiers:'.length);
+      const sep = rest.indexOf(':');
+      if (rest.slice(0, sep) === this.instance) return;
+      const list = rest.slice(sep + 1);
+      let days: { tenant: string; day: string }[] | null = null;
+      if (list !== '*') {
+        try {
+          days = (JSON.parse(list) as [string, string][]).map(([tenant, day]) => ({ tenant, day }));
+        } catch {
+          days = null;
+        }
+      }
+      void this.tiersFn(days).catch((e: unknown) => this.log.warn({ err: e }, 'looking at the archives again failed'));
       return;
     }
     const [kind, id, from] = payload.split(':');
