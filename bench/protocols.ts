@@ -2,10 +2,12 @@
 // (production profile, durability fsync), on the records of the benchmark corpus in each
 // protocol's wire format (bench/lib/protocol-payloads.ts). A fresh server per protocol and run.
 //
-// HTTP protocols (Loki JSON, Elasticsearch bulk, OTLP/JSON): a closed loop of keep-alive clients
+// HTTP protocols (native NDJSON, Loki JSON with and without structured metadata, Elasticsearch
+// bulk, OTLP/JSON): a closed loop of keep-alive clients
 // for a fixed time, counting only lines the server acknowledged — and loghaven acknowledges once
 // they are fsynced — so the figures are durable throughput; at the end the server's own count
-// and the rows it loaded are checked against the clients' count.
+// and the rows it loaded are checked against the clients' count. Each protocol's rate is also
+// given as a ratio to native NDJSON's in the same run (the same lines, loghaven's own format).
 // ZeroMQ: the shipped client (loghaven/zmq-client) to the ROUTER socket, a window of envelopes
 // in flight, each an NDJSON batch, counting records acknowledged (durable, as for HTTP).
 // Syslog over TCP has no acknowledgements: a fixed stream of RFC 5424 lines is written over
@@ -14,7 +16,7 @@
 // omfile) until its file holds them all, with its defaults (buffered writes, no fsync) and again
 // fsyncing every batch.
 //
-//   npm run bench:protocols -- [--only syslog,zmq,loki,es,otlp] [--runs 1] [--duration 20] [--warmup 3]
+//   npm run bench:protocols -- [--only syslog,zmq,native,loki,loki-meta,es,otlp] [--runs 1] [--duration 20] [--warmup 3]
 //                              [--clients 8] [--batch 1000] [--zmq-window 16] [--syslog-connections 4] [--syslog-messages N]
 //                              [--no-durability-none] [--no-rsyslog] [--no-rsyslog-sync]
 //                              [--rsyslog-sync-messages 1000000] [--cpu-prof DIR]
@@ -30,7 +32,7 @@ import { closedLoop, type AckReader } from './lib/closed-loop.js';
 import type { PostResult } from './lib/http-post.js';
 import { ingestedLines, timeUntil, waitLoaded } from './lib/loghaven-counts.js';
 import { cpuSecondsOf, ownCpuSeconds } from './lib/process-cpu.js';
-import { corpus, esBulkBodies, lokiBodies, ndjsonPayloads, otlpJsonBodies, syslogLines, type Bodies, type Corpus } from './lib/protocol-payloads.js';
+import { corpus, esBulkBodies, lokiBodies, lokiMetadataBodies, ndjsonPayloads, otlpJsonBodies, syslogLines, type Bodies, type Corpus } from './lib/protocol-payloads.js';
 import { LoghavenZmqClient } from '../src/ingest/zeromq/client.js';
 import { fmt, machine, percentile } from './lib/report.js';
 import { Rsyslogd } from './lib/rsyslog.js';
@@ -167,6 +169,10 @@ interface HttpProtocol {
 }
 
 const HTTP_GOAL = { min: 150_000, text: '≥ 150,000' };
+/** Issue 16: each HTTP protocol at least 0.8 × native NDJSON ingest of the same lines, same run. */
+const RATIO_GOAL = { min: 0.8, text: '≥ 0.8 × native' };
+/** Native NDJSON's rate in each run (it runs first among the HTTP protocols), for the ratios. */
+const nativeRates = new Map<number, number>();
 
 function httpBench(p: HttpProtocol): ProtocolBench {
   let built: Bodies | undefined;
@@ -191,7 +197,11 @@ function httpBench(p: HttpProtocol): ProtocolBench {
             (t.refusedLines + warm.refusedLines > 0 ? `, ${fmt(t.refusedLines + warm.refusedLines)} lines refused in partly accepted bodies` : '') +
             `\n    CPU: server ${m.serverCores} cores, load generator ${m.ownCores} cores; ${m.check}`,
         );
-        return [{ label: p.title, value: m.rate, unit: 'lines/s', goal: HTTP_GOAL }];
+        const figures: Figure[] = [{ label: p.title, value: m.rate, unit: 'lines/s', goal: p.key === NATIVE_KEY ? undefined : HTTP_GOAL }];
+        if (p.key === NATIVE_KEY) nativeRates.set(run, m.rate);
+        const native = nativeRates.get(run);
+        if (p.key !== NATIVE_KEY && native !== undefined) figures.push({ label: `${p.title} / native`, value: m.rate / native, unit: '×', goal: RATIO_GOAL });
+        return figures;
       } finally {
         await stopServer(s);
       }
@@ -199,7 +209,29 @@ function httpBench(p: HttpProtocol): ProtocolBench {
   };
 }
 
+const lokiAcked = (r: PostResult, sent: number) => {
+  if (r.status === 204) return sent;
+  const m = r.status === 400 ? /^(\d+) entries accepted/.exec(r.body.toString()) : null;
+  return m ? Number(m[1]) : null;
+};
+
+/** The yardstick of the HTTP protocols: the same lines through loghaven's own NDJSON route. */
+const NATIVE_KEY = 'native';
+
 const HTTP_PROTOCOLS: HttpProtocol[] = [
+  {
+    key: NATIVE_KEY,
+    title: 'native NDJSON',
+    metric: 'native',
+    path: '/api/v1/logs',
+    headers: { 'content-type': 'application/x-ndjson' },
+    bodies: ndjsonPayloads,
+    shape: 'POST /api/v1/logs: the corpus lines as they are, newline-separated',
+    acked: (r: PostResult, sent: number) => {
+      if (r.status !== 200) return null;
+      return (JSON.parse(r.body.toString()) as { accepted: number }).accepted ?? sent;
+    },
+  },
   {
     key: 'loki',
     title: 'Loki push, JSON',
@@ -208,11 +240,17 @@ const HTTP_PROTOCOLS: HttpProtocol[] = [
     headers: { 'content-type': 'application/json' },
     bodies: lokiBodies,
     shape: 'POST /loki/api/v1/push: one stream per service (service_name label), each entry [ns, the JSON line]',
-    acked: (r: PostResult, sent: number) => {
-      if (r.status === 204) return sent;
-      const m = r.status === 400 ? /^(\d+) entries accepted/.exec(r.body.toString()) : null;
-      return m ? Number(m[1]) : null;
-    },
+    acked: lokiAcked,
+  },
+  {
+    key: 'loki-meta',
+    title: 'Loki push, JSON + metadata',
+    metric: 'loki',
+    path: '/loki/api/v1/push',
+    headers: { 'content-type': 'application/json' },
+    bodies: lokiMetadataBodies,
+    shape: 'POST /loki/api/v1/push: as above, each entry [ns, the JSON line, {trace_id, span_id}] (structured metadata)',
+    acked: lokiAcked,
   },
   {
     key: 'es',

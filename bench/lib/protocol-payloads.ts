@@ -77,6 +77,26 @@ export function lokiBodies(c: Corpus, batch: number): Bodies {
   });
 }
 
+/**
+ * Loki JSON push with structured metadata, as Grafana Alloy ships it when the line's trace
+ * context goes beside it: each entry [ns, the JSON line, {"trace_id", "span_id"}].
+ */
+export function lokiMetadataBodies(c: Corpus, batch: number): Bodies {
+  let n = 0;
+  const hex = (v: number, len: number) => v.toString(16).padStart(len, '0').slice(-len);
+  return batches(c, batch, (records, lines) => {
+    const indexed = records.map((r, i) => ({ r, line: lines[i]! }));
+    const streams = groupBy(indexed, (x) => x.r.service).map((g) => ({
+      stream: { service_name: g[0]!.r.service },
+      values: g.map((x) => {
+        n++;
+        return [nanos(x.r.ts), x.line, { trace_id: `${hex(n * 2654435761, 16)}${hex(n, 16)}`, span_id: hex(n * 40503, 16) }];
+      }),
+    }));
+    return JSON.stringify({ streams });
+  });
+}
+
 /** The record as an Elastic Common Schema document, flat dotted keys as ecs-logging writes them. */
 function ecsDocument(r: CorpusRecord): Record<string, unknown> {
   const { ts, level, msg, service, host, ...rest } = r;
