@@ -12,7 +12,9 @@ import snappyjs from 'snappyjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Level } from '../../src/model/record.js';
 import { snappyDecompress } from '../../src/ingest/common/snappy.js';
-import { MAX_REPORTED_ERRORS, parseLokiJson, parseLokiProtobuf, type ParsedPush } from '../../src/ingest/loki/push-body.js';
+import { MAX_REPORTED_ERRORS, parseLokiProtobuf, type ParsedPush } from '../../src/ingest/loki/push-body.js';
+// What the route reads JSON pushes with (it hands the unusual ones to parseLokiJson, its reference).
+import { parseLokiJsonBytes as parseLokiJson } from '../../src/ingest/loki/push-json.js';
 import { CTX, fuzzBody, interleave, JUNK_EVERY, levelWord, mutated, PART_RUNS, ProtoWriter, rfc3339, RUNS, tag, text, wellFormed } from './arbitraries.js';
 import { amidJunk, BatchSample, checkBatch, cleanly, expectSame, HangWatchdog, loadIntoStore } from './checks.js';
 import { actual, expectedRecord, recordJson, recordSpec, type Expected, type RecordSpec } from './records.js';

@@ -84,6 +84,11 @@ export interface PreparedDefaults {
 const OWN_LEVEL = 1 << 7;
 const SHADOW_BITS: Record<ShadowField, number> = { service: 1, host: 2, category: 4, source: 8, message: 16, traceId: 32, spanId: 64, level: OWN_LEVEL };
 
+/** The bit of a shadowable field in PreparedDefaults.shadow. */
+export function shadowBit(field: ShadowField): number {
+  return SHADOW_BITS[field];
+}
+
 function attrMember(k: string, v: unknown): { key: Buffer; member: Buffer } {
   return { key: Buffer.from(textField(k)), member: Buffer.from(`"${textField(k)}":${wellFormedJson(JSON.stringify(v) ?? 'null')}`) };
 }

@@ -48,6 +48,11 @@ export class JsonObjectScanner {
   kind = new Uint8Array(32);
   flags = new Uint8Array(32);
   blanks = false;
+  /**
+   * Whether a lone surrogate escape is repaired in place (see the top of this file); false: it
+   * fails the scan instead, leaving the bytes as they were, for a reader that may hand them on.
+   */
+  repairs = true;
   /** After a failed scan: what was wrong, and where (byte offset). */
   error = '';
   errorPos = 0;
@@ -151,6 +156,7 @@ export class JsonObjectScanner {
               p += 12;
               continue;
             }
+            if (!this.repairs) throw new ScanError('lone surrogate escape', p);
             buf[p + 2] = 102; // f
             buf[p + 3] = 102; // f
             buf[p + 4] = 102; // f

@@ -80,7 +80,7 @@ export function labelDefaults(labels: Record<string, string>, metadata?: Record<
 }
 
 /** Writes the entries of one stream after another. */
-class PushWriter {
+export class PushWriter {
   readonly encoder: JsonRowEncoder;
   rejected = 0;
   errors: LokiError[] = [];
@@ -133,7 +133,11 @@ export function labelsText(labels: Record<string, string>): string {
     .join(', ')}}`;
 }
 
-/** `{"streams":[...]}`, Loki's JSON push (the legacy `entries` form too). */
+/**
+ * `{"streams":[...]}`, Loki's JSON push (the legacy `entries` form too), through JSON.parse: every
+ * shape, and every refusal with its reason. The route reads bodies with parseLokiJsonBytes
+ * (push-json.ts), which leaves what is not the usual shape to this one and is tested against it.
+ */
 export function parseLokiJson(body: Buffer, ctx: NormaliseContext, buffers?: BufferSource): ParsedPush {
   let doc: unknown;
   try {

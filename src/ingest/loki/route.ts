@@ -13,7 +13,8 @@ import type { BufferPool } from '../../pipeline/buffer-pool.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import { acceptRawBodies, decodeBody } from '../common/body.js';
 import { snappyDecompress } from '../common/snappy.js';
-import { parseLokiJson, parseLokiProtobuf, type ParsedPush } from './push-body.js';
+import { parseLokiProtobuf, type ParsedPush } from './push-body.js';
+import { parseLokiJsonBytes } from './push-json.js';
 
 export interface LokiDeps {
   pipeline: IngestPipeline;
@@ -46,7 +47,7 @@ export async function lokiRoutes(app: FastifyInstance, deps: LokiDeps): Promise<
           parsed = parseLokiProtobuf(raw, ctx, deps.buffers);
         } else {
           deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, bytes);
-          parsed = parseLokiJson(body.bytes, ctx, deps.buffers);
+          parsed = parseLokiJsonBytes(body.bytes, ctx, deps.buffers);
         }
       } finally {
         body.release();
