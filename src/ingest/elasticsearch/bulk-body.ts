@@ -20,6 +20,8 @@ export interface BulkItem {
   op: BulkOp;
   index: string;
   id: string;
+  /** Whether the id was made up here (base 36 digits), not given by the shipper. */
+  madeId: boolean;
   /** 201 created, or the error status of this item. */
   status: number;
   error?: { type: string; reason: string };
@@ -48,10 +50,14 @@ function newId(): string {
   const now = Date.now();
   if (now !== idPrefixMs) {
     idPrefixMs = now;
-    idPrefix = `${now.toString(36)}${process.pid.toString(36)}`;
+    // 15 characters of time and process, then 5 of the counter (36^5 > 2^24).
+    idPrefix = `${now.toString(36)}${process.pid.toString(36)}`.padEnd(15, '0').slice(0, 15);
   }
-  return `${idPrefix}${idCounter.toString(36).padStart(5, '0')}`.padEnd(20, '0').slice(0, 20);
+  const n = idCounter.toString(36);
+  return idPrefix + ZEROS[5 - n.length]! + n;
 }
+
+const ZEROS = ['', '0', '00', '000', '0000', '00000'];
 
 export function parseBulkBody(
   body: Buffer,
@@ -97,7 +103,7 @@ export function parseBulkBody(
       enc.out.finish().release();
       throw new LhError('LH_ERR_BAD_BODY', `action on line ${line} names no _index and the URL names none either`);
     }
-    const item: BulkItem = { op: action.op, index, id: action.id ?? newId(), status: 201 };
+    const item: BulkItem = { op: action.op, index, id: action.id ?? newId(), madeId: action.id === undefined, status: 201 };
     items.push(item);
     if (action.op === 'delete') {
       item.status = 400;

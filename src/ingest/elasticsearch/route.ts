@@ -153,20 +153,23 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
 /** The bulk answer as text: a thousand items are rendered here faster than by JSON.stringify. */
 function bulkAnswer(items: BulkItem[], errors: boolean, took: number): string {
   const parts = new Array<string>(items.length);
-  // Items of a request mostly share their index.
+  // Items of a request mostly share their action and index: the text up to the id is made once.
+  let op = '';
   let index: string | null = null;
-  let indexJson = '';
+  let head = '';
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
-    if (it.index !== index) {
+    if (it.index !== index || it.op !== op) {
       index = it.index;
-      indexJson = JSON.stringify(index);
+      op = it.op;
+      head = `{"${op}":{"_index":${JSON.stringify(index)},"_id":`;
     }
-    const head = `{"${it.op}":{"_index":${indexJson},"_id":${JSON.stringify(it.id)},`;
+    // Ids made up here are letters and digits: quoted as they are.
+    const id = it.madeId ? `"${it.id}"` : JSON.stringify(it.id);
     parts[i] =
       it.error === undefined
-        ? `${head}"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":${i},"_primary_term":1,"status":201}}`
-        : `${head}"status":${it.status},"error":${JSON.stringify(it.error)}}}`;
+        ? `${head}${id},"_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":${i},"_primary_term":1,"status":201}}`
+        : `${head}${id},"status":${it.status},"error":${JSON.stringify(it.error)}}}`;
   }
   return `{"took":${took},"errors":${errors},"items":[${parts.join(',')}]}`;
 }
