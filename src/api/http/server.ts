@@ -42,6 +42,7 @@ import { DAY_MICROS, dayStartMicros } from '../../model/record.js';
 import { ColdTier } from '../../lifecycle/cold-tier.js';
 import { archiveRoutes } from './archive-routes.js';
 import { Jobs, jobRoutes, type JobProgress } from './jobs.js';
+import { uiRoutes } from './ui-routes.js';
 
 /**
  * Spool segments are loaded when they reach one DuckDB row group, or this size (so that very wide
@@ -346,6 +347,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   await app.register(opsRoutes, statusDeps);
   await app.register(archiveRoutes, { archiver, jobs, run: (progress) => lead(() => runArchive(progress)), changed: changedDays });
   await app.register(jobRoutes, { jobs });
+  // The web UI under /ui/, and browsers that open / sent there (SPEC §10).
+  await app.register(uiRoutes);
   app.get('/docs', { config: { scope: 'any' }, schema: { hide: true } }, async () => app.swagger());
 
   let syslog: SyslogListener | null = null;
@@ -422,7 +425,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
           await stopListening;
           await queries.close();
           sharedRateLimits?.close();
-    sharedRateLimits?.close();
           alerts?.close();
           phase = 'archive';
           if (lifecycleTimer !== null) clearTimeout(lifecycleTimer);
