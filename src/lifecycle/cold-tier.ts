@@ -12,7 +12,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb
 import { fieldSql } from '../query/sql.js';
 import { DAY_MICROS, dayStartMicros } from '../model/record.js';
 import { CSV_LINE_SQL, JSON_LINE_SQL, SELECT_COLUMNS, WhereBuilder, bindTypes, sqlString, toStoredRecord } from '../store/duckdb/read-sql.js';
-import type { ExportChunk, ExportRequest, HistogramBucket, HistogramRequest, Page, PageRequest, Selection, Store, TopRequest, TopValue } from '../store/store.js';
+import { LEVEL_KEY_SQL, bucketOfLevelKey, type ExportChunk, type ExportRequest, type HistogramBucket, type HistogramRequest, type Page, type PageRequest, type Selection, type Store, type TopRequest, type TopValue } from '../store/store.js';
 import { listArchives, tenantArchiveDir } from './archive.js';
 import { segmentTest, type SegmentInfo } from '../store/index/segment-filter.js';
 import { readSummary } from '../store/index/segment-summary.js';
@@ -144,8 +144,10 @@ export class ColdTier {
     const where = new WhereBuilder(req);
     const step = where.param(req.stepMicros);
     where.addQuery(req.query);
-    const rows = await this.run(`SELECT (epoch_us(ts) // ${step}) * ${step} AS k, count(*) FROM ${this.source(files, req)}${where.sql()} GROUP BY k ORDER BY k`, where.params);
-    return rows.map((r) => ({ ts: r[0] as bigint, count: Number(r[1]) }));
+    const bucket = `(epoch_us(ts) // ${step}) * ${step}`;
+    const key = req.byLevel === true ? `${bucket} * 8 + ${LEVEL_KEY_SQL}` : bucket;
+    const rows = await this.run(`SELECT ${key} AS k, count(*) FROM ${this.source(files, req)}${where.sql()} GROUP BY k ORDER BY k`, where.params);
+    return rows.map((r) => (req.byLevel === true ? bucketOfLevelKey(r[0] as bigint, Number(r[1])) : { ts: r[0] as bigint, count: Number(r[1]) }));
   }
 
   async topValues(files: string[], req: TopRequest): Promise<TopValue[]> {

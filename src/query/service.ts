@@ -48,6 +48,8 @@ export interface HistogramParams {
   from?: Param;
   to?: Param;
   step?: Param;
+  /** `level`: each bucket's counts per level too (one scan for a chart stacked by level). */
+  by?: Param;
 }
 
 export interface TopParams {
@@ -174,21 +176,35 @@ export class QueryService {
   async histogram(ctx: QueryContext, p: HistogramParams): Promise<Served> {
     const sel = this.selection(ctx, p);
     const step = text(p.step) !== '' ? parseStep(text(p.step)) : autoStep(sel);
-    const key: CacheKey = { tenant: ctx.tenant, route: 'histogram', parts: [sel.query ?? null, step], from: sel.from, to: sel.to };
+    const by = text(p.by);
+    if (by !== '' && by !== 'level') throw new LhError('LH_ERR_BAD_PARAM', `by must be "level" (or left out), not ${JSON.stringify(by)}`, { param: 'by' });
+    const byLevel = by === 'level';
+    const key: CacheKey = { tenant: ctx.tenant, route: 'histogram', parts: [sel.query ?? null, step, by], from: sel.from, to: sel.to };
     return this.serve('histogram', ctx, key, async (visible) => {
       await visible();
-      const found = await this.reads.histogram({ ...sel, stepMicros: step });
-      let buckets = found;
+      const found = await this.reads.histogram({ ...sel, stepMicros: step, byLevel });
+      // One bucket per start: its total, and with by=level its counts per level (`none`: no level).
+      const counts = new Map<bigint, { count: number; levels: Record<string, number> }>();
+      for (const b of found) {
+        let c = counts.get(b.ts);
+        if (c === undefined) counts.set(b.ts, (c = { count: 0, levels: {} }));
+        c.count += b.count;
+        if (byLevel) c.levels[b.level ?? 'none'] = (c.levels[b.level ?? 'none'] ?? 0) + b.count;
+      }
+      let starts = [...counts.keys()];
       if (sel.from !== undefined && sel.to !== undefined) {
         const first = floorDiv(sel.from, step) * step;
         const n = (sel.to - first + step - 1n) / step;
         if (n <= BigInt(MAX_HISTOGRAM_BUCKETS)) {
-          const counts = new Map(found.map((b) => [b.ts, b.count]));
-          buckets = [];
-          for (let t = first; t < sel.to; t += step) buckets.push({ ts: t, count: counts.get(t) ?? 0 });
+          starts = [];
+          for (let t = first; t < sel.to; t += step) starts.push(t);
         }
       }
-      return JSON.stringify({ step_ms: Number(step / 1000n), buckets: buckets.map((b) => ({ ts: formatMicros(b.ts), count: b.count })) });
+      const buckets = starts.map((t) => {
+        const c = counts.get(t);
+        return { ts: formatMicros(t), count: c?.count ?? 0, ...(byLevel ? { levels: c?.levels ?? {} } : {}) };
+      });
+      return JSON.stringify({ step_ms: Number(step / 1000n), buckets });
     });
   }
 

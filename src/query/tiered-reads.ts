@@ -42,12 +42,18 @@ export class TieredReads {
   async histogram(req: HistogramRequest): Promise<HistogramBucket[]> {
     const runs = this.cold?.runs(req) ?? null;
     if (runs === null) return this.store.histogram(req);
-    const sums = new Map<bigint, number>();
+    // A bucket (and with byLevel, a level within it) can span a day of each tier: counts add up.
+    const sums = new Map<string, HistogramBucket>();
     for (const run of runs) {
       const sub = { ...req, from: run.from, to: run.to };
-      for (const b of run.cold ? await this.cold!.histogram(run.files, sub) : await this.store.histogram(sub)) sums.set(b.ts, (sums.get(b.ts) ?? 0) + b.count);
+      for (const b of run.cold ? await this.cold!.histogram(run.files, sub) : await this.store.histogram(sub)) {
+        const key = `${b.ts} ${b.level ?? ''}`;
+        const sum = sums.get(key);
+        if (sum === undefined) sums.set(key, { ...b });
+        else sum.count += b.count;
+      }
     }
-    return [...sums].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([ts, count]) => ({ ts, count }));
+    return [...sums.values()].sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
   }
 
   async topValues(req: TopRequest): Promise<TopValue[]> {

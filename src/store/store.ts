@@ -2,7 +2,7 @@
 // streams exports and aggregates. A backend knows nothing of protocols or HTTP; every backend runs
 // the same conformance suite (test/store/conformance.ts).
 
-import type { StoredRecord } from '../model/record.js';
+import { LEVELS, type Level, type StoredRecord } from '../model/record.js';
 import type { RowBatch } from './row-format.js';
 import type { QueryNode } from '../query/ast.js';
 import type { KeyTable } from '../auth/key-table.js';
@@ -46,11 +46,26 @@ export interface Page {
 
 export interface HistogramRequest extends Selection {
   stepMicros: bigint;
+  /** Counts per level within each bucket (a bucket per level present, `level` set). */
+  byLevel?: boolean;
 }
 
 export interface HistogramBucket {
   ts: bigint;
   count: number;
+  /** With `byLevel`: the level counted (null: records without one). */
+  level?: Level | null;
+}
+
+/**
+ * A histogram by level groups by one key in every engine: the bucket's start times 8 plus the
+ * level's number (LEVEL_KEY_SQL, 0 for none), taken apart again by bucketOfLevelKey.
+ */
+export const LEVEL_KEY_SQL = `CASE level ${LEVELS.map((l, i) => `WHEN '${l}' THEN ${i + 1}`).join(' ')} ELSE 0 END`;
+
+export function bucketOfLevelKey(key: bigint, count: number): HistogramBucket {
+  const code = ((key % 8n) + 8n) % 8n;
+  return { ts: (key - code) / 8n, count, level: code === 0n ? null : LEVELS[Number(code) - 1]! };
 }
 
 export interface TopRequest extends Selection {

@@ -73,6 +73,7 @@ describe('cold tier', () => {
       pages: await allPages(url, {}),
       pagesAsc: await allPages(url, { order: 'asc', q: 'service:svc-1' }),
       histogram: await get(url, '/api/v1/logs/histogram', { step: '6h' }),
+      histogramByLevel: await get(url, '/api/v1/logs/histogram', { step: '6h', by: 'level' }),
       top: await get(url, '/api/v1/logs/top', { field: 'category' }),
       topService: await get(url, '/api/v1/logs/top', { field: 'service', q: 'level:warn' }),
       needle: JSON.parse(await get(url, '/api/v1/logs', { q: '"needle-in-the-archive"', limit: '100' })) as { items: { message: string }[] },
@@ -97,6 +98,8 @@ describe('cold tier', () => {
     expect(after.pages.coldDays).toBeGreaterThan(0);
     expect(after.pagesAsc.lines).toEqual(before.pagesAsc.lines);
     expect(after.histogram).toBe(before.histogram);
+    expect(after.histogramByLevel).toBe(before.histogramByLevel);
+    expect(before.histogramByLevel).toContain('"levels":{');
     expect(after.top).toBe(before.top);
     expect(after.topService).toBe(before.topService);
     expect(after.needle.items.map((i) => i.message).sort()).toEqual(before.needle.items.map((i) => i.message).sort());

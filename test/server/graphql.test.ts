@@ -115,10 +115,12 @@ describe('GraphQL queries answer what REST answers', () => {
       histogram: { stepMs: number; buckets: { ts: string; count: number }[] };
       top: { field: string; values: { value: string | null; count: number }[] };
       byHost: { field: string; values: { value: string | null; count: number }[] };
+      byLevel: { buckets: { ts: string; count: number; levels: { level: string | null; count: number }[] }[] };
     }>(
       gql`
         query ($from: String, $to: String) {
           histogram(q: "id:g-*", from: $from, to: $to, step: "5s") { stepMs buckets { ts count } }
+          byLevel: histogram(q: "id:g-*", from: $from, to: $to, step: "5s", by: LEVEL) { buckets { ts count levels { level count } } }
           top(field: "service", q: "id:g-*") { field values { value count } }
           byHost: top(field: "host", q: "level:error", limit: 3) { field values { value count } }
         }
@@ -128,6 +130,12 @@ describe('GraphQL queries answer what REST answers', () => {
     const h = await rest<{ step_ms: number; buckets: { ts: string; count: number }[] }>(`/api/v1/logs/histogram?q=id:g-*&from=${FROM}&to=${TO}&step=5s`);
     expect(g.histogram).toEqual({ stepMs: h.step_ms, buckets: h.buckets });
     expect(g.histogram.buckets.reduce((n, b) => n + b.count, 0)).toBe(TOTAL);
+    const byLevel = await rest<{ buckets: { ts: string; count: number; levels: Record<string, number> }[] }>(`/api/v1/logs/histogram?q=id:g-*&from=${FROM}&to=${TO}&step=5s&by=level`);
+    expect(g.byLevel.buckets).toEqual(
+      byLevel.buckets.map((b) => ({ ts: b.ts, count: b.count, levels: Object.entries(b.levels).map(([level, count]) => ({ level: level === 'none' ? null : level, count })) })),
+    );
+    for (const b of byLevel.buckets) expect(Object.values(b.levels).reduce((n, c) => n + c, 0)).toBe(b.count);
+    expect(new Set(byLevel.buckets.flatMap((b) => Object.keys(b.levels))).size).toBeGreaterThan(1);
     expect(g.top).toEqual(await rest('/api/v1/logs/top?field=service&q=id:g-*'));
     expect(g.byHost).toEqual(await rest(`/api/v1/logs/top?field=host&q=${encodeURIComponent('level:error')}&limit=3`));
   });

@@ -309,7 +309,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
 
     it('counts over time for any window and step the same as counting the rows', async () => {
       // Rows every 7 minutes over two days, two tenants.
-      const recs = Array.from({ length: 420 }, (_, i) => record(i, { ts: T0 + BigInt(i) * 420_000_000n, tenant: i % 3 === 0 ? 'acme' : 'default' }));
+      const recs = Array.from({ length: 420 }, (_, i) => record(i, { ts: T0 + BigInt(i) * 420_000_000n, tenant: i % 3 === 0 ? 'acme' : 'default', ...(i % 5 === 0 ? { level: null } : {}) }));
       await store.append(batchOf(recs.slice(0, 200)));
       await store.append(batchOf(recs.slice(200)));
       const windows: [bigint | undefined, bigint | undefined][] = [
@@ -329,6 +329,22 @@ export function describeStoreConformance(name: string, open: () => Promise<Store
           }
           expect(got, `window ${from}..${to}, step ${step}`).toEqual([...want].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([ts, count]) => ({ ts, count })));
         }
+      }
+      // By level: one bucket per (start, level present), records without a level under null.
+      for (const step of [60_000_000n, 3_600_000_000n]) {
+        const from = T0 + 1_234_567_891n;
+        const got = await store.histogram({ tenant: 'default', from, stepMicros: step, byLevel: true, ...(step === 60_000_000n ? { query: parseQuery('-level:debug') } : {}) });
+        const want = new Map<string, { ts: bigint; count: number; level: string | null }>();
+        for (const r of recs) {
+          if (r.tenant !== 'default' || r.ts < from || (step === 60_000_000n && r.level === 'debug')) continue;
+          const k = (r.ts / step) * step;
+          const key = `${k} ${r.level}`;
+          const b = want.get(key) ?? { ts: k, count: 0, level: r.level };
+          b.count++;
+          want.set(key, b);
+        }
+        const order = (a: { ts: bigint; level?: string | null }, b: { ts: bigint; level?: string | null }) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : String(a.level).localeCompare(String(b.level)));
+        expect([...got].sort(order), `by level, step ${step}`).toEqual([...want.values()].sort(order));
       }
       // After an expiry, the counts follow.
       const plan = { rules: [], defaultBefore: T0 + 86_400_000_000n };

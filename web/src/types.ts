@@ -26,7 +26,8 @@ export interface SearchAnswer {
 
 export interface HistogramAnswer {
   step_ms: number;
-  buckets: { ts: string; count: number }[];
+  /** With by=level, `levels` counts each bucket's records per level (`none`: without one). */
+  buckets: { ts: string; count: number; levels?: Record<string, number> }[];
 }
 
 export interface Latency {

@@ -74,8 +74,13 @@ export function buildResolvers(deps: GraphqlResolverDeps) {
         };
       }),
       histogram: coded(async (_root: unknown, args: Args, ctx: RequestContext) => {
-        const h = JSON.parse((await queries.histogram(reading(ctx), args)).json) as HistogramAnswer;
-        return { stepMs: h.step_ms, buckets: h.buckets };
+        const h = JSON.parse((await queries.histogram(reading(ctx), { ...args, by: args.by === 'LEVEL' ? 'level' : undefined })).json) as HistogramAnswer;
+        const buckets = h.buckets.map((b) => ({
+          ts: b.ts,
+          count: b.count,
+          levels: b.levels === undefined ? null : Object.entries(b.levels).map(([level, count]) => ({ level: level === 'none' ? null : level, count })),
+        }));
+        return { stepMs: h.step_ms, buckets };
       }),
       top: coded(async (_root: unknown, args: Args, ctx: RequestContext) => JSON.parse((await queries.top(reading(ctx), args)).json) as TopAnswer),
       accessAnalytics: coded(async (_root: unknown, args: Args, ctx: RequestContext) => {

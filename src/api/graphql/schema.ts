@@ -77,6 +77,18 @@ export const typeDefs = /* GraphQL */ `
     "Start of the bucket."
     ts: String!
     count: SafeInt!
+    "With by: LEVEL, the bucket's records per level (level null: records without one)."
+    levels: [LevelCount!]
+  }
+
+  type LevelCount {
+    level: String
+    count: SafeInt!
+  }
+
+  "What a histogram's buckets are also split by."
+  enum HistogramBy {
+    LEVEL
   }
 
   type Histogram {
@@ -182,7 +194,7 @@ export const typeDefs = /* GraphQL */ `
     "Search, newest first by default; page on with cursor: pageInfo.endCursor (GET /api/v1/logs)."
     logs(q: String, from: String, to: String, limit: Int, order: SortOrder, cursor: String, offset: Int): LogConnection!
     "Record counts per time bucket (GET /api/v1/logs/histogram)."
-    histogram(q: String, from: String, to: String, step: String): Histogram!
+    histogram(q: String, from: String, to: String, step: String, by: HistogramBy): Histogram!
     "Most frequent values of a field, a record field or attrs.a.b (GET /api/v1/logs/top)."
     top(field: String!, q: String, from: String, to: String, limit: Int): TopValues!
     "Server summary (GET /api/v1/status)."

@@ -55,6 +55,7 @@ export type ExportQuery = Static<typeof ExportQuerySchema>;
 export const HistogramQuerySchema = Type.Object({
   ...selection,
   step: Type.Optional(Type.String({ description: 'Bucket width: 10s, 1m, 1h, 1d …' })),
+  by: Type.Optional(Type.String({ description: '`level`: each bucket also counts its records per level (`none` for records without one)' })),
 });
 export type HistogramQuery = Static<typeof HistogramQuerySchema>;
 
@@ -97,7 +98,13 @@ export type SearchAnswer = Static<typeof SearchAnswerSchema>;
 /** The answer of GET /api/v1/logs/histogram. */
 export const HistogramAnswerSchema = Type.Object({
   step_ms: Type.Integer(),
-  buckets: Type.Array(Type.Object({ ts: Type.String({ description: 'Start of the bucket' }), count: Type.Integer() })),
+  buckets: Type.Array(
+    Type.Object({
+      ts: Type.String({ description: 'Start of the bucket' }),
+      count: Type.Integer(),
+      levels: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: 'With by=level: records per level (trace … fatal, none)' })),
+    }),
+  ),
 });
 export type HistogramAnswer = Static<typeof HistogramAnswerSchema>;
 

@@ -38,6 +38,7 @@ import type {
   TopRequest,
   TopValue,
 } from '../store.js';
+import { LEVEL_KEY_SQL, bucketOfLevelKey } from '../store.js';
 import { SegmentCatalog, onlyTenant, type SegmentExtent } from '../index/segment-catalog.js';
 import { segmentTest, type SegmentTest } from '../index/segment-filter.js';
 import { SegmentIndex, type SegmentIndexLog } from '../index/segment-index.js';
@@ -763,11 +764,12 @@ export class DuckDbStore implements Store {
       req,
       (w) => {
         const step = w.param(req.stepMicros);
-        return `(epoch_us(ts) // ${step}) * ${step}`;
+        const bucket = `(epoch_us(ts) // ${step}) * ${step}`;
+        return req.byLevel === true ? `${bucket} * 8 + ${LEVEL_KEY_SQL}` : bucket;
       },
       null,
     );
-    return rows.map(([k, n]) => ({ ts: k as bigint, count: n }));
+    return rows.map(([k, n]) => (req.byLevel === true ? bucketOfLevelKey(k as bigint, n) : { ts: k as bigint, count: n }));
   }
 
   async topValues(req: TopRequest): Promise<TopValue[]> {

@@ -44,6 +44,7 @@ import type {
   TopRequest,
   TopValue,
 } from '../store.js';
+import { LEVEL_KEY_SQL, bucketOfLevelKey } from '../store.js';
 import { numberedChunk, toCopyRows, type CopyRows } from './copy-rows.js';
 import { MIGRATION_LOCK, MIGRATIONS_TABLE, PG_MIGRATIONS } from './migrations.js';
 import { expireAccessDay, holdLoadsForAccessDays, loadAccessRows, mayHoldAccessRecords, restoreAccessDay } from './access-tables.js';
@@ -600,6 +601,11 @@ export class PostgresStore implements Store {
     const step = w.param(req.stepMicros);
     // Floor division: buckets of times before 1970 start before them too.
     const key = `(ts / ${step}::bigint - CASE WHEN ts % ${step}::bigint < 0 THEN 1 ELSE 0 END) * ${step}::bigint`;
+    if (req.byLevel === true) {
+      // The hourly counts have no levels: every row of the window is counted.
+      const r = await this.query<{ k: bigint; n: bigint }>(`SELECT ${key} * 8 + ${LEVEL_KEY_SQL} AS k, count(*) AS n FROM logs WHERE ${w.sql()} GROUP BY 1 ORDER BY 1`, w.params);
+      return r.rows.map((row) => bucketOfLevelKey(BigInt(row.k), Number(row.n)));
+    }
     if (req.query !== undefined || req.stepMicros % HOUR_MICROS !== 0n) {
       const r = await this.query<{ k: bigint; n: bigint }>(`SELECT ${key} AS k, count(*) AS n FROM logs WHERE ${w.sql()} GROUP BY 1 ORDER BY 1`, w.params);
       return r.rows.map((row) => ({ ts: row.k, count: Number(row.n) }));

@@ -1,6 +1,6 @@
-// Volume over time, stacked by level: one histogram request per level group (error and fatal,
-// warn, info, debug and trace, no level), asked in parallel with the query ANDed to each, on one
-// step so the buckets line up. Dragging across the chart zooms the time range to the selection.
+// Volume over time, stacked by level: one histogram request with by=level (one scan of the
+// matches), its per-level counts added up into groups (error and fatal, warn, info, debug and
+// trace, no level). Dragging across the chart zooms the time range to the selection.
 
 import uPlot from 'uplot';
 import { useEffect, useMemo, useState } from 'preact/hooks';
@@ -13,12 +13,15 @@ import { isoOf, resolveTime, stepFor, type TimeRange } from '../time';
 import type { HistogramAnswer, SearchAnswer } from '../types';
 
 const GROUPS = [
-  { label: 'error', q: 'level:>=error', color: '--level-error' },
-  { label: 'warn', q: 'level:warn', color: '--level-warn' },
-  { label: 'info', q: 'level:info', color: '--level-info' },
-  { label: 'debug', q: 'level:<=debug', color: '--level-debug' },
-  { label: 'no level', q: '-level:>=trace', color: '--level-none' },
+  { label: 'error', levels: ['error', 'fatal'], color: '--level-error' },
+  { label: 'warn', levels: ['warn'], color: '--level-warn' },
+  { label: 'info', levels: ['info'], color: '--level-info' },
+  { label: 'debug', levels: ['debug', 'trace'], color: '--level-debug' },
+  { label: 'no level', levels: ['none'], color: '--level-none' },
 ] as const;
+
+/** A level as the answer names it (`none`: no level) → its group's place in GROUPS. */
+const GROUP_OF = new Map<string, number>(GROUPS.flatMap((g, i) => g.levels.map((l) => [l, i] as const)));
 
 interface Volume {
   /** Bucket starts, seconds (uPlot's time unit). */
@@ -26,11 +29,6 @@ interface Volume {
   /** Per group, the count of each bucket. */
   counts: number[][];
   total: number;
-}
-
-/** `(q) level…`: the user's query ANDed with a level group. */
-function withGroup(q: string, group: string): string {
-  return q.trim() === '' ? group : `(${q}) ${group}`;
 }
 
 /** The bounds to chart: the range itself, or for an open end the oldest or newest match. */
@@ -64,27 +62,21 @@ export function Histogram({ q, range, run, onZoom }: { q: string; range: TimeRan
       const span = await bounds(q, range, abort.signal);
       if (span === null) return { xs: [], counts: GROUPS.map(() => []), total: 0 };
       const step = stepFor(span[1] - span[0]);
-      // Bucket-aligned bounds, so every group answers the same buckets.
+      // Bucket-aligned bounds: the answer's buckets are the chart's.
       const from = Math.floor(span[0] / step) * step;
       const to = Math.ceil(span[1] / step) * step;
-      const answers = await Promise.all(
-        GROUPS.map((g) =>
-          getJson<HistogramAnswer>('/api/v1/logs/histogram', { q: withGroup(q, g.q), from: isoOf(from), to: isoOf(to), step: `${step / 1000}s` }, abort.signal),
-        ),
-      );
+      const answer = await getJson<HistogramAnswer>('/api/v1/logs/histogram', { q, from: isoOf(from), to: isoOf(to), step: `${step / 1000}s`, by: 'level' }, abort.signal);
       const xs: number[] = [];
       for (let t = from; t < to; t += step) xs.push(t / 1000);
       const index = new Map(xs.map((x, i) => [x, i]));
       let total = 0;
-      const counts = answers.map((a) => {
-        const row = new Array<number>(xs.length).fill(0);
-        for (const b of a.buckets) {
-          const i = index.get(Math.round(Date.parse(b.ts) / 1000));
-          if (i !== undefined) row[i] = b.count;
-          total += b.count;
-        }
-        return row;
-      });
+      const counts = GROUPS.map(() => new Array<number>(xs.length).fill(0));
+      for (const b of answer.buckets) {
+        const i = index.get(Math.round(Date.parse(b.ts) / 1000));
+        total += b.count;
+        if (i === undefined) continue;
+        for (const [level, n] of Object.entries(b.levels ?? {})) counts[GROUP_OF.get(level) ?? GROUPS.length - 1]![i]! += n;
+      }
       return { xs, counts, total };
     })()
       .then((v) => setVolume(v))
