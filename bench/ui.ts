@@ -6,7 +6,7 @@
 //   (the hashed assets cached, index.html revalidated);
 // - the JavaScript and CSS shipped, gzip and brotli (what the server sends);
 // - Enter to rows on screen for searches over the store (the response cache purged before each
-//   run), and Enter to the level histogram drawn (five histogram requests);
+//   run), and Enter to the level histogram drawn (one histogram request, by=level);
 // - the live tail at --tail-rate lines/s for --tail-seconds: rows shown against rows sent, the
 //   display lag, DOM nodes and JS heap (both must stay bounded);
 // - scrolling through 10,000 results (paged by the cursor): DOM nodes, JS heap before and after,
