@@ -10,7 +10,9 @@ import fc from 'fast-check';
 import protobuf from 'protobufjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LEVELS, type Level } from '../../src/model/record.js';
-import { parseOtlpJson, parseOtlpProtobuf, type ParsedLogs } from '../../src/ingest/otlp/logs-body.js';
+import { parseOtlpProtobuf, type ParsedLogs } from '../../src/ingest/otlp/logs-body.js';
+// What the route reads JSON requests with (it hands the unusual ones to parseOtlpJson, its reference).
+import { parseOtlpJsonBytes as parseOtlpJson } from '../../src/ingest/otlp/logs-json.js';
 import { CTX, fuzzBody, interleave, JUNK_EVERY, levelWord, PART_RUNS, ProtoWriter, RUNS, tag, text, wellFormed } from './arbitraries.js';
 import { amidJunk, BatchSample, checkBatch, cleanly, expectSame, HangWatchdog, loadIntoStore } from './checks.js';
 

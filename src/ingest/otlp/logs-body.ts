@@ -28,10 +28,10 @@ export interface ParsedLogs {
 export const MAX_REASONS = 20;
 
 /** A decoded AnyValue: what JSON can hold, with byte strings as base64. */
-type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
+export type Value = string | number | boolean | null | Value[] | { [k: string]: Value };
 
 /** One log record, decoded from either encoding. */
-interface OtlpRecord {
+export interface OtlpRecord {
   timeUnixNano: bigint;
   observedTimeUnixNano: bigint;
   severityNumber: number;
@@ -44,14 +44,14 @@ interface OtlpRecord {
   eventName: string;
 }
 
-interface Scope {
+export interface Scope {
   name: string;
   version: string;
   attributes: Record<string, Value>;
 }
 
-/** Writes records under one resource and scope after another. */
-class LogsWriter {
+/** Writes records under one resource and scope after another (and counts those refused). */
+export class LogsWriter {
   readonly out: RowBatchBuilder;
   rejected = 0;
   errorMessage = '';
@@ -130,23 +130,25 @@ class LogsWriter {
   private scopeAttr(): Record<string, Value> | null {
     if (this.scope === null) return null;
     if (this.scopeAttrOf === this.scope) return this.scopeAttrValue;
-    const s = this.scope;
-    let scope: Record<string, Value> | null = null;
-    if (s.name !== '' || s.version !== '' || Object.keys(s.attributes).length > 0) {
-      scope = {};
-      if (s.name !== '') scope.name = s.name;
-      if (s.version !== '') scope.version = s.version;
-      if (Object.keys(s.attributes).length > 0) scope.attributes = s.attributes;
-    }
-    this.scopeAttrOf = s;
-    this.scopeAttrValue = scope;
-    return scope;
+    this.scopeAttrOf = this.scope;
+    this.scopeAttrValue = scopeAttr(this.scope);
+    return this.scopeAttrValue;
   }
 
   result(): ParsedLogs {
     const more = this.rejected - MAX_REASONS;
     return { batch: this.out.finish(), rejected: this.rejected, errorMessage: more > 0 ? `${this.errorMessage}; and ${more} more` : this.errorMessage };
   }
+}
+
+/** `attrs.scope` of the records under a scope, or null when the scope says nothing. */
+export function scopeAttr(s: Scope): Record<string, Value> | null {
+  if (s.name === '' && s.version === '' && Object.keys(s.attributes).length === 0) return null;
+  const scope: Record<string, Value> = {};
+  if (s.name !== '') scope.name = s.name;
+  if (s.version !== '') scope.version = s.version;
+  if (Object.keys(s.attributes).length > 0) scope.attributes = s.attributes;
+  return scope;
 }
 
 /** Removes and returns a string attribute (left in place when it is not a string). */
@@ -178,6 +180,10 @@ function bad(detail: string): LhError {
 
 // ---- JSON (the OTLP/JSON mapping of proto3: camelCase names, int64 as strings, ids as hex) ----
 
+/**
+ * OTLP/JSON through objects: the spec of the byte decoder that the route uses (logs-json.ts,
+ * held to it by a differential test), and what that decoder hands the bodies it does not read.
+ */
 export function parseOtlpJson(body: Buffer, ctx: NormaliseContext, buffers?: BufferSource): ParsedLogs {
   let doc: unknown;
   try {
@@ -189,27 +195,14 @@ export function parseOtlpJson(body: Buffer, ctx: NormaliseContext, buffers?: Buf
   const w = new LogsWriter(body.length, ctx, buffers);
   let index = 0;
   for (const rl of list(doc.resourceLogs ?? doc.resource_logs, 'resourceLogs')) {
-    const resource = isObject(rl.resource) ? rl.resource : {};
-    w.setResource(keyValues(resource.attributes, 'resource.attributes'));
+    w.setResource(jsonResourceAttributes(rl.resource));
     for (const sl of list(rl.scopeLogs ?? rl.scope_logs, 'scopeLogs')) {
-      const scope = isObject(sl.scope) ? sl.scope : {};
-      w.scope = { name: str(scope.name), version: str(scope.version), attributes: keyValues(scope.attributes, 'scope.attributes') };
+      w.scope = jsonScope(sl.scope);
       for (const lr of list(sl.logRecords ?? sl.log_records, 'logRecords')) {
         index++;
         let rec: OtlpRecord;
         try {
-          rec = {
-            timeUnixNano: uint64(lr.timeUnixNano ?? lr.time_unix_nano),
-            observedTimeUnixNano: uint64(lr.observedTimeUnixNano ?? lr.observed_time_unix_nano),
-            severityNumber: severityNumber(lr.severityNumber ?? lr.severity_number),
-            severityText: str(lr.severityText ?? lr.severity_text),
-            body: lr.body === undefined || lr.body === null ? undefined : anyValue(lr.body, 'body'),
-            attributes: keyValues(lr.attributes, 'attributes'),
-            traceId: hexId(lr.traceId ?? lr.trace_id, 'traceId'),
-            spanId: hexId(lr.spanId ?? lr.span_id, 'spanId'),
-            flags: Number(lr.flags ?? 0) || 0,
-            eventName: str(lr.eventName ?? lr.event_name),
-          };
+          rec = jsonLogRecord(lr);
         } catch (e) {
           // One malformed record costs itself only.
           w.fail(index, e);
@@ -220,6 +213,33 @@ export function parseOtlpJson(body: Buffer, ctx: NormaliseContext, buffers?: Buf
     }
   }
   return w.result();
+}
+
+/** The attributes of a decoded `resource` (anything but an object is a resource without any). */
+export function jsonResourceAttributes(resource: unknown): Record<string, Value> {
+  return keyValues(isObject(resource) ? resource.attributes : undefined, 'resource.attributes');
+}
+
+/** A decoded `scope` (anything but an object is a scope that says nothing). */
+export function jsonScope(v: unknown): Scope {
+  const scope = isObject(v) ? v : {};
+  return { name: str(scope.name), version: str(scope.version), attributes: keyValues(scope.attributes, 'scope.attributes') };
+}
+
+/** A decoded log record's fields; throws when one of them cannot be decoded. */
+export function jsonLogRecord(lr: Record<string, unknown>): OtlpRecord {
+  return {
+    timeUnixNano: uint64(lr.timeUnixNano ?? lr.time_unix_nano),
+    observedTimeUnixNano: uint64(lr.observedTimeUnixNano ?? lr.observed_time_unix_nano),
+    severityNumber: severityNumber(lr.severityNumber ?? lr.severity_number),
+    severityText: str(lr.severityText ?? lr.severity_text),
+    body: lr.body === undefined || lr.body === null ? undefined : anyValue(lr.body, 'body'),
+    attributes: keyValues(lr.attributes, 'attributes'),
+    traceId: hexId(lr.traceId ?? lr.trace_id, 'traceId'),
+    spanId: hexId(lr.spanId ?? lr.span_id, 'spanId'),
+    flags: Number(lr.flags ?? 0) || 0,
+    eventName: str(lr.eventName ?? lr.event_name),
+  };
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -236,7 +256,7 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-function uint64(v: unknown): bigint {
+export function uint64(v: unknown): bigint {
   if (v === undefined || v === null || v === '') return 0n;
   const n = typeof v === 'number' && Number.isInteger(v) && v >= 0 ? BigInt(v) : typeof v === 'string' && /^\d{1,20}$/.test(v) ? BigInt(v) : -1n;
   if (n < 0n || n > 0xffff_ffff_ffff_ffffn) throw bad(`${JSON.stringify(v)} is not a uint64 of nanoseconds`);
@@ -248,7 +268,7 @@ for (const [i, name] of ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'].ent
   for (let k = 1; k <= 4; k++) SEVERITY_NAMES[`SEVERITY_NUMBER_${name}${k === 1 ? '' : k}`] = i * 4 + k;
 }
 
-function severityNumber(v: unknown): number {
+export function severityNumber(v: unknown): number {
   if (typeof v === 'number') return v;
   if (typeof v === 'string') return SEVERITY_NAMES[v] ?? (/^\d+$/.test(v) ? Number(v) : 0);
   return 0;
