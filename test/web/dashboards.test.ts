@@ -63,15 +63,17 @@ describe.skipIf(!available)('access-log dashboard', () => {
     expect(await stat(page, 'latency')).toBe('1 ms / 171 ms / 171 ms');
     expect(await page.getByTestId('stat-requests').locator('.stat-sub').textContent()).toBe('2018-07-02 22:23:00.186 → 2018-11-30 22:23:00.186');
 
-    // Both charts drawn.
-    expect(await page.getByTestId('access-traffic').locator('canvas').count()).toBeGreaterThan(0);
-    expect(await page.getByTestId('access-latency').locator('canvas').count()).toBeGreaterThan(0);
+    // Both charts drawn (each from an answer of its own, which may come after the summary's).
+    await page.getByTestId('access-traffic').locator('canvas').first().waitFor();
+    await page.getByTestId('access-latency').locator('canvas').first().waitFor();
 
     const urls = page.getByTestId('access-urls').locator('tbody tr');
+    await urls.first().waitFor();
     expect(await urls.count()).toBe(1);
     expect(await urls.first().locator('td').allTextContents()).toEqual(['GET', '/', '7', '', '14.3 %', '1 ms', '171 ms', '171 ms', '171 ms', '2.72 KiB']);
     expect(await urls.first().locator('.status-mix').getAttribute('title')).toBe('2xx: 4, 3xx: 0, 4xx: 0, 5xx: 1');
     const errorsTable = page.getByTestId('access-errors').locator('tbody tr');
+    await errorsTable.first().waitFor();
     expect(await errorsTable.count()).toBe(1);
     expect(await errorsTable.first().locator('td').allTextContents()).toEqual(['502', 'LambdaInvalidResponse', '/', '–', '1']);
 
