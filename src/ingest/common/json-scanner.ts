@@ -371,8 +371,8 @@ export function wellFormedJson(text: string): string {
   return bytes.toString();
 }
 
-/** The value of four hex digits at `at`, or -1. */
-function hex4(buf: Uint8Array, at: number, end: number): number {
+/** The value of four hex digits at `at` (before `end`), or -1. */
+export function hex4(buf: Uint8Array, at: number, end: number): number {
   if (at + 4 > end) return -1;
   let v = 0;
   for (let k = at; k < at + 4; k++) {

@@ -13,7 +13,7 @@ import { isUtf8 } from 'node:buffer';
 import { MAX_MICROS } from '../../model/timestamp.js';
 import { textField, type BufferSource } from '../../store/row-format.js';
 import { prepareDefaults, shadowBit, type PreparedDefaults } from '../common/json-rows.js';
-import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind } from '../common/json-scanner.js';
+import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind, hex4 } from '../common/json-scanner.js';
 import type { NormaliseContext } from '../common/normalise.js';
 import { labelDefaults, parseLokiJson, PushWriter, type ParsedPush } from './push-body.js';
 
@@ -260,11 +260,11 @@ class PushWalk {
           out[o++] = 9;
           break;
         case 117: {
-          let cp = hex4(buf, p + 2);
+          let cp = hex4(buf, p + 2, this.end);
           if (cp < 0) throw UNUSUAL;
           p += 6;
           if (cp >= 0xd800 && cp <= 0xdbff && buf[p] === BACKSLASH && buf[p + 1] === 117) {
-            const low = hex4(buf, p + 2);
+            const low = hex4(buf, p + 2, this.end);
             if (low >= 0xdc00 && low <= 0xdfff) {
               cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
               p += 6;
@@ -450,17 +450,6 @@ function unrepairing(): JsonObjectScanner {
   return sc;
 }
 
-function hex4(buf: Buffer, at: number): number {
-  let v = 0;
-  for (let k = at; k < at + 4; k++) {
-    const c = buf[k];
-    if (c === undefined) return -1;
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
 
 function utf8Into(out: Buffer, o: number, cp: number): number {
   if (cp < 0x80) out[o++] = cp;

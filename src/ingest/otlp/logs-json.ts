@@ -21,7 +21,7 @@ import { isUtf8 } from 'node:buffer';
 import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
 import { textField, type BufferSource, type RowBatchBuilder } from '../../store/row-format.js';
-import { wellFormedJson } from '../common/json-scanner.js';
+import { hex4, wellFormedJson } from '../common/json-scanner.js';
 import type { NormaliseContext } from '../common/normalise.js';
 import {
   jsonLogRecord,
@@ -1657,18 +1657,6 @@ const PLAIN = new Uint8Array(256).map((_, c) => (c >= 32 && c !== QUOTE && c !==
 /** Severity numbers 0–24 as text. */
 const severityNames = Array.from({ length: 25 }, (_, i) => String(i));
 
-/** The value of four hex digits at `at`, or -1. */
-function hex4(buf: Uint8Array, at: number, end: number): number {
-  if (at + 4 > end) return -1;
-  let v = 0;
-  for (let k = at; k < at + 4; k++) {
-    const h = buf[k]!;
-    const d = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
 
 /**
  * Whether a JSON number's text is already JavaScript's spelling of its value (what JSON.stringify
