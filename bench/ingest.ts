@@ -2,6 +2,10 @@
 // measured in the same run on the same lines: DuckDB's own read_json loading them into the same
 // table (the engine limit), and SQLite (better-sqlite3, WAL, batched transactions).
 //
+// Then the acknowledgement latency of an open loop at a fixed rate (50,000 lines/s in 100-line
+// batches): its tail over all requests, and split by whether a store load ran while the request
+// waited (bench/lib/store-loads.ts), with the server's event-loop delay over the same time.
+//
 // Then an overload of three times the sustained rate (429 + Retry-After, bounded memory) and the
 // same closed loop again, to show the server back at full speed once the overload stops.
 //
@@ -18,6 +22,7 @@ import { corpusLines } from './lib/corpus.js';
 import { HttpPoster } from './lib/http-post.js';
 import { duckdbReadJsonBaseline, sqliteBaseline } from './lib/ingest-baselines.js';
 import { machine, percentile, fmt } from './lib/report.js';
+import { StoreLoads } from './lib/store-loads.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -87,12 +92,19 @@ async function sustained(server: ChildServer, seconds: number): Promise<Throughp
   return res;
 }
 
+/** An acknowledged request: when it was sent and answered (performance.now()), and the ack latency. */
+interface Ack {
+  sent: number;
+  answered: number;
+  ms: number;
+}
+
 /** Open loop: batches of `batch` lines sent on a fixed schedule at `rate` lines/s. */
-async function latencyAtRate(server: ChildServer, rate: number, batch: number, seconds: number): Promise<number[]> {
+async function latencyAtRate(server: ChildServer, rate: number, batch: number, seconds: number): Promise<Ack[]> {
   const payloads = bodies(batch);
   const perSecond = rate / batch;
   const total = Math.floor(perSecond * seconds);
-  const latencies: number[] = [];
+  const acks: Ack[] = [];
   const client = new HttpPoster(server.url, 64, server.headers);
   const start = performance.now();
   const inflight: Promise<void>[] = [];
@@ -104,13 +116,20 @@ async function latencyAtRate(server: ChildServer, rate: number, batch: number, s
       (async () => {
         const t = performance.now();
         const r = await client.post('/api/v1/logs', payloads[i % payloads.length]!, { 'content-type': 'application/x-ndjson' });
-        if (r.status === 200) latencies.push(performance.now() - t);
+        const answered = performance.now();
+        if (r.status === 200) acks.push({ sent: t, answered, ms: answered - t });
       })(),
     );
   }
   await Promise.all(inflight);
   client.close();
-  return latencies;
+  return acks;
+}
+
+/** p50 / p99 / p99.9 of some ack latencies, and how many. */
+function tail(ms: number[]): string {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms, p99.9 ${percentile(sorted, 99.9).toFixed(1)} ms (${sorted.length})`;
 }
 
 interface Overload {
@@ -178,19 +197,27 @@ async function settle(server: ChildServer): Promise<void> {
   }
 }
 
-/** The server's own ack latency histogram (loghaven_ingest_request_seconds): bucket bound → count. */
-/**
- * The server's acknowledgement histogram, and its event-loop delay since the previous scrape
- * (prom-client's monitorEventLoopDelay histogram, reset at every scrape): p99 and max, ms.
- */
-async function ackHistogram(server: ChildServer): Promise<Map<string, number> & { loopP99?: number; loopMax?: number }> {
+interface ServerScrape {
+  /** loghaven_ingest_request_seconds of the native route: bucket bound → count. */
+  acks: Map<string, number>;
+  /** loghaven_ingest_fsync_seconds: bucket bound → count. */
+  fsyncs: Map<string, number>;
+  /** The event-loop delay since the previous scrape (prom-client's monitorEventLoopDelay histogram, reset at every scrape), ms. */
+  loopP99: number;
+  loopMax: number;
+}
+
+/** The server's acknowledgement and spool fsync histograms, and its event-loop delay. */
+async function scrape(server: ChildServer): Promise<ServerScrape> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: server.headers })).text();
-  const out: Map<string, number> & { loopP99?: number; loopMax?: number } = new Map<string, number>();
-  for (const m of text.matchAll(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm)) out.set(m[1]!, Number(m[2]));
+  const buckets = (re: RegExp) => new Map([...text.matchAll(re)].map((m) => [m[1]!, Number(m[2])]));
   const gauge = (name: string) => Number(new RegExp(`^loghaven_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
-  out.loopP99 = gauge('p99');
-  out.loopMax = gauge('max');
-  return out;
+  return {
+    acks: buckets(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm),
+    fsyncs: buckets(/^loghaven_ingest_fsync_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
+    loopP99: gauge('p99'),
+    loopMax: gauge('max'),
+  };
 }
 
 function histogramDelta(before: Map<string, number>, after: Map<string, number>): { count: number; within10ms: number } {
@@ -226,15 +253,28 @@ async function main(): Promise<void> {
     await settle(server);
     const rate = Number(args['latency-rate']);
     const lbatch = Number(args['latency-batch']);
-    const serverBefore = await ackHistogram(server);
-    const l = (await latencyAtRate(server, rate, lbatch, Number(args['latency-duration']))).sort((a, b) => a - b);
-    const serverAfter = await ackHistogram(server);
-    const serverSide = histogramDelta(serverBefore, serverAfter);
+    const serverBefore = await scrape(server);
+    const loads = new StoreLoads(path.join(dataDir, 'files', '.segments'));
+    const acks = await latencyAtRate(server, rate, lbatch, Number(args['latency-duration']));
+    loads.close();
+    const serverAfter = await scrape(server);
+    const serverSide = histogramDelta(serverBefore.acks, serverAfter.acks);
+    const fsyncs = histogramDelta(serverBefore.fsyncs, serverAfter.fsyncs);
+    const l = acks.map((a) => a.ms).sort((a, b) => a - b);
     console.log(
       `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
         `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms, p99.9 ${percentile(l, 99.9).toFixed(1)} ms (${l.length} requests); ` +
         `server side ${(serverSide.within10ms * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms; ` +
-        `event-loop delay p99 ${serverAfter.loopP99!.toFixed(1)} ms, max ${serverAfter.loopMax!.toFixed(1)} ms`,
+        `event-loop delay p99 ${serverAfter.loopP99.toFixed(1)} ms, max ${serverAfter.loopMax.toFixed(1)} ms; ` +
+        `spool fsyncs ${(fsyncs.within10ms * 100).toFixed(2)} % of ${fsyncs.count} within 10 ms`,
+    );
+    // Requests that waited while a segment was being loaded into the store, and the others.
+    const busy = acks.filter((a) => loads.during(a.sent, a.answered)).map((a) => a.ms);
+    const idle = acks.filter((a) => !loads.during(a.sent, a.answered)).map((a) => a.ms);
+    const loadMs = loads.loads.map((x) => x.end - x.start).sort((a, b) => a - b);
+    console.log(
+      `  while a load ran: ${tail(busy)}; loader idle: ${tail(idle)}; ` +
+        `${loadMs.length} loads, each p50 ${percentile(loadMs, 50).toFixed(0)} ms, max ${(loadMs[loadMs.length - 1] ?? NaN).toFixed(0)} ms`,
     );
 
     const sustainedRate = t.lines / t.seconds;

@@ -1,7 +1,10 @@
 // The category file sink over a real DuckDB store: files per day and category with the level
 // copies, file names that cannot escape or collide, and recovery from a crash between writing
 // lines and checkpointing them (lines past the checkpoint, a torn tail, a file the checkpoints
-// never named): every record ends up in its files exactly once.
+// never named): every record ends up in its files exactly once. The writer runs on its own
+// thread: rows of kept segments are read there from their files, the others from the store
+// through the main thread; a writer thread that dies mid-write is started again and neither
+// loses nor repeats a line.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,8 +51,19 @@ function records(from: number, n: number): LogRecord[] {
   });
 }
 
-function open(): CategoryFileSink {
-  return CategoryFileSink.open(store, { dir: path.join(dir, 'files'), bufferBytes: 64 * 1024, maxOpenFiles: 4, idleCloseMs: 1000 }, NO_METRICS, NO_LOG);
+function open(opts: { segmentsDir?: string; metrics?: CategoryFileMetrics; log?: typeof NO_LOG } = {}): CategoryFileSink {
+  return CategoryFileSink.open(
+    store,
+    { dir: path.join(dir, 'files'), segmentsDir: opts.segmentsDir, bufferBytes: 64 * 1024, maxOpenFiles: 4, idleCloseMs: 1000 },
+    opts.metrics ?? NO_METRICS,
+    opts.log ?? NO_LOG,
+  );
+}
+
+/** Keeps rows as the pipeline does once it has loaded them: their spool segment as `<firstSeq>-<rows>.tsv`. */
+function keep(segmentsDir: string, firstSeq: bigint, rows: LogRecord[]): void {
+  fs.mkdirSync(segmentsDir, { recursive: true });
+  fs.writeFileSync(path.join(segmentsDir, `${firstSeq}-${rows.length}.tsv`), rowsOf(rows).bytes);
 }
 
 /** Messages per file (relative path), as the files hold them. */
@@ -142,5 +156,66 @@ describe('CategoryFileSink', () => {
     await sink.caughtUp();
     await sink.close();
     expect(contents()).toEqual(expected([...a, ...b]));
+  });
+
+  it('reads the rows of kept segments from their files, and the others from the store through the main thread', async () => {
+    const segmentsDir = path.join(dir, 'files', '.segments');
+    const a = records(0, 1000);
+    const b = records(1000, 1000);
+    const c = records(2000, 1000);
+    for (const part of [a, b, c]) await store.append(rowsOf(part));
+    // The kept segment of the middle rows says other messages than the store: what the files get
+    // shows where each row was read. A segment file that does not hold the rows its name says is
+    // left for the store.
+    const keptB = b.map((r) => ({ ...r, message: `kept-${r.message}` }));
+    keep(segmentsDir, 1001n, keptB);
+    keep(segmentsDir, 2001n, c.slice(0, 999).map((r) => ({ ...r, message: `torn-${r.message}` })));
+    fs.renameSync(path.join(segmentsDir, '2001-999.tsv'), path.join(segmentsDir, '2001-1000.tsv'));
+    const sink = open({ segmentsDir });
+    await sink.caughtUp();
+    await sink.close();
+    expect(contents()).toEqual(expected([...a, ...keptB, ...c]));
+    expect(sink.writtenThrough).toBe(3000n);
+    // Written and checkpointed: the kept files are let go.
+    expect(fs.readdirSync(segmentsDir)).toEqual([]);
+  });
+
+  it('starts a writer thread that died in the middle of writing again, and neither loses nor repeats a line', async () => {
+    const segmentsDir = path.join(dir, 'files', '.segments');
+    const all = records(0, 40_000);
+    for (let i = 0; i < all.length; i += 10_000) {
+      const part = all.slice(i, i + 10_000);
+      await store.append(rowsOf(part));
+      // Half the rows from kept segments, half from the store.
+      if (i % 20_000 === 0) keep(segmentsDir, BigInt(i + 1), part);
+    }
+    const errors: string[] = [];
+    let failures = 0;
+    let crash: Promise<void> | null = null;
+    let atCrash: { writtenThrough: bigint; lines: number } | null = null;
+    const sink: CategoryFileSink = open({
+      segmentsDir,
+      metrics: {
+        ...NO_METRICS,
+        failed: () => failures++,
+        // The first lines out: the round they belong to is not checkpointed yet.
+        written: () => {
+          if (crash !== null) return;
+          atCrash = { writtenThrough: sink.writtenThrough, lines: Object.values(contents()).flat().length };
+          crash = sink.crashWorker();
+        },
+      },
+      log: { info: () => undefined, error: (_obj, msg) => errors.push(msg) },
+    });
+    await sink.caughtUp();
+    await sink.close();
+    await crash;
+    // It did die with lines in the files that its checkpoints did not cover.
+    expect(atCrash!.writtenThrough).toBe(0n);
+    expect(atCrash!.lines).toBeGreaterThan(0);
+    expect(errors).toContain('the category file worker stopped; starting it again');
+    expect(failures).toBe(1);
+    expect(sink.error).toBeNull();
+    expect(contents()).toEqual(expected(all));
   });
 });

@@ -1,46 +1,27 @@
-// The category file sink (SPEC §4): every record, once loaded into the store, is appended to
-// DATA/files/YYYY-MM-DD/<category>.jsonl (the UTC day of its `ts`, one JSON object per line), and
-// error/fatal and warn records are copied to error.jsonl and warning.jsonl of that day.
+// The category file sink (SPEC §4): every loaded record appended to its day's category file, with
+// error/warning copies, exactly once across kill -9 (category-file-writer.ts does the work).
 //
-// It follows the store in sequence order, off the acknowledgement path: the ack waits for the
-// spool only, and the sink reads what the loader loaded. Lines are buffered per file under a
-// global memory cap; at the cap the error and warning files are written first, then the biggest
-// buffers. Files are written through a bounded pool of handles (file-handles.ts).
-//
-// Exactly once, across kill -9: after each round of rows is written out, a checkpoint line — the
-// last sequence number written and the size of every file written since the previous checkpoint —
-// is appended to DATA/files/.checkpoints. At start, every file is cut back to the size the
-// checkpoints give it (0 when they never named it): whatever was written after the last
-// checkpoint, torn tails included, goes, and is written again from the store.
-// A failing write (a full disk) is retried with backoff and reported; the store keeps the records
-// either way, and the sink picks up where it stopped.
+// The writer runs on a worker thread of its own: rendering tens of thousands of rows to JSON lines
+// and writing them held the event loop for tens of ms at a time, which was most of the
+// acknowledgement tail under load (BENCHMARKS.md, issue 16). The main thread only tells it how
+// far the store has loaded and answers its reads of rows the pipeline did not keep as segment
+// files (the store's connections live here). A worker that dies is reported and started again:
+// it recovers the files to their last checkpoint, so nothing is lost or written twice.
+// This module is both sides: imported, it runs the worker; run as the worker, it writes.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FileRow, Store } from '../store/store.js';
-import { DEFAULT_CATEGORY } from '../pipeline/routing.js';
-import { FileHandlePool, descriptorBudget } from './file-handles.js';
-import { SegmentRows } from './row-lines.js';
+import { isMainThread, parentPort, Worker, workerData, type MessagePort } from 'node:worker_threads';
+import type { Store } from '../store/store.js';
+import { startModuleWorker } from '../worker-thread.js';
+import { CategoryFileWriter, type SinkLog, type WriterOptions, type WriterProgress } from './category-file-writer.js';
+import { CategoryFileNames } from './file-names.js';
+import { encodeStorePage } from './store-pages.js';
 
-export interface CategoryFileOptions {
-  dir: string;
-  /**
-   * Where the pipeline keeps loaded segments' files (`<firstSeq>-<rows>.tsv`, IngestPipeline's
-   * keepLoadedDir): rows found there are read from them; others from the store.
-   */
-  segmentsDir?: string;
-  /** Global cap of buffered bytes. */
-  bufferBytes: number;
-  /** Most files open at once (further bounded by the process's descriptor limit). */
-  maxOpenFiles: number;
-  /** Handles unused this long are closed. */
-  idleCloseMs: number;
-  /**
-   * True while records are arriving: the sink then keeps to about a quarter of the event loop's
-   * time (it shares the thread with ingest), and catches up at full speed once they stop.
-   */
-  ingestActive?: () => boolean;
-}
+export { categoryFileName, escapeFileName } from './file-names.js';
+export type { SinkLog } from './category-file-writer.js';
+
+export type CategoryFileOptions = WriterOptions;
 
 export interface CategoryFileMetrics {
   openHandles(n: number): void;
@@ -52,121 +33,127 @@ export interface CategoryFileMetrics {
   failed(): void;
 }
 
-export interface SinkLog {
-  info(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
+const ROLE = 'loghaven-category-files';
+
+/** Messages to the worker. */
+type ToWriter =
+  | { type: 'loaded'; seq: bigint }
+  | { type: 'page'; id: number; ok: true; page: string; through: bigint }
+  | { type: 'page'; id: number; ok: false; message: string }
+  | { type: 'close' };
+
+/** Messages from the worker. */
+type FromWriter =
+  | ({ type: 'progress' } & WriterProgress)
+  | { type: 'read'; id: number; afterSeq: bigint; limit: number }
+  | { type: 'log'; level: 'info' | 'error'; obj: Record<string, unknown>; msg: string }
+  | { type: 'closed' };
+
+interface WriterSetup {
+  role: typeof ROLE;
+  options: WriterOptions;
+  loadedSeq: bigint;
 }
 
-const CHECKPOINTS = '.checkpoints';
-/** Rows read from the store at a time (in one turn between loads). */
-const PAGE_ROWS = 50_000;
-/** Rows rendered from a kept segment at a time (a few milliseconds of the event loop). */
-const SEGMENT_PAGE_ROWS = 4096;
-/**
- * A round (rows between two checkpoints) ends after this many rows or this long at the most:
- * under a steady load there is always a next row, and the checkpoint bounds what a restart
- * writes again.
- */
-const ROUND_ROWS = 200_000;
-const ROUND_MS = 2000;
-/** The checkpoint file is rewritten as one line once it grows past this. */
-const COMPACT_BYTES = 4 * 2 ** 20;
-const RETRY_MIN_MS = 500;
-const RETRY_MAX_MS = 30_000;
-const IDLE_POLL_MS = 1000;
-
-/** Files written between two turns of the event loop (a slice is a millisecond or two). */
-const FILES_PER_SLICE = 32;
-
-const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-const ERROR_FILE = 'error.jsonl';
-const WARNING_FILE = 'warning.jsonl';
-
-/**
- * A category's file name: letters, digits, `_`, `-` and (not first) `.` as they are, every other
- * byte as `%XX`, so no name escapes its folder and two different names never share a file; the
- * names `error` and `warning` get their first letter escaped, leaving the level files theirs.
- */
-export function categoryFileName(category: string): string {
-  let name = escapeFileName(category);
-  if (name === 'error' || name === 'warning') name = `%${name.charCodeAt(0).toString(16).toUpperCase()}${name.slice(1)}`;
-  return `${name}.jsonl`;
+/** An error as it crosses to the main thread's log (structured cloning keeps no `code`). */
+interface ErrorFields {
+  message: string;
+  stack?: string;
+  code?: string;
 }
 
-/**
- * A name as a file name of its own: letters, digits, `_`, `-` and (not first) `.` stay, every
- * other byte of its UTF-8 is `%XX`, so that different names never meet and none leaves its
- * directory; the empty name is `%`.
- */
-export function escapeFileName(text: string): string {
-  let name = '';
-  for (const b of Buffer.from(text, 'utf8')) {
-    const c = String.fromCharCode(b);
-    name += /[A-Za-z0-9_-]/.test(c) || (c === '.' && name !== '') ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  }
-  return name === '' ? '%' : name;
+const serving = globalThis as { loghavenCategoryFiles?: boolean };
+// Once per thread: under the test runner's loader the module can be evaluated twice.
+if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && !serving.loghavenCategoryFiles) {
+  serving.loghavenCategoryFiles = true;
+  serveWriter(parentPort!, workerData as WriterSetup);
 }
 
-/** A file's lines waiting, as UTF-8 bytes in a buffer that grows by doubling. */
-interface FileBuffer {
-  buf: Buffer;
-  bytes: number;
-  lines: number;
-  /** Written ahead of everything else at the cap. */
-  urgent: boolean;
+/** The worker's side: the writer, with the store's progress and reads coming by message. */
+function serveWriter(port: MessagePort, setup: WriterSetup): void {
+  let loaded = setup.loadedSeq;
+  let nextRead = 1;
+  const reads = new Map<number, { resolve: (p: { page: string; through: bigint }) => void; reject: (e: Error) => void }>();
+  const send = (m: FromWriter) => port.postMessage(m);
+  const logTo = (level: 'info' | 'error') => (obj: object, msg: string) => {
+    const fields: Record<string, unknown> = { ...obj };
+    const err = fields.err as (Error & { code?: string }) | undefined;
+    if (err instanceof Error) fields.err = { message: err.message, stack: err.stack, code: err.code } satisfies ErrorFields;
+    send({ type: 'log', level, obj: fields, msg });
+  };
+  const writer = CategoryFileWriter.open(
+    setup.options,
+    {
+      loadedSeq: () => loaded,
+      readStore: (afterSeq, limit) =>
+        new Promise((resolve, reject) => {
+          const id = nextRead++;
+          reads.set(id, { resolve, reject });
+          send({ type: 'read', id, afterSeq, limit });
+        }),
+    },
+    (p) => send({ type: 'progress', ...p }),
+    { info: logTo('info'), error: logTo('error') },
+  );
+  port.on('message', (m: ToWriter) => {
+    if (m.type === 'loaded') {
+      loaded = m.seq;
+      writer.wake();
+    } else if (m.type === 'page') {
+      const r = reads.get(m.id);
+      reads.delete(m.id);
+      if (m.ok) r?.resolve({ page: m.page, through: m.through });
+      else r?.reject(new Error(m.message));
+    } else {
+      void writer.close().then(() => {
+        send({ type: 'closed' });
+        port.close();
+      });
+    }
+  });
 }
 
-const FIRST_BUFFER_BYTES = 4096;
+/** Most time between two restarts of a worker that keeps dying. */
+const RESTART_MAX_MS = 30_000;
+const RESTART_MIN_MS = 500;
+/** How often the store's loaded sequence number is looked at besides the pipeline's word (a peer's loads). */
+const LOADED_POLL_MS = 1000;
 
 export class CategoryFileSink {
-  private cursor: bigint;
-  /** The cursor as of the last checkpoint. */
-  private checkpointed: bigint;
-  private readonly buffers = new Map<string, FileBuffer>();
-  private buffered = 0;
-  /** Size of every file written since the last checkpoint (relative path → bytes). */
-  private readonly touched = new Map<string, number>();
-  /** Size of every file as of the last checkpoint (relative path → bytes), for a compacted checkpoint. */
-  private readonly sizes: Map<string, number>;
-  private readonly pool: FileHandlePool;
-  /** The kept segment being read. */
-  private segment: { file: string; rows: SegmentRows } | null = null;
-  /** File names of the categories met, made once. */
-  private readonly fileNames = new Map<string, string>();
-  private wakeUp: (() => void) | null = null;
-  private running: Promise<void> | null = null;
-  private closed = false;
+  private worker: Worker | null = null;
+  /** As the worker last reported: unknown (0) until it has recovered the files. */
+  private checkpointed = 0n;
   private failure: string | null = null;
-  private retryMs = RETRY_MIN_MS;
-  private readonly idle: (() => void)[] = [];
+  /** The loaded sequence number last sent to the worker. */
+  private sentLoaded = -1n;
+  private readonly names = new CategoryFileNames();
+  private readonly waiting: { seq: bigint; resolve: () => void }[] = [];
+  private readonly poll: NodeJS.Timeout;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private restartMs = RESTART_MIN_MS;
+  private closing = false;
+  private closed: Promise<void> | null = null;
 
   private constructor(
     private readonly store: Store,
     private readonly options: CategoryFileOptions,
     private readonly metrics: CategoryFileMetrics,
     private readonly log: SinkLog,
-    recovered: { seq: bigint; sizes: Map<string, number> },
   ) {
-    this.cursor = recovered.seq;
-    this.checkpointed = recovered.seq;
-    this.sizes = recovered.sizes;
-    this.pool = new FileHandlePool(descriptorBudget(options.maxOpenFiles), options.idleCloseMs, {
-      recovered: () => metrics.emfileRecovered(),
-      created: () => metrics.fileCreated(),
-    });
+    this.poll = setInterval(() => this.wake(), LOADED_POLL_MS);
+    this.poll.unref();
   }
 
-  /** Recovers the files to their last checkpoint, then follows the store from there. */
+  /** Starts the writer, which recovers the files to their last checkpoint and follows the store from there. */
   static open(store: Store, options: CategoryFileOptions, metrics: CategoryFileMetrics, log: SinkLog): CategoryFileSink {
     fs.mkdirSync(options.dir, { recursive: true });
-    // A segment linked but never loaded (a crash between the two) is nobody's.
+    // A segment linked but never loaded (a crash between the two) is nobody's. Only now, at the
+    // process's start: later the pipeline may be between linking one and naming it.
     if (options.segmentsDir !== undefined && fs.existsSync(options.segmentsDir)) {
       for (const f of fs.readdirSync(options.segmentsDir)) if (f.startsWith('segment-')) fs.rmSync(path.join(options.segmentsDir, f), { force: true });
     }
-    const recovered = recover(options.dir, log);
-    const sink = new CategoryFileSink(store, options, metrics, log, recovered);
-    sink.running = sink.follow();
+    const sink = new CategoryFileSink(store, options, metrics, log);
+    sink.start();
     return sink;
   }
 
@@ -176,320 +163,144 @@ export class CategoryFileSink {
     return loaded > this.checkpointed ? loaded - this.checkpointed : 0n;
   }
 
-  /** Why writing fails, while it does (null when it works). */
   /** The highest sequence number whose records are in their files for good (checkpointed). */
   get writtenThrough(): bigint {
     return this.checkpointed;
   }
 
+  /** Why writing fails, while it does (null when it works). */
   get error(): string | null {
     return this.failure;
   }
 
-  /** Rows were loaded: look for them now. */
+  /** Rows were loaded: the worker hears of them now. */
   wake(): void {
-    const w = this.wakeUp;
-    this.wakeUp = null;
-    w?.();
+    const seq = this.store.loadedSeq();
+    if (seq === this.sentLoaded || this.worker === null) return;
+    this.sentLoaded = seq;
+    this.post({ type: 'loaded', seq });
   }
 
-  /** Resolves once every row loaded so far is in the files (tests, shutdown). */
+  /** Resolves once every row loaded so far is in the files, checkpointed (tests, shutdown). */
   caughtUp(): Promise<void> {
-    if (this.store.loadedSeq() <= this.cursor && this.buffered === 0) return Promise.resolve();
+    const seq = this.store.loadedSeq();
+    if (seq <= this.checkpointed) return Promise.resolve();
     return new Promise((resolve) => {
-      this.idle.push(resolve);
+      this.waiting.push({ seq, resolve });
       this.wake();
     });
   }
 
-  /** Writes what is loaded (within `ms`), checkpoints, and stops. */
-  async close(ms = 10_000): Promise<void> {
-    await Promise.race([this.caughtUp(), new Promise((r) => setTimeout(r, ms).unref())]);
-    this.closed = true;
-    this.wake();
-    await this.running;
-    this.pool.closeAll();
-  }
-
-  private async follow(): Promise<void> {
-    while (!this.closed) {
-      try {
-        await this.round();
-        this.failure = null;
-        this.retryMs = RETRY_MIN_MS;
-      } catch (e) {
-        // Nothing is lost: the unwritten lines stay buffered, the rows stay in the store.
-        this.failure = (e as Error).message;
-        this.metrics.failed();
-        this.log.error({ err: e, retry_ms: this.retryMs }, 'writing the category files failed; will retry');
-        await this.sleep(this.retryMs);
-        this.retryMs = Math.min(RETRY_MAX_MS, this.retryMs * 2);
-        continue;
-      }
-      if (this.store.loadedSeq() <= this.cursor) {
-        for (const w of this.idle.splice(0)) w();
-        if (!this.closed) await this.sleep(IDLE_POLL_MS);
-      }
-    }
-  }
-
-  /** Reads up to ROUND_ROWS loaded rows into the buffers, writes everything out and checkpoints. */
-  private async round(): Promise<void> {
-    // Lines left over from a failed round go first, so a failing disk does not make them pile up.
-    if (this.buffers.size > 0) await this.flushAll();
-    let read = 0;
-    const began = performance.now();
-    while (read < ROUND_ROWS && performance.now() - began < ROUND_MS && !this.closed) {
-      const { rows, through, renderMs } = await this.readAfter(this.cursor);
-      if (through <= this.cursor) break;
-      const started = performance.now() - renderMs;
-      for (const r of rows) this.add(r);
-      this.metrics.bufferedBytes(this.buffered);
-      this.cursor = through;
-      read += rows.length;
-      if (this.buffered > this.options.bufferBytes) await this.flushByPriority();
-      await this.giveWay(performance.now() - started);
-    }
-    if (this.buffers.size > 0) await this.flushAll();
-    if (this.touched.size > 0 || read > 0 || this.cursor !== this.checkpointed) this.checkpoint();
+  /** Writes what is loaded (within `ms`), checkpoints, and stops the worker. */
+  close(ms = 10_000): Promise<void> {
+    this.closed ??= (async () => {
+      await Promise.race([this.caughtUp(), new Promise((r) => setTimeout(r, ms).unref())]);
+      this.closing = true;
+      clearInterval(this.poll);
+      if (this.restartTimer !== null) clearTimeout(this.restartTimer);
+      const worker = this.worker;
+      if (worker === null) return;
+      // Held by the worker from here: the process must not end before the last round is written.
+      worker.ref();
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      const done = new Promise<void>((resolve) => worker.on('message', (m: FromWriter) => m.type === 'closed' && resolve()));
+      worker.postMessage({ type: 'close' } satisfies ToWriter);
+      await Promise.race([done, exited]);
+      await worker.terminate();
+    })();
+    return this.closed;
   }
 
   /**
-   * Rows after `cursor`: from the kept segment file that holds the next one (no work for the
-   * store), else from the store — up to the first kept segment after it.
+   * Ends the worker thread at once, wherever it is, as a crash would (tests): it is reported and
+   * started again like any other failure.
    */
-  private async readAfter(cursor: bigint): Promise<{ rows: FileRow[]; through: bigint; renderMs: number }> {
-    const loaded = this.store.loadedSeq();
-    if (loaded <= cursor) return { rows: [], through: cursor, renderMs: 0 };
-    const next = cursor + 1n;
-    const kept = this.keptSegments();
-    this.dropKeptBelow(kept, next);
-    const holding = kept.find((k) => k.firstSeq <= next && next < k.firstSeq + BigInt(k.rows));
-    if (holding !== undefined) {
-      if (this.segment?.file !== holding.file) this.segment = { file: holding.file, rows: new SegmentRows(await fs.promises.readFile(holding.file), holding.firstSeq) };
-      const want = Math.min(SEGMENT_PAGE_ROWS, Number(holding.firstSeq + BigInt(holding.rows) - next));
-      const t = performance.now();
-      const rows = this.segment.rows.read(next, want);
-      const through = next + BigInt(want) - 1n;
-      // A segment read to its end is let go (its text can be 160 MB).
-      if (through === holding.firstSeq + BigInt(holding.rows) - 1n) this.segment = null;
-      if (rows.length === want) return { rows, through, renderMs: performance.now() - t };
-      // Not the rows it should hold: leave it, and read them from the store.
-      this.segment = null;
-      fs.rmSync(holding.file, { force: true });
-    }
-    const after = kept.find((k) => k.firstSeq > next);
-    const limit = after === undefined ? PAGE_ROWS : Math.min(PAGE_ROWS, Number(after.firstSeq - next));
-    return { ...(await this.store.readForFiles(cursor, limit)), renderMs: 0 };
+  async crashWorker(): Promise<void> {
+    await this.worker?.terminate();
   }
 
-  /** The kept segments, by first sequence number. */
-  private keptSegments(): { file: string; firstSeq: bigint; rows: number }[] {
-    const dir = this.options.segmentsDir;
-    if (dir === undefined) return [];
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch {
-      return [];
-    }
-    const out: { file: string; firstSeq: bigint; rows: number }[] = [];
-    for (const n of names) {
-      const m = /^(\d+)-(\d+)\.tsv$/.exec(n);
-      if (m !== null) out.push({ file: path.join(dir, n), firstSeq: BigInt(m[1]!), rows: Number(m[2]) });
-    }
-    return out.sort((a, b) => (a.firstSeq < b.firstSeq ? -1 : 1));
-  }
-
-  /** Kept segments whose rows are all before `next` are done with (checkpointed or being written). */
-  private dropKeptBelow(kept: { file: string; firstSeq: bigint; rows: number }[], next: bigint): void {
-    for (const k of kept) {
-      if (k.firstSeq + BigInt(k.rows) <= this.checkpointed + 1n && k.firstSeq + BigInt(k.rows) <= next) fs.rmSync(k.file, { force: true });
-    }
-  }
-
-  private add(r: FileRow): void {
-    const dir = r.day;
-    const line = `${r.json}\n`;
-    const category = r.category ?? DEFAULT_CATEGORY;
-    let name = this.fileNames.get(category);
-    if (name === undefined) {
-      if (this.fileNames.size >= 100_000) this.fileNames.clear();
-      this.fileNames.set(category, (name = categoryFileName(category)));
-    }
-    this.append(`${dir}/${name}`, line, false);
-    if (r.level === 'error' || r.level === 'fatal') this.append(`${dir}/${ERROR_FILE}`, line, true);
-    else if (r.level === 'warn') this.append(`${dir}/${WARNING_FILE}`, line, true);
-  }
-
-  private append(file: string, line: string, urgent: boolean): void {
-    let b = this.buffers.get(file);
-    if (b === undefined) this.buffers.set(file, (b = { buf: Buffer.allocUnsafe(FIRST_BUFFER_BYTES), bytes: 0, lines: 0, urgent }));
-    // Encoded at once: joining thousands of lines at flush time cost more than the rest together.
-    const most = line.length * 3;
-    if (b.bytes + most > b.buf.length) {
-      let size = b.buf.length * 2;
-      while (size < b.bytes + most) size *= 2;
-      const bigger = Buffer.allocUnsafe(size);
-      b.buf.copy(bigger, 0, 0, b.bytes);
-      b.buf = bigger;
-    }
-    const n = b.buf.write(line, b.bytes, 'utf8');
-    b.bytes += n;
-    b.lines++;
-    this.buffered += n;
-  }
-
-  /** At the cap: the error and warning files first, then the biggest, until half the cap is left. */
-  private async flushByPriority(): Promise<void> {
-    const order = [...this.buffers.entries()].sort(([, a], [, b]) => (a.urgent !== b.urgent ? (a.urgent ? -1 : 1) : b.bytes - a.bytes));
-    let files = 0;
-    for (const [file] of order) {
-      if (this.buffered <= this.options.bufferBytes / 2) break;
-      this.flushFile(file);
-      if (++files % FILES_PER_SLICE === 0) await this.giveWay(0);
-    }
-    this.metrics.flushed(files);
-  }
-
-  private async flushAll(): Promise<void> {
-    const files = [...this.buffers.keys()];
-    let slice = performance.now();
-    for (let i = 0; i < files.length; i++) {
-      this.flushFile(files[i]!);
-      if ((i + 1) % FILES_PER_SLICE === 0) {
-        await this.giveWay(performance.now() - slice);
-        slice = performance.now();
-      }
-    }
-    this.metrics.flushed(files.length);
-  }
-
-  private flushFile(file: string): void {
-    const b = this.buffers.get(file)!;
-    const data = b.buf.subarray(0, b.bytes);
-    let written = data.length;
-    let size: number;
-    try {
-      size = this.pool.append(path.join(this.options.dir, file), data);
-    } catch (e) {
-      // What did get written stays written (the checkpoint will say so); the rest stays buffered.
-      const partial = e as { written?: number; size?: number };
-      written = partial.written ?? 0;
-      if (written > 0 && partial.size !== undefined) this.wrote(file, b, data, written, partial.size);
-      throw e;
-    } finally {
-      this.metrics.openHandles(this.pool.size);
-    }
-    this.wrote(file, b, data, written, size);
-  }
-
-  private wrote(file: string, b: FileBuffer, data: Buffer, written: number, size: number): void {
-    this.touched.set(file, size);
-    this.buffered -= written;
-    this.metrics.bufferedBytes(this.buffered);
-    if (written === data.length) {
-      this.buffers.delete(file);
-      this.metrics.written(b.lines, written);
-    } else {
-      b.buf.copyWithin(0, written, b.bytes);
-      b.bytes -= written;
-    }
-  }
-
-  /** Appends the checkpoint line: the cursor and the sizes of the files written since the last. */
-  private checkpoint(): void {
-    const file = path.join(this.options.dir, CHECKPOINTS);
-    for (const [f, n] of this.touched) this.sizes.set(f, n);
-    const line = `${JSON.stringify({ seq: String(this.cursor), sizes: Object.fromEntries(this.touched) })}\n`;
-    let size = 0;
-    try {
-      size = fs.statSync(file).size;
-    } catch {
-      // first checkpoint
-    }
-    if (size + line.length > COMPACT_BYTES) {
-      // Rewritten whole, with the size of every file known (tmp + rename: never half a file).
-      const tmp = `${file}.tmp`;
-      fs.writeFileSync(tmp, `${JSON.stringify({ seq: String(this.cursor), sizes: Object.fromEntries(this.sizes) })}\n`);
-      fs.renameSync(tmp, file);
-    } else {
-      fs.appendFileSync(file, line);
-    }
-    this.touched.clear();
-    this.checkpointed = this.cursor;
-    this.dropKeptBelow(this.keptSegments(), this.cursor + 1n);
-  }
-
-  /** After `busyMs` of work: the event loop's turn, and while ingest runs, three times as long again. */
-  private giveWay(busyMs: number): Promise<void> {
-    if (this.options.ingestActive?.() === true && busyMs > 0) return new Promise((r) => setTimeout(r, Math.min(1000, Math.ceil(3 * busyMs))).unref());
-    return yieldToEventLoop();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.wakeUp = null;
-        resolve();
-      }, ms);
-      t.unref();
-      this.wakeUp = () => {
-        clearTimeout(t);
-        resolve();
-      };
+  private start(): void {
+    const setup: WriterSetup = {
+      role: ROLE,
+      options: { dir: this.options.dir, segmentsDir: this.options.segmentsDir, bufferBytes: this.options.bufferBytes, maxOpenFiles: this.options.maxOpenFiles, idleCloseMs: this.options.idleCloseMs },
+      loadedSeq: this.store.loadedSeq(),
+    };
+    const worker = startWriterWorker(setup);
+    // The server's listeners keep the process alive, not this thread (close() holds it).
+    worker.unref();
+    this.sentLoaded = setup.loadedSeq;
+    worker.on('message', (m: FromWriter) => this.heard(worker, m));
+    let failure: Error | null = null;
+    worker.on('error', (e) => (failure = e));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      if (this.closing) return;
+      // Whatever it had written past its last checkpoint goes when the next one recovers the files.
+      this.failure = `the category file worker stopped (${failure?.message ?? `exit code ${code}`})`;
+      this.metrics.failed();
+      this.log.error({ err: failure ?? undefined, exit_code: code, restart_ms: this.restartMs }, 'the category file worker stopped; starting it again');
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (!this.closing) this.start();
+      }, this.restartMs);
+      this.restartTimer.unref();
+      this.restartMs = Math.min(RESTART_MAX_MS, this.restartMs * 2);
     });
+    this.worker = worker;
+  }
+
+  private heard(worker: Worker, m: FromWriter): void {
+    if (m.type === 'progress') {
+      if (m.checkpointed > this.checkpointed) this.restartMs = RESTART_MIN_MS;
+      this.checkpointed = m.checkpointed;
+      this.failure = m.failure;
+      this.counted(m);
+      for (let i = this.waiting.length - 1; i >= 0; i--) {
+        if (this.waiting[i]!.seq <= this.checkpointed) this.waiting.splice(i, 1)[0]!.resolve();
+      }
+      // Loads it has not heard of (a load between its start and the pipeline's word).
+      if (this.waiting.length > 0) this.wake();
+    } else if (m.type === 'read') {
+      void this.read(worker, m.id, m.afterSeq, m.limit);
+    } else if (m.type === 'log') {
+      const obj = m.obj;
+      const err = obj.err as ErrorFields | undefined;
+      if (err !== undefined) obj.err = Object.assign(new Error(err.message), { stack: err.stack, code: err.code });
+      this.log[m.level](obj, m.msg);
+    }
+  }
+
+  /** The store's rows the worker asked for, each turned into its file and line here (store-pages.ts). */
+  private async read(worker: Worker, id: number, afterSeq: bigint, limit: number): Promise<void> {
+    let answer: ToWriter;
+    try {
+      const { rows, through } = await this.store.readForFiles(afterSeq, limit);
+      answer = { type: 'page', id, ok: true, page: encodeStorePage(rows, this.names), through };
+    } catch (e) {
+      answer = { type: 'page', id, ok: false, message: (e as Error).message };
+    }
+    // A worker that died meanwhile asks again once started anew.
+    if (this.worker === worker) worker.postMessage(answer);
+  }
+
+  private counted(p: WriterProgress): void {
+    const m = this.metrics;
+    m.openHandles(p.openHandles);
+    m.bufferedBytes(p.bufferedBytes);
+    if (p.flushes > 0) m.flushed(p.flushes);
+    for (let i = 0; i < p.emfileRecoveries; i++) m.emfileRecovered();
+    for (let i = 0; i < p.filesCreated; i++) m.fileCreated();
+    if (p.lines > 0) m.written(p.lines, p.bytes);
+    for (let i = 0; i < p.failures; i++) m.failed();
+  }
+
+  private post(m: ToWriter): void {
+    this.worker?.postMessage(m);
   }
 }
 
-/**
- * Reads the checkpoints and cuts every file back to the size they give it (files they never
- * name back to nothing); returns the last sequence number written and the sizes.
- */
-function recover(dir: string, log: SinkLog): { seq: bigint; sizes: Map<string, number> } {
-  const sizes = new Map<string, number>();
-  let seq = 0n;
-  let text = '';
-  try {
-    text = fs.readFileSync(path.join(dir, CHECKPOINTS), 'utf8');
-  } catch {
-    // none yet
-  }
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    let cp: { seq: string; sizes: Record<string, number> };
-    try {
-      cp = JSON.parse(line) as typeof cp;
-    } catch {
-      // A torn last line: the checkpoint before it stands.
-      continue;
-    }
-    seq = BigInt(cp.seq);
-    for (const [f, n] of Object.entries(cp.sizes)) sizes.set(f, n);
-  }
-  let cut = 0;
-  const shorter: Record<string, number> = {};
-  for (const day of fs.readdirSync(dir, { withFileTypes: true })) {
-    if (!day.isDirectory() || day.name.startsWith('.')) continue;
-    for (const f of fs.readdirSync(path.join(dir, day.name))) {
-      if (!f.endsWith('.jsonl')) continue;
-      const rel = `${day.name}/${f}`;
-      const full = path.join(dir, rel);
-      const actual = fs.statSync(full).size;
-      const expected = sizes.get(rel) ?? 0;
-      if (actual > expected) {
-        fs.truncateSync(full, expected);
-        cut++;
-      } else if (actual < expected) {
-        // Shorter than written (removed or rotated by someone): appending goes on from here,
-        // and the checkpoints say so at once, or a crash before the next one would keep lines
-        // written after it.
-        sizes.set(rel, actual);
-        shorter[rel] = actual;
-      }
-    }
-  }
-  if (Object.keys(shorter).length > 0) fs.appendFileSync(path.join(dir, CHECKPOINTS), `${JSON.stringify({ seq: String(seq), sizes: shorter })}\n`);
-  if (cut > 0 || seq > 0n) log.info({ files_cut_back: cut, seq: String(seq) }, 'category files recovered to their last checkpoint');
-  return { seq, sizes };
+/** A worker thread that writes the category files (this module, run as the worker). */
+function startWriterWorker(setup: WriterSetup): Worker {
+  return startModuleWorker(import.meta.url, { workerData: setup });
 }

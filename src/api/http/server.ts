@@ -55,7 +55,7 @@ import { uiRoutes } from './ui-routes.js';
 const SEGMENT_MAX_BYTES = 160 * 2 ** 20;
 const LOAD_INTERVAL_MS = 1000;
 
-/** Ingest this long quiet, the category files are written at full speed (else they give way to it). */
+/** Ingest this long quiet, the archiver compresses on both cores (else on one). */
 const INGEST_QUIET_MS = 500;
 /** The first archive and retention run after a start. */
 const FIRST_LIFECYCLE_RUN_MS = 15 * 60_000;
@@ -204,12 +204,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
     cache: () => (queries.cache === null ? null : { ratio: queries.cache.hitRatio, lookups: queries.cache.lookups }),
     utilisation: () => queries.limiter.utilisation,
   });
-  // Category files follow the loads (sinks/category-files.ts).
+  // Category files follow the loads, written on a worker thread (sinks/category-files.ts).
   const files = config.files.enabled
     ? CategoryFileSink.open(
         store,
-        { dir: path.join(dataDir, 'files'), segmentsDir: path.join(dataDir, 'files', '.segments'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms,
-          ingestActive: () => Date.now() - pipeline.lastSubmitAt < INGEST_QUIET_MS },
+        { dir: path.join(dataDir, 'files'), segmentsDir: path.join(dataDir, 'files', '.segments'), bufferBytes: config.files.buffer_bytes, maxOpenFiles: config.files.max_open_files, idleCloseMs: config.files.idle_close_ms },
         {
           openHandles: (n) => metrics.filesOpenHandles.set(n),
           bufferedBytes: (n) => metrics.filesBufferedBytes.set(n),

@@ -8,15 +8,14 @@
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SegmentCatalog, SegmentExtent } from './segment-catalog.js';
 import type { SegmentInfo } from './segment-filter.js';
 import { SegmentIndexer, type BuiltSummary } from './segment-indexer.js';
 import { closeSummaryFile, readSummary, writeSummary } from './segment-summary.js';
+import { startModuleWorker } from '../../worker-thread.js';
 
 const ROLE = 'loghaven-segment-index';
 const READ_CHUNK = 1 << 20;
@@ -341,16 +340,9 @@ export class SegmentIndex {
 
 /** A worker thread that indexes (this module, run as the worker). */
 function startIndexWorker(): Worker {
-  let url = new URL(import.meta.url);
-  // Under the test runner this module is TypeScript: the worker first registers the loader.
-  if (url.pathname.endsWith('.ts')) {
-    const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
-    const boot = `const { tsImport } = await import(${JSON.stringify(api)}); await tsImport(${JSON.stringify(url.href)}, ${JSON.stringify(url.href)});`;
-    url = new URL(`data:text/javascript,${encodeURIComponent(boot)}`);
-  }
   // Its working space is reused from one segment to the next (indexFile): a small young
   // generation is collected often and keeps the thread's memory to a few MB.
-  return new Worker(url, { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  return startModuleWorker(import.meta.url, { workerData: { role: ROLE }, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
 }
 
 /**
