@@ -1,16 +1,18 @@
 // npm run bench:ack — the acknowledgement latency of native NDJSON ingest at a fixed rate, measured
-// by an independent load generator (autocannon, its own HTTP client and HdrHistogram), so that
-// bench:ingest's own client is not the only witness of issue 16's goal: p99 ≤ 10 ms and
-// p99.9 ≤ 25 ms at 50,000 lines/s in 100-line batches. A fresh `loghaven start` per run
-// (production profile, authentication on, durability fsync); a warm-up at the same rate first.
+// by an independent load generator: wrk (C, its own HTTP client and latency histogram), driven by
+// bench/lib/wrk-open-loop.lua so that one request leaves every 1/rate s whatever the answers'
+// latency (an open loop), so bench:ingest's own client is not the only witness of issue 16's goal:
+// p99 ≤ 10 ms and p99.9 ≤ 25 ms at 50,000 lines/s in 100-line batches. A fresh `loghaven start`
+// per run (production profile, authentication on, durability fsync); a warm-up at the same rate
+// first. wrk is installed with apt-get when missing (Debian's package).
 //
-//   npm run bench:ack -- [--rate 50000] [--batch 100] [--connections 8] [--duration 20] [--warmup 5] [--runs 3]
+//   npm run bench:ack -- [--rate 50000] [--batch 100] [--connections 32] [--duration 20] [--warmup 5] [--runs 3]
 
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { startChild, stopChild, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
 import { fmt, machine } from './lib/report.js';
@@ -19,7 +21,7 @@ const { values: args } = parseArgs({
   options: {
     rate: { type: 'string', default: '50000' },
     batch: { type: 'string', default: '100' },
-    connections: { type: 'string', default: '8' },
+    connections: { type: 'string', default: '32' },
     duration: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
@@ -31,43 +33,57 @@ const CONNECTIONS = Number(args.connections);
 const DURATION_S = Number(args.duration);
 const WARMUP_S = Number(args.warmup);
 const RUNS = Number(args.runs);
+const SCRIPT = path.join(import.meta.dirname, 'lib', 'wrk-open-loop.lua');
 
-/** 100-line bodies of distinct corpus lines, sent in turn. */
-function bodies(): string[] {
+/** 100-line bodies of distinct corpus lines, each ended by a NUL byte (the script's separator). */
+function writeBodies(file: string): void {
   const lines = corpusLines(200_000);
   const out: string[] = [];
-  for (let i = 0; i + BATCH <= lines.length; i += BATCH) out.push(`${lines.slice(i, i + BATCH).join('\n')}\n`);
-  return out;
+  for (let i = 0; i + BATCH <= lines.length; i += BATCH) out.push(`${lines.slice(i, i + BATCH).join('\n')}\n\0`);
+  fs.writeFileSync(file, out.join(''));
+}
+
+/** wrk on the PATH, installed from Debian's packages when missing. */
+function ensureWrk(): void {
+  if (spawnSync('wrk', ['--version']).error === undefined) return;
+  if (process.getuid?.() !== 0 || spawnSync('apt-get', ['--version']).status !== 0) {
+    throw new Error('wrk is not installed, and apt-get cannot install it here (run: apt-get install -y wrk)');
+  }
+  console.log('installing wrk (apt-get install wrk)…');
+  const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk'], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0 || spawnSync('wrk', ['--version']).error !== undefined) {
+    throw new Error(`apt-get install wrk failed (exit ${r.status}): ${`${r.stdout}${r.stderr}`.trim().split('\n').slice(-3).join(' | ')}`);
+  }
 }
 
 interface Latency {
   p50: number;
+  p90: number;
   p99: number;
   p99_9: number;
   max: number;
   requests: number;
+  seconds: number;
   non2xx: number;
-  errors: number;
+  socketErrors: number;
+  /** Requests that left more than 1 ms after their slot: every connection was waiting. */
+  late: number;
 }
 
-function load(server: ChildServer, payloads: string[], seconds: number): Promise<Latency> {
-  let next = 0;
+function load(server: ChildServer, bodies: string, seconds: number): Promise<Latency> {
+  const headers = Object.entries({ ...server.headers, 'content-type': 'application/x-ndjson' }).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const argv = ['-t', '1', '-c', String(CONNECTIONS), '-d', `${seconds}s`, '--timeout', '10s', ...headers, '-s', SCRIPT, server.url, '--', String((1000 * BATCH) / RATE), bodies, '/api/v1/logs'];
   return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url: `${server.url}/api/v1/logs`,
-        method: 'POST',
-        headers: { ...server.headers, 'content-type': 'application/x-ndjson' },
-        connections: CONNECTIONS,
-        overallRate: RATE / BATCH,
-        duration: seconds,
-        requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, body: payloads[next++ % payloads.length] }) }],
-      },
-      (err: Error | null, r: { latency: Record<string, number>; requests: { total: number }; non2xx: number; errors: number }) => {
-        if (err !== null && err !== undefined) return reject(err);
-        resolve({ p50: r.latency.p50!, p99: r.latency.p99!, p99_9: r.latency.p99_9!, max: r.latency.max!, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors });
-      },
-    );
+    const wrk = spawn('wrk', argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    wrk.stdout.on('data', (d) => (out += d));
+    wrk.stderr.on('data', (d) => (out += d));
+    wrk.on('error', reject);
+    wrk.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{"requests"'));
+      if (code !== 0 || line === undefined) return reject(new Error(`wrk exited with ${code}: ${out.trim().split('\n').slice(-5).join(' | ')}`));
+      resolve(JSON.parse(line) as Latency);
+    });
   });
 }
 
@@ -77,9 +93,12 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`loghaven acknowledgement latency, independent load generator (autocannon) — ${machine()}`);
-  console.log(`${fmt(RATE)} lines/s offered as ${fmt(RATE / BATCH)} requests/s of ${BATCH} lines over ${CONNECTIONS} connections; ${WARMUP_S} s warm-up, then ${DURATION_S} s; ${RUNS} runs`);
-  const payloads = bodies();
+  ensureWrk();
+  console.log(`loghaven acknowledgement latency, independent load generator (wrk, open loop) — ${machine()}`);
+  console.log(`${fmt(RATE)} lines/s offered as ${fmt(RATE / BATCH)} requests/s of ${BATCH} lines, one every ${((1000 * BATCH) / RATE).toFixed(2)} ms on ${CONNECTIONS} connections; ${WARMUP_S} s warm-up, then ${DURATION_S} s; ${RUNS} runs`);
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-ack-bodies-'));
+  const payloads = path.join(work, 'bodies');
+  writeBodies(payloads);
   const runs: Latency[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-ack-'));
@@ -89,14 +108,15 @@ async function main(): Promise<void> {
       const l = await load(server, payloads, DURATION_S);
       runs.push(l);
       console.log(
-        `  run ${run}: ack p50 ${l.p50.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, p99.9 ${l.p99_9.toFixed(1)} ms, max ${l.max.toFixed(1)} ms; ` +
-          `${fmt(l.requests)} requests (${fmt((l.requests * BATCH) / DURATION_S)} lines/s), ${l.non2xx} not 2xx, ${l.errors} errors`,
+        `  run ${run}: ack p50 ${l.p50.toFixed(1)} ms, p90 ${l.p90.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, p99.9 ${l.p99_9.toFixed(1)} ms, max ${l.max.toFixed(1)} ms; ` +
+          `${fmt(l.requests)} requests (${fmt((l.requests * BATCH) / l.seconds)} lines/s), ${l.non2xx} not 2xx, ${l.socketErrors} socket errors, ${l.late} sent late`,
       );
     } finally {
       await stopChild(server);
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }
+  fs.rmSync(work, { recursive: true, force: true });
   const m = (f: (l: Latency) => number) => median(runs.map(f)).toFixed(1);
   console.log(
     `\nmedian of ${RUNS}: ack p50 ${m((l) => l.p50)} ms, p99 ${m((l) => l.p99)} ms (goal ≤ 10), p99.9 ${m((l) => l.p99_9)} ms (goal ≤ 25); ` +

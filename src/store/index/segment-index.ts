@@ -6,16 +6,14 @@
 // until it exists the segment is simply read in full. This module is both sides: imported, it
 // manages the worker; run as the worker, it indexes.
 
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import type { SegmentCatalog, SegmentExtent } from './segment-catalog.js';
 import type { SegmentInfo } from './segment-filter.js';
 import { SegmentIndexer, type BuiltSummary } from './segment-indexer.js';
 import { closeSummaryFile, readSummary, writeSummary } from './segment-summary.js';
-import { startModuleWorker } from '../../worker-thread.js';
+import { lowerThreadPriority, startModuleWorker } from '../../worker-thread.js';
 
 const ROLE = 'loghaven-segment-index';
 const READ_CHUNK = 1 << 20;
@@ -35,7 +33,9 @@ const serving = globalThis as { loghavenIndexWorker?: boolean };
 // Once per thread: under the test runner's loader the module can be evaluated twice.
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE && !serving.loghavenIndexWorker) {
   serving.loghavenIndexWorker = true;
-  lowerThreadPriority();
+  // The lowest CPU priority: nice 19 alone still let it hold a core long enough to raise the
+  // ingest p99 at 50,000 lines/s from ~8 ms to 10–30 ms (BENCHMARKS.md).
+  lowerThreadPriority(19, { idle: true });
   const port = parentPort!;
   port.on('message', (job: Job) => {
     let answer: Answer;
@@ -79,25 +79,6 @@ export function indexFile(file: string, firstSeq: bigint, lastSeq: bigint): Buil
   const built = indexer.finish(firstSeq, lastSeq);
   reusable = indexer;
   return built;
-}
-
-/**
- * The lowest CPU priority for this thread alone (Linux gives each thread its own): nice 19, then
- * the SCHED_IDLE policy (`chrt --idle`, util-linux), under which the thread runs only on a core
- * nothing else wants and gives it up the moment another thread wakes. Nice 19 alone still let it
- * hold a core long enough to raise the ingest p99 at 50,000 lines/s from ~8 ms to 10–30 ms
- * (BENCHMARKS.md). Where either is missing the worker keeps the priority it got.
- */
-function lowerThreadPriority(): void {
-  let tid: number;
-  try {
-    tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-    if (!Number.isInteger(tid) || tid <= 0) return;
-    os.setPriority(tid, 19);
-  } catch {
-    return; // Not Linux, or not allowed: normal priority.
-  }
-  spawnSync('chrt', ['--idle', '--pid', '0', String(tid)], { stdio: 'ignore', timeout: 5_000 });
 }
 
 export interface SegmentIndexLog {
