@@ -9,6 +9,8 @@
 // such escapes, but they name no character, and the store (like most JSON readers) would refuse
 // the whole row — after it was acknowledged.
 
+import { hex4 } from '../../model/utf8.js';
+
 export enum ValueKind {
   String,
   Number,
@@ -369,19 +371,6 @@ export function wellFormedJson(text: string): string {
     at = JsonObjectScanner.skipWhitespace(bytes, at, bytes.length);
   }
   return bytes.toString();
-}
-
-/** The value of four hex digits at `at` (before `end`), or -1. */
-export function hex4(buf: Uint8Array, at: number, end: number): number {
-  if (at + 4 > end) return -1;
-  let v = 0;
-  for (let k = at; k < at + 4; k++) {
-    const h = buf[k]!;
-    const d = h >= 48 && h <= 57 ? h - 48 : h >= 65 && h <= 70 ? h - 55 : h >= 97 && h <= 102 ? h - 87 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
 }
 
 /** What a JSON value starting with byte `c` is, for error messages. */

@@ -13,7 +13,8 @@ import { isUtf8 } from 'node:buffer';
 import { MAX_MICROS } from '../../model/timestamp.js';
 import { textField, type BufferSource } from '../../store/row-format.js';
 import { prepareDefaults, shadowBit, type PreparedDefaults } from '../common/json-rows.js';
-import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind, hex4 } from '../common/json-scanner.js';
+import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind } from '../common/json-scanner.js';
+import { hex4, utf8Into } from '../../model/utf8.js';
 import type { NormaliseContext } from '../common/normalise.js';
 import { labelDefaults, parseLokiJson, PushWriter, type ParsedPush } from './push-body.js';
 
@@ -448,23 +449,4 @@ function unrepairing(): JsonObjectScanner {
   const sc = new JsonObjectScanner();
   sc.repairs = false;
   return sc;
-}
-
-
-function utf8Into(out: Buffer, o: number, cp: number): number {
-  if (cp < 0x80) out[o++] = cp;
-  else if (cp < 0x800) {
-    out[o++] = 0xc0 | (cp >> 6);
-    out[o++] = 0x80 | (cp & 63);
-  } else if (cp < 0x10000) {
-    out[o++] = 0xe0 | (cp >> 12);
-    out[o++] = 0x80 | ((cp >> 6) & 63);
-    out[o++] = 0x80 | (cp & 63);
-  } else {
-    out[o++] = 0xf0 | (cp >> 18);
-    out[o++] = 0x80 | ((cp >> 12) & 63);
-    out[o++] = 0x80 | ((cp >> 6) & 63);
-    out[o++] = 0x80 | (cp & 63);
-  }
-  return o;
 }

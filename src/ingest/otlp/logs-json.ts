@@ -21,7 +21,8 @@ import { isUtf8 } from 'node:buffer';
 import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
 import { textField, type BufferSource, type RowBatchBuilder } from '../../store/row-format.js';
-import { hex4, wellFormedJson } from '../common/json-scanner.js';
+import { wellFormedJson } from '../common/json-scanner.js';
+import { hex4, utf8Into } from '../../model/utf8.js';
 import type { NormaliseContext } from '../common/normalise.js';
 import {
   jsonLogRecord,
@@ -1802,24 +1803,13 @@ function canonical(src: Uint8Array, s: number, e: number, dst: Uint8Array, q: nu
     } else if (cp === QUOTE || cp === BACKSLASH) {
       dst[q++] = BACKSLASH;
       dst[q++] = cp;
-    } else if (cp < 0x80) {
-      dst[q++] = cp;
-    } else if (cp < 0x800) {
-      dst[q++] = 0xc0 | (cp >> 6);
-      dst[q++] = 0x80 | (cp & 63);
     } else if (cp < 0xd800 || cp > 0xdfff) {
-      dst[q++] = 0xe0 | (cp >> 12);
-      dst[q++] = 0x80 | ((cp >> 6) & 63);
-      dst[q++] = 0x80 | (cp & 63);
+      q = utf8Into(dst, q, cp);
     } else {
       const low = cp <= 0xdbff && src[i] === BACKSLASH && src[i + 1] === 117 ? hex4(src, i + 2, e) : -1;
       if (low >= 0xdc00 && low <= 0xdfff) {
         i += 6;
-        const u = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
-        dst[q++] = 0xf0 | (u >> 18);
-        dst[q++] = 0x80 | ((u >> 12) & 63);
-        dst[q++] = 0x80 | ((u >> 6) & 63);
-        dst[q++] = 0x80 | (u & 63);
+        q = utf8Into(dst, q, 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00));
       } else {
         q = put(dst, q, text ? UFFFD : UFFFD_ESCAPED);
       }

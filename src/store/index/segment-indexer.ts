@@ -8,6 +8,7 @@
 // "may match" (ATTR_ANY, infinite ranges), never "cannot match".
 
 import { LEVELS } from '../../model/record.js';
+import { hex4, utf8Into } from '../../model/utf8.js';
 import { isWordByte } from '../../query/words.js';
 import { HashSet64, filterSize } from './block-bloom.js';
 import {
@@ -714,6 +715,7 @@ export function decodeJsonString(buf: Uint8Array, s: number, e: number, out: Uin
       case 0x75: {
         let cp = hex4(buf, i);
         i += 4;
+        if (cp < 0) cp = 0xfffd;
         if (cp >= 0xd800 && cp <= 0xdbff && buf[i] === BACKSLASH && buf[i + 1] === 0x75) {
           const lo = hex4(buf, i + 2);
           if (lo >= 0xdc00 && lo <= 0xdfff) {
@@ -722,39 +724,12 @@ export function decodeJsonString(buf: Uint8Array, s: number, e: number, out: Uin
           }
         }
         if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
-        o = putUtf8(out, o, cp);
+        o = utf8Into(out, o, cp);
         break;
       }
       default:
         out[o++] = x; // \" \\ \/
     }
-  }
-  return o;
-}
-
-function hex4(buf: Uint8Array, i: number): number {
-  let v = 0;
-  for (let k = 0; k < 4; k++) {
-    const c = buf[i + k]!;
-    v = (v << 4) | (c <= 0x39 ? c - 0x30 : (c | 0x20) - 0x57);
-  }
-  return v;
-}
-
-function putUtf8(out: Uint8Array, o: number, cp: number): number {
-  if (cp < 0x80) out[o++] = cp;
-  else if (cp < 0x800) {
-    out[o++] = 0xc0 | (cp >> 6);
-    out[o++] = 0x80 | (cp & 0x3f);
-  } else if (cp < 0x10000) {
-    out[o++] = 0xe0 | (cp >> 12);
-    out[o++] = 0x80 | ((cp >> 6) & 0x3f);
-    out[o++] = 0x80 | (cp & 0x3f);
-  } else {
-    out[o++] = 0xf0 | (cp >> 18);
-    out[o++] = 0x80 | ((cp >> 12) & 0x3f);
-    out[o++] = 0x80 | ((cp >> 6) & 0x3f);
-    out[o++] = 0x80 | (cp & 0x3f);
   }
   return o;
 }

@@ -8,6 +8,7 @@
 // Sequence numbers are not in the rows: they are written in front of each line as it is sent,
 // once the load knows them.
 
+import { hex4, utf8Into } from '../../model/utf8.js';
 import { ROW_COLUMNS } from '../row-format.js';
 
 const TAB = 9;
@@ -201,36 +202,10 @@ function writeCodePoint(out: Buffer, o: number, cp: number): number {
     out[o++] = HEX[cp & 15]!;
     return o;
   }
-  if (cp < 0x80) {
-    out[o++] = cp;
-  } else if (cp < 0x800) {
-    out[o++] = 0xc0 | (cp >> 6);
-    out[o++] = 0x80 | (cp & 63);
-  } else if (cp < 0x10000) {
-    out[o++] = 0xe0 | (cp >> 12);
-    out[o++] = 0x80 | ((cp >> 6) & 63);
-    out[o++] = 0x80 | (cp & 63);
-  } else {
-    out[o++] = 0xf0 | (cp >> 18);
-    out[o++] = 0x80 | ((cp >> 12) & 63);
-    out[o++] = 0x80 | ((cp >> 6) & 63);
-    out[o++] = 0x80 | (cp & 63);
-  }
-  return o;
+  return utf8Into(out, o, cp);
 }
 
 const HEX = Buffer.from('0123456789abcdef');
-
-function hex4(src: Uint8Array, at: number): number {
-  let v = 0;
-  for (let k = at; k < at + 4; k++) {
-    const c = src[k]!;
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
-  }
-  return v;
-}
 
 /** The tenant column's text (JSON escapes undone). */
 function decodeTenant(raw: Buffer): string {
