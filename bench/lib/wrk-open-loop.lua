@@ -1,7 +1,7 @@
 -- wrk script for bench:ack: POSTs the bodies of a file (separated by NUL bytes) on a fixed
 -- schedule, one request every `interval` ms, whatever the answers' latency (an open loop), on
--- whichever connection is free. wrk's own -R-less rate control is a closed loop, and autocannon's
--- overallRate sends each second's requests in one burst, so neither holds a steady rate alone.
+-- whichever connection is free. wrk alone runs a closed loop (it has no rate option), and
+-- autocannon's overallRate sends each second's requests in one burst: neither holds a steady rate.
 --   wrk -t1 -cN -s wrk-open-loop.lua URL -- <interval ms> <bodies file> <path>
 -- Prints one line of JSON at the end: latencies in ms, requests, failures, and how many requests
 -- left later than 1 ms after their slot (every connection busy: raise -c).
