@@ -10,7 +10,7 @@ import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../mod
 import type { Level } from '../../model/record.js';
 import { BytesTimestamp, jsonNumber, parseTimestamp, timestampFromBytes } from '../../model/timestamp.js';
 import { RowBatchBuilder, textField } from '../../store/row-format.js';
-import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind, wellFormedJson } from './json-scanner.js';
+import { JsonObjectScanner, doubled, KEY_ESCAPED, VALUE_ESCAPED, ValueKind, wellFormedJson } from './json-scanner.js';
 import { FIELD_ALIASES, MAX_ALIASES, NESTED_PARENTS, currentAliases, onAliasesChanged, type NormaliseContext, type RecordDefaults, type ShadowField } from './normalise.js';
 
 /** The aliased fields in alias-table order; text fields are written in ROW_COLUMNS order. */
@@ -546,18 +546,12 @@ export class JsonRowEncoder {
   }
 
   private growCandidates(): void {
-    const size = this.cStart.length * 2;
-    const grow = <T extends Int32Array | Int16Array | Uint8Array>(a: T, make: (k: number) => T): T => {
-      const b = make(size);
-      b.set(a);
-      return b;
-    };
-    this.cStart = grow(this.cStart, (k) => new Int32Array(k));
-    this.cEnd = grow(this.cEnd, (k) => new Int32Array(k));
-    this.cKind = grow(this.cKind, (k) => new Uint8Array(k));
-    this.cFlags = grow(this.cFlags, (k) => new Uint8Array(k));
-    this.cCode = grow(this.cCode, (k) => new Int16Array(k));
-    this.cMember = grow(this.cMember, (k) => new Int32Array(k));
+    this.cStart = doubled(this.cStart);
+    this.cEnd = doubled(this.cEnd);
+    this.cKind = doubled(this.cKind);
+    this.cFlags = doubled(this.cFlags);
+    this.cCode = doubled(this.cCode);
+    this.cMember = doubled(this.cMember);
   }
 }
 

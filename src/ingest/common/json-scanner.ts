@@ -11,6 +11,13 @@
 
 import { hex4 } from '../../model/utf8.js';
 
+/** A typed array twice as long as `a`, starting with a copy of it (member tables grow so). */
+export function doubled<T extends Int32Array | Int16Array | Uint8Array>(a: T): T {
+  const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
+}
+
 export enum ValueKind {
   String,
   Number,
@@ -336,18 +343,12 @@ export class JsonObjectScanner {
   }
 
   private grow(): void {
-    const n = this.keyStart.length * 2;
-    const widen = <T extends Int32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.keyStart = widen(this.keyStart, (k) => new Int32Array(k));
-    this.keyEnd = widen(this.keyEnd, (k) => new Int32Array(k));
-    this.valueStart = widen(this.valueStart, (k) => new Int32Array(k));
-    this.valueEnd = widen(this.valueEnd, (k) => new Int32Array(k));
-    this.kind = widen(this.kind, (k) => new Uint8Array(k));
-    this.flags = widen(this.flags, (k) => new Uint8Array(k));
+    this.keyStart = doubled(this.keyStart);
+    this.keyEnd = doubled(this.keyEnd);
+    this.valueStart = doubled(this.valueStart);
+    this.valueEnd = doubled(this.valueEnd);
+    this.kind = doubled(this.kind);
+    this.flags = doubled(this.flags);
   }
 }
 

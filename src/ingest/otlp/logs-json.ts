@@ -21,7 +21,7 @@ import { isUtf8 } from 'node:buffer';
 import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
 import { textField, type BufferSource, type RowBatchBuilder } from '../../store/row-format.js';
-import { wellFormedJson } from '../common/json-scanner.js';
+import { doubled, wellFormedJson } from '../common/json-scanner.js';
 import { hex4, utf8Into } from '../../model/utf8.js';
 import type { NormaliseContext } from '../common/normalise.js';
 import {
@@ -1451,20 +1451,14 @@ class OtlpJsonDecoder {
   }
 
   private growEntries(): void {
-    const n = this.keyStart.length * 2;
-    const grow = <T extends Int32Array | Uint8Array>(a: T, make: (k: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.keyStart = grow(this.keyStart, (k) => new Int32Array(k));
-    this.keyEnd = grow(this.keyEnd, (k) => new Int32Array(k));
-    this.valueStart = grow(this.valueStart, (k) => new Int32Array(k));
-    this.valueEnd = grow(this.valueEnd, (k) => new Int32Array(k));
-    this.valueKind = grow(this.valueKind, (k) => new Uint8Array(k));
-    this.valueWhere = grow(this.valueWhere, (k) => new Uint8Array(k));
-    this.valueEscaped = grow(this.valueEscaped, (k) => new Uint8Array(k));
-    this.gone = grow(this.gone, (k) => new Uint8Array(k));
+    this.keyStart = doubled(this.keyStart);
+    this.keyEnd = doubled(this.keyEnd);
+    this.valueStart = doubled(this.valueStart);
+    this.valueEnd = doubled(this.valueEnd);
+    this.valueKind = doubled(this.valueKind);
+    this.valueWhere = doubled(this.valueWhere);
+    this.valueEscaped = doubled(this.valueEscaped);
+    this.gone = doubled(this.gone);
   }
 
   // ---- JSON grammar (RFC 8259, as JSON.parse reads it); anything else is WHOLE_BODY ----
