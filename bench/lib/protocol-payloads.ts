@@ -82,19 +82,39 @@ export function lokiBodies(c: Corpus, batch: number): Bodies {
  * context goes beside it: each entry [ns, the JSON line, {"trace_id", "span_id"}].
  */
 export function lokiMetadataBodies(c: Corpus, batch: number): Bodies {
-  let n = 0;
-  const hex = (v: number, len: number) => v.toString(16).padStart(len, '0').slice(-len);
+  let first = 0;
   return batches(c, batch, (records, lines) => {
-    const indexed = records.map((r, i) => ({ r, line: lines[i]! }));
+    const indexed = records.map((r, i) => ({ r, line: lines[i]!, meta: traceContext(first + i) }));
+    first += records.length;
     const streams = groupBy(indexed, (x) => x.r.service).map((g) => ({
       stream: { service_name: g[0]!.r.service },
-      values: g.map((x) => {
-        n++;
-        return [nanos(x.r.ts), x.line, { trace_id: `${hex(n * 2654435761, 16)}${hex(n, 16)}`, span_id: hex(n * 40503, 16) }];
-      }),
+      values: g.map((x) => [nanos(x.r.ts), x.line, x.meta]),
     }));
     return JSON.stringify({ streams });
   });
+}
+
+/**
+ * The yardstick of lokiMetadataBodies: the same records and trace context as native NDJSON, each
+ * line with `trace_id` and `span_id` members (the same values, so the same rows are stored).
+ */
+export function ndjsonMetadataPayloads(c: Corpus, batch: number): Bodies {
+  let first = 0;
+  return batches(c, batch, (_records, lines) => {
+    const out = lines.map((line, i) => {
+      const { trace_id, span_id } = traceContext(first + i);
+      return `${line.slice(0, -1)},"trace_id":"${trace_id}","span_id":"${span_id}"}`;
+    });
+    first += lines.length;
+    return out.join('\n');
+  });
+}
+
+/** The made-up trace context of record number `i` (1-based ids, distinct for every record). */
+function traceContext(i: number): { trace_id: string; span_id: string } {
+  const n = i + 1;
+  const hex = (v: number, len: number) => v.toString(16).padStart(len, '0').slice(-len);
+  return { trace_id: `${hex(n * 2654435761, 16)}${hex(n, 16)}`, span_id: hex(n * 40503, 16) };
 }
 
 /** The record as an Elastic Common Schema document, flat dotted keys as ecs-logging writes them. */

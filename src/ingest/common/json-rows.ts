@@ -6,6 +6,7 @@
 // allocated per member, so a line costs about one pass over its bytes. The rules are those of
 // normaliseObject, which a differential test holds this to.
 
+import { bytesEqual } from '../../model/bytes.js';
 import { levelFromBytes, levelFromOtelSeverity, normaliseLevel } from '../../model/level.js';
 import type { Level } from '../../model/record.js';
 import { BytesTimestamp, jsonNumber, parseTimestamp, timestampFromBytes } from '../../model/timestamp.js';
@@ -253,7 +254,7 @@ export class JsonRowEncoder {
       const at = out.pos;
       if (this.writeText(buf, best[TEXT_FIELDS[t]!]!)) {
         const d = defaults?.text[t];
-        if (!d || d.length !== out.pos - at || !d.equals(out.buf.subarray(at, out.pos))) own |= 1 << t;
+        if (!d || d.length !== out.pos - at || !bytesEqual(d, 0, out.buf, at, d.length)) own |= 1 << t;
       } else {
         const d = defaults?.text[t];
         if (d) {

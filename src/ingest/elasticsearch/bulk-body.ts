@@ -8,6 +8,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { LhError } from '../../errors.js';
+import { bytesEqual } from '../../model/bytes.js';
 import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
 import { JsonRowEncoder, prepareDefaults, withAttr, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner } from '../common/json-scanner.js';
@@ -93,8 +94,9 @@ export function parseBulkBody(
   for (;;) {
     const actionLine = nextLine();
     if (actionLine === null) break;
-    const action: Action =
-      lastAction !== null && sameBytes(buf, lastActionAt, actionLine) ? lastAction : readAction(buf, actionLine[0], actionLine[1], line);
+    const length = actionLine[1] - actionLine[0];
+    const same = lastAction !== null && lastActionAt[1] - lastActionAt[0] === length && bytesEqual(buf, lastActionAt[0], buf, actionLine[0], length);
+    const action: Action = same ? lastAction! : readAction(buf, actionLine[0], actionLine[1], line);
     lastAction = action;
     lastActionAt = actionLine;
     const index = action.index ?? defaultIndex;
@@ -138,13 +140,6 @@ export function parseBulkBody(
     }
   }
   return { batch: enc.out.finish(), items, failed };
-}
-
-function sameBytes(buf: Buffer, a: [number, number], b: [number, number]): boolean {
-  const n = a[1] - a[0];
-  if (b[1] - b[0] !== n) return false;
-  for (let i = 0; i < n; i++) if (buf[a[0] + i] !== buf[b[0] + i]) return false;
-  return true;
 }
 
 interface Action {

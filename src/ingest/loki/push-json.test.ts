@@ -40,6 +40,8 @@ const line = fc.oneof(
 const ns = fc.oneof(
   { weight: 6, arbitrary: fc.bigInt({ min: 0n, max: 9_223_372_036_854_775_807n }).map(String) },
   { weight: 1, arbitrary: fc.constantFrom('0', '999', '1000', '00001768478400123456789', '-1', '1.5', '', 'x', '99999999999999999999', '2026-01-15T12:00:00Z') },
+  // µs on either side of 2^53, where the digits stop fitting a double.
+  { weight: 1, arbitrary: fc.constantFrom('9007199254740991999', '9007199254740992000', '9007199254740993000', '1768478400123456789') },
 );
 const meta = fc.option(fc.dictionary(fc.constantFrom(...NAMES, 'm_a', 'm_b'), VALUES, { maxKeys: 3 }), { nil: undefined });
 const entry = fc.oneof(
@@ -89,6 +91,17 @@ describe('Loki JSON push read from bytes', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('unescapes lines longer than its first 64 KiB of room, and their neighbours, as the reference does', () => {
+    // Lengths around the point where the room runs out, so that each kind of escape falls on it
+    // (short bodies start with less room: the random pushes above grow it too).
+    for (let pad = 0; pad < 12; pad++) {
+      const long = JSON.stringify({ msg: `${'p'.repeat(pad)}${'a"é\\\n\u0001'.repeat(12_000)}` });
+      const push = { streams: [{ stream: { service_name: 'api' }, values: [['1768478400123456789', long], ['1768478400123456790', 'x\\"'.repeat(25_000)], ['1768478400123456791', '{"msg":"after"}']] }] };
+      const { bytes, reference } = both(Buffer.from(JSON.stringify(push)));
+      expect(bytes).toEqual(reference);
+    }
   });
 
   it('writes the usual shape itself: metadata values, labels and lines as the reference does', () => {

@@ -32,8 +32,6 @@ const LEVEL_NAMES = new Set(['level', 'detected_level']);
 /** Marks a metadata value's place in a plan; a label holding it makes the stream plan-less. */
 const SLOT = '\u0001lh-slot-';
 
-/** Where each line is unescaped: one for every request, as a walk runs to its end without yielding. */
-let scratch = Buffer.allocUnsafe(64 * 1024);
 
 /** The walk met something it leaves to parseLokiJson. */
 class Unusual extends Error {}
@@ -79,6 +77,8 @@ class PushWalk {
   private readonly labels = unrepairing();
   private readonly meta = unrepairing();
   private readonly skipper = unrepairing();
+  /** Where each line is unescaped; it grows with the longest line (which the body's size bounds). */
+  private scratch: Buffer;
 
   constructor(
     private readonly buf: Buffer,
@@ -86,6 +86,7 @@ class PushWalk {
     buffers: BufferSource | undefined,
   ) {
     this.end = buf.length;
+    this.scratch = Buffer.allocUnsafe(Math.min(buf.length, 64 * 1024));
     this.writer = new PushWriter(buf.length, ctx, buffers);
   }
 
@@ -181,7 +182,7 @@ class PushWalk {
       }
       this.expect(CLOSE_BRACKET);
       defaults.ts = us;
-      w.entry(defaults, scratch, 0, length);
+      w.entry(defaults, this.scratch, 0, length);
     } while (this.consume(COMMA));
     this.expect(CLOSE_BRACKET);
   }
@@ -196,13 +197,14 @@ class PushWalk {
     while (p < this.end && buf[p]! >= 48 && buf[p]! <= 57) p++;
     if (p === start || p - start > 20 || buf[p] !== QUOTE) throw UNUSUAL;
     this.pos = p + 1;
-    // The µs are the digits but the last three; up to 15 digits fit a double exactly.
+    // The µs are the digits but the last three. Up to 16 digits are summed as a double, exact
+    // while below 2^53 (until the year 2255), which every step before the last is too.
     const digits = p - start - 3;
     if (digits <= 0) return 0n;
     let us: bigint;
-    if (digits <= 15) {
-      let n = 0;
-      for (let k = start; k < start + digits; k++) n = n * 10 + (buf[k]! - 48);
+    let n = 0;
+    if (digits <= 16) for (let k = start; k < start + digits; k++) n = n * 10 + (buf[k]! - 48);
+    if (digits <= 16 && n <= Number.MAX_SAFE_INTEGER) {
       us = BigInt(n);
     } else {
       us = BigInt(buf.toString('latin1', start, start + digits));
@@ -212,32 +214,53 @@ class PushWalk {
   }
 
   /**
-   * The line, a JSON string, unescaped into `scratch` as UTF-8 (a lone surrogate becomes U+FFFD,
+   * The line, a JSON string, unescaped into `this.scratch` as UTF-8 (a lone surrogate becomes U+FFFD,
    * as a decoder makes it); its length.
    */
   private lineInto(): number {
     const buf = this.buf;
+    const end = this.end;
     this.ws();
     if (buf[this.pos] !== QUOTE) throw UNUSUAL;
     let p = this.pos + 1;
-    let out = scratch;
+    let out = this.scratch;
     let o = 0;
     for (;;) {
-      if (p >= this.end) throw UNUSUAL;
-      // Room for the longest character an escape makes.
-      if (o + 4 > out.length) {
+      // A run of plain bytes (and \" escapes), copied; no byte of it makes more than one byte, so
+      // the run stops where the room could end. The other escapes are read after it.
+      if (out.length - o <= 4) {
         const grown = Buffer.allocUnsafe(out.length * 2);
         out.copy(grown, 0, 0, o);
-        scratch = out = grown;
+        this.scratch = out = grown;
       }
-      const c = buf[p]!;
-      if (c === QUOTE) break;
-      if (c !== BACKSLASH) {
-        if (c < 32) throw UNUSUAL;
-        out[o++] = c;
+      const stop = Math.min(end, p + (out.length - o - 4));
+      let c = 0;
+      while (p < stop) {
+        c = buf[p]!;
+        // Stored before it is looked at (there is room): the loop is fastest so (about a third).
+        out[o] = c;
+        if (c > QUOTE && c !== BACKSLASH) {
+          o++;
+          p++;
+          continue;
+        }
+        if (c === BACKSLASH) {
+          // \" — the escape a line that is itself JSON is full of — without leaving the run.
+          if (buf[p + 1] !== QUOTE) break;
+          out[o++] = QUOTE;
+          p += 2;
+          continue;
+        }
+        if (c === QUOTE || c < 32) break;
+        o++;
         p++;
+      }
+      if (p >= stop) {
+        if (p >= end) throw UNUSUAL;
         continue;
       }
+      if (c === QUOTE) break;
+      if (c !== BACKSLASH) throw UNUSUAL;
       const e = buf[p + 1];
       switch (e) {
         case QUOTE:
@@ -261,11 +284,11 @@ class PushWalk {
           out[o++] = 9;
           break;
         case 117: {
-          let cp = hex4(buf, p + 2, this.end);
+          let cp = hex4(buf, p + 2, end);
           if (cp < 0) throw UNUSUAL;
           p += 6;
           if (cp >= 0xd800 && cp <= 0xdbff && buf[p] === BACKSLASH && buf[p + 1] === 117) {
-            const low = hex4(buf, p + 2, this.end);
+            const low = hex4(buf, p + 2, end);
             if (low >= 0xdc00 && low <= 0xdfff) {
               cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
               p += 6;

@@ -8,6 +8,7 @@
 // "may match" (ATTR_ANY, infinite ranges), never "cannot match".
 
 import { LEVELS } from '../../model/record.js';
+import { bytesEqual } from '../../model/bytes.js';
 import { hex4, utf8Into } from '../../model/utf8.js';
 import { isWordByte } from '../../query/words.js';
 import { HashSet64, filterSize } from './block-bloom.js';
@@ -87,7 +88,7 @@ class PathTable<T extends { path: string }> {
     hashToken(0, path, 0, len);
     const list = this.byHash.get(hashOut[0]! * 0x200000 + (hashOut[1]! & 0x1fffff));
     if (list === undefined) return undefined;
-    for (const e of list) if (e.bytes.length === len && sameBytes(e.bytes, path, len)) return e.entry;
+    for (const e of list) if (e.bytes.length === len && bytesEqual(e.bytes, 0, path, 0, len)) return e.entry;
     return undefined;
   }
 
@@ -513,12 +514,6 @@ function copyBytes(src: Uint8Array, s: number, e: number, dst: Uint8Array, at: n
   if (n > 64) dst.set(src.subarray(s, e), at);
   else for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
   return n;
-}
-
-/** Whether a[0, len) and b[0, len) hold the same bytes. */
-function sameBytes(a: Uint8Array, b: Uint8Array, len: number): boolean {
-  for (let i = 0; i < len; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** The JSON number in buf[s, e) as the engine's TRY_CAST to DOUBLE reads it. */
