@@ -73,8 +73,13 @@ export interface PreparedDefaults {
   ts: bigint | null;
   level: Level | null;
   severity: number | null;
-  /** Escaped text of the text fields, in TEXT_FIELDS order; null where there is no default. */
-  text: (Buffer | null)[];
+  /**
+   * Escaped text of the text fields, in TEXT_FIELDS order: bytes `[textAt[2t], textAt[2t + 1])` of
+   * `text[t]` (a reader fills in a field per record in place, without a view); null where there
+   * is no default.
+   */
+  text: (Uint8Array | null)[];
+  textAt: Int32Array;
   /** Members for attrs: the escaped key (to compare with the record's keys) and `"key":value`. */
   attrs: { key: Buffer; member: Buffer }[];
   /** RecordDefaults.shadow: members for attrs when the record has its own value of the field (`own` bit). */
@@ -100,10 +105,17 @@ export function prepareDefaults(d: RecordDefaults): PreparedDefaults {
     ts: d.ts ?? null,
     level: d.level ?? null,
     severity: d.level !== undefined ? (d.severity ?? null) : null,
-    text: texts.map((t) => (t === undefined ? null : Buffer.from(textField(t)))),
+    ...textDefaults(texts.map((t) => (t === undefined ? null : Buffer.from(textField(t))))),
     attrs: Object.entries(d.attrs ?? {}).map(([k, v]) => attrMember(k, v)),
     shadow: (d.shadow ?? []).map((sh) => ({ bit: SHADOW_BITS[sh.field], ...attrMember(sh.key, sh.value) })),
   };
+}
+
+/** PreparedDefaults' text and textAt for whole buffers. */
+export function textDefaults(text: (Uint8Array | null)[]): { text: (Uint8Array | null)[]; textAt: Int32Array } {
+  const textAt = new Int32Array(text.length * 2);
+  text.forEach((t, i) => (textAt[2 * i + 1] = t?.length ?? 0));
+  return { text, textAt };
 }
 
 /** `defaults` with one more attrs member (a value of this record alone, such as a bulk action's `_id`). */
@@ -252,14 +264,15 @@ export class JsonRowEncoder {
     for (let t = 0; t < TEXT_FIELDS.length; t++) {
       out.tab();
       const at = out.pos;
+      const d = defaults?.text[t];
+      const ds = d ? defaults!.textAt[2 * t]! : 0;
+      const de = d ? defaults!.textAt[2 * t + 1]! : 0;
       if (this.writeText(buf, best[TEXT_FIELDS[t]!]!)) {
-        const d = defaults?.text[t];
-        if (!d || d.length !== out.pos - at || !bytesEqual(d, 0, out.buf, at, d.length)) own |= 1 << t;
+        if (!d || de - ds !== out.pos - at || !bytesEqual(d, ds, out.buf, at, de - ds)) own |= 1 << t;
       } else {
-        const d = defaults?.text[t];
         if (d) {
-          out.reserve(d.length + 2);
-          out.copy(d, 0, d.length);
+          out.reserve(de - ds + 2);
+          out.copy(d, ds, de);
         } else {
           out.nul();
         }
@@ -293,11 +306,13 @@ export class JsonRowEncoder {
     else out.int(defaults.severity);
     for (let t = 0; t < TEXT_FIELDS.length; t++) {
       const d = defaults.text[t];
+      const ds = defaults.textAt[2 * t]!;
+      const de = defaults.textAt[2 * t + 1]!;
       // The message may be long: each field makes its own room.
-      out.reserve((d?.length ?? 2) + 1);
+      out.reserve((d ? de - ds : 2) + 1);
       out.tab();
       if (t === MESSAGE && text !== undefined) out.escaped(text, start, end);
-      else if (d) out.copy(d, 0, d.length);
+      else if (d) out.copy(d, ds, de);
       else out.nul();
     }
     let attrs = 4;

@@ -94,15 +94,12 @@ export class PushWriter {
     if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push({ stream, entry, error });
   }
 
-  /** One entry: `line` is bytes `[start, end)`; `defaults.ts` is already its time. */
+  /**
+   * One entry: `line` is bytes `[start, end)`, valid UTF-8 (rows must be: see utf8Line);
+   * `defaults.ts` is already its time.
+   */
   entry(defaults: PreparedDefaults, line: Uint8Array, start: number, end: number): void {
     const enc = this.encoder;
-    // Rows must be UTF-8: invalid sequences in a line become U+FFFD, as a decoder would make them.
-    if (!isUtf8(line.subarray(start, end))) {
-      line = Buffer.from(Buffer.from(line.buffer, line.byteOffset + start, end - start).toString('utf8'));
-      start = 0;
-      end = line.length;
-    }
     const first = JsonObjectScanner.skipWhitespace(line, start, end);
     if (line[first] === 123 /* { */) {
       enc.encodeObject(line, first, end, true, defaults);
@@ -254,7 +251,8 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
       if (us === null) return w.fail(name, ei + 1, 'timestamp missing or not a time loghaven keeps (years 1–9999)');
       const defaults = meta !== null ? prepareDefaults(labelDefaults(labels, meta)) : streamDefaults;
       defaults.ts = us;
-      w.entry(defaults, buf, line[0], line[1]);
+      const bytes = utf8Line(buf, line[0], line[1]);
+      w.entry(defaults, bytes, 0, bytes.length);
     });
   }
   return w.result();
@@ -314,4 +312,10 @@ export function parseLabels(text: string): Record<string, string> | null {
     }
   }
   return out;
+}
+
+/** Bytes `[start, end)` of `buf` with invalid UTF-8 sequences made U+FFFD, as a decoder makes them. */
+function utf8Line(buf: Buffer, start: number, end: number): Buffer {
+  const line = buf.subarray(start, end);
+  return isUtf8(line) ? line : Buffer.from(line.toString('utf8'));
 }

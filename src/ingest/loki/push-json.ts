@@ -12,7 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_MICROS } from '../../model/timestamp.js';
 import { textField, type BufferSource } from '../../store/row-format.js';
-import { prepareDefaults, shadowBit, type PreparedDefaults } from '../common/json-rows.js';
+import { prepareDefaults, shadowBit, textDefaults, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind } from '../common/json-scanner.js';
 import { hex4, utf8Into } from '../../model/utf8.js';
 import type { NormaliseContext } from '../common/normalise.js';
@@ -375,7 +375,7 @@ class PushWalk {
         // Levels come from the labels only: metadata that could set one has no plan.
         level: d.level ?? null,
         severity: null,
-        text: text.map((t) => t.fixed),
+        ...textDefaults(text.map((t) => t.fixed)),
         attrs: attrs.map((a) => ({ key: a.key, member: a.member.fixed ?? EMPTY })),
         shadow: shadow.map((s) => ({ bit: s.bit, key: s.key, member: s.member.fixed ?? EMPTY })),
       },
@@ -385,9 +385,15 @@ class PushWalk {
   /** The plan's defaults with this entry's metadata values in their slots. */
   private fill(plan: Plan): PreparedDefaults {
     const d = plan.defaults;
+    const sc = this.meta;
     for (let t = 0; t < plan.text.length; t++) {
+      // Metadata value `slot` as row text: its bytes in the body, when they need no unescaping.
       const slot = plan.text[t]!.slot;
-      if (slot >= 0) d.text[t] = this.value(slot);
+      if (slot < 0) continue;
+      if ((sc.flags[slot]! & VALUE_ESCAPED) !== 0) throw UNUSUAL;
+      d.text[t] = this.buf;
+      d.textAt[2 * t] = sc.valueStart[slot]! + 1;
+      d.textAt[2 * t + 1] = sc.valueEnd[slot]! - 1;
     }
     for (let a = 0; a < plan.attrs.length; a++) {
       const slot = plan.attrs[a]!.member.slot;
@@ -398,13 +404,6 @@ class PushWalk {
       if (slot >= 0) d.shadow[s]!.member = this.member(slot);
     }
     return d;
-  }
-
-  /** Metadata value `i` as row text: its bytes in the body, when they need no unescaping. */
-  private value(i: number): Buffer {
-    const sc = this.meta;
-    if ((sc.flags[i]! & VALUE_ESCAPED) !== 0) throw UNUSUAL;
-    return this.buf.subarray(sc.valueStart[i]! + 1, sc.valueEnd[i]! - 1);
   }
 
   /** Metadata member `i` as an attrs member, `"name":"value"`: its bytes in the body when written so. */
