@@ -12,6 +12,7 @@ import { bytesEqual } from '../../model/bytes.js';
 import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/row-format.js';
 import { JsonRowEncoder, prepareDefaults, withAttr, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner } from '../common/json-scanner.js';
+import { reserveIds, type MadeIds } from './bulk-answer.js';
 import type { NormaliseContext } from '../common/normalise.js';
 
 export type BulkOp = 'index' | 'create' | 'update' | 'delete';
@@ -20,9 +21,8 @@ export type BulkOp = 'index' | 'create' | 'update' | 'delete';
 export interface BulkItem {
   op: BulkOp;
   index: string;
-  id: string;
-  /** Whether the id was made up here (base 36 digits), not given by the shipper. */
-  madeId: boolean;
+  /** The id the shipper gave; the answer makes one up for a document without (ParsedBulk.ids). */
+  id?: string;
   /** 201 created, or the error status of this item. */
   status: number;
   error?: { type: string; reason: string };
@@ -33,32 +33,14 @@ export interface ParsedBulk {
   items: BulkItem[];
   /** Items that failed on their own. */
   failed: number;
+  /** The ids the answer gives the documents sent without one (bulkAnswer). */
+  ids: MadeIds;
 }
 
 /** Which record field the `_index` of a document feeds when the document has none of its own. */
 export type IndexField = 'service' | 'category';
 
 const OPS: ReadonlySet<string> = new Set(['index', 'create', 'update', 'delete']);
-
-let idCounter = 0;
-/** The time-and-process part of the ids made in the same millisecond (base 36 is slow to write). */
-let idPrefixMs = -1;
-let idPrefix = '';
-
-/** A document id of the kind Elasticsearch makes up: unique, 20 characters. */
-function newId(): string {
-  idCounter = (idCounter + 1) % 0x1000000;
-  const now = Date.now();
-  if (now !== idPrefixMs) {
-    idPrefixMs = now;
-    // 15 characters of time and process, then 5 of the counter (36^5 > 2^24).
-    idPrefix = `${now.toString(36)}${process.pid.toString(36)}`.padEnd(15, '0').slice(0, 15);
-  }
-  const n = idCounter.toString(36);
-  return idPrefix + ZEROS[5 - n.length]! + n;
-}
-
-const ZEROS = ['', '0', '00', '000', '0000', '00000'];
 
 export function parseBulkBody(
   body: Buffer,
@@ -72,6 +54,7 @@ export function parseBulkBody(
   const items: BulkItem[] = [];
   const defaultsByIndex = new Map<string, PreparedDefaults>();
   let failed = 0;
+  let made = 0;
   let pos = 0;
   let line = 0;
   // Shippers repeat one action line (`{"create":{"_index":"app"}}`): the same bytes read the same.
@@ -105,7 +88,8 @@ export function parseBulkBody(
       enc.out.finish().release();
       throw new LhError('LH_ERR_BAD_BODY', `action on line ${line} names no _index and the URL names none either`);
     }
-    const item: BulkItem = { op: action.op, index, id: action.id ?? newId(), madeId: action.id === undefined, status: 201 };
+    const item: BulkItem = { op: action.op, index, id: action.id, status: 201 };
+    if (action.id === undefined) made++;
     items.push(item);
     if (action.op === 'delete') {
       item.status = 400;
@@ -139,7 +123,7 @@ export function parseBulkBody(
       failed++;
     }
   }
-  return { batch: enc.out.finish(), items, failed };
+  return { batch: enc.out.finish(), items, failed, ids: reserveIds(made) };
 }
 
 interface Action {
