@@ -81,9 +81,9 @@ export interface PreparedDefaults {
   text: (Uint8Array | null)[];
   textAt: Int32Array;
   /** Members for attrs: the escaped key (to compare with the record's keys) and `"key":value`. */
-  attrs: { key: Buffer; member: Buffer }[];
+  attrs: DefaultMember[];
   /** RecordDefaults.shadow: members for attrs when the record has its own value of the field (`own` bit). */
-  shadow: { bit: number; key: Buffer; member: Buffer }[];
+  shadow: (DefaultMember & { bit: number })[];
 }
 
 /** Bits of the fields a record gave itself: TEXT_FIELDS' places, then the level. */
@@ -95,8 +95,20 @@ export function shadowBit(field: ShadowField): number {
   return SHADOW_BITS[field];
 }
 
-function attrMember(k: string, v: unknown): { key: Buffer; member: Buffer } {
-  return { key: Buffer.from(textField(k)), member: Buffer.from(`"${textField(k)}":${wellFormedJson(JSON.stringify(v) ?? 'null')}`) };
+/**
+ * A member for attrs: the escaped key (to compare with the record's keys) and `"key":value`, bytes
+ * `[start, end)` of `member` (as with `text`, a reader may fill it in per record in place).
+ */
+export interface DefaultMember {
+  key: Buffer;
+  member: Uint8Array;
+  start: number;
+  end: number;
+}
+
+function attrMember(k: string, v: unknown): DefaultMember {
+  const member = Buffer.from(`"${textField(k)}":${wellFormedJson(JSON.stringify(v) ?? 'null')}`);
+  return { key: Buffer.from(textField(k)), member, start: 0, end: member.length };
 }
 
 export function prepareDefaults(d: RecordDefaults): PreparedDefaults {
@@ -316,13 +328,13 @@ export class JsonRowEncoder {
       else out.nul();
     }
     let attrs = 4;
-    for (const a of defaults.attrs) attrs += a.member.length + 1;
+    for (const a of defaults.attrs) attrs += a.end - a.start + 1;
     out.reserve(attrs);
     out.tab();
     out.ascii('{');
     defaults.attrs.forEach((a, i) => {
       if (i > 0) out.ascii(',');
-      out.copy(a.member, 0, a.member.length);
+      out.copy(a.member, a.start, a.end);
     });
     out.ascii('}');
     out.endRow();
@@ -435,17 +447,17 @@ export class JsonRowEncoder {
     if (defaults) {
       for (const a of defaults.attrs) {
         if (this.hasMember(buf, a.key)) continue;
-        out.reserve(a.member.length + 1);
+        out.reserve(a.end - a.start + 1);
         if (!first) out.ascii(',');
         first = false;
-        out.copy(a.member, 0, a.member.length);
+        out.copy(a.member, a.start, a.end);
       }
       for (const a of defaults.shadow) {
         if ((own & a.bit) === 0 || this.keepsMember(buf, a.key) || defaults.attrs.some((d) => d.key.equals(a.key) && !this.hasMember(buf, d.key))) continue;
-        out.reserve(a.member.length + 1);
+        out.reserve(a.end - a.start + 1);
         if (!first) out.ascii(',');
         first = false;
-        out.copy(a.member, 0, a.member.length);
+        out.copy(a.member, a.start, a.end);
       }
     }
     for (let i = 0; i < n; ) {

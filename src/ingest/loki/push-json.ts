@@ -12,7 +12,7 @@
 import { isUtf8 } from 'node:buffer';
 import { MAX_MICROS } from '../../model/timestamp.js';
 import { textField, type BufferSource } from '../../store/row-format.js';
-import { prepareDefaults, shadowBit, textDefaults, type PreparedDefaults } from '../common/json-rows.js';
+import { prepareDefaults, shadowBit, textDefaults, type DefaultMember, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner, KEY_ESCAPED, VALUE_ESCAPED, ValueKind } from '../common/json-scanner.js';
 import { hex4, utf8Into } from '../../model/utf8.js';
 import type { NormaliseContext } from '../common/normalise.js';
@@ -376,8 +376,8 @@ class PushWalk {
         level: d.level ?? null,
         severity: null,
         ...textDefaults(text.map((t) => t.fixed)),
-        attrs: attrs.map((a) => ({ key: a.key, member: a.member.fixed ?? EMPTY })),
-        shadow: shadow.map((s) => ({ bit: s.bit, key: s.key, member: s.member.fixed ?? EMPTY })),
+        attrs: attrs.map((a) => fixedMember(a.key, a.member.fixed)),
+        shadow: shadow.map((s) => ({ bit: s.bit, ...fixedMember(s.key, s.member.fixed) })),
       },
     };
   }
@@ -397,26 +397,31 @@ class PushWalk {
     }
     for (let a = 0; a < plan.attrs.length; a++) {
       const slot = plan.attrs[a]!.member.slot;
-      if (slot >= 0) d.attrs[a]!.member = this.member(slot);
+      if (slot >= 0) this.memberInto(slot, d.attrs[a]!);
     }
     for (let s = 0; s < plan.shadow.length; s++) {
       const slot = plan.shadow[s]!.member.slot;
-      if (slot >= 0) d.shadow[s]!.member = this.member(slot);
+      if (slot >= 0) this.memberInto(slot, d.shadow[s]!);
     }
     return d;
   }
 
-  /** Metadata member `i` as an attrs member, `"name":"value"`: its bytes in the body when written so. */
-  private member(i: number): Buffer {
+  /** Metadata member `i` as an attrs member, `"name":"value"`, into `m`: its bytes in the body when written so. */
+  private memberInto(i: number, m: DefaultMember): void {
     const sc = this.meta;
     const ks = sc.keyStart[i]!;
     const ke = sc.keyEnd[i]!;
     if ((sc.flags[i]! & VALUE_ESCAPED) !== 0 || this.buf[ke + 1] !== COLON || sc.valueStart[i] !== ke + 2) {
       // Escapes are rendered as JSON.stringify renders the decoded value; whitespace is dropped.
       const value = JSON.parse(this.buf.toString('utf8', sc.valueStart[i]!, sc.valueEnd[i]!)) as string;
-      return Buffer.from(`"${this.buf.toString('utf8', ks, ke)}":${JSON.stringify(value)}`);
+      m.member = Buffer.from(`"${this.buf.toString('utf8', ks, ke)}":${JSON.stringify(value)}`);
+      m.start = 0;
+      m.end = m.member.length;
+      return;
     }
-    return this.buf.subarray(ks - 1, sc.valueEnd[i]!);
+    m.member = this.buf;
+    m.start = ks - 1;
+    m.end = sc.valueEnd[i]!;
   }
 
   /** A member name: a string without escapes (an escaped one is unusual). */
@@ -466,6 +471,12 @@ class PushWalk {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A plan's member of fixed bytes, or an empty one that each entry fills in. */
+function fixedMember(key: Buffer, fixed: Buffer | null): DefaultMember {
+  const member = fixed ?? EMPTY;
+  return { key, member, start: 0, end: member.length };
+}
 
 function unrepairing(): JsonObjectScanner {
   const sc = new JsonObjectScanner();
