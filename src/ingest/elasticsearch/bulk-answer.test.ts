@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bulkAnswer, madeId, reserveIds } from './bulk-answer.js';
+import { bulkAnswer, bulkAnswerValue, madeId, reserveIds } from './bulk-answer.js';
 import type { BulkItem } from './bulk-body.js';
 
 /** The answer as Elasticsearch words it, built from objects. */
@@ -34,6 +34,8 @@ describe('the bulk answer', () => {
     const text = bulkAnswer(items, ids, true, 42).toString();
     const answer = JSON.parse(text) as { items: Record<string, { _id: string }>[] };
     expect(answer).toEqual(reference(items, ids, true, 42));
+    // The value filter_path picks from is the same answer.
+    expect(bulkAnswerValue(items, ids, true, 42)).toEqual(answer);
     const made = answer.items.map((it) => Object.values(it)[0]!._id).filter((id) => !id.startsWith('given-'));
     expect(made.every((id) => /^[0-9a-z]{20}$/.test(id))).toBe(true);
     expect(new Set(made).size).toBe(made.length);

@@ -102,6 +102,26 @@ export function bulkAnswer(items: readonly BulkItem[], ids: MadeIds, errors: boo
   return out.subarray(0, p);
 }
 
+/**
+ * The same answer as a value, for `filter_path` to pick from (Filebeat asks for the errors and
+ * statuses only): made as objects rather than written and parsed again.
+ */
+export function bulkAnswerValue(items: readonly BulkItem[], ids: MadeIds, errors: boolean, took: number): unknown {
+  let made = 0;
+  return {
+    took,
+    errors,
+    items: items.map((it, i) => {
+      const _id = it.id ?? madeId(ids, made++);
+      const body =
+        it.error === undefined
+          ? { _index: it.index, _id, _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: i, _primary_term: 1, status: 201 }
+          : { _index: it.index, _id, status: it.status, error: it.error };
+      return { [it.op]: body };
+    }),
+  };
+}
+
 /** A non-negative integer's digits at `p`; the position after them. */
 function writeInt(out: Buffer, p: number, n: number): number {
   let digits = 1;

@@ -84,6 +84,18 @@ describe('Elasticsearch bulk API', () => {
     expect((await search('service:es-mixed')).map((i) => i.message)).toEqual(['good one', 'good two']);
   });
 
+  it("answers with only the parts filter_path asks for, as Filebeat asks", async () => {
+    const body = ['{"create":{"_index":"es-filter"}}', '{"message":"kept"}', '{"create":{"_index":"es-filter"}}', '{"message":"bad","@timestamp":"yesterday"}', ''].join('\n');
+    const r = await fetch(`${server.url}/_bulk?filter_path=errors,items.*.error,items.*.status`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body });
+    expect(r.status).toBe(200);
+    const answer = (await r.json()) as { errors: boolean; items: { create: { status: number; error?: { reason: string } } }[] };
+    expect(answer.errors).toBe(true);
+    expect(answer.items.map((i) => Object.keys(i.create).sort())).toEqual([['status'], ['error', 'status']]);
+    expect(answer.items.map((i) => i.create.status)).toEqual([201, 400]);
+    expect(answer.items[1]!.create.error!.reason).toMatch(/invalid timestamp "yesterday"/);
+    expect(Object.keys(answer).sort()).toEqual(['errors', 'items']);
+  });
+
   it('refuses a bulk request without actions as Elasticsearch does', async () => {
     const r = await fetch(`${server.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: '\n' });
     expect(r.status).toBe(400);

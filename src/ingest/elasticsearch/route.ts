@@ -15,7 +15,7 @@ import type { Metrics } from '../../observability/metrics.js';
 import type { BufferPool } from '../../pipeline/buffer-pool.js';
 import type { IngestPipeline } from '../../pipeline/ingest-pipeline.js';
 import { acceptRawBodies, decodeBody } from '../common/body.js';
-import { bulkAnswer } from './bulk-answer.js';
+import { bulkAnswer, bulkAnswerValue } from './bulk-answer.js';
 import { parseBulkBody, type IndexField } from './bulk-body.js';
 import { compileFilterPath, filterPath } from './filter-path.js';
 
@@ -141,7 +141,7 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
     const filter = typeof (req.query as Record<string, unknown>).filter_path === 'string' ? (req.query as { filter_path: string }).filter_path : '';
     reply.type('application/json');
     if (filter !== '') {
-      const full = JSON.parse(bulkAnswer(parsed.items, parsed.ids, parsed.failed > 0, took).toString()) as unknown;
+      const full = bulkAnswerValue(parsed.items, parsed.ids, parsed.failed > 0, took);
       return reply.send(JSON.stringify(filterPath(full, compileFilterPath(filter)) ?? {}));
     }
     return reply.send(bulkAnswer(parsed.items, parsed.ids, parsed.failed > 0, took));
