@@ -95,7 +95,7 @@ describe('Loki JSON push read from bytes', () => {
 
   it('unescapes lines longer than its first 64 KiB of room, and their neighbours, as the reference does', () => {
     // Lengths around the point where the room runs out, so that each kind of escape falls on it
-    // (short bodies start with less room: the random pushes above grow it too).
+    // (short bodies start with less room, down to 64 bytes: the random pushes above grow it too).
     for (let pad = 0; pad < 12; pad++) {
       const long = JSON.stringify({ msg: `${'p'.repeat(pad)}${'a"é\\\n\u0001'.repeat(12_000)}` });
       const push = { streams: [{ stream: { service_name: 'api' }, values: [['1768478400123456789', long], ['1768478400123456790', 'x\\"'.repeat(25_000)], ['1768478400123456791', '{"msg":"after"}']] }] };

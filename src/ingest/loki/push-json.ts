@@ -32,7 +32,6 @@ const LEVEL_NAMES = new Set(['level', 'detected_level']);
 /** Marks a metadata value's place in a plan; a label holding it makes the stream plan-less. */
 const SLOT = '\u0001lh-slot-';
 
-
 /** The walk met something it leaves to parseLokiJson. */
 class Unusual extends Error {}
 const UNUSUAL = new Unusual();
@@ -86,7 +85,7 @@ class PushWalk {
     buffers: BufferSource | undefined,
   ) {
     this.end = buf.length;
-    this.scratch = Buffer.allocUnsafe(Math.min(buf.length, 64 * 1024));
+    this.scratch = Buffer.allocUnsafe(Math.min(Math.max(buf.length, 64), 64 * 1024));
     this.writer = new PushWriter(buf.length, ctx, buffers);
   }
 
