@@ -53,10 +53,12 @@ async function allPages(url: string, params: Record<string, string>): Promise<{ 
 describe('cold tier', () => {
   it('answers over expired, archived days exactly as the hot store did', { timeout: 240_000 }, async () => {
     server = await startChild(path.join(dir, 'data'), { env: ENV });
+    // Each day's records within one UTC day (retention takes whole days), whatever the time now.
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
     const records = [];
     for (let back = 2; back <= 9; back++) {
       for (let i = 0; i < 60; i++) {
-        records.push({ ts: new Date(Date.now() - back * DAY_MS + i * 60_000).toISOString(), message: `day ${back} line ${i}${i === 13 ? ' needle-in-the-archive' : ''}`, level: ['info', 'warn', 'error'][i % 3], service: `svc-${i % 4}`, category: i % 2 ? 'odd' : 'even', n: i });
+        records.push({ ts: new Date(today - back * DAY_MS + 6 * 3_600_000 + i * 60_000).toISOString(), message: `day ${back} line ${i}${i === 13 ? ' needle-in-the-archive' : ''}`, level: ['info', 'warn', 'error'][i % 3], service: `svc-${i % 4}`, category: i % 2 ? 'odd' : 'even', n: i });
       }
     }
     const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: records.map((x) => JSON.stringify(x)).join('\n') });
@@ -105,7 +107,7 @@ describe('cold tier', () => {
     expect(after.needle.items.map((i) => i.message).sort()).toEqual(before.needle.items.map((i) => i.message).sort());
 
     // Restored, a day is hot again, and still answers the same.
-    const day7 = new Date(Date.now() - 7 * DAY_MS).toISOString().slice(0, 10);
+    const day7 = new Date(today - 7 * DAY_MS).toISOString().slice(0, 10);
     expect((await cli(['archive', 'restore', day7, '--url', url])).code).toBe(0);
     expect((JSON.parse((await cli(['db', 'stats', '--url', url, '--format', 'json'])).stdout) as { cold: { days: number } }).cold.days).toBe(4);
     const restored = await views();
