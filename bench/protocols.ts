@@ -211,14 +211,13 @@ function httpBench(p: HttpProtocol): ProtocolBench {
           yardstickRates.set(`${p.key} ${run}`, m.rate);
           return figures;
         }
+        const yardstick = p.yardstick ?? NATIVE_KEY;
         const native = yardstickRates.get(`${NATIVE_KEY} ${run}`);
-        const own = p.yardstick !== undefined ? yardstickRates.get(`${p.yardstick} ${run}`) : native;
+        const own = yardstickRates.get(`${yardstick} ${run}`);
         // With a yardstick of its own the ratio to plain native is shown too, without the goal.
-        if (p.yardstick !== undefined && native !== undefined) figures.push({ label: `${p.title} / native`, value: m.rate / native, unit: '×' });
-        if (own !== undefined) {
-          const of = p.yardstick !== undefined ? HTTP_PROTOCOLS.find((q) => q.key === p.yardstick)!.title : 'native';
-          figures.push({ label: `${p.title} / ${of}`, value: m.rate / own, unit: '×', goal: RATIO_GOAL });
-        }
+        if (yardstick !== NATIVE_KEY && native !== undefined) figures.push({ label: `${p.title} / native`, value: m.rate / native, unit: '×' });
+        const of = yardstick === NATIVE_KEY ? 'native' : HTTP_PROTOCOLS.find((q) => q.key === yardstick)!.title;
+        if (own !== undefined) figures.push({ label: `${p.title} / ${of}`, value: m.rate / own, unit: '×', goal: RATIO_GOAL });
         return figures;
       } finally {
         await stopServer(s);

@@ -6,6 +6,7 @@
 // confused with text), timestamps are integer µs, attrs is JSON text with no tab, CR or LF.
 // Rows carry no sequence number: the store assigns those as it loads them, in load order.
 
+import { writeUint } from '../model/bytes.js';
 import { RECORD_FIELDS, type Level, type LogRecord } from '../model/record.js';
 
 /** A row's columns: the record fields in their wire order. */
@@ -82,22 +83,7 @@ export class RowBatchBuilder {
 
   /** Writes a non-negative safe integer's decimal digits. */
   int(n: number): void {
-    const buf = this.buf;
-    if (n < 10) {
-      buf[this.pos++] = 48 + n;
-      return;
-    }
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-    const end = this.pos + digits;
-    let p = end;
-    let x = n;
-    while (p > this.pos) {
-      const q = Math.floor(x / 10);
-      buf[--p] = 48 + (x - q * 10);
-      x = q;
-    }
-    this.pos = end;
+    this.pos = writeUint(this.buf, this.pos, n);
   }
 
   /**

@@ -2,23 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { bulkAnswer, bulkAnswerValue, madeId, reserveIds } from './bulk-answer.js';
 import type { BulkItem } from './bulk-body.js';
 
-/** The answer as Elasticsearch words it, built from objects. */
-function reference(items: BulkItem[], ids: ReturnType<typeof reserveIds>, errors: boolean, took: number): unknown {
-  let made = 0;
-  return {
-    took,
-    errors,
-    items: items.map((it, i) => {
-      const _id = it.id ?? madeId(ids, made++);
-      const body =
-        it.error === undefined
-          ? { _index: it.index, _id, _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: i, _primary_term: 1, status: 201 }
-          : { _index: it.index, _id, status: it.status, error: it.error };
-      return { [it.op]: body };
-    }),
-  };
-}
-
 describe('the bulk answer', () => {
   it('says what Elasticsearch says of every item, in order, with ids made up where none was given', () => {
     const items: BulkItem[] = [];
@@ -32,10 +15,17 @@ describe('the bulk answer', () => {
     }
     const ids = reserveIds(items.filter((it) => it.id === undefined).length);
     const text = bulkAnswer(items, ids, true, 42).toString();
-    const answer = JSON.parse(text) as { items: Record<string, { _id: string }>[] };
-    expect(answer).toEqual(reference(items, ids, true, 42));
-    // The value filter_path picks from is the same answer.
-    expect(bulkAnswerValue(items, ids, true, 42)).toEqual(answer);
+    const answer = JSON.parse(text) as { took: number; errors: boolean; items: Record<string, { _id: string }>[] };
+    // The bytes and the value filter_path picks from (made as objects) are the same answer…
+    expect(answer).toEqual(bulkAnswerValue(items, ids, true, 42));
+    // …worded as Elasticsearch words it.
+    expect(answer).toMatchObject({ took: 42, errors: true });
+    expect(answer.items).toHaveLength(items.length);
+    expect(answer.items[1]).toEqual({
+      create: { _index: 'app', _id: madeId(ids, 0), _version: 1, result: 'created', _shards: { total: 1, successful: 1, failed: 0 }, _seq_no: 1, _primary_term: 1, status: 201 },
+    });
+    expect(answer.items[0]).toEqual({ delete: { _index: 'ünïcode "quoted"', _id: 'given-0 "é" \u2028', status: 400, error: { type: 'illegal_argument_exception', reason: 'no "deletes" here' } } });
+    expect(answer.items[5]).toMatchObject({ create: { _id: 'given-5 "é" \u2028', _seq_no: 5, status: 201 } });
     const made = answer.items.map((it) => Object.values(it)[0]!._id).filter((id) => !id.startsWith('given-'));
     expect(made.every((id) => /^[0-9a-z]{20}$/.test(id))).toBe(true);
     expect(new Set(made).size).toBe(made.length);

@@ -3,6 +3,7 @@
 // into one buffer (the text before each id made once per action and index), and the ids loghaven
 // makes up for documents sent without one are only made here, as they are written.
 
+import { writeUint } from '../../model/bytes.js';
 import type { BulkItem } from './bulk-body.js';
 
 /** The ids made up for one request: `prefix` (15 characters), then 5 base 36 digits counting from `first`. */
@@ -41,9 +42,10 @@ export function bulkAnswer(items: readonly BulkItem[], ids: MadeIds, errors: boo
   const open = Buffer.from(`{"took":${took},"errors":${errors},"items":[`);
   const prefix = Buffer.from(ids.prefix, 'latin1');
   const heads = new Map<string, Buffer>();
-  // Each item's text but for the head and a given id is bounded; those are measured as met.
+  // Each item's text but for the head, a given id and an error is bounded; those are measured as met.
   let size = open.length + 2;
   const texts: (Buffer | null)[] = new Array<Buffer | null>(items.length).fill(null);
+  const errorTails = new Map<number, Buffer>();
   const itemHeads = new Array<Buffer>(items.length);
   // Items of a request mostly share their action and index.
   let op = '';
@@ -68,8 +70,13 @@ export function bulkAnswer(items: readonly BulkItem[], ids: MadeIds, errors: boo
     } else {
       size += prefix.length + 7;
     }
-    if (it.error === undefined) size += CREATED.length + 16 + CREATED_END.length;
-    else size += Buffer.byteLength(errorTail(it)) + 8;
+    if (it.error === undefined) {
+      size += CREATED.length + 16 + CREATED_END.length;
+    } else {
+      const tail = Buffer.from(`,"status":${it.status},"error":${JSON.stringify(it.error)}}}`);
+      errorTails.set(i, tail);
+      size += tail.length;
+    }
   }
   const out = Buffer.allocUnsafe(size);
   let p = open.copy(out, 0);
@@ -91,10 +98,10 @@ export function bulkAnswer(items: readonly BulkItem[], ids: MadeIds, errors: boo
     }
     if (it.error === undefined) {
       p += CREATED.copy(out, p);
-      p = writeInt(out, p, i);
+      p = writeUint(out, p, i);
       p += CREATED_END.copy(out, p);
     } else {
-      p += out.write(errorTail(it), p);
+      p += errorTails.get(i)!.copy(out, p);
     }
   }
   out[p++] = 93; // ]
@@ -120,16 +127,4 @@ export function bulkAnswerValue(items: readonly BulkItem[], ids: MadeIds, errors
       return { [it.op]: body };
     }),
   };
-}
-
-/** A non-negative integer's digits at `p`; the position after them. */
-function writeInt(out: Buffer, p: number, n: number): number {
-  let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  for (let d = p + digits - 1; d >= p; d--, n = Math.floor(n / 10)) out[d] = 48 + (n % 10);
-  return p + digits;
-}
-
-function errorTail(it: BulkItem): string {
-  return `,"status":${it.status},"error":${JSON.stringify(it.error)}}}`;
 }
