@@ -411,6 +411,15 @@ describe('validation', () => {
     ]);
   });
 
+  it('rejects a lifecycle.grace of zero, too long or spaced, naming the key', () => {
+    for (const grace of ['0s', '0', '3651d', '1 h']) {
+      const problems = problemsOf(loadError({ env: { LOGHAVEN_LIFECYCLE_GRACE: grace } }));
+      expect(problems.map((p) => p.key), grace).toEqual(['lifecycle.grace']);
+      expect(problems[0].message, grace).toContain(JSON.stringify(grace));
+    }
+    expect(load({ env: { LOGHAVEN_LIFECYCLE_GRACE: '1s' } }).lifecycle.grace).toBe('1s');
+  });
+
   it('rejects a scalar where a table belongs', () => {
     writeToml('http = 5\n');
     expect(problemsOf(loadError()).map((p) => p.message)).toEqual([

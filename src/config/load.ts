@@ -11,6 +11,7 @@ import { parseByteSize } from './size.js';
 import { ruleProblems, type RoutingRule } from '../pipeline/routing.js';
 import { retentionRuleProblems, type RetentionRule } from '../lifecycle/retention.js';
 import { messageKeyProblems } from '../ingest/common/normalise.js';
+import { parseDuration } from '../query/time.js';
 
 export { configReference, type Config, type ConfigReferenceEntry } from './schema.js';
 export { resolveConfigFile } from './toml-file.js';
@@ -154,6 +155,16 @@ function validate(effective: SourcedSettings, candidate: Record<string, unknown>
     }
   }
 
+  // The pattern takes the form; the one duration parser decides the rest (zero, at most 3650d), here
+  // rather than at startup as if it were a request's parameter.
+  const grace = effective.get('lifecycle.grace');
+  if (!reported.has('lifecycle.grace') && grace !== undefined && typeof grace.value === 'string') {
+    try {
+      parseDuration('lifecycle.grace', grace.value);
+    } catch {
+      problems.push(invalidValueProblem('lifecycle.grace', grace.value, 'a positive duration of at most 3650d such as 30m, 1h or 1d', grace.source));
+    }
+  }
   const defaultLimit = effective.get('query.default_limit');
   const maxLimit = effective.get('query.max_limit');
   if (!reported.has('query.default_limit') && !reported.has('query.max_limit') && defaultLimit && maxLimit) {

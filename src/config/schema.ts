@@ -318,7 +318,7 @@ export const ConfigSchema = section('loghaven configuration', {
   }),
   lifecycle: section('Days and their lifecycle (SPEC §7)', {
     grace: Type.String({
-      pattern: '^\\s*[0-9]+\\s*(ms|s|m|h|d|w)?\\s*$',
+      pattern: '^\\s*[0-9]{1,9}(ms|s|m|h|d|w)?\\s*$',
       default: '1h',
       description: 'How long after UTC midnight a day stays open for late records; after it the day is closed and archived.',
       'x-expected': 'a duration such as 30m, 1h or 1d',

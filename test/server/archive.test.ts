@@ -211,9 +211,10 @@ describe('daily archives', () => {
     const data = path.join(dir, 'data');
     // One record on each of six closed days, 2 to 7 days back; the hot store keeps 3 days.
     const back = [2, 3, 4, 5, 6, 7];
-    const dayOf = (b: number) => new Date(Date.now() - b * DAY_MS).toISOString().slice(0, 10);
+    const now = Date.now();
+    const dayOf = (b: number) => new Date(now - b * DAY_MS).toISOString().slice(0, 10);
     server = await startChild(data, { env: { ...ENV, LOGHAVEN_ARCHIVE_KEEP_COUNT: '2', LOGHAVEN_RETENTION_DAYS: '3' } });
-    await ingest(server.url, back.map((b) => ({ ts: new Date(Date.now() - b * DAY_MS).toISOString(), message: `day ${b}` })));
+    await ingest(server.url, back.map((b) => ({ ts: new Date(now - b * DAY_MS).toISOString(), message: `day ${b}` })));
     await until(async () => (await exportDay(server!.url, dayOf(7))).length === 1 && (await exportDay(server!.url, dayOf(2))).length === 1);
     const listed = async () => (JSON.parse((await cli(['archive', 'list', '--url', server!.url, '--format', 'json'])).stdout) as { day: string }[]).map((e) => e.day);
 

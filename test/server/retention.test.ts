@@ -84,6 +84,8 @@ describe('retention', () => {
     const data = path.join(dir, 'data');
     server = await startChild(data, { env: ENV });
     const sent: Sent[] = [];
+    // Each record at 06:00 UTC of its day and a few seconds after, so no day's records cross midnight.
+    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
     for (let back = 2; back <= 11; back++) {
       for (let i = 0; i < 40; i++) sent.push({ id: `r-${back}-${i}`, back, level: LEVELS[i % 4]!, category: CATEGORIES[Math.floor(i / 4) % 4]! });
       // And three access-log entries a day, which the access table and its aggregates hold too.
@@ -92,7 +94,7 @@ describe('retention', () => {
     const body = sent
       .map((s, i) =>
         JSON.stringify({
-          ts: new Date(Date.now() - s.back * DAY_MS + (i % 7) * 1000).toISOString(),
+          ts: new Date(today - s.back * DAY_MS + 6 * 3_600_000 + (i % 7) * 1000).toISOString(),
           message: s.category === 'access' ? `GET /item/${i} HTTP/1.1` : `record ${s.id}`,
           id: s.id,
           level: s.level,
@@ -119,7 +121,7 @@ describe('retention', () => {
 
     expect((await cli(['archive', 'run', '--url', server.url])).code).toBe(0);
     // An export of a day that will lose most of its records, taken before: what a restore must give back.
-    const day9 = new Date(Date.now() - 9 * DAY_MS).toISOString().slice(0, 10);
+    const day9 = new Date(today - 9 * DAY_MS).toISOString().slice(0, 10);
     const before = await exportDay(server.url, day9);
     expect(before).toHaveLength(43);
     const done = await cli(['db', 'maintain', '--url', server.url, '--format', 'json']);
@@ -194,15 +196,21 @@ describe('retention', () => {
 
   it('keeps the data directory under retention.max_disk_bytes by removing the oldest whole days from every tier', { timeout: 240_000 }, async () => {
     const data = path.join(dir, 'data');
-    const quiet = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000' };
+    // A grace of a second: yesterday is closed (and archived) even in the first hour after UTC midnight.
+    const quiet = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000', LOGHAVEN_LIFECYCLE_GRACE: '1s' };
     server = await startChild(data, { env: quiet });
-    // Ten past days and today, 4,000 records a day with payloads that do not compress away.
+    // Ten past days and today, 4,000 records a day with payloads that do not compress away. Each
+    // day's records stay inside their UTC day whatever the time of day: past days from 06:00,
+    // today's from its midnight or the last 40 seconds, whichever is later.
     const PER_DAY = 4000;
     const BACK = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const now = Date.now();
+    const today = Math.floor(now / DAY_MS) * DAY_MS;
+    const startOf = (back: number) => (back === 0 ? Math.max(today, now - PER_DAY * 10) : today - back * DAY_MS + 6 * 3_600_000);
     const noise = (n: number) => createHash('sha256').update(String(n)).digest('base64');
     for (const back of [0, ...BACK]) {
       const lines = Array.from({ length: PER_DAY }, (_, i) =>
-        JSON.stringify({ ts: new Date(Date.now() - back * DAY_MS - i * 10).toISOString(), message: `record ${back}-${i} ${noise(back * 1e6 + i)}`, id: `${back}-${i}`, blob: noise(-back * 1e6 - i) }),
+        JSON.stringify({ ts: new Date(startOf(back) + i * 10).toISOString(), message: `record ${back}-${i} ${noise(back * 1e6 + i)}`, id: `${back}-${i}`, blob: noise(-back * 1e6 - i) }),
       );
       const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: lines.join('\n') });
       expect(r.status).toBe(200);
@@ -211,7 +219,7 @@ describe('retention', () => {
     for (let t = 0; (await ids(server.url)).length < total && t < 300; t++) await new Promise((r) => setTimeout(r, 100));
     expect((await ids(server.url)).length).toBe(total);
     expect((await cli(['archive', 'run', '--url', server.url])).code).toBe(0);
-    const dayOf = (back: number) => new Date(Date.now() - back * DAY_MS).toISOString().slice(0, 10);
+    const dayOf = (back: number) => new Date(today - back * DAY_MS).toISOString().slice(0, 10);
     const exports = new Map<number, string[]>();
     for (const back of [0, ...BACK]) exports.set(back, await exportDay(server.url, dayOf(back)));
     await stopChild(server);
