@@ -7,6 +7,7 @@
 // first. wrk is installed with apt-get when missing (Debian's package).
 //
 //   npm run bench:ack -- [--rate 50000] [--batch 100] [--connections 32] [--duration 20] [--warmup 5] [--runs 3]
+//   (BENCH_NODE_ARGS: flags for the server's node, e.g. "--cpu-prof --cpu-prof-dir=DIR")
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { startChild, stopChild, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
 import { fmt, machine } from './lib/report.js';
+import { histogramDelta, scrape } from './lib/server-scrape.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -102,14 +104,28 @@ async function main(): Promise<void> {
   const runs: Latency[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-ack-'));
-    const server = await startChild(dataDir, { env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' }, auth: true });
+    const server = await startChild(dataDir, {
+      env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' },
+      auth: true,
+      // e.g. BENCH_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof", as bench:ingest takes them.
+      nodeArgs: process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : [],
+    });
     try {
       await load(server, payloads, WARMUP_S);
+      const before = await scrape(server);
       const l = await load(server, payloads, DURATION_S);
+      const after = await scrape(server);
       runs.push(l);
       console.log(
         `  run ${run}: ack p50 ${l.p50.toFixed(1)} ms, p90 ${l.p90.toFixed(1)} ms, p99 ${l.p99.toFixed(1)} ms, p99.9 ${l.p99_9.toFixed(1)} ms, max ${l.max.toFixed(1)} ms; ` +
           `${fmt(l.requests)} requests (${fmt((l.requests * BATCH) / l.seconds)} lines/s), ${l.non2xx} not 2xx, ${l.socketErrors} socket errors, ${l.late} sent late`,
+      );
+      // The server's side of the same run: where a slow answer waited.
+      const fsyncs = histogramDelta(before.fsyncs, after.fsyncs);
+      const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+      console.log(
+        `    server: event-loop delay p99 ${after.loopP99.toFixed(1)} ms, max ${after.loopMax.toFixed(1)} ms; ${fmt(fsyncs.count)} spool fsyncs, ` +
+          `${pct(fsyncs.within('0.001'))} within 1 ms, ${pct(fsyncs.within('0.0025'))} within 2.5 ms, ${pct(fsyncs.within('0.005'))} within 5 ms, ${pct(fsyncs.within('0.01'))} within 10 ms`,
       );
     } finally {
       await stopChild(server);

@@ -23,6 +23,7 @@ import { HttpPoster } from './lib/http-post.js';
 import { duckdbReadJsonBaseline, sqliteBaseline } from './lib/ingest-baselines.js';
 import { machine, percentile, fmt } from './lib/report.js';
 import { StoreLoads } from './lib/store-loads.js';
+import { histogramDelta, scrape } from './lib/server-scrape.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -197,35 +198,6 @@ async function settle(server: ChildServer): Promise<void> {
   }
 }
 
-interface ServerScrape {
-  /** loghaven_ingest_request_seconds of the native route: bucket bound → count. */
-  acks: Map<string, number>;
-  /** loghaven_ingest_fsync_seconds: bucket bound → count. */
-  fsyncs: Map<string, number>;
-  /** The event-loop delay since the previous scrape (prom-client's monitorEventLoopDelay histogram, reset at every scrape), ms. */
-  loopP99: number;
-  loopMax: number;
-}
-
-/** The server's acknowledgement and spool fsync histograms, and its event-loop delay. */
-async function scrape(server: ChildServer): Promise<ServerScrape> {
-  const text = await (await fetch(`${server.url}/metrics`, { headers: server.headers })).text();
-  const buckets = (re: RegExp) => new Map([...text.matchAll(re)].map((m) => [m[1]!, Number(m[2])]));
-  const gauge = (name: string) => Number(new RegExp(`^loghaven_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
-  return {
-    acks: buckets(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm),
-    fsyncs: buckets(/^loghaven_ingest_fsync_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
-    loopP99: gauge('p99'),
-    loopMax: gauge('max'),
-  };
-}
-
-function histogramDelta(before: Map<string, number>, after: Map<string, number>): { count: number; within10ms: number } {
-  const d = (le: string) => (after.get(le) ?? 0) - (before.get(le) ?? 0);
-  const count = d('+Inf');
-  return { count, within10ms: count === 0 ? NaN : d('0.01') / count };
-}
-
 async function main(): Promise<void> {
   console.log(`loghaven ingest benchmark — ${machine()}`);
   console.log(
@@ -264,9 +236,9 @@ async function main(): Promise<void> {
     console.log(
       `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
         `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms, p99.9 ${percentile(l, 99.9).toFixed(1)} ms (${l.length} requests); ` +
-        `server side ${(serverSide.within10ms * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms; ` +
+        `server side ${(serverSide.within('0.01') * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms; ` +
         `event-loop delay p99 ${serverAfter.loopP99.toFixed(1)} ms, max ${serverAfter.loopMax.toFixed(1)} ms; ` +
-        `spool fsyncs ${(fsyncs.within10ms * 100).toFixed(2)} % of ${fsyncs.count} within 10 ms`,
+        `spool fsyncs ${(fsyncs.within('0.01') * 100).toFixed(2)} % of ${fsyncs.count} within 10 ms`,
     );
     // Requests that waited while a segment was being loaded into the store, and the others.
     const busy = acks.filter((a) => loads.during(a.sent, a.answered)).map((a) => a.ms);
