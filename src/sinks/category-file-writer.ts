@@ -107,6 +107,13 @@ interface FileBuffer {
 }
 
 const FIRST_BUFFER_BYTES = 4096;
+/**
+ * A file's buffer grows to this at the most; a line that does not fit then writes the file out
+ * first (a bigger line still gets a buffer of its size). Buffers that grew with a whole segment's
+ * lines of a category (tens of MB) were too big to keep for the next one: each was copied at every
+ * doubling and, fresh from the allocator, faulted in page by page, again for every segment.
+ */
+const MAX_BUFFER_BYTES = 2 ** 20;
 /** Most (day, category) file paths remembered: past it the memory starts over. */
 const MAX_PATHS = 100_000;
 
@@ -136,6 +143,8 @@ export class CategoryFileWriter {
   private readonly spare = new Map<string, { buf: Buffer; round: number }>();
   private spareBytes = 0;
   private rounds = 0;
+  /** The round in which a write between lines failed (flushBetweenLines), or -1. */
+  private failedBetweenLines = -1;
   /** Size of every file written since the last checkpoint (relative path → bytes). */
   private readonly touched = new Map<string, number>();
   /** Size of every file as of the last checkpoint (relative path → bytes), for a compacted checkpoint. */
@@ -385,6 +394,7 @@ export class CategoryFileWriter {
       this.buffers.set(file, (b = { buf: kept?.buf ?? Buffer.allocUnsafe(FIRST_BUFFER_BYTES), bytes: 0, lines: 0, urgent }));
     }
     if (b.bytes + most > b.buf.length) {
+      if (b.bytes > 0 && b.bytes + most > MAX_BUFFER_BYTES && this.flushBetweenLines(file)) return this.bufferOf(file, urgent, most);
       let size = b.buf.length * 2;
       while (size < b.bytes + most) size *= 2;
       const bigger = Buffer.allocUnsafe(size);
@@ -392,6 +402,23 @@ export class CategoryFileWriter {
       b.buf = bigger;
     }
     return b;
+  }
+
+  /**
+   * Writes a file out while rows are being rendered; false (the buffer grows instead) when that
+   * fails. A failure must not cut a page of rows short: the cursor moves past a page only once it
+   * is rendered whole, so its first rows would be rendered twice. The round's own flush after the
+   * page meets the same failure and handles it; until then no other such write is tried.
+   */
+  private flushBetweenLines(file: string): boolean {
+    if (this.failedBetweenLines === this.rounds) return false;
+    try {
+      this.flushFile(file);
+      return true;
+    } catch {
+      this.failedBetweenLines = this.rounds;
+      return false;
+    }
   }
 
   /** At the cap: the error and warning files first, then the biggest, until half the cap is left. */

@@ -51,10 +51,10 @@ function records(from: number, n: number): LogRecord[] {
   });
 }
 
-function open(opts: { segmentsDir?: string; metrics?: CategoryFileMetrics; log?: typeof NO_LOG } = {}): CategoryFileSink {
+function open(opts: { segmentsDir?: string; metrics?: CategoryFileMetrics; log?: typeof NO_LOG; bufferBytes?: number } = {}): CategoryFileSink {
   return CategoryFileSink.open(
     store,
-    { dir: path.join(dir, 'files'), segmentsDir: opts.segmentsDir, bufferBytes: 64 * 1024, maxOpenFiles: 4, idleCloseMs: 1000 },
+    { dir: path.join(dir, 'files'), segmentsDir: opts.segmentsDir, bufferBytes: opts.bufferBytes ?? 64 * 1024, maxOpenFiles: 4, idleCloseMs: 1000 },
     opts.metrics ?? NO_METRICS,
     opts.log ?? NO_LOG,
   );
@@ -156,6 +156,22 @@ describe('CategoryFileSink', () => {
     await sink.caughtUp();
     await sink.close();
     expect(contents()).toEqual(expected([...a, ...b]));
+  });
+
+  it('writes a file out between lines once its buffer holds a MiB, well under the cap, each line once and in order', async () => {
+    // One category, 4 MB of lines in one kept segment, a cap of 64 MiB: the file is written
+    // as its buffer fills, not held whole until the round ends.
+    const segmentsDir = path.join(dir, 'files', '.segments');
+    const rows = records(0, 12_000).map((r, i) => ({ ...r, category: 'one', message: `${'x'.repeat(300)} ${i}` }));
+    await store.append(rowsOf(rows));
+    keep(segmentsDir, 1n, rows);
+    let flushes = 0;
+    const sink = open({ segmentsDir, bufferBytes: 64 * 2 ** 20, metrics: { ...NO_METRICS, flushed: (n) => void (flushes += n) } });
+    await sink.caughtUp();
+    await sink.close();
+    expect(contents()).toEqual(expected(rows));
+    // Two days' files of about 2 MB each (and their level copies): at least one write between lines in each.
+    expect(flushes).toBeGreaterThanOrEqual(2 + 4 + 2);
   });
 
   it('reads the rows of kept segments from their files, and the others from the store through the main thread', async () => {
