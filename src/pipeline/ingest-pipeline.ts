@@ -486,11 +486,12 @@ export class IngestPipeline {
    * Whether the open segment is old enough to be loaded. Not while the loader is busy: sealed by
    * age, it would only wait behind the loads under way, where it can keep filling towards a whole
    * row group (partial groups are rewritten by every later load). A query that needs its rows
-   * still seals it at once (visible).
+   * still seals it at once (visible). Past the spool's bound it is due at any age: producers are
+   * refused until a load makes room, and the age would only keep them waiting.
    */
   private segmentAged(): boolean {
-    if (this.loading !== null || this.toLoad.length > 0) return false;
-    return this.spool.currentRows > 0 && Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
+    if (this.loading !== null || this.toLoad.length > 0 || this.spool.currentRows === 0) return false;
+    return this.backlogBytes > this.options.spoolMaxBytes || Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
   }
 
   private syncNow(): Promise<void> {
