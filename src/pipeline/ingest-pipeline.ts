@@ -204,9 +204,14 @@ export class IngestPipeline {
     return this.lastLoadError;
   }
 
+  /** Whether acknowledged rows not yet loaded are past ingest.spool_max_bytes: producers are refused until a load makes room. */
+  private get overSpoolBound(): boolean {
+    return this.backlogBytes > this.options.spoolMaxBytes;
+  }
+
   /** True when a new request of `bytes` would be refused. */
   isFull(bytes = 0): boolean {
-    if (this.backlogBytes > this.options.spoolMaxBytes) return true;
+    if (this.overSpoolBound) return true;
     return this.queuedBytes > 0 && this.queuedBytes + bytes > this.options.queueMaxBytes;
   }
 
@@ -491,7 +496,7 @@ export class IngestPipeline {
    */
   private segmentAged(): boolean {
     if (this.loading !== null || this.toLoad.length > 0 || this.spool.currentRows === 0) return false;
-    return this.backlogBytes > this.options.spoolMaxBytes || Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
+    return this.overSpoolBound || Date.now() - this.segmentFirstWrite >= this.options.loadIntervalMs;
   }
 
   private syncNow(): Promise<void> {
