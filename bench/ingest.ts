@@ -237,7 +237,7 @@ async function main(): Promise<void> {
       `loghaven at ${fmt(rate)} lines/s offered in ${lbatch}-line batches: ack p50 ${percentile(l, 50).toFixed(1)} ms, ` +
         `p95 ${percentile(l, 95).toFixed(1)} ms, p99 ${percentile(l, 99).toFixed(1)} ms, p99.9 ${percentile(l, 99.9).toFixed(1)} ms (${l.length} requests); ` +
         `server side ${(serverSide.within('0.01') * 100).toFixed(2)} % of ${serverSide.count} answered within 10 ms; ` +
-        `event-loop delay p99 ${serverAfter.loopP99.toFixed(1)} ms, max ${serverAfter.loopMax.toFixed(1)} ms; ` +
+        `event-loop delay p99 ${serverAfter.loopP99.toFixed(1)} ms, p99.9 ${serverAfter.loopP999.toFixed(1)} ms, max ${serverAfter.loopMax.toFixed(1)} ms; ` +
         `spool fsyncs ${(fsyncs.within('0.01') * 100).toFixed(2)} % of ${fsyncs.count} within 10 ms`,
     );
     // Requests that waited while a segment was being loaded into the store, and the others.

@@ -8,8 +8,13 @@ export interface ServerScrape {
   acks: Map<string, number>;
   /** loghaven_ingest_fsync_seconds: bucket bound → count. */
   fsyncs: Map<string, number>;
-  /** The event-loop delay since the previous scrape (prom-client's monitorEventLoopDelay histogram, reset at every scrape), ms. */
+  /**
+   * The event-loop delay since the previous scrape, ms: how much later than due the server's main
+   * thread ran a timer set every 10 ms (loghaven_event_loop_delay_seconds, the interval itself
+   * not counted).
+   */
   loopP99: number;
+  loopP999: number;
   loopMax: number;
 }
 
@@ -17,12 +22,13 @@ export interface ServerScrape {
 export async function scrape(server: ChildServer): Promise<ServerScrape> {
   const text = await (await fetch(`${server.url}/metrics`, { headers: server.headers })).text();
   const buckets = (re: RegExp) => new Map([...text.matchAll(re)].map((m) => [m[1]!, Number(m[2])]));
-  const gauge = (name: string) => Number(new RegExp(`^loghaven_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+  const loop = (quantile: string) => Number(new RegExp(`^loghaven_event_loop_delay_seconds\\{quantile="${quantile}"\\} (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
   return {
     acks: buckets(/^loghaven_ingest_request_seconds_bucket\{le="([^"]+)",protocol="native"\} (\d+)$/gm),
     fsyncs: buckets(/^loghaven_ingest_fsync_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm),
-    loopP99: gauge('p99'),
-    loopMax: gauge('max'),
+    loopP99: loop('0.99'),
+    loopP999: loop('0.999'),
+    loopMax: loop('1'),
   };
 }
 

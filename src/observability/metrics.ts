@@ -1,7 +1,12 @@
 // Every Prometheus metric loghaven exports, declared in one place with its help text so /metrics
 // and the docs agree. Each server owns its own registry (tests run several servers per process).
 
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import client from 'prom-client';
+
+/** The event-loop delay is sampled by a timer due every this many ms. */
+const LOOP_RESOLUTION_MS = 10;
+const LOOP_QUANTILES = [0.5, 0.99, 0.999] as const;
 
 export class Metrics {
   readonly registry = new client.Registry();
@@ -231,7 +236,34 @@ export class Metrics {
   readonly retentionRows = new client.Counter({ name: 'loghaven_retention_expired_rows_total', help: 'Rows retention removed from the hot store', registers: [this.registry] });
   readonly archiveBytes = new client.Gauge({ name: 'loghaven_archive_bytes', help: 'Bytes of the archives on disk, by format (tar.gz, parquet)', labelNames: ['format'] as const, registers: [this.registry] });
 
+  /**
+   * Node's histogram records the time between ticks of a timer due every resolution, so an idle
+   * loop reads the resolution itself (prom-client's `loghaven_nodejs_eventloop_lag_*` read so): the
+   * delay is what is left once it is taken off.
+   */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  readonly eventLoopDelay = new client.Gauge({
+    name: 'loghaven_event_loop_delay_seconds',
+    help: `How much later than due the main thread ran a timer set every ${LOOP_RESOLUTION_MS} ms, since the previous scrape: quantiles ${LOOP_QUANTILES.join(', ')} and 1 (the most)`,
+    labelNames: ['quantile'] as const,
+    registers: [this.registry],
+    collect: () => {
+      const h = this.loopDelay;
+      if (h.count === 0) return; // scraped again within one tick: the last figures stand
+      const late = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS) / 1000;
+      for (const q of LOOP_QUANTILES) this.eventLoopDelay.set({ quantile: String(q) }, late(h.percentile(q * 100)));
+      this.eventLoopDelay.set({ quantile: '1' }, late(h.max));
+      h.reset();
+    },
+  });
+
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'loghaven_' });
+    this.loopDelay.enable();
+  }
+
+  /** Stops sampling the event loop (a server closing). */
+  close(): void {
+    this.loopDelay.disable();
   }
 }

@@ -389,6 +389,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     await queries.close();
     sharedRateLimits?.close();
     alerts.close();
+    metrics.close();
     await app.close();
     await pipeline.drain();
     await files?.close();
@@ -428,6 +429,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
           await queries.close();
           sharedRateLimits?.close();
           alerts?.close();
+          metrics.close();
           phase = 'archive';
           if (lifecycleTimer !== null) clearTimeout(lifecycleTimer);
           lifecycleTimer = null;
