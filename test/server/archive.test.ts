@@ -11,6 +11,7 @@ import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { DAY_MS } from '../helpers/utc-days.js';
 
 let dir: string;
 let server: ChildServer | undefined;
@@ -27,7 +28,6 @@ afterEach(async () => {
 
 // Scheduled runs wait an hour: the test runs them itself.
 const ENV = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000' };
-const DAY_MS = 86_400_000;
 const CATEGORIES = ['payments', 'auth', null, 'odd/name é'];
 const LEVELS = ['info', 'warn', 'error', 'debug', 'fatal'];
 

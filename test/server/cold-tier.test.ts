@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { DAY_MS, morningOf, utcDayStart } from '../helpers/utc-days.js';
 
 let dir: string;
 let server: ChildServer | undefined;
@@ -22,7 +23,6 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const DAY_MS = 86_400_000;
 const ENV = { LOGHAVEN_LIFECYCLE_INTERVAL_MS: '3600000', LOGHAVEN_RETENTION_DAYS: '4', LOGHAVEN_CACHE_ENABLED: 'false' };
 
 const cli = runCli;
@@ -54,11 +54,11 @@ describe('cold tier', () => {
   it('answers over expired, archived days exactly as the hot store did', { timeout: 240_000 }, async () => {
     server = await startChild(path.join(dir, 'data'), { env: ENV });
     // Each day's records within one UTC day (retention takes whole days), whatever the time now.
-    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const today = utcDayStart();
     const records = [];
     for (let back = 2; back <= 9; back++) {
       for (let i = 0; i < 60; i++) {
-        records.push({ ts: new Date(today - back * DAY_MS + 6 * 3_600_000 + i * 60_000).toISOString(), message: `day ${back} line ${i}${i === 13 ? ' needle-in-the-archive' : ''}`, level: ['info', 'warn', 'error'][i % 3], service: `svc-${i % 4}`, category: i % 2 ? 'odd' : 'even', n: i });
+        records.push({ ts: new Date(morningOf(today, back) + i * 60_000).toISOString(), message: `day ${back} line ${i}${i === 13 ? ' needle-in-the-archive' : ''}`, level: ['info', 'warn', 'error'][i % 3], service: `svc-${i % 4}`, category: i % 2 ? 'odd' : 'even', n: i });
       }
     }
     const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: records.map((x) => JSON.stringify(x)).join('\n') });

@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli, startChild, stopChild, type ChildServer } from '../helpers/child-server.js';
+import { DAY_MS, morningOf, utcDayStart } from '../helpers/utc-days.js';
 
 let dir: string;
 let server: ChildServer | undefined;
@@ -25,7 +26,6 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const DAY_MS = 86_400_000;
 const RULES = [
   { level: 'error', days: 0 },
   { level: 'debug', days: 3 },
@@ -85,7 +85,7 @@ describe('retention', () => {
     server = await startChild(data, { env: ENV });
     const sent: Sent[] = [];
     // Each record at 06:00 UTC of its day and a few seconds after, so no day's records cross midnight.
-    const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    const today = utcDayStart();
     for (let back = 2; back <= 11; back++) {
       for (let i = 0; i < 40; i++) sent.push({ id: `r-${back}-${i}`, back, level: LEVELS[i % 4]!, category: CATEGORIES[Math.floor(i / 4) % 4]! });
       // And three access-log entries a day, which the access table and its aggregates hold too.
@@ -94,7 +94,7 @@ describe('retention', () => {
     const body = sent
       .map((s, i) =>
         JSON.stringify({
-          ts: new Date(today - s.back * DAY_MS + 6 * 3_600_000 + (i % 7) * 1000).toISOString(),
+          ts: new Date(morningOf(today, s.back) + (i % 7) * 1000).toISOString(),
           message: s.category === 'access' ? `GET /item/${i} HTTP/1.1` : `record ${s.id}`,
           id: s.id,
           level: s.level,
@@ -205,8 +205,8 @@ describe('retention', () => {
     const PER_DAY = 4000;
     const BACK = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
     const now = Date.now();
-    const today = Math.floor(now / DAY_MS) * DAY_MS;
-    const startOf = (back: number) => (back === 0 ? Math.max(today, now - PER_DAY * 10) : today - back * DAY_MS + 6 * 3_600_000);
+    const today = utcDayStart(now);
+    const startOf = (back: number) => (back === 0 ? Math.max(today, now - PER_DAY * 10) : morningOf(today, back));
     const noise = (n: number) => createHash('sha256').update(String(n)).digest('base64');
     for (const back of [0, ...BACK]) {
       const lines = Array.from({ length: PER_DAY }, (_, i) =>
