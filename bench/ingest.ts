@@ -14,9 +14,9 @@
 //                           [--no-baselines]
 
 import fs from 'node:fs';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { startChild, rssOf, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
