@@ -52,6 +52,22 @@ describe('spool rows as category file lines', () => {
     });
   });
 
+  it('renders timestamps out of time order, across days, years and 1970, as recordToJson does', () => {
+    // Rows grouped by resource or stream jump back and forth in time; the date of each is its own.
+    const seconds = [0, 59, 60, 3599, 3600, 86_399, 86_400, -1, -86_400, -86_401, 951_782_400, 951_868_799, 1_796_000_000, 1_795_999_999, 1_796_086_400, -9_000_000_000];
+    let x = 12_345;
+    const random = () => (x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
+    for (let i = 0; i < 200; i++) seconds.push(Math.floor((random() - 0.3) * 4_000_000_000));
+    const records: LogRecord[] = seconds.map((s, i) => ({ ...base, ts: BigInt(s) * 1_000_000n + BigInt(i * 7919), receivedAt: BigInt(seconds[seconds.length - 1 - i]!) * 1_000_000n }));
+    const lines = render(new SegmentRows(rowsOf(records).bytes, 1n), 1n, 1000);
+    expect(lines).toHaveLength(records.length);
+    lines.forEach((l, i) => {
+      const want = recordToJson({ ...records[i]!, seq: 1n + BigInt(i) });
+      expect(l.json).toBe(`${want}\n`);
+      expect(l.day).toBe(want.slice(7, 17));
+    });
+  });
+
   it('skips the first rows and stops at the limit', () => {
     const records = Array.from({ length: 10 }, (_, i) => ({ ...base, message: `m${i}` }));
     const lines = render(new SegmentRows(rowsOf(records).bytes, 1n), 4n, 4);

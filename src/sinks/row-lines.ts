@@ -55,14 +55,41 @@ const NATIVE_COPY_BYTES = 64;
 /** `YYYY-MM-DDTHH:MM:SS` of the last whole second formatted, one per timestamp column (rows come in time order). */
 class SecondCache {
   second = Number.NaN;
+  /** `YYYY-MM-DDTHH:MM:SS` of `second`. */
   readonly prefix = Buffer.alloc(19);
+  /** `YYYY-MM-DD` of `second`. */
   day = '';
+  private dayNumber = Number.NaN;
 
-  set(second: number, iso: string): void {
+  /**
+   * Makes `second` (since the epoch) the cached one. The date is formatted once per day; the time
+   * of day is written as digits, so rows out of time order (a protocol grouping records by
+   * resource or stream) cost no more than rows in it.
+   */
+  set(second: number): void {
     this.second = second;
-    this.prefix.write(iso.slice(0, 19), 'latin1');
-    this.day = iso.slice(0, 10);
+    const dayNumber = Math.floor(second / 86_400);
+    if (dayNumber !== this.dayNumber) {
+      this.dayNumber = dayNumber;
+      this.day = new Date(dayNumber * 86_400_000).toISOString().slice(0, 10);
+      this.prefix.write(this.day, 0, 'latin1');
+      this.prefix[10] = 84; // T
+      this.prefix[13] = 58; // :
+      this.prefix[16] = 58;
+    }
+    const inDay = second - dayNumber * 86_400;
+    const hours = Math.floor(inDay / 3600);
+    const minutes = Math.floor((inDay - hours * 3600) / 60);
+    twoDigits(this.prefix, 11, hours);
+    twoDigits(this.prefix, 14, minutes);
+    twoDigits(this.prefix, 17, inDay - hours * 3600 - minutes * 60);
   }
+}
+
+function twoDigits(out: Buffer, at: number, n: number): void {
+  const tens = Math.floor(n / 10);
+  out[at] = 48 + tens;
+  out[at + 1] = 48 + n - tens * 10;
 }
 
 /**
@@ -268,11 +295,11 @@ export class SegmentRows {
       // Beyond 2^53 µs (past the year 2255): through BigInt, still exact.
       const big = BigInt(b.toString('latin1', s, e));
       const second = big / 1_000_000n - (big % 1_000_000n < 0n ? 1n : 0n);
-      if (Number(second) !== cache.second) cache.set(Number(second), new Date(Number(second) * 1000).toISOString());
+      if (Number(second) !== cache.second) cache.set(Number(second));
       return Number(big - second * 1_000_000n);
     }
     const second = Math.floor(us / 1_000_000);
-    if (second !== cache.second) cache.set(second, new Date(second * 1000).toISOString());
+    if (second !== cache.second) cache.set(second);
     return us - second * 1_000_000;
   }
 
