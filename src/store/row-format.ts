@@ -30,7 +30,8 @@ export interface BufferSource {
   give(buf: Buffer): void;
 }
 
-const FRESH_BUFFERS: BufferSource = { take: (n) => Buffer.allocUnsafe(n), give: () => undefined };
+/** Fresh buffers every time, none kept: for callers without a pool. */
+export const FRESH_BUFFERS: BufferSource = { take: (n) => Buffer.allocUnsafe(n), give: () => undefined };
 
 const HEX = Buffer.from('0123456789abcdef');
 const TAB = 9;

@@ -14,7 +14,7 @@ describe('the bulk answer', () => {
       items.push(item);
     }
     const ids = reserveIds(items.filter((it) => it.id === undefined).length);
-    const text = bulkAnswer(items, ids, true, 42).toString();
+    const text = bulkAnswer(items, ids, true, 42).bytes.toString();
     const answer = JSON.parse(text) as { took: number; errors: boolean; items: Record<string, { _id: string }>[] };
     // The bytes and the value filter_path picks from (made as objects) are the same answer…
     expect(answer).toEqual(bulkAnswerValue(items, ids, true, 42));
@@ -33,8 +33,8 @@ describe('the bulk answer', () => {
 
   it('gives the documents of two requests different ids', () => {
     const one: BulkItem[] = [{ op: 'create', index: 'a', status: 201 }];
-    const a = JSON.parse(bulkAnswer(one, reserveIds(1), false, 0).toString()) as { items: { create: { _id: string } }[] };
-    const b = JSON.parse(bulkAnswer(one, reserveIds(1), false, 0).toString()) as { items: { create: { _id: string } }[] };
+    const a = JSON.parse(bulkAnswer(one, reserveIds(1), false, 0).bytes.toString()) as { items: { create: { _id: string } }[] };
+    const b = JSON.parse(bulkAnswer(one, reserveIds(1), false, 0).bytes.toString()) as { items: { create: { _id: string } }[] };
     expect(a.items[0]!.create._id).not.toBe(b.items[0]!.create._id);
     expect(a).toMatchObject({ took: 0, errors: false });
   });

@@ -4,6 +4,7 @@
 // makes up for documents sent without one are only made here, as they are written.
 
 import { writeUint } from '../../model/bytes.js';
+import { FRESH_BUFFERS, type BufferSource } from '../../store/row-format.js';
 import type { BulkItem } from './bulk-body.js';
 
 /** The ids made up for one request: `prefix` (15 characters), then 5 base 36 digits counting from `first`. */
@@ -37,76 +38,79 @@ const CREATED = Buffer.from(',"_version":1,"result":"created","_shards":{"total"
 const CREATED_END = Buffer.from(',"_primary_term":1,"status":201}}');
 const DIGITS36 = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
 
-/** The answer's bytes: `{"took":…,"errors":…,"items":[…]}`. */
-export function bulkAnswer(items: readonly BulkItem[], ids: MadeIds, errors: boolean, took: number): Buffer {
+/** The answer's bytes, and the buffer they are in (from `buffers`, to give back once sent). */
+export interface BulkAnswerBytes {
+  bytes: Buffer;
+  buffer: Buffer;
+}
+
+/**
+ * The answer's bytes: `{"took":…,"errors":…,"items":[…]}`, written in two passes over the items
+ * (measured, then written) into one buffer from `buffers`, with nothing made per item.
+ */
+export function bulkAnswer(items: readonly BulkItem[], ids: MadeIds, errors: boolean, took: number, buffers: BufferSource = FRESH_BUFFERS): BulkAnswerBytes {
   const open = Buffer.from(`{"took":${took},"errors":${errors},"items":[`);
   const prefix = Buffer.from(ids.prefix, 'latin1');
-  const heads = new Map<string, Buffer>();
+  const heads = new ItemHeads();
   // Each item's text but for the head, a given id and an error is bounded; those are measured as met.
   let size = open.length + 2;
-  const texts: (Buffer | null)[] = new Array<Buffer | null>(items.length).fill(null);
-  const errorTails = new Map<number, Buffer>();
-  const itemHeads = new Array<Buffer>(items.length);
-  // Items of a request mostly share their action and index.
-  let op = '';
-  let index: string | null = null;
-  let head: Buffer = open;
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
-    if (it.op !== op || it.index !== index) {
-      op = it.op;
-      index = it.index;
-      const key = `${op}\u0000${index}`;
-      let known = heads.get(key);
-      if (known === undefined) heads.set(key, (known = Buffer.from(`{"${op}":{"_index":${JSON.stringify(index)},"_id":`)));
-      head = known;
-    }
-    itemHeads[i] = head;
-    size += head.length + 1;
-    if (it.id !== undefined) {
-      const text = Buffer.from(JSON.stringify(it.id));
-      texts[i] = text;
-      size += text.length;
-    } else {
-      size += prefix.length + 7;
-    }
-    if (it.error === undefined) {
-      size += CREATED.length + 16 + CREATED_END.length;
-    } else {
-      const tail = Buffer.from(`,"status":${it.status},"error":${JSON.stringify(it.error)}}}`);
-      errorTails.set(i, tail);
-      size += tail.length;
-    }
+    size += heads.of(it).length + 1;
+    size += it.id !== undefined ? Buffer.byteLength(JSON.stringify(it.id)) : prefix.length + 7;
+    size += it.error === undefined ? CREATED.length + 16 + CREATED_END.length : Buffer.byteLength(errorTail(it));
   }
-  const out = Buffer.allocUnsafe(size);
-  let p = open.copy(out, 0);
+  const buffer = buffers.take(size);
+  let p = open.copy(buffer, 0);
   let made = 0;
   for (let i = 0; i < items.length; i++) {
     const it = items[i]!;
-    if (i > 0) out[p++] = 44; // ,
-    p += itemHeads[i]!.copy(out, p);
-    const text = texts[i];
-    if (text !== null) {
-      p += text.copy(out, p);
+    if (i > 0) buffer[p++] = 44; // ,
+    p += heads.of(it).copy(buffer, p);
+    if (it.id !== undefined) {
+      p += buffer.write(JSON.stringify(it.id), p);
     } else {
-      out[p++] = 34;
-      p += prefix.copy(out, p);
+      buffer[p++] = 34;
+      p += prefix.copy(buffer, p);
       let n = (ids.first + made++) % ID_SPACE;
-      for (let d = p + 4; d >= p; d--, n = Math.floor(n / 36)) out[d] = DIGITS36[n % 36]!;
+      for (let d = p + 4; d >= p; d--, n = Math.floor(n / 36)) buffer[d] = DIGITS36[n % 36]!;
       p += 5;
-      out[p++] = 34;
+      buffer[p++] = 34;
     }
     if (it.error === undefined) {
-      p += CREATED.copy(out, p);
-      p = writeUint(out, p, i);
-      p += CREATED_END.copy(out, p);
+      p += CREATED.copy(buffer, p);
+      p = writeUint(buffer, p, i);
+      p += CREATED_END.copy(buffer, p);
     } else {
-      p += errorTails.get(i)!.copy(out, p);
+      p += buffer.write(errorTail(it), p);
     }
   }
-  out[p++] = 93; // ]
-  out[p++] = 125; // }
-  return out.subarray(0, p);
+  buffer[p++] = 93; // ]
+  buffer[p++] = 125; // }
+  return { bytes: buffer.subarray(0, p), buffer };
+}
+
+/** `{"op":{"_index":…,"_id":` of each action and index, made once: the items of a request mostly share them. */
+class ItemHeads {
+  private readonly known = new Map<string, Buffer>();
+  private op = '';
+  private index: string | null = null;
+  private last: Buffer = Buffer.alloc(0);
+
+  of(it: BulkItem): Buffer {
+    if (it.op === this.op && it.index === this.index) return this.last;
+    this.op = it.op;
+    this.index = it.index;
+    const key = `${it.op}\u0000${it.index}`;
+    let head = this.known.get(key);
+    if (head === undefined) this.known.set(key, (head = Buffer.from(`{"${it.op}":{"_index":${JSON.stringify(it.index)},"_id":`)));
+    this.last = head;
+    return head;
+  }
+}
+
+function errorTail(it: BulkItem): string {
+  return `,"status":${it.status},"error":${JSON.stringify(it.error)}}}`;
 }
 
 /**

@@ -17,16 +17,22 @@ import type { NormaliseContext } from '../common/normalise.js';
 
 export type BulkOp = 'index' | 'create' | 'update' | 'delete';
 
-/** One item of the bulk answer, before the spool says whether the accepted ones are durable. */
+/**
+ * One item of the bulk answer, before the spool says whether the accepted ones are durable. Equal
+ * items may be one object: they are not changed once made.
+ */
 export interface BulkItem {
-  op: BulkOp;
-  index: string;
+  readonly op: BulkOp;
+  readonly index: string;
   /** The id the shipper gave; the answer makes one up for a document without (ParsedBulk.ids). */
-  id?: string;
+  readonly id?: string;
   /** 201 created, or the error status of this item. */
-  status: number;
-  error?: { type: string; reason: string };
+  readonly status: number;
+  readonly error?: { readonly type: string; readonly reason: string };
 }
+
+const DELETE_REFUSED = { type: 'illegal_argument_exception', reason: 'loghaven stores logs and does not delete single documents' } as const;
+const UPDATE_REFUSED = { type: 'illegal_argument_exception', reason: 'loghaven stores logs and does not update documents' } as const;
 
 export interface ParsedBulk {
   batch: RowBatch;
@@ -59,8 +65,14 @@ export function parseBulkBody(
   let line = 0;
   // Shippers repeat one action line (`{"create":{"_index":"app"}}`): the same bytes read the same.
   let lastAction: Action | null = null;
-  let lastActionAt: [number, number] = [0, 0];
-  const nextLine = (): [number, number] | null => {
+  let lastActionStart = 0;
+  let lastActionEnd = 0;
+  /** The last item of a document created without an id of its own. */
+  let created: BulkItem | null = null;
+  // The next line that is not blank, as [lineStart, lineEnd); false at the end of the body.
+  let lineStart = 0;
+  let lineEnd = 0;
+  const nextLine = (): boolean => {
     while (pos < buf.length) {
       let end = buf.indexOf(10, pos);
       if (end === -1) end = buf.length;
@@ -69,42 +81,41 @@ export function parseBulkBody(
       line++;
       let stop = end;
       if (stop > start && buf[stop - 1] === 13) stop--;
-      if (JsonObjectScanner.skipWhitespace(buf, start, stop) < stop) return [start, stop];
+      if (JsonObjectScanner.skipWhitespace(buf, start, stop) < stop) {
+        lineStart = start;
+        lineEnd = stop;
+        return true;
+      }
     }
-    return null;
+    return false;
   };
 
   for (;;) {
-    const actionLine = nextLine();
-    if (actionLine === null) break;
-    const length = actionLine[1] - actionLine[0];
-    const same = lastAction !== null && lastActionAt[1] - lastActionAt[0] === length && bytesEqual(buf, lastActionAt[0], buf, actionLine[0], length);
-    const action: Action = same ? lastAction! : readAction(buf, actionLine[0], actionLine[1], line);
+    if (!nextLine()) break;
+    const length = lineEnd - lineStart;
+    const same = lastAction !== null && lastActionEnd - lastActionStart === length && bytesEqual(buf, lastActionStart, buf, lineStart, length);
+    const action: Action = same ? lastAction! : readAction(buf, lineStart, lineEnd, line);
     lastAction = action;
-    lastActionAt = actionLine;
+    lastActionStart = lineStart;
+    lastActionEnd = lineEnd;
     const index = action.index ?? defaultIndex;
     if (index === undefined) {
       // Elasticsearch refuses such a request outright; so does loghaven.
       enc.out.finish().release();
       throw new LhError('LH_ERR_BAD_BODY', `action on line ${line} names no _index and the URL names none either`);
     }
-    const item: BulkItem = { op: action.op, index, id: action.id, status: 201 };
     if (action.id === undefined) made++;
-    items.push(item);
     if (action.op === 'delete') {
-      item.status = 400;
-      item.error = { type: 'illegal_argument_exception', reason: 'loghaven stores logs and does not delete single documents' };
+      items.push({ op: action.op, index, id: action.id, status: 400, error: DELETE_REFUSED });
       failed++;
       continue;
     }
-    const docLine = nextLine();
-    if (docLine === null) {
+    if (!nextLine()) {
       enc.out.finish().release();
       throw new LhError('LH_ERR_BAD_BODY', `the ${action.op} action on line ${line} has no document line after it`);
     }
     if (action.op === 'update') {
-      item.status = 400;
-      item.error = { type: 'illegal_argument_exception', reason: 'loghaven stores logs and does not update documents' };
+      items.push({ op: action.op, index, id: action.id, status: 400, error: UPDATE_REFUSED });
       failed++;
       continue;
     }
@@ -116,11 +127,17 @@ export function parseBulkBody(
       defaultsByIndex.set(index, defaults);
     }
     // The id the shipper gave is kept (`_id` in attrs), so the document can be found by it.
-    enc.encodeObject(buf, docLine[0], docLine[1], true, action.id === undefined ? defaults : withAttr(defaults, '_id', action.id));
+    enc.encodeObject(buf, lineStart, lineEnd, true, action.id === undefined ? defaults : withAttr(defaults, '_id', action.id));
     if (enc.rejected) {
-      item.status = 400;
-      item.error = { type: 'document_parsing_exception', reason: `[${line}:1] ${enc.error}` };
+      items.push({ op: action.op, index, id: action.id, status: 400, error: { type: 'document_parsing_exception', reason: `[${line}:1] ${enc.error}` } });
       failed++;
+    } else if (action.id === undefined && created !== null && created.op === action.op && created.index === index) {
+      // A thousand documents of one action line are a thousand equal items: one object serves them.
+      items.push(created);
+    } else {
+      const item: BulkItem = { op: action.op, index, id: action.id, status: 201 };
+      if (action.id === undefined) created = item;
+      items.push(item);
     }
   }
   return { batch: enc.out.finish(), items, failed, ids: reserveIds(made) };

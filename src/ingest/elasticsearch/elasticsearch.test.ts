@@ -4,6 +4,7 @@
 // fails its own item while the rest are stored.
 
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from '@elastic/elasticsearch';
@@ -157,6 +158,39 @@ describe('Elasticsearch bulk API', () => {
     expect(numeric).toMatchObject({ service: 'checkout', message: 'numeric id', attrs: { _id: '7', _index: 'es-ids' } });
     const [noId] = await search('service:billing');
     expect(noId!.attrs).toEqual({ _index: 'es-ids' });
+  });
+
+  it('keeps an answer whole while its client is slow to read it, as others are answered', async () => {
+    // 30,000 items answer with about 5.7 MB: more than the socket buffers take while the client
+    // does not read, so the server's write of it stays pending while a second request is answered.
+    const bulk = (index: string) => {
+      const lines: string[] = [];
+      for (let i = 0; i < 30_000; i++) lines.push(`{"create":{"_index":"${index}"}}`, `{"message":"slow ${i}"}`);
+      return Buffer.from(`${lines.join('\n')}\n`);
+    };
+    const body = bulk('es-slow-reader');
+    const { port } = new URL(server.url);
+    const slow = net.connect(Number(port), '127.0.0.1');
+    slow.pause();
+    const chunks: Buffer[] = [];
+    slow.on('data', (c: Buffer) => chunks.push(c));
+    const ended = new Promise((resolve) => slow.once('end', resolve));
+    slow.write(`POST /_bulk HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+    slow.write(body);
+    // Answered (the documents are stored) while the client reads nothing yet.
+    for (let tries = 0; (await search('service:es-slow-reader')).length === 0; tries++) {
+      expect(tries, 'the slow reader\'s documents were stored').toBeLessThan(300);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const other = await fetch(`${server.url}/_bulk`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson' }, body: bulk('es-quick-reader') });
+    expect(((await other.json()) as { items: unknown[] }).items).toHaveLength(30_000);
+    slow.resume();
+    await ended;
+    const text = Buffer.concat(chunks).toString();
+    const answer = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { errors: boolean; items: { create: { _index: string; status: number } }[] };
+    expect(answer.errors).toBe(false);
+    expect(answer.items).toHaveLength(30_000);
+    expect(answer.items.every((it) => it.create._index === 'es-slow-reader' && it.create.status === 201)).toBe(true);
   });
 
   it('takes the message of a Fluent Bit record from `log`', async () => {

@@ -144,7 +144,11 @@ export async function elasticsearchRoutes(app: FastifyInstance, deps: Elasticsea
       const full = bulkAnswerValue(parsed.items, parsed.ids, parsed.failed > 0, took);
       return reply.send(JSON.stringify(filterPath(full, compileFilterPath(filter)) ?? {}));
     }
-    return reply.send(bulkAnswer(parsed.items, parsed.ids, parsed.failed > 0, took));
+    const answer = bulkAnswer(parsed.items, parsed.ids, parsed.failed > 0, took, deps.buffers);
+    // Once written to the socket the buffer is the pool's again; an answer cut short leaves it to
+    // the garbage collector.
+    reply.raw.once('finish', () => deps.buffers.give(answer.buffer));
+    return reply.send(answer.bytes);
   };
   for (const url of ['/_bulk', '/:index/_bulk']) {
     app.route({ method: ['POST', 'PUT'], url, config: { ingestProtocol: PROTOCOL, scope: 'ingest' }, schema: { hide: true }, handler: bulk });
