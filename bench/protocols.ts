@@ -19,7 +19,10 @@
 // omfile) until its file holds them all, with its defaults (buffered writes, no fsync) and again
 // fsyncing every batch.
 //
-//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,es,otlp] [--runs 1] [--duration 20] [--warmup 3]
+// Three runs by default, each protocol's figures given as their median: on a shared 2-core machine
+// one 20 s run of the same build gave OTLP / native anywhere from 0.61 to 0.92 (BENCHMARKS.md).
+//
+//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,es,otlp] [--runs 3] [--duration 20] [--warmup 3]
 //                              [--clients 8] [--batch 1000] [--zmq-window 16] [--syslog-connections 4] [--syslog-messages N]
 //                              [--no-durability-none] [--no-rsyslog] [--no-rsyslog-sync]
 //                              [--rsyslog-sync-messages 1000000] [--cpu-prof DIR]
@@ -44,7 +47,7 @@ import { newlineStream, TcpSender, type TcpStream } from './lib/tcp-sender.js';
 const { values: args } = parseArgs({
   options: {
     only: { type: 'string', default: '' },
-    runs: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
     duration: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '3' },
     clients: { type: 'string', default: '8' },
