@@ -18,8 +18,8 @@ export class BufferPool implements BufferSource {
    * `maxFreeBytes`: most bytes kept for reuse; beyond it returned buffers are dropped. Enough for
    * the requests in flight at once: a request of a thousand OTLP records holds a body and a row
    * buffer of 768 KiB each until it is spooled, so eight clients come and go with 12 MiB or more.
-   * With 8 MiB, such buffers were dropped and made anew 7 times a second (66 MB in 20 s), and the
-   * dropped ones, old by then, cost the main thread a mark-compact every few hundred ms.
+   * With 8 MiB, such buffers were dropped and made anew 7 times a second (66 MB in 20 s); the
+   * dropped ones, old by then, were about half of the main thread's mark-compacts (BENCHMARKS.md).
    */
   constructor(private readonly maxFreeBytes = 32 * 2 ** 20) {}
 
