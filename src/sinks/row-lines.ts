@@ -52,7 +52,7 @@ const LINE_OVERHEAD = 256;
 /** Columns shorter than this are copied a byte at a time (cheaper than a native copy's call). */
 const NATIVE_COPY_BYTES = 64;
 
-/** `YYYY-MM-DDTHH:MM:SS` of the last whole second formatted, one per timestamp column (rows come in time order). */
+/** `YYYY-MM-DDTHH:MM:SS` of the last whole second formatted, one per timestamp column; rows mostly share their second with the row before. */
 class SecondCache {
   second = Number.NaN;
   /** `YYYY-MM-DDTHH:MM:SS` of `second`. */
