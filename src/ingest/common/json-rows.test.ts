@@ -87,6 +87,10 @@ describe('JsonRowEncoder agrees with JSON.parse + normaliseObject', () => {
       '{"level":30,"time":1700000000123,"msg":"pino"}',
       '{"severity":17,"message":"otel"}',
       '{"severity":"17","message":"otel"}',
+      // Numeric levels and severities, read from their digits where they are one to three plain ones.
+      '{"severity":9}', '{"severity":0}', '{"severity":24}', '{"severity":25}', '{"severity":100}', '{"severity":1000}',
+      '{"severity":9.0}', '{"severity":-9}', '{"severity":1e1}', '{"severity":-0}',
+      '{"level":5}', '{"level":10}', '{"level":60}', '{"level":600}', '{"level":3e1}', '{"level":30.0}', '{"level":-30}', '{"level":"30"}',
       '{"ts":"bad"}',
       '{"ts":true}',
       '{"ts":{"a":1}}',

@@ -239,13 +239,16 @@ export class JsonRowEncoder {
       const ve = this.cEnd[levelAt]!;
       if (kind === ValueKind.Number && this.cCode[levelAt] === SEVERITY_CODE) {
         // A numeric `severity` is the OpenTelemetry severity number of the record model.
-        const num = Number(latin1(buf, vs, ve));
+        const digits = smallUint(buf, vs, ve);
+        const num = digits >= 0 ? digits : Number(latin1(buf, vs, ve));
         level = levelFromOtelSeverity(num);
         if (level !== null) severity = num;
       } else if (kind === ValueKind.String) {
         level = (this.cFlags[levelAt]! & VALUE_ESCAPED) === 0 ? levelFromBytes(buf, vs + 1, ve - 1) : normaliseLevel(decodeJson(buf, vs, ve));
       } else if (kind === ValueKind.Number) {
-        level = normaliseLevel(jsonNumber(latin1(buf, vs, ve)));
+        // pino's and bunyan's numeric levels (`"level":30`) are plain digits: no string made.
+        const digits = smallUint(buf, vs, ve);
+        level = normaliseLevel(digits >= 0 ? digits : jsonNumber(latin1(buf, vs, ve)));
       }
       // An unrecognised level is kept verbatim in attrs rather than dropped or guessed.
       if (level !== null) consumed[this.cCode[levelAt]!] = 1;
@@ -623,6 +626,23 @@ function decodeJson(buf: Uint8Array, start: number, end: number): unknown {
 
 function utf8(buf: Uint8Array, start: number, end: number): string {
   return Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('utf8');
+}
+
+/**
+ * The value of a JSON number of one to three plain digits (`9`, `17`), without making a string;
+ * -1 for any other spelling (a sign, a fraction, an exponent, more digits), which the caller reads
+ * the slow way.
+ */
+function smallUint(buf: Uint8Array, start: number, end: number): number {
+  const len = end - start;
+  if (len < 1 || len > 3) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {
