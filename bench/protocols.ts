@@ -8,9 +8,11 @@
 // they are fsynced — so the figures are durable throughput; at the end the server's own count
 // and the rows it loaded are checked against the clients' count. Each protocol's rate is also
 // given as a ratio to native NDJSON's in the same run (the same lines, loghaven's own format);
-// Loki with structured metadata stores a trace and span id per row as well, so its yardstick is
-// native NDJSON whose lines carry the same two members (native-meta), and its ratio to plain
-// native is shown beside it.
+// The protocols store more than the corpus lines hold: Loki with structured metadata a trace and
+// span id per row, Elasticsearch bulk the document's `_index`, OTLP the severity number and the
+// scope. So each is measured against native NDJSON whose lines carry the same (native-meta,
+// native-es, native-otlp: the same rows stored, test/server/bench-payloads.test.ts), and its ratio
+// to plain native is shown beside it.
 // ZeroMQ: the shipped client (loghaven/zmq-client) to the ROUTER socket, a window of envelopes
 // in flight, each an NDJSON batch, counting records acknowledged (durable, as for HTTP).
 // Syslog over TCP has no acknowledgements: a fixed stream of RFC 5424 lines is written over
@@ -22,7 +24,7 @@
 // Three runs by default, each protocol's figures given as their median: on a shared 2-core machine
 // one 20 s run of the same build gave OTLP / native anywhere from 0.61 to 0.92 (BENCHMARKS.md).
 //
-//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,es,otlp] [--runs 3] [--duration 20] [--warmup 3]
+//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,native-es,es,native-otlp,otlp] [--runs 3] [--duration 20] [--warmup 3]
 //                              [--clients 8] [--batch 1000] [--zmq-window 16] [--syslog-connections 4] [--syslog-messages N]
 //                              [--no-durability-none] [--no-rsyslog] [--no-rsyslog-sync]
 //                              [--rsyslog-sync-messages 1000000] [--cpu-prof DIR]
@@ -38,7 +40,20 @@ import { closedLoop, type AckReader } from './lib/closed-loop.js';
 import type { PostResult } from './lib/http-post.js';
 import { ingestedLines, timeUntil, waitLoaded } from './lib/loghaven-counts.js';
 import { cpuSecondsOf, ownCpuSeconds } from './lib/process-cpu.js';
-import { corpus, esBulkBodies, lokiBodies, lokiMetadataBodies, ndjsonMetadataPayloads, ndjsonPayloads, otlpJsonBodies, syslogLines, type Bodies, type Corpus } from './lib/protocol-payloads.js';
+import {
+  corpus,
+  esBulkBodies,
+  lokiBodies,
+  lokiMetadataBodies,
+  ndjsonIndexPayloads,
+  ndjsonMetadataPayloads,
+  ndjsonOtlpPayloads,
+  ndjsonPayloads,
+  otlpJsonBodies,
+  syslogLines,
+  type Bodies,
+  type Corpus,
+} from './lib/protocol-payloads.js';
 import { LoghavenZmqClient } from '../src/ingest/zeromq/client.js';
 import { fmt, machine, percentile } from './lib/report.js';
 import { Rsyslogd } from './lib/rsyslog.js';
@@ -239,7 +254,10 @@ const lokiAcked = (r: PostResult, sent: number) => {
 const NATIVE_KEY = 'native';
 /** Loki with structured metadata stores the trace context too: its yardstick's lines carry it. */
 const NATIVE_META_KEY = 'native-meta';
-const YARDSTICKS = new Set([NATIVE_KEY, NATIVE_META_KEY]);
+/** Elasticsearch keeps each document's `_index` in attrs; OTLP a record's severity number and scope. */
+const NATIVE_ES_KEY = 'native-es';
+const NATIVE_OTLP_KEY = 'native-otlp';
+const YARDSTICKS = new Set([NATIVE_KEY, NATIVE_META_KEY, NATIVE_ES_KEY, NATIVE_OTLP_KEY]);
 
 const nativeAcked = (r: PostResult, sent: number) => {
   if (r.status !== 200) return null;
@@ -289,6 +307,16 @@ const HTTP_PROTOCOLS: HttpProtocol[] = [
     yardstick: NATIVE_META_KEY,
   },
   {
+    key: NATIVE_ES_KEY,
+    title: 'native NDJSON + _index',
+    metric: 'native',
+    path: '/api/v1/logs',
+    headers: { 'content-type': 'application/x-ndjson' },
+    bodies: ndjsonIndexPayloads,
+    shape: 'POST /api/v1/logs: each corpus line with the bulk action\'s "_index" as a member (the same rows as Elasticsearch bulk stores)',
+    acked: nativeAcked,
+  },
+  {
     key: 'es',
     title: 'Elasticsearch bulk',
     metric: 'elasticsearch',
@@ -307,6 +335,17 @@ const HTTP_PROTOCOLS: HttpProtocol[] = [
         return v !== undefined && v.status < 300 && v.error === undefined;
       }).length;
     },
+    yardstick: NATIVE_ES_KEY,
+  },
+  {
+    key: NATIVE_OTLP_KEY,
+    title: 'native NDJSON + severity, scope',
+    metric: 'native',
+    path: '/api/v1/logs',
+    headers: { 'content-type': 'application/x-ndjson' },
+    bodies: ndjsonOtlpPayloads,
+    shape: 'POST /api/v1/logs: each corpus record with its OTel severity number, attributes as flat dotted keys and the scope as members (the same rows as OTLP stores)',
+    acked: nativeAcked,
   },
   {
     key: 'otlp',
@@ -321,6 +360,7 @@ const HTTP_PROTOCOLS: HttpProtocol[] = [
       const doc = JSON.parse(r.body.toString()) as { partialSuccess?: { rejectedLogRecords?: string } };
       return sent - Number(doc.partialSuccess?.rejectedLogRecords ?? 0);
     },
+    yardstick: NATIVE_OTLP_KEY,
   },
 ];
 

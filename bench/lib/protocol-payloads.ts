@@ -123,10 +123,20 @@ function ecsDocument(r: CorpusRecord): Record<string, unknown> {
   return { '@timestamp': ts, 'log.level': level, message: msg, 'service.name': service, 'host.name': host, ...rest };
 }
 
+const ES_INDEX = 'app';
+
 /** Elasticsearch bulk NDJSON: a `create` action and an ECS document per record. */
 export function esBulkBodies(c: Corpus, batch: number): Bodies {
-  const action = JSON.stringify({ create: { _index: 'app' } });
+  const action = JSON.stringify({ create: { _index: ES_INDEX } });
   return batches(c, batch, (records) => records.map((r) => `${action}\n${JSON.stringify(ecsDocument(r))}\n`).join(''));
+}
+
+/**
+ * The yardstick of esBulkBodies: the corpus lines as native NDJSON, each with the `_index` member
+ * the bulk route keeps in attrs (first, where the route puts it), so the same rows are stored.
+ */
+export function ndjsonIndexPayloads(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (_records, lines) => lines.map((line) => `{"_index":"${ES_INDEX}",${line.slice(1)}`).join('\n'));
 }
 
 const OTEL_SEVERITY: Record<string, [number, string]> = {
@@ -159,6 +169,8 @@ function otlpAttributes(r: CorpusRecord): { key: string; value: AnyValue }[] {
   return out;
 }
 
+const OTLP_SCOPE = { name: 'app-logger', version: '1.0.0' };
+
 /**
  * OTLP/JSON ExportLogsServiceRequest, as a Collector batching many SDK processes sends it: one
  * ResourceLogs per (service.name, host.name), one scope, records in corpus order within each.
@@ -174,7 +186,7 @@ export function otlpJsonBodies(c: Corpus, batch: number): Bodies {
       },
       scopeLogs: [
         {
-          scope: { name: 'app-logger', version: '1.0.0' },
+          scope: OTLP_SCOPE,
           logRecords: g.map((r) => {
             const [severityNumber, severityText] = OTEL_SEVERITY[r.level] ?? [9, 'INFO'];
             return {
@@ -190,6 +202,23 @@ export function otlpJsonBodies(c: Corpus, batch: number): Bodies {
     }));
     return JSON.stringify({ resourceLogs });
   });
+}
+
+/**
+ * The yardstick of otlpJsonBodies: the same records as native NDJSON lines holding what the OTLP
+ * route stores of each: the severity number (which gives the level), the attributes as flat
+ * dotted keys, and the scope last, so the same rows are stored.
+ */
+export function ndjsonOtlpPayloads(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (records) =>
+    records
+      .map((r) => {
+        const attrs = Object.fromEntries(otlpAttributes(r).map(({ key, value }) => [key, Object.values(value)[0]]));
+        const severity = (OTEL_SEVERITY[r.level] ?? [9])[0];
+        return JSON.stringify({ ts: r.ts, severity, service: r.service, host: r.host, msg: r.msg, ...attrs, scope: OTLP_SCOPE });
+      })
+      .join('\n'),
+  );
 }
 
 const SYSLOG_SEVERITY: Record<string, number> = { debug: 7, info: 6, INFO: 6, warn: 4, WARNING: 4, error: 3 };
