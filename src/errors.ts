@@ -14,7 +14,7 @@ export const ERRORS = {
   LH_ERR_NOTHING_ACCEPTED: { status: 400, message: 'no record was accepted' },
   LH_ERR_UNSUPPORTED_MEDIA: { status: 415, message: 'unsupported content type or encoding' },
   LH_ERR_BODY_TOO_LARGE: { status: 413, message: 'request body too large' },
-  LH_ERR_OVERLOADED: { status: 429, message: 'ingest queue is full, retry later' },
+  LH_ERR_OVERLOADED: { status: 429, message: 'ingest is full, retry later' },
   LH_ERR_SHUTTING_DOWN: { status: 503, message: 'server is shutting down' },
   LH_ERR_DISK_FULL: { status: 507, message: 'data directory is full' },
   LH_ERR_QUERY_TIMEOUT: { status: 504, message: 'query timed out' },

@@ -99,7 +99,10 @@ describe('IngestPipeline', () => {
   it('refuses a batch past the backlog bound with 429 and takes batches again once it is loaded', async () => {
     const { store, pipeline } = await open({ spoolMaxBytes: 1, segmentRows: 1_000_000 });
     await pipeline.submit(rowsOf([record(1)]), 10);
-    await expect(pipeline.submit(rowsOf([record(2)]), 10)).rejects.toMatchObject({ code: 'LH_ERR_OVERLOADED' });
+    await expect(pipeline.submit(rowsOf([record(2)]), 10)).rejects.toMatchObject({
+      code: 'LH_ERR_OVERLOADED',
+      message: expect.stringMatching(/^ingest is full, retry later: the store is behind: \d+ bytes acknowledged are not loaded yet \(limit 1, ingest\.spool_max_bytes\)$/),
+    });
     await pipeline.visible('loaded'); // loads the open segment
     await pipeline.submit(rowsOf([record(3)]), 10);
     await pipeline.visible('loaded');

@@ -211,8 +211,21 @@ export class IngestPipeline {
 
   /** True when a new request of `bytes` would be refused. */
   isFull(bytes = 0): boolean {
-    if (this.overSpoolBound) return true;
-    return this.queuedBytes > 0 && this.queuedBytes + bytes > this.options.queueMaxBytes;
+    return this.fullBecause(bytes) !== null;
+  }
+
+  /**
+   * Why a new request of `bytes` would be refused, in words for the producer (which bound, what
+   * holds it and the setting), or null when it would not.
+   */
+  fullBecause(bytes = 0): string | null {
+    if (this.overSpoolBound) {
+      return `the store is behind: ${this.backlogBytes} bytes acknowledged are not loaded yet (limit ${this.options.spoolMaxBytes}, ingest.spool_max_bytes)`;
+    }
+    if (this.queuedBytes > 0 && this.queuedBytes + bytes > this.options.queueMaxBytes) {
+      return `${this.queuedBytes} bytes of requests wait to be written to the spool (limit ${this.options.queueMaxBytes}, ingest.queue_max_bytes)`;
+    }
+    return null;
   }
 
   /** Queues rows; resolves once every one of them is durable (per the durability mode). */
@@ -250,11 +263,8 @@ export class IngestPipeline {
     if (batch.longestRow > this.options.maxRowBytes) {
       return new LhError('LH_ERR_BAD_BODY', `a record encodes to ${batch.longestRow} bytes, more than the ${this.options.maxRowBytes} the store takes`);
     }
-    if (!this.isFull(bytes)) return null;
-    return new LhError(
-      'LH_ERR_OVERLOADED',
-      `${this.queuedBytes} bytes queued (limit ${this.options.queueMaxBytes}), ${this.backlogBytes} bytes not yet loaded (limit ${this.options.spoolMaxBytes})`,
-    );
+    const full = this.fullBecause(bytes);
+    return full === null ? null : new LhError('LH_ERR_OVERLOADED', full);
   }
 
   /**

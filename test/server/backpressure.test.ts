@@ -33,11 +33,13 @@ describe('backpressure', () => {
           for (let round = 0; round < 6; round++) {
             const b = (c + round) % bodies.length;
             const r = await fetch(`${server.url}/api/v1/logs`, { method: 'POST', body: bodies[b] });
-            await r.arrayBuffer();
+            const answer = await r.text();
             peakRss = Math.max(peakRss, rssOf(server.proc.pid!));
             if (r.status === 200) acked.add(b);
             else {
               expect(r.status).toBe(429);
+              // The answer names the bound that was hit and its setting.
+              expect((JSON.parse(answer) as { message: string }).message).toMatch(/ingest\.(queue|spool)_max_bytes\)$/);
               refused++;
               retryAfter = r.headers.get('retry-after');
             }

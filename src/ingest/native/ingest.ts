@@ -31,7 +31,8 @@ export interface NativeOutcome {
  * Retry-After), before anything is read or parsed, so memory stays bounded under any load.
  */
 export function refuseWhenFull(pipeline: IngestPipeline, bytes: number): void {
-  if (pipeline.isFull(bytes)) throw new LhError('LH_ERR_OVERLOADED', 'ingest queue is full');
+  const full = pipeline.fullBecause(bytes);
+  if (full !== null) throw new LhError('LH_ERR_OVERLOADED', full);
 }
 
 /**

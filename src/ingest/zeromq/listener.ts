@@ -165,7 +165,8 @@ export class ZmqListener {
   /** Decodes, checks and parses one frame, unless ingest is full. */
   private async prepare(frame: Buffer): Promise<Prepared> {
     this.deps.metrics.ingestBytes.inc({ protocol: PROTOCOL }, frame.length);
-    if (this.deps.pipeline.isFull(frame.length)) return { ok: false, seq: seqOf(frame), reason: NackReason.Overloaded, message: 'ingest queue is full; send again later' };
+    const full = this.deps.pipeline.fullBecause(frame.length);
+    if (full !== null) return { ok: false, seq: seqOf(frame), reason: NackReason.Overloaded, message: new LhError('LH_ERR_OVERLOADED', full).message };
     const p = await readEnvelopeFrame(frame, this.options.maxMessageBytes, this.deps.buffers, { tenant: this.options.tenant, receivedAt: nowMicros() });
     if (p.ok && p.rejected > 0) this.deps.metrics.ingestRejects.inc({ protocol: PROTOCOL, reason: 'invalid' }, p.rejected);
     return p;
@@ -323,7 +324,7 @@ function refusal(e: unknown): [NackReason, string] {
   if (!isLhError(e)) return [NackReason.Internal, `internal error: ${(e as Error).message}`];
   switch (e.code) {
     case 'LH_ERR_OVERLOADED':
-      return [NackReason.Overloaded, `ingest queue is full; send again later (${e.message})`];
+      return [NackReason.Overloaded, e.message];
     case 'LH_ERR_DISK_FULL':
       return [NackReason.DiskFull, `the server's disk is full; send again later (${e.message})`];
     case 'LH_ERR_SHUTTING_DOWN':
