@@ -90,10 +90,24 @@ export function parseBulkBody(
     return false;
   };
 
+  // Whether the line at `pos` is the last action line again, byte for byte: then it is taken
+  // without a search for its end.
+  const repeatsAction = (): boolean => {
+    const length = lastActionEnd - lastActionStart;
+    let stop = pos + length;
+    if (stop > buf.length || !bytesEqual(buf, lastActionStart, buf, pos, length)) return false;
+    if (buf[stop] === 13) stop++;
+    if (stop < buf.length && buf[stop] !== 10) return false;
+    lineStart = pos;
+    lineEnd = pos + length;
+    pos = stop + 1;
+    line++;
+    return true;
+  };
+
   for (;;) {
-    if (!nextLine()) break;
-    const length = lineEnd - lineStart;
-    const same = lastAction !== null && lastActionEnd - lastActionStart === length && bytesEqual(buf, lastActionStart, buf, lineStart, length);
+    const same = lastAction !== null && repeatsAction();
+    if (!same && !nextLine()) break;
     const action: Action = same ? lastAction! : readAction(buf, lineStart, lineEnd, line);
     lastAction = action;
     lastActionStart = lineStart;
