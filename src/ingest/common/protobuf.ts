@@ -22,7 +22,8 @@ export class ProtoReader {
   type = 0;
 
   constructor(
-    readonly buf: Uint8Array,
+    /** The whole body; nested readers share it, and values are read from it in place. */
+    readonly buf: Buffer,
     start: number,
     readonly end: number,
     /** What the message is, for error messages. */
@@ -84,7 +85,7 @@ export class ProtoReader {
   /** A fixed64 holding an IEEE double. */
   double(): number {
     if (this.pos + 8 > this.end) throw this.error('truncated double');
-    const v = Buffer.from(this.buf.buffer, this.buf.byteOffset + this.pos, 8).readDoubleLE(0);
+    const v = this.buf.readDoubleLE(this.pos);
     this.pos += 8;
     return v;
   }
@@ -101,7 +102,7 @@ export class ProtoReader {
   /** A length-delimited field as a UTF-8 string. */
   string(): string {
     const [s, e] = this.bytes();
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + s, e - s).toString('utf8');
+    return this.buf.toString('utf8', s, e);
   }
 
   /** A reader over an embedded message. */

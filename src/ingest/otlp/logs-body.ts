@@ -433,7 +433,7 @@ function readLogRecord(r: ProtoReader): OtlpRecord {
         r.expect(WireType.Fixed32);
         // Past the record's end are other records' bytes, or another request's in a pooled buffer.
         if (r.pos + 4 > r.end) throw r.error('truncated fixed32');
-        rec.flags = Buffer.from(r.buf.buffer, r.buf.byteOffset + r.pos, 4).readUInt32LE(0);
+        rec.flags = r.buf.readUInt32LE(r.pos);
         r.pos += 4;
         break;
       case 9:
@@ -457,7 +457,7 @@ function readLogRecord(r: ProtoReader): OtlpRecord {
 
 function hex(r: ProtoReader): string {
   const [s, e] = r.bytes();
-  const id = Buffer.from(r.buf.buffer, r.buf.byteOffset + s, e - s).toString('hex');
+  const id = r.buf.toString('hex', s, e);
   return /^0*$/.test(id) ? '' : id;
 }
 
@@ -520,7 +520,7 @@ function readAnyValue(r: ProtoReader, depth = 0): Value {
       case 7: {
         r.expect(WireType.Bytes);
         const [s, e] = r.bytes();
-        value = Buffer.from(r.buf.buffer, r.buf.byteOffset + s, e - s).toString('base64');
+        value = r.buf.toString('base64', s, e);
         break;
       }
       default:
