@@ -30,6 +30,9 @@ type AnyValue =
 
 const key = fc.string({ maxLength: 6 }).map((k) => `x_${k}`);
 
+/** A record's attribute name: now and then one the resource's or the scope's attrs take over. */
+const recordKey = fc.oneof({ weight: 12, arbitrary: key }, { weight: 1, arbitrary: fc.constantFrom('resource', 'scope') });
+
 const anyValue: fc.Arbitrary<AnyValue> = fc.letrec<{ v: AnyValue }>((tie) => ({
   v: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
@@ -86,7 +89,7 @@ const logSpec: fc.Arbitrary<LogSpec> = fc.record({
   timeNs: fc.option(nanos, { nil: null }),
   observedNs: fc.option(nanos, { nil: null }),
   severity: fc.option(fc.oneof(fc.integer({ min: 1, max: 24 }).map((number) => ({ number })), levelWord.map((t) => ({ text: t }))), { nil: null }),
-  attributes: fc.array(fc.tuple(key, anyValue), { maxLength: 3 }),
+  attributes: fc.array(fc.tuple(recordKey, anyValue), { maxLength: 3 }),
   traceId: fc.option(fc.uint8Array({ minLength: 16, maxLength: 16 }), { nil: null }),
   spanId: fc.option(fc.uint8Array({ minLength: 8, maxLength: 8 }), { nil: null }),
 });

@@ -61,6 +61,9 @@ export class LogsWriter {
   scope: Scope | null = null;
   private scopeAttrOf: Scope | null = null;
   private scopeAttrValue: Record<string, Value> | null = null;
+  private sharedResource: Record<string, Value> | null | undefined = undefined;
+  private sharedScope: Scope | null | undefined = undefined;
+  private sharedText = '';
 
   constructor(
     bytes: number,
@@ -105,9 +108,20 @@ export class LogsWriter {
     else if (r.body !== undefined) attrs.body = r.body;
     if (r.eventName !== '') attrs.event_name = r.eventName;
     if (r.flags !== 0) attrs.flags = r.flags;
-    if (this.resource !== null) attrs.resource = this.resource;
-    const scope = this.scopeAttr();
-    if (scope !== null) attrs.scope = scope;
+    const shared = this.sharedAttrs();
+    let json: string;
+    if (shared === '') {
+      json = wellFormedJson(JSON.stringify(attrs));
+    } else if (Object.hasOwn(attrs, 'resource') || Object.hasOwn(attrs, 'scope')) {
+      // The record's own attribute of that name gives way, in its place.
+      if (this.resource !== null) attrs.resource = this.resource;
+      const scope = this.scopeAttr();
+      if (scope !== null) attrs.scope = scope;
+      json = wellFormedJson(JSON.stringify(attrs));
+    } else {
+      const own = wellFormedJson(JSON.stringify(attrs));
+      json = own.length === 2 ? `{${shared}}` : `${own.slice(0, -1)},${shared}}`;
+    }
     const rec: LogRecord = {
       ts,
       receivedAt: this.ctx.receivedAt,
@@ -121,9 +135,26 @@ export class LogsWriter {
       message,
       traceId: r.traceId !== '' ? r.traceId : null,
       spanId: r.spanId !== '' ? r.spanId : null,
-      attrs: wellFormedJson(JSON.stringify(attrs)),
+      attrs: json,
     };
     this.out.writeRecord(rec);
+  }
+
+  /**
+   * The members `"resource":…,"scope":…` that end the attrs of every record under the current
+   * resource and scope, as JSON text made once for each pair ('' when both are empty).
+   */
+  private sharedAttrs(): string {
+    if (this.sharedResource !== this.resource || this.sharedScope !== this.scope) {
+      this.sharedResource = this.resource;
+      this.sharedScope = this.scope;
+      const scope = this.scopeAttr();
+      const members: string[] = [];
+      if (this.resource !== null) members.push(`"resource":${JSON.stringify(this.resource)}`);
+      if (scope !== null) members.push(`"scope":${JSON.stringify(scope)}`);
+      this.sharedText = members.length === 0 ? '' : wellFormedJson(`{${members.join(',')}}`).slice(1, -1);
+    }
+    return this.sharedText;
   }
 
   /** `attrs.scope` of the records under the current scope (made once per scope), or null. */
