@@ -3,7 +3,7 @@
 // protocol's wire format (bench/lib/protocol-payloads.ts). A fresh server per protocol and run.
 //
 // HTTP protocols (native NDJSON, Loki JSON with and without structured metadata, Elasticsearch
-// bulk, OTLP/JSON): a closed loop of keep-alive clients
+// bulk, OTLP/JSON and OTLP/protobuf): a closed loop of keep-alive clients
 // for a fixed time, counting only lines the server acknowledged — and loghaven acknowledges once
 // they are fsynced — so the figures are durable throughput; at the end the server's own count
 // and the rows it loaded are checked against the clients' count. Each protocol's rate is also
@@ -24,7 +24,7 @@
 // Three runs by default, each protocol's figures given as their median: on a shared 2-core machine
 // one 20 s run of the same build gave OTLP / native anywhere from 0.61 to 0.92 (BENCHMARKS.md).
 //
-//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,native-es,es,native-otlp,otlp] [--runs 3] [--duration 20] [--warmup 3]
+//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,native-es,es,native-otlp,otlp,otlp-proto] [--runs 3] [--duration 20] [--warmup 3]
 //                              [--clients 8] [--batch 1000] [--zmq-window 16] [--syslog-connections 4] [--syslog-messages N]
 //                              [--no-durability-none] [--no-rsyslog] [--no-rsyslog-sync]
 //                              [--rsyslog-sync-messages 1000000] [--cpu-prof DIR]
@@ -50,6 +50,8 @@ import {
   ndjsonOtlpPayloads,
   ndjsonPayloads,
   otlpJsonBodies,
+  otlpProtobufBodies,
+  otlpProtobufRejected,
   syslogLines,
   type Bodies,
   type Corpus,
@@ -360,6 +362,17 @@ const HTTP_PROTOCOLS: HttpProtocol[] = [
       const doc = JSON.parse(r.body.toString()) as { partialSuccess?: { rejectedLogRecords?: string } };
       return sent - Number(doc.partialSuccess?.rejectedLogRecords ?? 0);
     },
+    yardstick: NATIVE_OTLP_KEY,
+  },
+  {
+    key: 'otlp-proto',
+    title: 'OTLP/HTTP logs, protobuf',
+    metric: 'otlp',
+    path: '/v1/logs',
+    headers: { 'content-type': 'application/x-protobuf' },
+    bodies: otlpProtobufBodies,
+    shape: 'POST /v1/logs: the same requests as OTLP JSON, in protobuf (the Collector\'s otlphttp default)',
+    acked: (r: PostResult, sent: number) => (r.status === 200 ? sent - otlpProtobufRejected(r.body) : null),
     yardstick: NATIVE_OTLP_KEY,
   },
 ];

@@ -1,7 +1,9 @@
 // The benchmark corpus (bench/lib/corpus.ts) in each ingest protocol's wire format: the same
-// records, field for field, as a Loki push, an Elasticsearch bulk body, an OTLP/JSON export and
-// RFC 5424 syslog lines — each the way the usual shipper of that protocol would send them.
+// records, field for field, as a Loki push, an Elasticsearch bulk body, an OTLP export (JSON and
+// protobuf) and RFC 5424 syslog lines — each the way the usual shipper of that protocol would send
+// them.
 
+import protobuf from 'protobufjs';
 import { corpusLines } from './corpus.js';
 
 /** One corpus line, decoded. */
@@ -37,7 +39,7 @@ export interface Bodies {
   bytesPerLine: number;
 }
 
-function batches(c: Corpus, batch: number, encode: (records: CorpusRecord[], lines: string[]) => string): Bodies {
+function batches(c: Corpus, batch: number, encode: (records: CorpusRecord[], lines: string[]) => string | Uint8Array): Bodies {
   const bodies: Buffer[] = [];
   for (let i = 0; i + batch <= c.records.length; i += batch) {
     bodies.push(Buffer.from(encode(c.records.slice(i, i + batch), c.lines.slice(i, i + batch))));
@@ -171,37 +173,67 @@ function otlpAttributes(r: CorpusRecord): { key: string; value: AnyValue }[] {
 
 const OTLP_SCOPE = { name: 'app-logger', version: '1.0.0' };
 
+/** OTLP/JSON ExportLogsServiceRequest bodies (otlpRequest). */
+export function otlpJsonBodies(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (records) => JSON.stringify(otlpRequest(records)));
+}
+
+/** The OTLP logs protos, the parts the bench sends and reads back (protobufjs encodes them). */
+const OTLP_PROTO = protobuf.parse(`syntax = "proto3";
+message AnyValue { oneof value { string string_value = 1; bool bool_value = 2; int64 int_value = 3; double double_value = 4; } }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message Resource { repeated KeyValue attributes = 1; }
+message InstrumentationScope { string name = 1; string version = 2; }
+message LogRecord { fixed64 time_unix_nano = 1; int32 severity_number = 2; string severity_text = 3; AnyValue body = 5; repeated KeyValue attributes = 6; }
+message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; }
+message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; }
+message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
+message ExportLogsPartialSuccess { int64 rejected_log_records = 1; string error_message = 2; }
+message ExportLogsServiceResponse { ExportLogsPartialSuccess partial_success = 1; }`).root;
+const OTLP_REQUEST = OTLP_PROTO.lookupType('ExportLogsServiceRequest');
+const OTLP_RESPONSE = OTLP_PROTO.lookupType('ExportLogsServiceResponse');
+
+/** The same requests as otlpJsonBodies, in protobuf, as the OpenTelemetry Collector's otlphttp exporter sends them by default. */
+export function otlpProtobufBodies(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (records) => OTLP_REQUEST.encode(OTLP_REQUEST.fromObject(otlpRequest(records))).finish());
+}
+
+/** The log records an OTLP/protobuf answer says were rejected (partialSuccess). */
+export function otlpProtobufRejected(answer: Uint8Array): number {
+  if (answer.length === 0) return 0;
+  const doc = OTLP_RESPONSE.toObject(OTLP_RESPONSE.decode(answer), { longs: Number }) as { partialSuccess?: { rejectedLogRecords?: number } };
+  return doc.partialSuccess?.rejectedLogRecords ?? 0;
+}
+
 /**
- * OTLP/JSON ExportLogsServiceRequest, as a Collector batching many SDK processes sends it: one
+ * An ExportLogsServiceRequest as a Collector batching many SDK processes sends it: one
  * ResourceLogs per (service.name, host.name), one scope, records in corpus order within each.
  */
-export function otlpJsonBodies(c: Corpus, batch: number): Bodies {
-  return batches(c, batch, (records) => {
-    const resourceLogs = groupBy(records, (r) => `${r.service}\u0000${r.host}`).map((g) => ({
-      resource: {
-        attributes: [
-          { key: 'service.name', value: { stringValue: g[0]!.service } },
-          { key: 'host.name', value: { stringValue: g[0]!.host } },
-        ],
-      },
-      scopeLogs: [
-        {
-          scope: OTLP_SCOPE,
-          logRecords: g.map((r) => {
-            const [severityNumber, severityText] = OTEL_SEVERITY[r.level] ?? [9, 'INFO'];
-            return {
-              timeUnixNano: nanos(r.ts),
-              severityNumber,
-              severityText,
-              body: { stringValue: r.msg },
-              attributes: otlpAttributes(r),
-            };
-          }),
-        },
+function otlpRequest(records: CorpusRecord[]): object {
+  const resourceLogs = groupBy(records, (r) => `${r.service}\u0000${r.host}`).map((g) => ({
+    resource: {
+      attributes: [
+        { key: 'service.name', value: { stringValue: g[0]!.service } },
+        { key: 'host.name', value: { stringValue: g[0]!.host } },
       ],
-    }));
-    return JSON.stringify({ resourceLogs });
-  });
+    },
+    scopeLogs: [
+      {
+        scope: OTLP_SCOPE,
+        logRecords: g.map((r) => {
+          const [severityNumber, severityText] = OTEL_SEVERITY[r.level] ?? [9, 'INFO'];
+          return {
+            timeUnixNano: nanos(r.ts),
+            severityNumber,
+            severityText,
+            body: { stringValue: r.msg },
+            attributes: otlpAttributes(r),
+          };
+        }),
+      },
+    ],
+  }));
+  return { resourceLogs };
 }
 
 /**
