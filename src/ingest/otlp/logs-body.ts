@@ -15,6 +15,7 @@ import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/r
 import { wellFormedJson } from '../common/json-scanner.js';
 import type { NormaliseContext } from '../common/normalise.js';
 import { ProtoReader, WireType } from '../common/protobuf.js';
+import { ProtoRecordWriter } from './logs-proto.js';
 import { LhError } from '../../errors.js';
 
 export interface ParsedLogs {
@@ -67,7 +68,7 @@ export class LogsWriter {
 
   constructor(
     bytes: number,
-    private readonly ctx: NormaliseContext,
+    readonly ctx: NormaliseContext,
     buffers: BufferSource | undefined,
   ) {
     this.out = new RowBatchBuilder(bytes + 1024, buffers);
@@ -144,7 +145,7 @@ export class LogsWriter {
    * The members `"resource":…,"scope":…` that end the attrs of every record under the current
    * resource and scope, as JSON text made once for each pair ('' when both are empty).
    */
-  private sharedAttrs(): string {
+  sharedAttrs(): string {
     if (this.sharedResource !== this.resource || this.sharedScope !== this.scope) {
       this.sharedResource = this.resource;
       this.sharedScope = this.scope;
@@ -358,8 +359,14 @@ function path(what: string, key: string | undefined): string {
 
 // ---- protobuf (opentelemetry/proto/collector/logs/v1) ----
 
-export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: BufferSource): ParsedLogs {
+/**
+ * A protobuf ExportLogsServiceRequest. Its records are written straight from the bytes
+ * (logs-proto.ts) while they are plain, else through objects; `objectsOnly` takes the object path
+ * for every record (the spec the tests hold the byte path to).
+ */
+export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: BufferSource, objectsOnly = false): ParsedLogs {
   const w = new LogsWriter(buf.length * 2, ctx, buffers);
+  const fast = objectsOnly ? null : new ProtoRecordWriter(buf, w);
   const req = new ProtoReader(buf, 0, buf.length, 'ExportLogsServiceRequest');
   let index = 0;
   while (req.next()) {
@@ -387,7 +394,7 @@ export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
     resource = {};
     for (const [s, e] of scopes) {
       const sl = new ProtoReader(buf, s, e, 'ScopeLogs');
-      const records: [number, number][] = [];
+      const records: number[] = []; // [start, end) of each
       const scope: Scope = { name: '', version: '', attributes: {} };
       while (sl.next()) {
         if (sl.field === 1 && sl.type === WireType.Bytes) {
@@ -399,14 +406,18 @@ export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
             else sc.skip();
           }
         } else if (sl.field === 2 && sl.type === WireType.Bytes) {
-          records.push(sl.bytes());
+          const [rs, re] = sl.bytes();
+          records.push(rs, re);
         } else {
           sl.skip();
         }
       }
       w.scope = scope;
-      for (const [rs, re] of records) {
+      for (let i = 0; i < records.length; i += 2) {
+        const rs = records[i]!;
+        const re = records[i + 1]!;
         index++;
+        if (fast !== null && fast.write(rs, re)) continue;
         let rec: OtlpRecord;
         try {
           rec = readLogRecord(new ProtoReader(buf, rs, re, 'LogRecord'));
