@@ -146,9 +146,13 @@ export class LogsWriter {
    * resource and scope, as JSON text made once for each pair ('' when both are empty).
    */
   sharedAttrs(): string {
-    if (this.sharedResource !== this.resource || this.sharedScope !== this.scope) {
-      this.sharedResource = this.resource;
-      this.sharedScope = this.scope;
+    if (this.sharedResource === this.resource && this.sharedScope === this.scope) return this.sharedText;
+    // A Collector's batch repeats the same scope (and often no other resource attributes) under
+    // each resource: the text stays when its content does.
+    const same = this.sharedResource === this.resource && sameScope(this.sharedScope, this.scope);
+    this.sharedResource = this.resource;
+    this.sharedScope = this.scope;
+    if (!same) {
       const scope = this.scopeAttr();
       const members: string[] = [];
       if (this.resource !== null) members.push(`"resource":${JSON.stringify(this.resource)}`);
@@ -171,6 +175,17 @@ export class LogsWriter {
     const more = this.rejected - MAX_REASONS;
     return { batch: this.out.finish(), rejected: this.rejected, errorMessage: more > 0 ? `${this.errorMessage}; and ${more} more` : this.errorMessage };
   }
+}
+
+/** Scopes with the same name and version and no attributes (which would take a deep comparison). */
+function sameScope(a: Scope | null | undefined, b: Scope | null): boolean {
+  if (a === undefined || a === null || b === null) return a === b;
+  return a.name === b.name && a.version === b.version && isEmpty(a.attributes) && isEmpty(b.attributes);
+}
+
+function isEmpty(o: Record<string, Value>): boolean {
+  for (const _ in o) return false;
+  return true;
 }
 
 /** `attrs.scope` of the records under a scope, or null when the scope says nothing. */
@@ -375,7 +390,7 @@ export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
       continue;
     }
     const rl = req.message('ResourceLogs');
-    const scopes: [number, number][] = [];
+    const scopes: number[] = []; // [start, end) of each
     let resource: Record<string, Value> = {};
     while (rl.next()) {
       if (rl.field === 1 && rl.type === WireType.Bytes) {
@@ -385,15 +400,16 @@ export function parseOtlpProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
           else r.skip();
         }
       } else if (rl.field === 2 && rl.type === WireType.Bytes) {
-        scopes.push(rl.bytes());
+        const [ss, se] = rl.bytes();
+        scopes.push(ss, se);
       } else {
         rl.skip();
       }
     }
     w.setResource(resource);
     resource = {};
-    for (const [s, e] of scopes) {
-      const sl = new ProtoReader(buf, s, e, 'ScopeLogs');
+    for (let k = 0; k < scopes.length; k += 2) {
+      const sl = new ProtoReader(buf, scopes[k]!, scopes[k + 1]!, 'ScopeLogs');
       const records: number[] = []; // [start, end) of each
       const scope: Scope = { name: '', version: '', attributes: {} };
       while (sl.next()) {

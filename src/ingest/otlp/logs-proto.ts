@@ -7,6 +7,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { levelFromOtelSeverity } from '../../model/level.js';
+import { NULL_FIELD, textField } from '../../store/row-format.js';
 import { WireType } from '../common/protobuf.js';
 import type { LogsWriter } from './logs-body.js';
 
@@ -40,6 +41,8 @@ for (const k of [
   const b = Buffer.from(k);
   SPECIAL_KEYS.set(b.length, [...(SPECIAL_KEYS.get(b.length) ?? []), b]);
 }
+
+const column = (s: string | null) => (s === null ? NULL_FIELD : textField(s));
 
 function sameBytes(buf: Uint8Array, s1: number, s2: number, n: number): boolean {
   for (let i = 0; i < n; i++) if (buf[s1 + i] !== buf[s2 + i]) return false;
@@ -82,11 +85,35 @@ export class ProtoRecordWriter {
   private readonly valueEnd = new Int32Array(MAX_ATTRIBUTES);
   private readonly valueNumber = new Float64Array(MAX_ATTRIBUTES);
   private pos = 0;
+  /** The row's bytes from the tab after the time to the level: received_at and tenant, the same for every record. */
+  private readonly head: Buffer;
+  /** From the tab after the severity to the message: service, host, category and source, the same under a resource. */
+  private middleBytes = Buffer.alloc(0);
+  private middleOf: [string | null, string | null, string | null] | null = null;
+  /** The resource's and scope's members of attrs, as text and as bytes. */
+  private sharedText = '';
+  private sharedBytes = Buffer.alloc(0);
 
   constructor(
     private readonly buf: Buffer,
     private readonly w: LogsWriter,
-  ) {}
+  ) {
+    this.head = Buffer.from(`\t${w.ctx.receivedAt}\t${textField(w.ctx.tenant)}\t`);
+  }
+
+  /** The columns from service to source under the current resource (made once for each). */
+  private middle(): Buffer {
+    const w = this.w;
+    const c = w.resource?.category;
+    const category = typeof c === 'string' ? c : null;
+    const of = this.middleOf;
+    if (of === null || of[0] !== w.service || of[1] !== w.host || of[2] !== category) {
+      this.middleOf = [w.service, w.host, category];
+      // Source is NULL: the code location attributes go to the object path.
+      this.middleBytes = Buffer.from(`\t${column(w.service)}\t${column(w.host)}\t${column(category)}\t${NULL_FIELD}\t`);
+    }
+    return this.middleBytes;
+  }
 
   /**
    * Writes the LogRecord at [start, end) as a row and returns true, or returns false having
@@ -102,35 +129,18 @@ export class ProtoRecordWriter {
     // The time: µs from ns exactly (the high half is below 2^30), as the object path's bigint division.
     const lo = this.timeLo !== 0 || this.timeHi !== 0 ? this.timeLo : this.observedLo;
     const hi = this.timeLo !== 0 || this.timeHi !== 0 ? this.timeHi : this.observedHi;
-    out.reserve(96);
+    const middle = this.middle();
+    out.reserve(64 + this.head.length + middle.length);
     if (lo === 0 && hi === 0) out.bigint(w.ctx.receivedAt);
     else out.int(hi * 4294967 + Math.floor((hi * 296 + lo) / 1000));
-    out.tab();
-    out.bigint(w.ctx.receivedAt);
-    out.tab();
-    out.text(w.ctx.tenant);
-    out.reserve(16);
-    out.tab();
+    out.copy(this.head, 0, this.head.length);
     const level = levelFromOtelSeverity(this.severity);
     if (level === null) out.nul();
     else out.ascii(level);
     out.tab();
     if (level === null) out.nul();
     else out.int(this.severity);
-    out.reserve(1);
-    out.tab();
-    out.text(w.service);
-    out.reserve(1);
-    out.tab();
-    out.text(w.host);
-    out.reserve(1);
-    out.tab();
-    const category = w.resource?.category;
-    out.text(typeof category === 'string' ? category : null);
-    out.reserve(16);
-    out.tab();
-    out.nul(); // source: the code location attributes go to the object path
-    out.tab();
+    out.copy(middle, 0, middle.length);
     if (this.bodyStart >= 0) this.escaped(this.bodyStart, this.bodyEnd);
     else out.nul();
     out.reserve(16);
@@ -372,9 +382,10 @@ export class ProtoRecordWriter {
     }
     const shared = this.w.sharedAttrs();
     if (shared !== '') {
-      out.reserve(shared.length * 3 + 1);
+      if (shared !== this.sharedText) [this.sharedText, this.sharedBytes] = [shared, Buffer.from(shared)];
+      out.reserve(this.sharedBytes.length + 1);
       if (!first) out.buf[out.pos++] = 44;
-      out.pos += out.buf.write(shared, out.pos, 'utf8');
+      out.copy(this.sharedBytes, 0, this.sharedBytes.length);
     }
     out.reserve(2); // and the row's newline
     out.buf[out.pos++] = 125; // }
