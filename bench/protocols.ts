@@ -2,7 +2,7 @@
 // (production profile, durability fsync), on the records of the benchmark corpus in each
 // protocol's wire format (bench/lib/protocol-payloads.ts). A fresh server per protocol and run.
 //
-// HTTP protocols (native NDJSON, Loki JSON with and without structured metadata, Elasticsearch
+// HTTP protocols (native NDJSON, Loki JSON with and without structured metadata, Loki protobuf, Elasticsearch
 // bulk, OTLP/JSON and OTLP/protobuf): a closed loop of keep-alive clients
 // for a fixed time, counting only lines the server acknowledged — and loghaven acknowledges once
 // they are fsynced — so the figures are durable throughput; at the end the server's own count
@@ -24,7 +24,7 @@
 // Three runs by default, each protocol's figures given as their median: on a shared 2-core machine
 // one 20 s run of the same build gave OTLP / native anywhere from 0.61 to 0.92 (BENCHMARKS.md).
 //
-//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-meta,native-es,es,native-otlp,otlp,otlp-proto] [--runs 3] [--duration 20] [--warmup 3]
+//   npm run bench:protocols -- [--only syslog,zmq,native,native-meta,loki,loki-proto,loki-meta,native-es,es,native-otlp,otlp,otlp-proto] [--runs 3] [--duration 20] [--warmup 3]
 //                              [--clients 8] [--batch 1000] [--zmq-window 16] [--syslog-connections 4] [--syslog-messages N]
 //                              [--no-durability-none] [--no-rsyslog] [--no-rsyslog-sync]
 //                              [--rsyslog-sync-messages 1000000] [--cpu-prof DIR]
@@ -45,6 +45,7 @@ import {
   esBulkBodies,
   lokiBodies,
   lokiMetadataBodies,
+  lokiProtobufBodies,
   ndjsonIndexPayloads,
   ndjsonMetadataPayloads,
   ndjsonOtlpPayloads,
@@ -295,6 +296,16 @@ const HTTP_PROTOCOLS: HttpProtocol[] = [
     headers: { 'content-type': 'application/json' },
     bodies: lokiBodies,
     shape: 'POST /loki/api/v1/push: one stream per service (service_name label), each entry [ns, the JSON line]',
+    acked: lokiAcked,
+  },
+  {
+    key: 'loki-proto',
+    title: 'Loki push, protobuf',
+    metric: 'loki',
+    path: '/loki/api/v1/push',
+    headers: { 'content-type': 'application/x-protobuf' },
+    bodies: lokiProtobufBodies,
+    shape: 'POST /loki/api/v1/push: the same pushes as Loki JSON, snappy-compressed protobuf (as Promtail and Alloy send)',
     acked: lokiAcked,
   },
   {

@@ -1,9 +1,10 @@
 // The benchmark corpus (bench/lib/corpus.ts) in each ingest protocol's wire format: the same
-// records, field for field, as a Loki push, an Elasticsearch bulk body, an OTLP export (JSON and
+// records, field for field, as a Loki push (JSON and protobuf), an Elasticsearch bulk body, an OTLP export (JSON and
 // protobuf) and RFC 5424 syslog lines — each the way the usual shipper of that protocol would send
 // them.
 
 import protobuf from 'protobufjs';
+import snappyjs from 'snappyjs';
 import { corpusLines } from './corpus.js';
 
 /** One corpus line, decoded. */
@@ -76,6 +77,35 @@ export function lokiBodies(c: Corpus, batch: number): Bodies {
       values: g.map((x) => [nanos(x.r.ts), x.line]),
     }));
     return JSON.stringify({ streams });
+  });
+}
+
+/** Loki's PushRequest, the parts the bench sends (protobufjs encodes it). */
+const LOKI_PUSH = protobuf
+  .parse(
+    `syntax = "proto3";
+message Timestamp { int64 seconds = 1; int32 nanos = 2; }
+message EntryAdapter { Timestamp timestamp = 1; string line = 2; }
+message StreamAdapter { string labels = 1; repeated EntryAdapter entries = 2; }
+message PushRequest { repeated StreamAdapter streams = 1; }`,
+  )
+  .root.lookupType('PushRequest');
+
+/**
+ * The same pushes as lokiBodies in Loki's own wire format, snappy-compressed protobuf, as Promtail
+ * and Grafana Alloy send them.
+ */
+export function lokiProtobufBodies(c: Corpus, batch: number): Bodies {
+  return batches(c, batch, (records, lines) => {
+    const indexed = records.map((r, i) => ({ r, line: lines[i]! }));
+    const streams = groupBy(indexed, (x) => x.r.service).map((g) => ({
+      labels: `{service_name=${JSON.stringify(g[0]!.r.service)}}`,
+      entries: g.map((x) => {
+        const ms = Date.parse(x.r.ts);
+        return { timestamp: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 }, line: x.line };
+      }),
+    }));
+    return snappyjs.compress(LOKI_PUSH.encode(LOKI_PUSH.fromObject({ streams })).finish());
   });
 }
 

@@ -1,7 +1,8 @@
 // bench:protocols measures each protocol against native NDJSON lines that store the same rows
 // (bench/lib/protocol-payloads.ts): Loki with structured metadata against lines with the trace
 // context, Elasticsearch bulk against lines with `_index`, OTLP against lines with the severity
-// number, flat attributes and the scope (OTLP in JSON and in protobuf). Here each group goes
+// number, flat attributes and the scope (OTLP in JSON and in protobuf), and Loki protobuf against
+// plain native lines. Here each group goes
 // through a real server and every row must come out once through each route of its group: a
 // yardstick that drifts from what its protocol stores would make the ratio compare different work.
 
@@ -13,9 +14,11 @@ import {
   corpus,
   esBulkBodies,
   lokiMetadataBodies,
+  lokiProtobufBodies,
   ndjsonIndexPayloads,
   ndjsonMetadataPayloads,
   ndjsonOtlpPayloads,
+  ndjsonPayloads,
   otlpJsonBodies,
   otlpProtobufBodies,
   type Bodies,
@@ -47,6 +50,7 @@ const native = (bodies: Route['bodies']): Route => ({ path: '/api/v1/logs', cont
 
 /** Each yardstick and the protocols measured against it. */
 const GROUPS: [string, Route[]][] = [
+  ['Loki', [native(ndjsonPayloads), { path: '/loki/api/v1/push', contentType: 'application/x-protobuf', bodies: lokiProtobufBodies }]],
   ['Loki + metadata', [native(ndjsonMetadataPayloads), { path: '/loki/api/v1/push', contentType: 'application/json', bodies: lokiMetadataBodies }]],
   ['Elasticsearch bulk', [native(ndjsonIndexPayloads), { path: '/_bulk', contentType: 'application/x-ndjson', bodies: esBulkBodies }]],
   [
