@@ -354,8 +354,14 @@ describe('Loki protobuf push under fuzzing', () => {
     fc.assert(
       fc.property(fuzzBody(validBody, PROTO_TOKENS), fc.nat(), (body, junk) => {
         const parsed = cleanly(['LH_ERR_BAD_BODY'], () => watchdog.guard(body, () => parseLokiProtobuf(Buffer.from(body), CTX)));
-        if (!parsed.ok) return;
+        // The entries written from the bytes come out as the field reader writes them.
+        const reader = cleanly(['LH_ERR_BAD_BODY'], () => parseLokiProtobuf(Buffer.from(body), CTX, undefined, true));
+        expect(parsed.ok).toBe(reader.ok);
+        if (!parsed.ok || !reader.ok) return;
         const { batch, rejected, errors } = parsed.value;
+        expect(batch.bytes.equals(reader.value.batch.bytes)).toBe(true);
+        expect(rejected).toBe(reader.value.rejected);
+        expectSame(errors, reader.value.errors);
         const records = checkBatch(batch, CTX);
         expect(errors.length).toBeLessThanOrEqual(MAX_REPORTED_ERRORS);
         if (rejected > 0) expect(errors.length).toBeGreaterThan(0);
@@ -377,6 +383,7 @@ describe('Loki protobuf push under fuzzing', () => {
         const parsed = watchdog.guard(body, () => parseLokiProtobuf(body, CTX));
         const records = checkBatch(parsed.batch, CTX);
         expectSame(records.map(actual), expectedRows(ss));
+        expect(parsed.batch.bytes.equals(parseLokiProtobuf(body, CTX, undefined, true).batch.bytes)).toBe(true);
         // A stream with bad labels is refused with all its entries (at least one refusal).
         const want = expectedErrors(ss);
         const rejected = ss.reduce((n, s) => n + (s.ok ? s.entries.filter((e) => !e.ok).length : Math.max(1, s.entries)), 0);

@@ -23,6 +23,9 @@ export function snappyDecompress(src: Uint8Array, limit: number): Buffer {
   }
   if (length > limit) throw new LhError('LH_ERR_BODY_TOO_LARGE', `decompressed body of ${length} bytes exceeds ${limit} bytes`);
   const out = Buffer.allocUnsafe(length);
+  // Short literals and copies go 4 bytes at a time: a native copy's view and call cost more.
+  const words = new DataView(out.buffer, out.byteOffset, out.length);
+  const srcWords = new DataView(src.buffer, src.byteOffset, src.length);
   let o = 0;
   while (pos < src.length) {
     const tag = src[pos++]!;
@@ -39,7 +42,12 @@ export function snappyDecompress(src: Uint8Array, limit: number): Buffer {
       len += 1;
       if (pos + len > src.length) throw bad('literal runs past the input');
       if (o + len > length) throw bad('output longer than declared');
-      out.set(src.subarray(pos, pos + len), o);
+      if (len > 32) out.set(src.subarray(pos, pos + len), o);
+      else {
+        let k = 0;
+        for (; k + 4 <= len; k += 4) words.setUint32(o + k, srcWords.getUint32(pos + k, true), true);
+        for (; k < len; k++) out[o + k] = src[pos + k]!;
+      }
       pos += len;
       o += len;
       continue;
@@ -63,9 +71,15 @@ export function snappyDecompress(src: Uint8Array, limit: number): Buffer {
     }
     if (offset === 0 || offset > o) throw bad(`copy from ${offset} bytes back with ${o} written`);
     if (o + len > length) throw bad('output longer than declared');
-    // Copies may overlap what they write (a run): byte by byte then.
-    if (offset >= len) out.copyWithin(o, o - offset, o - offset + len);
-    else for (let k = 0; k < len; k++) out[o + k] = out[o - offset + k]!;
+    // A copy from at least a word back goes a word at a time (long ones natively): each word it
+    // reads is written by then. One that overlaps what it writes by less (a run of a short
+    // pattern) goes byte by byte.
+    if (offset >= len && len > 32) out.copyWithin(o, o - offset, o - offset + len);
+    else if (offset >= 4) {
+      let k = 0;
+      for (; k + 4 <= len; k += 4) words.setUint32(o + k, words.getUint32(o - offset + k, true), true);
+      for (; k < len; k++) out[o + k] = out[o - offset + k]!;
+    } else for (let k = 0; k < len; k++) out[o + k] = out[o - offset + k]!;
     o += len;
   }
   if (o !== length) throw bad(`${o} bytes of output, ${length} declared`);

@@ -170,8 +170,12 @@ export function parseLokiJson(body: Buffer, ctx: NormaliseContext, buffers?: Buf
   return w.result();
 }
 
-/** A snappy-decompressed protobuf PushRequest. */
-export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: BufferSource): ParsedPush {
+/**
+ * A snappy-decompressed protobuf PushRequest. Plain entries are written straight from the bytes
+ * (plainEntry), the rest through a field reader; `readerOnly` reads every entry with the reader
+ * (the spec the tests hold the byte path to).
+ */
+export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: BufferSource, readerOnly = false): ParsedPush {
   const w = new PushWriter(buf.length, ctx, buffers);
   const req = new ProtoReader(buf, 0, buf.length, 'PushRequest');
   let si = 0;
@@ -184,7 +188,7 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
     const s = req.message(`stream ${si}`);
     let labels: Record<string, string> | null = null;
     let labelsRaw = '';
-    const entries: [number, number][] = [];
+    const entries: number[] = []; // [start, end) of each
     // A stream whose own bytes do not decode costs only itself: the request's framing held.
     let broken: string | null = null;
     try {
@@ -193,7 +197,8 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
           labelsRaw = s.string();
           labels = parseLabels(labelsRaw);
         } else if (s.field === 2 && s.type === WireType.Bytes) {
-          entries.push(s.bytes());
+          const [es, ee] = s.bytes();
+          entries.push(es, ee);
         } else {
           s.skip();
         }
@@ -203,15 +208,19 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
     }
     const name = labels ? labelsText(labels) : labelsRaw || `stream ${si}`;
     if (broken !== null) {
-      w.fail(name, 0, broken, Math.max(1, entries.length));
+      w.fail(name, 0, broken, Math.max(1, entries.length / 2));
       continue;
     }
     if (labels === null) {
-      w.fail(name, 0, `labels ${JSON.stringify(labelsRaw)} are not of the form {name="value", ...}`, Math.max(1, entries.length));
+      w.fail(name, 0, `labels ${JSON.stringify(labelsRaw)} are not of the form {name="value", ...}`, Math.max(1, entries.length / 2));
       continue;
     }
     const streamDefaults = prepareDefaults(labelDefaults(labels));
-    entries.forEach(([start, end], ei) => {
+    for (let k = 0; k < entries.length; k += 2) {
+      const start = entries[k]!;
+      const end = entries[k + 1]!;
+      if (!readerOnly && plainEntry(w, streamDefaults, buf, start, end)) continue;
+      const ei = k / 2;
       const e = new ProtoReader(buf, start, end, `entry ${ei + 1} of ${name}`);
       let us: bigint | null = null;
       let line: [number, number] = [0, 0];
@@ -246,16 +255,75 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
           }
         }
       } catch (err) {
-        return w.fail(name, ei + 1, (err as Error).message);
+        w.fail(name, ei + 1, (err as Error).message);
+        continue;
       }
-      if (us === null) return w.fail(name, ei + 1, 'timestamp missing or not a time loghaven keeps (years 1–9999)');
+      if (us === null) {
+        w.fail(name, ei + 1, 'timestamp missing or not a time loghaven keeps (years 1–9999)');
+        continue;
+      }
       const defaults = meta !== null ? prepareDefaults(labelDefaults(labels, meta)) : streamDefaults;
       defaults.ts = us;
       const bytes = utf8Line(buf, line[0], line[1]);
       w.entry(defaults, bytes, 0, bytes.length);
-    });
+    }
   }
   return w.result();
+}
+
+/**
+ * The entry at [start, end) written straight from the bytes when it is plain: a timestamp of
+ * non-negative seconds before 2255 and a line of valid UTF-8, nothing else (no structured
+ * metadata). False, having written nothing, for anything else: the caller's reader decides then.
+ */
+function plainEntry(w: PushWriter, defaults: PreparedDefaults, buf: Buffer, start: number, end: number): boolean {
+  let p = start;
+  let seconds = -1;
+  let nanos = 0;
+  let lineStart = -1;
+  let lineEnd = -1;
+  while (p < end) {
+    const key = buf[p++]!;
+    if (key !== 0x0a && key !== 0x12) return false;
+    // A length below 2^28 (four bytes at most) that fits.
+    let len = 0;
+    for (let i = 0, scale = 1; ; i++, scale *= 128) {
+      if (i === 4 || p >= end) return false;
+      const b = buf[p++]!;
+      len += (b & 0x7f) * scale;
+      if (b < 0x80) break;
+    }
+    if (p + len > end) return false;
+    if (key === 0x12) {
+      lineStart = p;
+      lineEnd = p + len;
+      p += len;
+      continue;
+    }
+    // google.protobuf.Timestamp: seconds and nanos, each at most five bytes (below 2^35).
+    const tEnd = p + len;
+    seconds = 0;
+    nanos = 0;
+    while (p < tEnd) {
+      const tag = buf[p++]!;
+      if (tag !== 0x08 && tag !== 0x10) return false;
+      let v = 0;
+      for (let i = 0, scale = 1; ; i++, scale *= 128) {
+        if (i === 5 || p >= tEnd) return false;
+        const b = buf[p++]!;
+        v += (b & 0x7f) * scale;
+        if (b < 0x80) break;
+      }
+      if (tag === 0x08) seconds = v;
+      else nanos = v;
+    }
+  }
+  if (seconds < 0 || seconds >= 9e9 || lineStart < 0) return false;
+  if (!isUtf8(buf.subarray(lineStart, lineEnd))) return false;
+  // Exact: seconds · 10^6 stays below 2^53.
+  defaults.ts = BigInt(seconds * 1_000_000 + Math.floor(nanos / 1000));
+  w.entry(defaults, buf, lineStart, lineEnd);
+  return true;
 }
 
 function withError(bytes: number, ctx: NormaliseContext, buffers: BufferSource | undefined, stream: string, entry: number, error: string): ParsedPush {
