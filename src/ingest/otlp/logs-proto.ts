@@ -12,7 +12,6 @@ import { WireType } from '../common/protobuf.js';
 import type { LogsWriter } from './logs-body.js';
 
 const HEX = Buffer.from('0123456789abcdef');
-const TAB = 9;
 const MAX_ATTRIBUTES = 64;
 /** 2^30: a fixed64 whose high half is below it is a time in nanoseconds whose µs are exact in a double. */
 const HIGH_LIMIT = 2 ** 30;
