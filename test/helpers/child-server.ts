@@ -66,7 +66,6 @@ export async function startChild(
   } = {},
 ): Promise<ChildServer> {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
-  const port = opts.port ?? (await freePort());
   let headers: Record<string, string> = {};
   if (opts.auth) {
     const made = execFileSync(
@@ -76,45 +75,52 @@ export async function startChild(
     );
     headers = { authorization: `Bearer ${(JSON.parse(made) as { key: string }).key}`, 'x-scope-orgid': 'default' };
   }
-  const start = launcher();
-  const args = [...start.nodeFlags, ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir];
-  const [command, argv] =
-    opts.maxOpenFiles === undefined ? [process.execPath, args] : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]];
-  const proc = spawn(command, argv, {
-    // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
-    env: {
-      ...process.env,
-      ...start.env,
-      LOGHAVEN_LOG_LEVEL: 'warn',
-      LOGHAVEN_SYSLOG_PORT: '0',
-      LOGHAVEN_ZEROMQ_PULL_PORT: '0',
-      LOGHAVEN_ZEROMQ_ROUTER_PORT: '0',
-      ...opts.env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
-  const url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`server exited before answering: ${out}`);
+  launch: for (let attempt = 1; ; attempt++) {
+    const port = opts.port ?? (await freePort());
+    const start = launcher();
+    const args = [...start.nodeFlags, ...(opts.nodeArgs ?? []), CLI, 'start', '--port', String(port), '--data-dir', dataDir];
+    const [command, argv] =
+      opts.maxOpenFiles === undefined ? [process.execPath, args] : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]];
+    const proc = spawn(command, argv, {
+      // Listeners on fixed ports (syslog, ZeroMQ) take free ones: several servers run at once.
+      env: {
+        ...process.env,
+        ...start.env,
+        LOGHAVEN_LOG_LEVEL: 'warn',
+        LOGHAVEN_SYSLOG_PORT: '0',
+        LOGHAVEN_ZEROMQ_PULL_PORT: '0',
+        LOGHAVEN_ZEROMQ_ROUTER_PORT: '0',
+        ...opts.env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    proc.stderr!.on('data', (d) => (out += d));
+    const exited = new Promise<number | string>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+    const closed = new Promise((resolve) => proc.on('close', resolve)); // its output read to the end
+    const url = `${opts.https ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        await closed;
+        // The port was free when picked, but another test may take it before the server binds.
+        if (opts.port === undefined && attempt < 5 && out.includes('EADDRINUSE')) continue launch;
+        throw new Error(`server exited before answering: ${out}`);
+      }
+      try {
+        if (opts.https ? (await httpsGet(`${url}/health`, opts.https.ca)).status === 200 : (await fetch(`${url}/health`)).ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        proc.kill('SIGKILL');
+        throw new Error(`server did not answer within 60 s: ${out}`);
+      }
+      await new Promise((r) => setTimeout(r, 50));
     }
-    try {
-      if (opts.https ? (await httpsGet(`${url}/health`, opts.https.ca)).status === 200 : (await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`server did not answer within 60 s: ${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    return { url, port, proc, output: () => out, exited, headers };
   }
-  return { url, port, proc, output: () => out, exited, headers };
 }
 
 /** GET over HTTPS trusting `ca` (a self-signed certificate for CN=localhost). */
