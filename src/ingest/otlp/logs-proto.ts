@@ -6,6 +6,7 @@
 // bytes for every record this path takes (logs-proto.test.ts and the OTLP fuzz test check it).
 
 import { isUtf8 } from 'node:buffer';
+import { bytesEqual } from '../../model/bytes.js';
 import { levelFromOtelSeverity } from '../../model/level.js';
 import { NULL_FIELD, textField } from '../../store/row-format.js';
 import { WireType } from '../common/protobuf.js';
@@ -42,16 +43,6 @@ for (const k of [
 }
 
 const column = (s: string | null) => (s === null ? NULL_FIELD : textField(s));
-
-function sameBytes(buf: Uint8Array, s1: number, s2: number, n: number): boolean {
-  for (let i = 0; i < n; i++) if (buf[s1 + i] !== buf[s2 + i]) return false;
-  return true;
-}
-
-function bytesAt(buf: Uint8Array, s: number, k: Uint8Array): boolean {
-  for (let i = 0; i < k.length; i++) if (buf[s + i] !== k[i]) return false;
-  return true;
-}
 
 /** All digits: a key JavaScript would order before the others in an object (an array index), so the object path's. */
 function digitsOnly(buf: Uint8Array, s: number, e: number): boolean {
@@ -312,11 +303,11 @@ export class ProtoRecordWriter {
       const s = this.keyStart[i]!;
       const len = this.keyEnd[i]! - s;
       const specials = SPECIAL_KEYS.get(len);
-      if (specials !== undefined) for (const k of specials) if (bytesAt(buf, s, k)) return false;
+      if (specials !== undefined) for (const k of specials) if (bytesEqual(buf, s, k, 0, len)) return false;
       if (digitsOnly(buf, s, s + len)) return false;
       for (let j = 0; j < i; j++) {
         const t = this.keyStart[j]!;
-        if (this.keyEnd[j]! - t === len && sameBytes(buf, s, t, len)) return false;
+        if (this.keyEnd[j]! - t === len && bytesEqual(buf, s, buf, t, len)) return false;
       }
       if (!this.plainText(s, s + len)) return false;
       if (this.valueKind[i] === 1 && !this.plainText(this.valueStart[i]!, this.valueEnd[i]!)) return false;
