@@ -248,4 +248,13 @@ describe('shadowed defaults', () => {
     // The record's own member of the label's name wins: no shadow then.
     expect(encode('{"service":"svc","job":"mine"}', labels)).toMatchObject({ record: { service: 'svc', attrs: '{"env":"prod","job":"mine"}' } });
   });
+
+  it('compare a value with escapes as the string it spells, not as its bytes', () => {
+    // `\u0061pi` is "api"; a lone surrogate is the label's U+FFFD once both are made text.
+    expect(encode('{"service":"\\u0061pi","host":"web-\\u0031"}', labels)).toMatchObject({ record: { service: 'api', host: 'web-1', attrs: '{"env":"prod"}' } });
+    const lone: RecordDefaults = { service: '\udfff', shadow: [{ field: 'service', key: 'service_name', value: '\udfff' }] };
+    for (const line of ['{"service":"\\u0041"}', '{"service":"\\\\udfff"}']) check(line, lone);
+    expect(encode('{"service":"\\udfff"}', lone)).toMatchObject({ record: { service: '\ufffd', attrs: '{}' } });
+    expect(encode('{"service":"\\ud800x"}', lone)).toMatchObject({ record: { attrs: '{"service_name":"\\ufffd"}' } });
+  });
 });

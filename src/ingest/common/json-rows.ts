@@ -282,8 +282,9 @@ export class JsonRowEncoder {
       const d = defaults?.text[t];
       const ds = d ? defaults!.textAt[2 * t]! : 0;
       const de = d ? defaults!.textAt[2 * t + 1]! : 0;
-      if (this.writeText(buf, best[TEXT_FIELDS[t]!]!)) {
-        if (!d || de - ds !== out.pos - at || !bytesEqual(d, ds, out.buf, at, de - ds)) own |= 1 << t;
+      const c = best[TEXT_FIELDS[t]!]!;
+      if (this.writeText(buf, c)) {
+        if (!d || !this.sameText(buf, c, d, ds, de, at)) own |= 1 << t;
       } else {
         if (d) {
           out.reserve(de - ds + 2);
@@ -435,6 +436,20 @@ export class JsonRowEncoder {
     }
     this.consumed[this.cCode[at]!] = 1;
     return true;
+  }
+
+  /**
+   * Whether the text just written at `at` (from candidate `c`) is the default's text `d[ds, de)`.
+   * Both are escaped text, but a value with escapes of its own may spell the same string
+   * differently (`\u0041`, a lone surrogate's `\udfff` for the default's U+FFFD): such a value
+   * is compared as the text its decoded string makes.
+   */
+  private sameText(buf: Uint8Array, c: number, d: Uint8Array, ds: number, de: number, at: number): boolean {
+    const out = this.out;
+    if (de - ds === out.pos - at && bytesEqual(d, ds, out.buf, at, de - ds)) return true;
+    if ((this.cFlags[c]! & VALUE_ESCAPED) === 0) return false;
+    const text = Buffer.from(textField(decodeJson(buf, this.cStart[c]!, this.cEnd[c]!) as string));
+    return text.length === de - ds && bytesEqual(d, ds, text, 0, text.length);
   }
 
   /**
