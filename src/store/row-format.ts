@@ -140,8 +140,9 @@ export class RowBatchBuilder {
   }
 
   /**
-   * UTF-8 text (valid, as checked by the caller) as a text column: JSON string escapes for the
-   * quote, the backslash and control characters, everything else as it is. Makes its own room.
+   * UTF-8 text (valid, as checked by the caller) as a text column: the quote, the backslash and
+   * control characters escaped as JSON.stringify escapes them, everything else as it is (so the
+   * bytes are those of `textField` on the decoded string). Makes its own room.
    */
   escaped(src: Uint8Array, start: number, end: number): void {
     this.reserve((end - start) * 6);
@@ -154,16 +155,32 @@ export class RowBatchBuilder {
         continue;
       }
       buf[p++] = BACKSLASH;
-      if (c === 34 || c === 92) buf[p++] = c;
-      else if (c === 10) buf[p++] = 110; // n
-      else if (c === 9) buf[p++] = 116; // t
-      else if (c === 13) buf[p++] = 114; // r
-      else {
-        buf[p++] = 117; // u00XX
-        buf[p++] = 48;
-        buf[p++] = 48;
-        buf[p++] = HEX[c >>> 4]!;
-        buf[p++] = HEX[c & 15]!;
+      switch (c) {
+        case 34:
+        case 92:
+          buf[p++] = c;
+          break;
+        case 8:
+          buf[p++] = 98; // b
+          break;
+        case 9:
+          buf[p++] = 116; // t
+          break;
+        case 10:
+          buf[p++] = 110; // n
+          break;
+        case 12:
+          buf[p++] = 102; // f
+          break;
+        case 13:
+          buf[p++] = 114; // r
+          break;
+        default:
+          buf[p++] = 117; // u00XX
+          buf[p++] = 48;
+          buf[p++] = 48;
+          buf[p++] = HEX[c >>> 4]!;
+          buf[p++] = HEX[c & 15]!;
       }
     }
     this.pos = p;

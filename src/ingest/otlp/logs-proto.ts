@@ -131,7 +131,7 @@ export class ProtoRecordWriter {
     if (level === null) out.nul();
     else out.int(this.severity);
     out.copy(middle, 0, middle.length);
-    if (this.bodyStart >= 0) this.escaped(this.bodyStart, this.bodyEnd);
+    if (this.bodyStart >= 0) this.w.out.escaped(this.buf, this.bodyStart, this.bodyEnd);
     else out.nul();
     out.reserve(16);
     out.tab();
@@ -333,7 +333,7 @@ export class ProtoRecordWriter {
       if (!first) out.buf[out.pos++] = 44; // ,
       first = false;
       out.buf[out.pos++] = 34;
-      this.escaped(this.keyStart[i]!, this.keyEnd[i]!);
+      this.w.out.escaped(this.buf, this.keyStart[i]!, this.keyEnd[i]!);
       out.reserve(3);
       out.buf[out.pos++] = 34;
       out.buf[out.pos++] = 58; // :
@@ -344,7 +344,7 @@ export class ProtoRecordWriter {
           break;
         case 1:
           out.buf[out.pos++] = 34;
-          this.escaped(this.valueStart[i]!, this.valueEnd[i]!);
+          this.w.out.escaped(this.buf, this.valueStart[i]!, this.valueEnd[i]!);
           out.reserve(1);
           out.buf[out.pos++] = 34;
           break;
@@ -379,51 +379,6 @@ export class ProtoRecordWriter {
     }
     out.reserve(2); // and the row's newline
     out.buf[out.pos++] = 125; // }
-  }
-
-  /** UTF-8 text as JSON.stringify escapes it (and so a text column): quote, backslash, controls. */
-  private escaped(start: number, end: number): void {
-    const out = this.w.out;
-    out.reserve((end - start) * 6);
-    const src = this.buf;
-    const buf = out.buf;
-    let p = out.pos;
-    for (let i = start; i < end; i++) {
-      const c = src[i]!;
-      if (c >= 32 && c !== 34 && c !== 92) {
-        buf[p++] = c;
-        continue;
-      }
-      buf[p++] = 92;
-      switch (c) {
-        case 34:
-        case 92:
-          buf[p++] = c;
-          break;
-        case 8:
-          buf[p++] = 98; // b
-          break;
-        case 9:
-          buf[p++] = 116; // t
-          break;
-        case 10:
-          buf[p++] = 110; // n
-          break;
-        case 12:
-          buf[p++] = 102; // f
-          break;
-        case 13:
-          buf[p++] = 114; // r
-          break;
-        default:
-          buf[p++] = 117; // u00XX
-          buf[p++] = 48;
-          buf[p++] = 48;
-          buf[p++] = HEX[c >>> 4]!;
-          buf[p++] = HEX[c & 15]!;
-      }
-    }
-    out.pos = p;
   }
 
   /** A trace or span id as hex; NULL when absent, empty or all zeros. */
