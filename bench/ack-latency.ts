@@ -5,8 +5,12 @@
 // p99 ≤ 10 ms and p99.9 ≤ 25 ms at 50,000 lines/s in 100-line batches. A fresh `loghaven start`
 // per run (production profile, authentication on, durability fsync); a warm-up at the same rate
 // first. wrk is installed with apt-get when missing (Debian's package).
+// The baseline, in each run before the server starts: the disk's own group commit (no server, no
+// other writer), the same bodies appended at the same rate to a file in the same directory, each
+// done once an fdatasync after it returns (bench/lib/group-commit.ts): the floor any server that
+// acknowledges only durable lines gets from this disk at that moment.
 //
-//   npm run bench:ack -- [--rate 50000] [--batch 100] [--connections 32] [--duration 20] [--warmup 5] [--runs 3]
+//   npm run bench:ack -- [--rate 50000] [--batch 100] [--connections 32] [--duration 20] [--warmup 5] [--runs 3] [--no-baseline]
 //   (BENCH_NODE_ARGS: flags for the server's node, e.g. "--cpu-prof --cpu-prof-dir=DIR")
 
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,6 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChild, stopChild, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
+import { groupCommitLatency, type CommitLatency } from './lib/group-commit.js';
 import { fmt, machine } from './lib/report.js';
 import { histogramDelta, scrape } from './lib/server-scrape.js';
 
@@ -27,6 +32,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '20' },
     warmup: { type: 'string', default: '5' },
     runs: { type: 'string', default: '3' },
+    'no-baseline': { type: 'boolean', default: false },
   },
 });
 const RATE = Number(args.rate);
@@ -38,11 +44,12 @@ const RUNS = Number(args.runs);
 const SCRIPT = path.join(import.meta.dirname, 'lib', 'wrk-open-loop.lua');
 
 /** 100-line bodies of distinct corpus lines, each ended by a NUL byte (the script's separator). */
-function writeBodies(file: string): void {
+function writeBodies(file: string): Buffer[] {
   const lines = corpusLines(200_000);
   const out: string[] = [];
-  for (let i = 0; i + BATCH <= lines.length; i += BATCH) out.push(`${lines.slice(i, i + BATCH).join('\n')}\n\0`);
-  fs.writeFileSync(file, out.join(''));
+  for (let i = 0; i + BATCH <= lines.length; i += BATCH) out.push(`${lines.slice(i, i + BATCH).join('\n')}\n`);
+  fs.writeFileSync(file, out.map((b) => `${b}\0`).join(''));
+  return out.map((b) => Buffer.from(b));
 }
 
 /** wrk on the PATH, installed from Debian's packages when missing. */
@@ -100,10 +107,19 @@ async function main(): Promise<void> {
   console.log(`${fmt(RATE)} lines/s offered as ${fmt(RATE / BATCH)} requests/s of ${BATCH} lines, one every ${((1000 * BATCH) / RATE).toFixed(2)} ms on ${CONNECTIONS} connections; ${WARMUP_S} s warm-up, then ${DURATION_S} s; ${RUNS} runs`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-ack-bodies-'));
   const payloads = path.join(work, 'bodies');
-  writeBodies(payloads);
+  const bodies = writeBodies(payloads);
   const runs: Latency[] = [];
+  const floors: CommitLatency[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-ack-'));
+    if (!args['no-baseline']) {
+      const f = await groupCommitLatency(dataDir, bodies, RATE / BATCH, DURATION_S);
+      floors.push(f);
+      console.log(
+        `  run ${run}, baseline — the disk's own group commit of the same bodies, no server: p50 ${f.p50.toFixed(1)} ms, p90 ${f.p90.toFixed(1)} ms, ` +
+          `p99 ${f.p99.toFixed(1)} ms, p99.9 ${f.p99_9.toFixed(1)} ms, max ${f.max.toFixed(1)} ms; ${fmt(f.requests)} appends, ${fmt(f.fsyncs)} fdatasyncs`,
+      );
+    }
     const server = await startChild(dataDir, {
       env: { LOGHAVEN_PROFILE: 'production', LOGHAVEN_LOG_LEVEL: 'warn' },
       auth: true,
@@ -140,6 +156,13 @@ async function main(): Promise<void> {
     `\nmedian of ${RUNS}: ack p50 ${m((l) => l.p50)} ms, p99 ${m((l) => l.p99)} ms (goal ≤ 10), p99.9 ${m((l) => l.p99_9)} ms (goal ≤ 25); ` +
       `runs p99 ${runs.map((l) => l.p99.toFixed(1)).join(' · ')}, p99.9 ${runs.map((l) => l.p99_9.toFixed(1)).join(' · ')}`,
   );
+  if (floors.length > 0) {
+    const b = (f: (l: CommitLatency) => number) => median(floors.map(f)).toFixed(1);
+    console.log(
+      `baseline, the disk's own group commit: p50 ${b((l) => l.p50)} ms, p99 ${b((l) => l.p99)} ms, p99.9 ${b((l) => l.p99_9)} ms; ` +
+        `runs p99 ${floors.map((l) => l.p99.toFixed(1)).join(' · ')}, p99.9 ${floors.map((l) => l.p99_9.toFixed(1)).join(' · ')}`,
+    );
+  }
 }
 
 await main();
