@@ -113,6 +113,9 @@ async function main(): Promise<void> {
   for (let run = 1; run <= RUNS; run++) {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'loghaven-bench-ack-'));
     if (!args['no-baseline']) {
+      // What the run before left dirty (its data directory, removed) is written back first.
+      spawnSync('sync');
+      await new Promise((r) => setTimeout(r, 2000));
       const f = await groupCommitLatency(dataDir, bodies, RATE / BATCH, DURATION_S);
       floors.push(f);
       console.log(
