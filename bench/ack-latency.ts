@@ -43,7 +43,7 @@ const WARMUP_S = Number(args.warmup);
 const RUNS = Number(args.runs);
 const SCRIPT = path.join(import.meta.dirname, 'lib', 'wrk-open-loop.lua');
 
-/** 100-line bodies of distinct corpus lines, each ended by a NUL byte (the script's separator). */
+/** 100-line bodies of distinct corpus lines, written to `file` each ended by a NUL byte (the script's separator); returns them without it. */
 function writeBodies(file: string): Buffer[] {
   const lines = corpusLines(200_000);
   const out: string[] = [];
