@@ -20,7 +20,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startChild, stopChild, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
-import { groupCommitLatency, type CommitLatency } from './lib/group-commit.js';
+import { groupCommitLatency, type CommitLatency, type LatencyPercentiles } from './lib/group-commit.js';
 import { fmt, machine } from './lib/report.js';
 import { histogramDelta, scrape } from './lib/server-scrape.js';
 
@@ -65,12 +65,7 @@ function ensureWrk(): void {
   }
 }
 
-interface Latency {
-  p50: number;
-  p90: number;
-  p99: number;
-  p99_9: number;
-  max: number;
+interface Latency extends LatencyPercentiles {
   requests: number;
   seconds: number;
   non2xx: number;

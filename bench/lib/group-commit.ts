@@ -11,12 +11,16 @@ import { percentile } from './report.js';
 
 const fdatasync = promisify(fs.fdatasync);
 
-export interface CommitLatency {
+/** Latency percentiles in ms, as wrk's open-loop script reports them (bench/lib/wrk-open-loop.lua). */
+export interface LatencyPercentiles {
   p50: number;
   p90: number;
   p99: number;
   p99_9: number;
   max: number;
+}
+
+export interface CommitLatency extends LatencyPercentiles {
   requests: number;
   fsyncs: number;
 }
