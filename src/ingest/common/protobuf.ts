@@ -14,6 +14,37 @@ export enum WireType {
   Fixed32 = 5,
 }
 
+/**
+ * Varints and length prefixes for the byte paths (Loki's and OTLP's plain records), which take
+ * only what they can write as it is and hand the rest to ProtoReader: a value that is malformed
+ * or does not fit gives -1 rather than an error. Reads `buf` from `pos`, and advances it.
+ */
+export class PlainCursor {
+  pos = 0;
+
+  constructor(public buf: Buffer) {}
+
+  /** A varint of at most `maxBytes` bytes (its value exact below 2^(7·maxBytes)) before `end`, or -1. */
+  varint(end: number, maxBytes = 5): number {
+    const buf = this.buf;
+    let result = 0;
+    let scale = 1;
+    for (let i = 0; i < maxBytes && this.pos < end; i++) {
+      const b = buf[this.pos++]!;
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    return -1;
+  }
+
+  /** A length prefix of at most `maxBytes` bytes whose bytes fit before `end`, or -1. */
+  length(end: number, maxBytes = 5): number {
+    const len = this.varint(end, maxBytes);
+    return len < 0 || this.pos + len > end ? -1 : len;
+  }
+}
+
 /** Reads one message's fields from `buf[start, end)`. */
 export class ProtoReader {
   pos: number;

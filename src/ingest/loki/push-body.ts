@@ -16,7 +16,7 @@ import { RowBatchBuilder, type BufferSource, type RowBatch } from '../../store/r
 import { JsonRowEncoder, prepareDefaults, type PreparedDefaults } from '../common/json-rows.js';
 import { JsonObjectScanner } from '../common/json-scanner.js';
 import type { NormaliseContext, RecordDefaults, ShadowField } from '../common/normalise.js';
-import { ProtoReader, WireType } from '../common/protobuf.js';
+import { PlainCursor, ProtoReader, WireType } from '../common/protobuf.js';
 
 export interface LokiError {
   /** The stream's labels as Loki writes them (`{job="api"}`). */
@@ -178,6 +178,7 @@ export function parseLokiJson(body: Buffer, ctx: NormaliseContext, buffers?: Buf
 export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: BufferSource, readerOnly = false): ParsedPush {
   const w = new PushWriter(buf.length, ctx, buffers);
   const req = new ProtoReader(buf, 0, buf.length, 'PushRequest');
+  const plain = new PlainCursor(buf);
   let si = 0;
   while (req.next()) {
     if (req.field !== 1 || req.type !== WireType.Bytes) {
@@ -219,7 +220,7 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
     for (let k = 0; k < entries.length; k += 2) {
       const start = entries[k]!;
       const end = entries[k + 1]!;
-      if (!readerOnly && plainEntry(w, streamDefaults, buf, start, end)) continue;
+      if (!readerOnly && plainEntry(w, streamDefaults, plain, start, end)) continue;
       const ei = k / 2;
       const e = new ProtoReader(buf, start, end, `entry ${ei + 1} of ${name}`);
       let us: bigint | null = null;
@@ -272,48 +273,38 @@ export function parseLokiProtobuf(buf: Buffer, ctx: NormaliseContext, buffers?: 
 }
 
 /**
- * The entry at [start, end) written straight from the bytes when it is plain: a timestamp of
- * non-negative seconds before 2255 and a line of valid UTF-8, nothing else (no structured
- * metadata). False, having written nothing, for anything else: the caller's reader decides then.
+ * The entry at [start, end) of the cursor's body written straight from the bytes when it is
+ * plain: a timestamp of non-negative seconds before 2255 and a line of valid UTF-8, nothing else
+ * (no structured metadata). False, having written nothing, for anything else: the caller's reader decides then.
  */
-function plainEntry(w: PushWriter, defaults: PreparedDefaults, buf: Buffer, start: number, end: number): boolean {
-  let p = start;
+function plainEntry(w: PushWriter, defaults: PreparedDefaults, c: PlainCursor, start: number, end: number): boolean {
+  const buf = c.buf;
+  c.pos = start;
   let seconds = -1;
   let nanos = 0;
   let lineStart = -1;
   let lineEnd = -1;
-  while (p < end) {
-    const key = buf[p++]!;
+  while (c.pos < end) {
+    const key = buf[c.pos++]!;
     if (key !== 0x0a && key !== 0x12) return false;
     // A length below 2^28 (four bytes at most) that fits.
-    let len = 0;
-    for (let i = 0, scale = 1; ; i++, scale *= 128) {
-      if (i === 4 || p >= end) return false;
-      const b = buf[p++]!;
-      len += (b & 0x7f) * scale;
-      if (b < 0x80) break;
-    }
-    if (p + len > end) return false;
+    const len = c.length(end, 4);
+    if (len < 0) return false;
     if (key === 0x12) {
-      lineStart = p;
-      lineEnd = p + len;
-      p += len;
+      lineStart = c.pos;
+      lineEnd = c.pos + len;
+      c.pos += len;
       continue;
     }
     // google.protobuf.Timestamp: seconds and nanos, each at most five bytes (below 2^35).
-    const tEnd = p + len;
+    const tEnd = c.pos + len;
     seconds = 0;
     nanos = 0;
-    while (p < tEnd) {
-      const tag = buf[p++]!;
+    while (c.pos < tEnd) {
+      const tag = buf[c.pos++]!;
       if (tag !== 0x08 && tag !== 0x10) return false;
-      let v = 0;
-      for (let i = 0, scale = 1; ; i++, scale *= 128) {
-        if (i === 5 || p >= tEnd) return false;
-        const b = buf[p++]!;
-        v += (b & 0x7f) * scale;
-        if (b < 0x80) break;
-      }
+      const v = c.varint(tEnd, 5);
+      if (v < 0) return false;
       if (tag === 0x08) seconds = v;
       else nanos = v;
     }

@@ -9,7 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { bytesEqual } from '../../model/bytes.js';
 import { levelFromOtelSeverity } from '../../model/level.js';
 import { NULL_FIELD, textField } from '../../store/row-format.js';
-import { WireType } from '../common/protobuf.js';
+import { PlainCursor, WireType } from '../common/protobuf.js';
 import type { LogsWriter } from './logs-body.js';
 
 const HEX = Buffer.from('0123456789abcdef');
@@ -51,7 +51,7 @@ function digitsOnly(buf: Uint8Array, s: number, e: number): boolean {
 }
 
 /** Writes a body's records as rows while they are plain; one instance per request. */
-export class ProtoRecordWriter {
+export class ProtoRecordWriter extends PlainCursor {
   // The record being read: where its fields are, as offsets into the body.
   private timeLo = 0;
   private timeHi = 0;
@@ -74,7 +74,6 @@ export class ProtoRecordWriter {
   private readonly valueStart = new Int32Array(MAX_ATTRIBUTES);
   private readonly valueEnd = new Int32Array(MAX_ATTRIBUTES);
   private readonly valueNumber = new Float64Array(MAX_ATTRIBUTES);
-  private pos = 0;
   /** The row's bytes from the tab after the time to the level: received_at and tenant, the same for every record. */
   private readonly head: Buffer;
   /** From the tab after the severity to the message: service, host, category and source, the same under a resource. */
@@ -85,9 +84,10 @@ export class ProtoRecordWriter {
   private sharedBytes = Buffer.alloc(0);
 
   constructor(
-    private readonly buf: Buffer,
+    buf: Buffer,
     private readonly w: LogsWriter,
   ) {
+    super(buf);
     this.head = Buffer.from(`\t${w.ctx.receivedAt}\t${textField(w.ctx.tenant)}\t`);
   }
 
@@ -396,26 +396,6 @@ export class ProtoRecordWriter {
       buf[p++] = HEX[src[i]! & 15]!;
     }
     out.pos = p;
-  }
-
-  /** A varint of at most `maxBytes` bytes (its value exact below 2^(7·maxBytes)), or -1. */
-  private varint(end: number, maxBytes = 5): number {
-    const buf = this.buf;
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < maxBytes && this.pos < end; i++) {
-      const b = buf[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    return -1;
-  }
-
-  /** A length prefix that fits before `end`, or -1. */
-  private length(end: number): number {
-    const len = this.varint(end);
-    return len < 0 || this.pos + len > end ? -1 : len;
   }
 
   /** Skips an unknown field's value; false when it is malformed (the object path says why). */
