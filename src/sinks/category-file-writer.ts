@@ -25,6 +25,7 @@ import { FileHandlePool, descriptorBudget } from './file-handles.js';
 import { CategoryFileNames } from './file-names.js';
 import { SegmentRows, type LineSink } from './row-lines.js';
 import { forEachStoreRow, type LevelCopy } from './store-pages.js';
+import { WritePace } from './write-pace.js';
 
 export interface WriterOptions {
   dir: string;
@@ -174,6 +175,10 @@ export class CategoryFileWriter {
   private closed = false;
   private failure: string | null = null;
   private retryMs = RETRY_MIN_MS;
+  /** Rows that arrive together are written over a second, not in one burst... */
+  private readonly pace = new WritePace();
+  /** ...but for those someone waits for (through this sequence number). */
+  private hurryThrough = 0n;
   /** Counts since the last report. */
   private counts = { flushes: 0, emfileRecoveries: 0, filesCreated: 0, lines: 0, bytes: 0, failures: 0 };
 
@@ -207,6 +212,11 @@ export class CategoryFileWriter {
     const w = this.wakeUp;
     this.wakeUp = null;
     w?.();
+  }
+
+  /** Rows through `seq` are waited for: they are written as fast as they render. */
+  awaited(seq: bigint): void {
+    if (seq > this.hurryThrough) this.hurryThrough = seq;
   }
 
   /** Ends the round under way (its rows written and checkpointed) and stops. */
@@ -246,12 +256,15 @@ export class CategoryFileWriter {
     let read = 0;
     const began = performance.now();
     while (read < ROUND_ROWS && performance.now() - began < ROUND_MS && !this.closed) {
+      const pageBegan = performance.now();
       const rows = await this.readAfter(this.cursor);
       if (rows === 0) break;
       read += rows;
       if (this.buffered > this.options.bufferBytes) this.flushByPriority();
       this.report();
-      await yieldToEventLoop();
+      const wait = this.closed || this.cursor < this.hurryThrough ? 0 : this.pace.after(rows, Number(this.source.loadedSeq() - this.cursor), performance.now() - pageBegan);
+      if (wait > 0) await this.sleep(wait);
+      else await yieldToEventLoop();
     }
     if (this.buffers.size > 0) this.flushAll();
     if (this.touched.size > 0 || read > 0 || this.cursor !== this.checkpointed) this.checkpoint();

@@ -174,6 +174,28 @@ describe('CategoryFileSink', () => {
     expect(flushes).toBeGreaterThanOrEqual(2 + 4 + 2);
   });
 
+  it('writes a burst of rows at a pace, and, closed in the middle of it, goes on after a restart with each line once', async () => {
+    // 30,000 rows loaded together: more than the writer writes unpaced (write-pace.ts), so they
+    // are spread over about a second. The sink is closed as soon as it has written some, without
+    // waiting for the rest (caughtUp would lift the pace).
+    const segmentsDir = path.join(dir, 'files', '.segments');
+    const rows = records(0, 30_000);
+    await store.append(rowsOf(rows));
+    keep(segmentsDir, 1n, rows);
+    let firstWrite!: () => void;
+    const wrote = new Promise<void>((resolve) => (firstWrite = resolve));
+    let sink = open({ segmentsDir, metrics: { ...NO_METRICS, written: () => firstWrite() } });
+    await wrote;
+    await sink.close(0);
+    const through = sink.writtenThrough;
+    expect(through).toBeGreaterThan(0n);
+    sink = open({ segmentsDir });
+    await sink.caughtUp();
+    await sink.close();
+    expect(contents()).toEqual(expected(rows));
+    expect(sink.writtenThrough).toBe(30_000n);
+  });
+
   it('reads the rows of kept segments from their files, and the others from the store through the main thread', async () => {
     const segmentsDir = path.join(dir, 'files', '.segments');
     const a = records(0, 1000);

@@ -37,7 +37,8 @@ const ROLE = 'loghaven-category-files';
 
 /** Messages to the worker. */
 type ToWriter =
-  | { type: 'loaded'; seq: bigint }
+  /** `awaited`: rows someone waits for in the files (caughtUp), written without a pace; 0 when nobody waits. */
+  | { type: 'loaded'; seq: bigint; awaited: bigint }
   | { type: 'page'; id: number; ok: true; page: string; through: bigint }
   | { type: 'page'; id: number; ok: false; message: string }
   | { type: 'close' };
@@ -98,6 +99,7 @@ function serveWriter(port: MessagePort, setup: WriterSetup): void {
   port.on('message', (m: ToWriter) => {
     if (m.type === 'loaded') {
       loaded = m.seq;
+      writer.awaited(m.awaited);
       writer.wake();
     } else if (m.type === 'page') {
       const r = reads.get(m.id);
@@ -126,6 +128,8 @@ export class CategoryFileSink {
   private failure: string | null = null;
   /** The loaded sequence number last sent to the worker. */
   private sentLoaded = -1n;
+  /** The awaited sequence number last sent to the worker. */
+  private sentAwaited = 0n;
   private readonly names = new CategoryFileNames();
   private readonly waiting: { seq: bigint; resolve: () => void }[] = [];
   private readonly poll: NodeJS.Timeout;
@@ -176,9 +180,12 @@ export class CategoryFileSink {
   /** Rows were loaded: the worker hears of them now. */
   wake(): void {
     const seq = this.store.loadedSeq();
-    if (seq === this.sentLoaded || this.worker === null) return;
+    let awaited = 0n;
+    for (const w of this.waiting) if (w.seq > awaited) awaited = w.seq;
+    if ((seq === this.sentLoaded && awaited === this.sentAwaited) || this.worker === null) return;
     this.sentLoaded = seq;
-    this.post({ type: 'loaded', seq });
+    this.sentAwaited = awaited;
+    this.post({ type: 'loaded', seq, awaited });
   }
 
   /** Resolves once every row loaded so far is in the files, checkpointed (tests, shutdown). */
@@ -229,6 +236,7 @@ export class CategoryFileSink {
     // The server's listeners keep the process alive, not this thread (close() holds it).
     worker.unref();
     this.sentLoaded = setup.loadedSeq;
+    this.sentAwaited = 0n;
     worker.on('message', (m: FromWriter) => this.heard(worker, m));
     let failure: Error | null = null;
     worker.on('error', (e) => (failure = e));
