@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { startChild, stopChild, type ChildServer } from '../test/helpers/child-server.js';
 import { corpusLines } from './lib/corpus.js';
 import { groupCommitLatency, type CommitLatency, type LatencyPercentiles } from './lib/group-commit.js';
+import { sampleSteal } from './lib/process-cpu.js';
 import { fmt, machine } from './lib/report.js';
 import { histogramDelta, scrape } from './lib/server-scrape.js';
 
@@ -127,7 +128,9 @@ async function main(): Promise<void> {
     try {
       await load(server, payloads, WARMUP_S);
       const before = await scrape(server);
-      const l = await load(server, payloads, DURATION_S);
+      const steal = sampleSteal();
+      const l = await load(server, payloads, DURATION_S).finally(() => steal.stop());
+      const stolen = steal.stop();
       const after = await scrape(server);
       runs.push(l);
       console.log(
@@ -146,6 +149,13 @@ async function main(): Promise<void> {
             : `${fmt(fsyncs.count)} spool fsyncs, ${pct(fsyncs.within('0.001'))} within 1 ms, ${pct(fsyncs.within('0.0025'))} within 2.5 ms, ` +
               `${pct(fsyncs.within('0.005'))} within 5 ms, ${pct(fsyncs.within('0.01'))} within 10 ms`),
       );
+      // A stall that neither the server nor wrk explains may be the host's: a CPU held by it.
+      if (stolen.totalMs.length > 0) {
+        console.log(
+          `    host: CPU time stolen by the hypervisor (steal in /proc/stat) ${stolen.totalMs.map((t, i) => `cpu${i} ${t.toFixed(0)} ms`).join(', ')}; ` +
+            `the most in one ${stolen.sampleMs} ms sample ${stolen.worstMs.map((t, i) => `cpu${i} ${t.toFixed(0)} ms`).join(', ')}`,
+        );
+      }
     } finally {
       await stopChild(server);
       fs.rmSync(dataDir, { recursive: true, force: true });

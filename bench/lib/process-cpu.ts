@@ -23,3 +23,51 @@ export function ownCpuSeconds(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
 }
+
+/** Milliseconds each CPU has had stolen by the hypervisor (steal in /proc/stat) since boot; [] where there is none to read. */
+function stolenMs(): number[] {
+  try {
+    return fs
+      .readFileSync('/proc/stat', 'utf8')
+      .split('\n')
+      .filter((l) => /^cpu\d+ /.test(l))
+      .map((l) => (Number(l.split(/\s+/)[8]) * 1000) / TICKS_PER_SECOND);
+  } catch {
+    return [];
+  }
+}
+
+/** What a steal sampler saw: per CPU, the time stolen in all and the most in one sample. */
+export interface Steal {
+  totalMs: number[];
+  worstMs: number[];
+  sampleMs: number;
+}
+
+/**
+ * Samples the CPUs' stolen time every `sampleMs` until stopped: a virtual machine's CPU held by
+ * the host stalls whatever runs on it (a load generator, say) without the stalled program or the
+ * server seeing why.
+ */
+export function sampleSteal(sampleMs = 50): { stop(): Steal } {
+  let last = stolenMs();
+  const totalMs = last.map(() => 0);
+  const worstMs = last.map(() => 0);
+  const timer = setInterval(() => {
+    const now = stolenMs();
+    now.forEach((v, i) => {
+      const d = v - (last[i] ?? v);
+      totalMs[i] = (totalMs[i] ?? 0) + d;
+      worstMs[i] = Math.max(worstMs[i] ?? 0, d);
+    });
+    last = now;
+  }, sampleMs);
+  timer.unref();
+  return {
+    /** Stops sampling (again: a no-op) and says what it saw. */
+    stop() {
+      clearInterval(timer);
+      return { totalMs, worstMs, sampleMs };
+    },
+  };
+}
