@@ -128,8 +128,9 @@ async function main(): Promise<void> {
     try {
       await load(server, payloads, WARMUP_S);
       const before = await scrape(server);
+      // (Its timer does not hold the process: a failed load needs no stop.)
       const steal = sampleSteal();
-      const l = await load(server, payloads, DURATION_S).finally(() => steal.stop());
+      const l = await load(server, payloads, DURATION_S);
       const stolen = steal.stop();
       const after = await scrape(server);
       runs.push(l);

@@ -64,7 +64,7 @@ export function sampleSteal(sampleMs = 50): { stop(): Steal } {
   }, sampleMs);
   timer.unref();
   return {
-    /** Stops sampling (again: a no-op) and says what it saw. */
+    /** Stops sampling and says what it saw. */
     stop() {
       clearInterval(timer);
       return { totalMs, worstMs, sampleMs };
