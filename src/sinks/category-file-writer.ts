@@ -23,7 +23,7 @@ import path from 'node:path';
 import { textValue } from '../store/row-format.js';
 import { FileHandlePool, descriptorBudget } from './file-handles.js';
 import { CategoryFileNames } from './file-names.js';
-import { SegmentRows, type LineSink } from './row-lines.js';
+import { SegmentRows, type LineSink, type SegmentBytes } from './row-lines.js';
 import { forEachStoreRow, type LevelCopy } from './store-pages.js';
 import { WritePace } from './write-pace.js';
 
@@ -151,8 +151,10 @@ export class CategoryFileWriter {
   /** Size of every file as of the last checkpoint (relative path → bytes), for a compacted checkpoint. */
   private readonly sizes: Map<string, number>;
   private readonly pool: FileHandlePool;
-  /** The kept segment being read. */
-  private segment: { file: string; rows: SegmentRows } | null = null;
+  /** The kept segment being read, and its open file. */
+  private segment: { file: string; fd: number; rows: SegmentRows } | null = null;
+  /** Where a kept segment's rows are counted before it is read. */
+  private readonly countScratch = Buffer.allocUnsafe(1 << 20);
   private readonly names = new CategoryFileNames();
   /** Each day's file paths, made once: its level files', and its categories' by column (as rows hold it). */
   private readonly paths = new Map<string, DayPaths>();
@@ -224,6 +226,7 @@ export class CategoryFileWriter {
     this.closed = true;
     this.wake();
     await this.running;
+    this.closeSegment();
     this.pool.closeAll();
     this.report();
   }
@@ -289,21 +292,15 @@ export class CategoryFileWriter {
     const kept = this.keptSegments();
     this.dropKeptBelow(kept, next);
     const holding = kept.find((k) => k.firstSeq <= next && next < k.firstSeq + BigInt(k.rows));
-    if (holding !== undefined && this.segment?.file !== holding.file) {
-      const bytes = fs.readFileSync(holding.file);
-      if (SegmentRows.count(bytes) === holding.rows) this.segment = { file: holding.file, rows: new SegmentRows(bytes, holding.firstSeq) };
-      // Not the rows its name says: its rows are read from the store.
-      else fs.rmSync(holding.file, { force: true });
-    }
+    if (holding !== undefined && this.segment?.file !== holding.file) this.openSegment(holding);
     if (holding !== undefined && this.segment?.file === holding.file) {
       const want = Math.min(SEGMENT_PAGE_ROWS, Number(holding.firstSeq + BigInt(holding.rows) - next));
       const rows = this.segment.rows.render(next, want, this.lines);
       this.cursor += BigInt(rows);
-      // A segment read to its end is let go (its bytes can be 160 MB).
-      if (this.cursor === holding.firstSeq + BigInt(holding.rows) - 1n) this.segment = null;
+      if (this.cursor === holding.firstSeq + BigInt(holding.rows) - 1n) this.closeSegment();
       if (rows === want) return rows;
       // A line that is not a row: the rest is read from the store.
-      this.segment = null;
+      this.closeSegment();
       fs.rmSync(holding.file, { force: true });
       if (rows > 0) return rows;
     }
@@ -318,6 +315,38 @@ export class CategoryFileWriter {
     });
     this.cursor = through;
     return rows;
+  }
+
+  /**
+   * Makes `kept` the segment read, when it holds as many rows as its name says; else deletes it,
+   * and its rows are read from the store.
+   */
+  private openSegment(kept: KeptSegment): void {
+    this.closeSegment();
+    let fd: number;
+    try {
+      fd = fs.openSync(kept.file, 'r');
+    } catch {
+      return; // gone: its rows are read from the store
+    }
+    const read: SegmentBytes = (into, offset, position) => fs.readSync(fd, into, offset, into.length - offset, position);
+    try {
+      if (SegmentRows.count(read, this.countScratch) === kept.rows) {
+        this.segment = { file: kept.file, fd, rows: new SegmentRows(read, kept.firstSeq) };
+        return;
+      }
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    fs.closeSync(fd);
+    fs.rmSync(kept.file, { force: true });
+  }
+
+  private closeSegment(): void {
+    if (this.segment === null) return;
+    fs.closeSync(this.segment.fd);
+    this.segment = null;
   }
 
   /** The kept segments, by first sequence number. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LogRecord } from '../model/record.js';
 import { recordToJson } from '../query/record-format.js';
 import { rowsOf, textValue } from '../store/row-format.js';
-import { SegmentRows } from './row-lines.js';
+import { bytesOf, SegmentRows } from './row-lines.js';
 import { levelCopy } from './store-pages.js';
 
 const base: LogRecord = { ts: 1_796_000_000_123_456n, receivedAt: 1_796_000_001_000_001n, tenant: 'default', level: 'info', severity: 9, service: 's', host: 'h', category: 'c', source: 'src/a.ts:1', message: 'm', traceId: 't', spanId: 'p', attrs: '{"a":1}' };
@@ -40,7 +40,7 @@ describe('spool rows as category file lines', () => {
       { ...base, ts: 9_100_000_000_000_123n, level: 'warn' }, // past 2^53 µs (2258)
       { ...base, attrs: '{"nested":{"x":[1,2,"\\t"]},"u":"\\u00e9"}', level: 'debug', message: 'x'.repeat(300) },
     ];
-    const lines = render(new SegmentRows(rowsOf(records).bytes, 10n), 10n, 100);
+    const lines = render(new SegmentRows(bytesOf(rowsOf(records).bytes), 10n), 10n, 100);
     expect(lines).toHaveLength(records.length);
     lines.forEach((l, i) => {
       const want = recordToJson({ ...records[i]!, seq: 10n + BigInt(i) });
@@ -59,7 +59,7 @@ describe('spool rows as category file lines', () => {
     const random = () => (x = (Math.imul(x, 1_103_515_245) + 12_345) >>> 0) / 2 ** 32;
     for (let i = 0; i < 200; i++) seconds.push(Math.floor((random() - 0.3) * 4_000_000_000));
     const records: LogRecord[] = seconds.map((s, i) => ({ ...base, ts: BigInt(s) * 1_000_000n + BigInt(i * 7919), receivedAt: BigInt(seconds[seconds.length - 1 - i]!) * 1_000_000n }));
-    const lines = render(new SegmentRows(rowsOf(records).bytes, 1n), 1n, 1000);
+    const lines = render(new SegmentRows(bytesOf(rowsOf(records).bytes), 1n), 1n, 1000);
     expect(lines).toHaveLength(records.length);
     lines.forEach((l, i) => {
       const want = recordToJson({ ...records[i]!, seq: 1n + BigInt(i) });
@@ -70,16 +70,16 @@ describe('spool rows as category file lines', () => {
 
   it('skips the first rows and stops at the limit', () => {
     const records = Array.from({ length: 10 }, (_, i) => ({ ...base, message: `m${i}` }));
-    const lines = render(new SegmentRows(rowsOf(records).bytes, 1n), 4n, 4);
+    const lines = render(new SegmentRows(bytesOf(rowsOf(records).bytes), 1n), 4n, 4);
     expect(lines.map((l) => JSON.parse(l.json).message)).toEqual(['m3', 'm4', 'm5', 'm6']);
   });
 
   it('renders page after page as one call would, and again from an earlier row', () => {
     const records = Array.from({ length: 25 }, (_, i) => ({ ...base, message: `m${i} café` }));
-    const seg = new SegmentRows(rowsOf(records).bytes, 100n);
+    const seg = new SegmentRows(bytesOf(rowsOf(records).bytes), 100n);
     const pages = [];
     for (let seq = 100n; seq < 125n; seq += 7n) pages.push(...render(seg, seq, 7));
-    expect(pages).toEqual(render(new SegmentRows(rowsOf(records).bytes, 100n), 100n, 100));
+    expect(pages).toEqual(render(new SegmentRows(bytesOf(rowsOf(records).bytes), 100n), 100n, 100));
     expect(render(seg, 103n, 2).map((l) => JSON.parse(l.json).message)).toEqual(['m3 café', 'm4 café']);
     expect(render(seg, 130n, 5)).toEqual([]);
   });
@@ -87,6 +87,28 @@ describe('spool rows as category file lines', () => {
   it('stops before a line that is not a row of the format', () => {
     const good = rowsOf([base, base]).bytes;
     const bytes = Buffer.concat([good, Buffer.from('not\ta\trow\n'), good]);
-    expect(render(new SegmentRows(bytes, 1n), 1n, 10)).toHaveLength(2);
+    expect(render(new SegmentRows(bytesOf(bytes), 1n), 1n, 10)).toHaveLength(2);
+  });
+
+  it('reads the segment through a small window as it reads it whole: rows across windows, a row wider than the window, again from the start', () => {
+    const records = Array.from({ length: 60 }, (_, i) => ({ ...base, message: i % 17 === 5 ? `long ${'x'.repeat(900 + i)}` : `m${i} café` }));
+    const bytes = rowsOf(records).bytes;
+    const whole = render(new SegmentRows(bytesOf(bytes), 1n), 1n, 1000);
+    expect(whole).toHaveLength(60);
+    // Reads of a few bytes at a time, as a file may answer.
+    const read = bytesOf(bytes);
+    const trickle = (into: Buffer, offset: number, position: number) => read(into.subarray(0, Math.min(into.length, offset + 37)), offset, position);
+    for (const windowBytes of [64, 300, 1000]) {
+      const seg = new SegmentRows(trickle, 1n, windowBytes);
+      const pages = [];
+      for (let seq = 1n; seq <= 60n; seq += 9n) pages.push(...render(seg, seq, 9));
+      expect(pages).toEqual(whole);
+      expect(render(seg, 2n, 3)).toEqual(whole.slice(1, 4));
+      expect(render(seg, 58n, 10)).toEqual(whole.slice(57));
+      expect(render(seg, 61n, 10)).toEqual([]);
+    }
+    expect(SegmentRows.count(trickle, Buffer.alloc(50))).toBe(60);
+    expect(SegmentRows.count(read)).toBe(60);
+    expect(SegmentRows.count(bytesOf(Buffer.alloc(0)))).toBe(0);
   });
 });

@@ -93,11 +93,32 @@ function twoDigits(out: Buffer, at: number, n: number): void {
 }
 
 /**
+ * Reads a segment's bytes from file position `position` into `into` from `offset` on (as much as
+ * fits); returns how many, 0 at the end.
+ */
+export type SegmentBytes = (into: Buffer, offset: number, position: number) => number;
+
+/** Bytes of a segment held at once: the rows are read through a window, not the whole file. */
+const WINDOW_BYTES = 1 << 20;
+
+/** SegmentBytes of bytes already in memory. */
+export function bytesOf(bytes: Buffer): SegmentBytes {
+  return (into, offset, position) => (position >= bytes.length ? 0 : bytes.copy(into, offset, position));
+}
+
+/**
  * A segment's rows rendered a page at a time, in order, without scanning from the start each
- * time.
+ * time. The segment is read through a window of a megabyte (more only for a longer row): a whole
+ * segment can be 30–160 MB.
  */
 export class SegmentRows {
-  /** Where row `nextSeq` starts in the bytes. */
+  /** The window: the segment's bytes from file position `windowAt` on, `windowEnd` of them. */
+  private bytes: Buffer;
+  private windowAt = 0;
+  private windowEnd = 0;
+  /** The window reaches the end of the segment. */
+  private ended = false;
+  /** Where row `nextSeq` starts in the window. */
   private at = 0;
   private nextSeq: bigint;
   /** Where the line is being rendered. */
@@ -113,17 +134,24 @@ export class SegmentRows {
   private categoryLength = -1;
 
   constructor(
-    private readonly bytes: Buffer,
+    private readonly read: SegmentBytes,
     readonly firstSeq: bigint,
+    windowBytes = WINDOW_BYTES,
   ) {
     this.nextSeq = firstSeq;
+    this.bytes = Buffer.allocUnsafe(windowBytes);
   }
 
-  /** The rows (lines) in a segment's bytes. */
-  static count(bytes: Buffer): number {
+  /** The rows (lines) in a segment, read through `scratch`. */
+  static count(read: SegmentBytes, scratch: Buffer = Buffer.allocUnsafe(WINDOW_BYTES)): number {
     let n = 0;
-    for (let at = bytes.indexOf(NL); at !== -1; at = bytes.indexOf(NL, at + 1)) n++;
-    return n;
+    for (let position = 0; ; ) {
+      const got = read(scratch, 0, position);
+      if (got === 0) return n;
+      position += got;
+      const chunk = scratch.subarray(0, got);
+      for (let at = chunk.indexOf(NL); at !== -1; at = chunk.indexOf(NL, at + 1)) n++;
+    }
   }
 
   /**
@@ -132,27 +160,62 @@ export class SegmentRows {
    * says it is).
    */
   render(seq: bigint, limit: number, sink: LineSink): number {
-    if (seq < this.nextSeq) {
-      this.at = 0;
-      this.nextSeq = this.firstSeq;
-    }
-    const bytes = this.bytes;
+    if (seq < this.nextSeq) this.rewind();
     // Rows before `seq` skipped a line at a time.
-    while (this.nextSeq < seq && this.at < bytes.length) {
-      const nl = bytes.indexOf(NL, this.at);
-      this.at = nl === -1 ? bytes.length : nl + 1;
+    while (this.nextSeq < seq) {
+      const nl = this.lineEnd();
+      if (nl === -1) break;
+      this.at = nl + 1;
       this.nextSeq++;
     }
     let n = 0;
-    while (n < limit && this.at < bytes.length) {
-      let nl = bytes.indexOf(NL, this.at);
-      if (nl === -1) nl = bytes.length;
-      if (!this.renderRow(this.at, nl, sink)) break;
+    while (n < limit) {
+      const nl = this.lineEnd();
+      if (nl === -1 || !this.renderRow(this.at, nl, sink)) break;
       this.at = nl + 1;
       this.nextSeq++;
       n++;
     }
     return n;
+  }
+
+  private rewind(): void {
+    this.windowAt = 0;
+    this.windowEnd = 0;
+    this.ended = false;
+    this.at = 0;
+    this.nextSeq = this.firstSeq;
+  }
+
+  /**
+   * Where the row at `at` ends in the window (its newline, or the segment's end), the window moved
+   * on as needed to hold it whole; -1 when no row is left.
+   */
+  private lineEnd(): number {
+    for (;;) {
+      const nl = this.at < this.windowEnd ? this.bytes.indexOf(NL, this.at) : -1;
+      if (nl !== -1 && nl < this.windowEnd) return nl;
+      if (this.ended) return this.at < this.windowEnd ? this.windowEnd : -1;
+      // The row runs past the window: what is left of the window moves to its start, and the
+      // rest is read after it (into a window twice the size when the row fills this one).
+      const left = this.windowEnd - this.at;
+      if (left === this.bytes.length) {
+        const wider = Buffer.allocUnsafe(2 * this.bytes.length);
+        this.bytes.copy(wider, 0, this.at, this.windowEnd);
+        this.bytes = wider;
+      } else if (this.at > 0) this.bytes.copy(this.bytes, 0, this.at, this.windowEnd);
+      this.windowAt += this.at;
+      this.at = 0;
+      this.windowEnd = left;
+      while (this.windowEnd < this.bytes.length) {
+        const got = this.read(this.bytes, this.windowEnd, this.windowAt + this.windowEnd);
+        if (got === 0) {
+          this.ended = true;
+          break;
+        }
+        this.windowEnd += got;
+      }
+    }
   }
 
   /** One row, bytes [start, end) without the newline; false when it has too few columns. */
