@@ -204,8 +204,9 @@ describe('CategoryFileSink', () => {
     for (const part of [a, b, c]) await store.append(rowsOf(part));
     // The kept segment of the middle rows says other messages than the store: what the files get
     // shows where each row was read. A segment file that does not hold the rows its name says is
-    // left for the store.
-    const keptB = b.map((r) => ({ ...r, message: `kept-${r.message}` }));
+    // left for the store. The kept rows are long, so that their file is read through more than
+    // one window.
+    const keptB = b.map((r) => ({ ...r, message: `kept-${r.message} ${'k'.repeat(1500)}` }));
     keep(segmentsDir, 1001n, keptB);
     keep(segmentsDir, 2001n, c.slice(0, 999).map((r) => ({ ...r, message: `torn-${r.message}` })));
     fs.renameSync(path.join(segmentsDir, '2001-999.tsv'), path.join(segmentsDir, '2001-1000.tsv'));
