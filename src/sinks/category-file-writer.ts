@@ -153,8 +153,8 @@ export class CategoryFileWriter {
   private readonly pool: FileHandlePool;
   /** The kept segment being read, and its open file. */
   private segment: { file: string; fd: number; rows: SegmentRows } | null = null;
-  /** Where a kept segment's rows are counted before it is read. */
-  private readonly countScratch = Buffer.allocUnsafe(1 << 20);
+  /** Where a kept segment's rows are counted, then read: one buffer for every segment. */
+  private readonly segmentWindow = Buffer.allocUnsafe(1 << 20);
   private readonly names = new CategoryFileNames();
   /** Each day's file paths, made once: its level files', and its categories' by column (as rows hold it). */
   private readonly paths = new Map<string, DayPaths>();
@@ -330,14 +330,16 @@ export class CategoryFileWriter {
       return; // gone: its rows are read from the store
     }
     const read: SegmentBytes = (into, offset, position) => fs.readSync(fd, into, offset, into.length - offset, position);
+    let rows: number;
     try {
-      if (SegmentRows.count(read, this.countScratch) === kept.rows) {
-        this.segment = { file: kept.file, fd, rows: new SegmentRows(read, kept.firstSeq) };
-        return;
-      }
+      rows = SegmentRows.count(read, this.segmentWindow);
     } catch (e) {
       fs.closeSync(fd);
       throw e;
+    }
+    if (rows === kept.rows) {
+      this.segment = { file: kept.file, fd, rows: new SegmentRows(read, kept.firstSeq, this.segmentWindow) };
+      return;
     }
     fs.closeSync(fd);
     fs.rmSync(kept.file, { force: true });

@@ -99,7 +99,7 @@ describe('spool rows as category file lines', () => {
     const read = bytesOf(bytes);
     const trickle = (into: Buffer, offset: number, position: number) => read(into.subarray(0, Math.min(into.length, offset + 37)), offset, position);
     for (const windowBytes of [64, 300, 1000]) {
-      const seg = new SegmentRows(trickle, 1n, windowBytes);
+      const seg = new SegmentRows(trickle, 1n, Buffer.alloc(windowBytes));
       const pages = [];
       for (let seq = 1n; seq <= 60n; seq += 9n) pages.push(...render(seg, seq, 9));
       expect(pages).toEqual(whole);

@@ -133,13 +133,14 @@ export class SegmentRows {
   private categoryBytes = Buffer.alloc(256);
   private categoryLength = -1;
 
+  /** `window`: where the segment is read (a caller's, reused from one segment to the next). */
   constructor(
     private readonly read: SegmentBytes,
     readonly firstSeq: bigint,
-    windowBytes = WINDOW_BYTES,
+    window: Buffer = Buffer.allocUnsafe(WINDOW_BYTES),
   ) {
     this.nextSeq = firstSeq;
-    this.bytes = Buffer.allocUnsafe(windowBytes);
+    this.bytes = window;
   }
 
   /** The rows (lines) in a segment, read through `scratch`. */
